@@ -1,0 +1,36 @@
+# A thin front door: the real build is CMake (see CMakePresets.json).
+PRESET ?= dev
+BUILD_DIR := build/$(PRESET)
+
+.PHONY: all deps configure build run test bench format check-format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	@cmake --preset $(PRESET) >/dev/null
+
+build: configure
+	@cmake --build --preset $(PRESET)
+
+# Starts pbd in the foreground on 127.0.0.1:8700 with the embedded SQLite default.
+run: build
+	$(BUILD_DIR)/bin/pbd
+
+test: build
+	@ctest --preset $(PRESET)
+
+bench: build
+	@scripts/install-deps.sh --bench
+	@tests/bench/run.sh $(BUILD_DIR)
+
+format: configure
+	@cmake --build --preset $(PRESET) --target format
+
+check-format: configure
+	@cmake --build --preset $(PRESET) --target check-format
+
+clean:
+	rm -rf build

@@ -1,0 +1,137 @@
+#include "cli/app.hpp"
+
+#include <iostream>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/command_tree.hpp"
+#include "cli/remote.hpp"
+#include "cli/render.hpp"
+#include "common/core/config.hpp"
+#include "common/core/error.hpp"
+#include "common/core/log.hpp"
+#include "common/ops/validate.hpp"
+#include "common/runtime/dispatcher.hpp"
+#include "common/runtime/op_table.hpp"
+#include "common/runtime/services.hpp"
+
+namespace pb::cli {
+namespace {
+
+struct GlobalOptions {
+    std::string config;
+    std::string db;
+    std::string server;
+    std::string api_key;
+    std::string output = "table";
+    std::string log_level;
+    std::string timeout;
+    bool quiet = false;
+};
+
+std::string local_actor() {
+    const passwd* pw = getpwuid(geteuid());
+    return "local:" + std::string(pw != nullptr ? pw->pw_name : std::to_string(geteuid()));
+}
+
+Config load_config(const GlobalOptions& g) {
+    ConfigInputs in;
+    in.env = read_environment();
+    if (!g.config.empty())
+        in.file = g.config;
+    if (!g.db.empty())
+        in.flags["db.url"] = g.db;
+    if (!g.server.empty())
+        in.flags["cli.server"] = g.server;
+    if (!g.api_key.empty())
+        in.flags["cli.api_key"] = g.api_key;
+    if (!g.log_level.empty())
+        in.flags["log.level"] = g.log_level;
+    if (!g.timeout.empty())
+        in.flags["cli.timeout"] = g.timeout;
+    return Config::load(in);
+}
+
+int report(const Error& e, OutputFormat format) {
+    if (format == OutputFormat::json) {
+        std::cout << nlohmann::json{{"error", e.to_json()}}.dump(2) << '\n';
+    }
+    std::cerr << "pbctl: " << e.what() << '\n';
+    return exit_code(e.code());
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+    CLI::App app{
+        "pbctl: manage API keys, tokens, states, bans, limits, secrets and actions.\n"
+        "Works on the database directly, or through pbd with --server."};
+    app.name("pbctl");
+    GlobalOptions g;
+    app.add_option("--config", g.config, "A pb.yaml to read (env PB_CONFIG)");
+    app.add_option("--db", g.db, "Database URL or SQLite path (env PB_DB)");
+    app.add_option("--server", g.server, "Send the command to this pbd URL (env PB_SERVER)");
+    app.add_option("--api-key", g.api_key,
+                   "API key for --server (prefer env PB_API_KEY: arguments show in ps)");
+    app.add_option("--timeout", g.timeout, "How long to wait for pbd (env PB_TIMEOUT)");
+    app.add_option("-o,--output", g.output, "Output format")
+        ->check(CLI::IsMember({"table", "json"}));
+    app.add_flag("-q,--quiet", g.quiet, "Print only the one value a script wants");
+    app.add_option("--log-level", g.log_level, "trace|debug|info|warn|error|off");
+    app.set_version_flag("--version", std::string("pbctl ") + PB_VERSION);
+    app.fallthrough();
+
+    const auto& table = runtime::op_table();
+    CommandTree tree(app, table);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
+    }
+    const ops::Op* op = tree.selected();
+    if (op == nullptr) {
+        std::cout << app.help();
+        return 0;
+    }
+    const auto format = g.quiet ? OutputFormat::quiet
+                                : (g.output == "json" ? OutputFormat::json : OutputFormat::table);
+    try {
+        const Config config = load_config(g);
+        // pbctl prints results, not logs: stay quiet unless asked.
+        const bool level_set = config.explain("log.level")["source"] != "default";
+        log::init(level_set ? config.get("log.level") : "warn", "text");
+        for (const auto& w : config.warnings()) {
+            log::get("config")->warn("{}", w);
+        }
+        auto raw = tree.collect_args();
+        const auto& services_clock = SystemClock::instance();
+        nlohmann::json result;
+        const auto& server = config.get("cli.server");
+        if (!server.empty()) {
+            const auto args =
+                ops::validate_args(*op, raw, services_clock.now(), ops::NameStyle::flag);
+            result = call_remote(server, config.get("cli.api_key"),
+                                 config.get_duration_ms("cli.timeout"), *op, args);
+        } else {
+            auto services = Services::open(config, services_clock, {.pool_size = 1});
+            const ops::Caller caller{local_actor(), {"admin"}};
+            result = runtime::dispatch(*services, *op, raw, caller, ops::NameStyle::flag);
+        }
+        render(std::cout, *op, result, format);
+        if (!op->verdict_field.empty() && result.value(op->verdict_field, true) == false) {
+            std::cerr << "pbctl: " << op->name << ": "
+                      << result.value(op->verdict_reason_field, std::string("not valid")) << '\n';
+            return exit_code(ErrorCode::unauthenticated);
+        }
+        return 0;
+    } catch (const Error& e) {
+        return report(e, format);
+    } catch (const std::exception& e) {
+        return report(Error(ErrorCode::internal, e.what()), format);
+    }
+}
+
+}  // namespace pb::cli

@@ -1,0 +1,118 @@
+#include "cli/command_tree.hpp"
+
+#include <iostream>
+#include <iterator>
+#include <map>
+
+#include "common/core/error.hpp"
+#include "common/ops/validate.hpp"
+
+namespace pb::cli {
+namespace {
+
+std::string help_text(const ops::Param& p) {
+    std::string help = p.help;
+    if (!p.choices.empty()) {
+        std::string list;
+        for (const auto& c : p.choices) {
+            list += (list.empty() ? "" : "|") + c;
+        }
+        help += " (" + list + ")";
+    }
+    if (!p.fallback.is_null() &&
+        !(p.fallback.is_string() && p.fallback.get<std::string>().empty()) &&
+        !p.fallback.is_array() && !p.fallback.is_object() && p.type != ops::ParamType::boolean) {
+        help += " [default: " +
+                (p.fallback.is_string() ? p.fallback.get<std::string>() : p.fallback.dump()) + "]";
+    }
+    return help;
+}
+
+std::string read_stdin_secret() {
+    std::string all{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+    while (!all.empty() && (all.back() == '\n' || all.back() == '\r')) {
+        all.pop_back();
+    }
+    return all;
+}
+
+}  // namespace
+
+CommandTree::CommandTree(CLI::App& app, const ops::OpTable& table) {
+    std::map<std::string, CLI::App*> groups;
+    for (const auto& op : table.all()) {
+        CLI::App* parent = &app;
+        std::string verb = op.verb();
+        if (!verb.empty()) {
+            auto& g = groups[op.group()];
+            if (g == nullptr) {
+                g = app.add_subcommand(op.group(), "Manage " + op.group());
+                g->require_subcommand(1);
+            }
+            parent = g;
+        } else {
+            verb = op.name;
+        }
+        auto& cmd = m_commands.emplace_back();
+        cmd.op = &op;
+        cmd.app = parent->add_subcommand(verb, op.summary);
+        if (!op.permission.empty()) {
+            cmd.app->footer("Needs the permission \"" + op.permission + "\" through pbd.");
+        }
+        for (const auto& p : op.params) {
+            auto& v = cmd.values.emplace_back();
+            v.param = &p;
+            const auto label = ops::param_label(p, ops::NameStyle::flag);
+            if (p.positional == ops::Positional::yes) {
+                v.option = cmd.app->add_option(p.name, v.text, help_text(p));
+                v.option->type_name("");
+            } else if (p.type == ops::ParamType::boolean) {
+                v.option = cmd.app->add_flag(label, v.flag, help_text(p));
+            } else if (p.type == ops::ParamType::string_list) {
+                v.option = cmd.app->add_option(label, v.list, help_text(p));
+                v.option->type_name("TEXT")->allow_extra_args(false);
+            } else {
+                v.option = cmd.app->add_option(label, v.text, help_text(p));
+            }
+            if (p.required == ops::Required::yes) {
+                v.option->required();
+            }
+        }
+    }
+}
+
+const ops::Op* CommandTree::selected() const {
+    for (const auto& c : m_commands) {
+        if (c.app->parsed()) {
+            return c.op;
+        }
+    }
+    return nullptr;
+}
+
+nlohmann::json CommandTree::collect_args() const {
+    nlohmann::json args = nlohmann::json::object();
+    for (const auto& c : m_commands) {
+        if (!c.app->parsed()) {
+            continue;
+        }
+        for (const auto& v : c.values) {
+            if (v.option->count() == 0) {
+                continue;
+            }
+            const auto& p = *v.param;
+            if (p.type == ops::ParamType::boolean) {
+                args[p.name] = v.flag;
+            } else if (p.type == ops::ParamType::string_list) {
+                args[p.name] = v.list;
+            } else if (p.secret == ops::Secret::yes && v.text == "-") {
+                args[p.name] = read_stdin_secret();
+            } else {
+                args[p.name] = v.text;
+            }
+        }
+    }
+    return args;
+}
+
+}  // namespace pb::cli

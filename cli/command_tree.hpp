@@ -1,0 +1,43 @@
+#pragma once
+
+#include <deque>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/ops/registry.hpp"
+
+namespace pb::cli {
+
+// pbctl's subcommands, built from the op table: one group command per op group
+// and one verb under it per op, with each param as a positional or a flag and
+// the param's help. Nothing about any op is written here.
+class CommandTree {
+  public:
+    CommandTree(CLI::App& app, const ops::OpTable& table);
+
+    // The op whose command was given, after app.parse(); nullptr if none.
+    const ops::Op* selected() const;
+    // The arguments the user gave for the selected op, as raw JSON (strings,
+    // lists, booleans); a secret positional given as "-" is read from stdin.
+    nlohmann::json collect_args() const;
+
+  private:
+    struct Value {
+        const ops::Param* param = nullptr;
+        CLI::Option* option = nullptr;
+        std::string text;
+        std::vector<std::string> list;
+        bool flag = false;
+    };
+    struct Command {
+        const ops::Op* op = nullptr;
+        CLI::App* app = nullptr;
+        std::deque<Value> values;
+    };
+    std::deque<Command> m_commands;
+};
+
+}  // namespace pb::cli

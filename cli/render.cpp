@@ -1,0 +1,107 @@
+#include "cli/render.hpp"
+
+#include <algorithm>
+#include <ostream>
+
+namespace pb::cli {
+namespace {
+
+using nlohmann::json;
+
+void render_table(std::ostream& out, const std::vector<std::string>& columns, const json& rows) {
+    std::vector<std::vector<std::string>> cells;
+    std::vector<std::size_t> widths;
+    for (const auto& c : columns) {
+        std::string head;
+        for (char ch : c) {
+            head.push_back(
+                ch == '_' ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+        }
+        widths.push_back(head.size());
+        if (cells.empty()) {
+            cells.emplace_back();
+        }
+        cells.front().push_back(head);
+    }
+    for (const auto& row : rows) {
+        std::vector<std::string> line;
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            line.push_back(cell_text(row.contains(columns[i]) ? row[columns[i]] : json(nullptr)));
+            widths[i] = std::max(widths[i], line.back().size());
+        }
+        cells.push_back(std::move(line));
+    }
+    for (const auto& line : cells) {
+        for (std::size_t i = 0; i < line.size(); ++i) {
+            out << line[i];
+            if (i + 1 < line.size()) {
+                out << std::string(widths[i] - line[i].size() + 2, ' ');
+            }
+        }
+        out << '\n';
+    }
+}
+
+void render_fields(std::ostream& out, const json& obj) {
+    std::size_t width = 0;
+    for (const auto& [k, v] : obj.items()) {
+        width = std::max(width, k.size());
+    }
+    for (const auto& [k, v] : obj.items()) {
+        out << k << ':' << std::string(width - k.size() + 2, ' ') << cell_text(v) << '\n';
+    }
+}
+
+}  // namespace
+
+std::string cell_text(const json& v) {
+    if (v.is_null()) {
+        return "-";
+    }
+    if (v.is_string()) {
+        return v.get<std::string>();
+    }
+    if (v.is_array() &&
+        std::all_of(v.begin(), v.end(), [](const json& x) { return x.is_string(); })) {
+        std::string s;
+        for (const auto& x : v) {
+            s += (s.empty() ? "" : ",") + x.get<std::string>();
+        }
+        return s.empty() ? "-" : s;
+    }
+    return v.dump();
+}
+
+void render(std::ostream& out, const ops::Op& op, const json& result, OutputFormat format) {
+    switch (format) {
+        case OutputFormat::json:
+            out << result.dump(2) << '\n';
+            return;
+        case OutputFormat::quiet:
+            if (!op.quiet_field.empty() && result.contains(op.quiet_field)) {
+                out << cell_text(result[op.quiet_field]) << '\n';
+            }
+            return;
+        case OutputFormat::table:
+            break;
+    }
+    if (!op.list_field.empty() && result.contains(op.list_field) &&
+        result[op.list_field].is_array()) {
+        const auto& rows = result[op.list_field];
+        std::vector<std::string> columns = op.columns;
+        if (columns.empty() && !rows.empty()) {
+            for (const auto& [k, v] : rows.front().items()) {
+                columns.push_back(k);
+            }
+        }
+        render_table(out, columns, rows);
+        return;
+    }
+    if (result.is_object()) {
+        render_fields(out, result);
+    } else {
+        out << cell_text(result) << '\n';
+    }
+}
+
+}  // namespace pb::cli

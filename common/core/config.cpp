@@ -1,0 +1,266 @@
+#include "common/core/config.hpp"
+
+#include <array>
+#include <cstdlib>
+#include <filesystem>
+#include <unistd.h>
+
+#include <yaml-cpp/yaml.h>
+
+#include "common/core/error.hpp"
+#include "common/core/time_format.hpp"
+
+extern char** environ;
+
+namespace pb {
+namespace {
+
+using enum ConfigType;
+using enum ConfigScope;
+
+constexpr std::array k_keys{
+    ConfigKey{"db.url", string, "", "PB_DB", both, Sensitivity::plain,
+              "Database: a SQLite file path (sqlite:///path or a plain path). Empty means "
+              "$XDG_DATA_HOME/pb/pb.db (~/.local/share/pb/pb.db)."},
+    ConfigKey{"db.busy_timeout", duration, "5s", "PB_DB_BUSY_TIMEOUT", both, Sensitivity::plain,
+              "How long a writer waits for a locked SQLite database."},
+    ConfigKey{"server.listen", string, "127.0.0.1:8700", "PB_LISTEN", daemon, Sensitivity::plain,
+              "Address and port pbd listens on (port 0 picks a free one)."},
+    ConfigKey{"server.threads", integer, "0", "PB_THREADS", daemon, Sensitivity::plain,
+              "Worker threads; 0 means one per core."},
+    ConfigKey{"server.max_body", integer, "1048576", "PB_MAX_BODY", daemon, Sensitivity::plain,
+              "Largest request body in bytes (413 beyond)."},
+    ConfigKey{"server.max_header", integer, "16384", "PB_MAX_HEADER", daemon, Sensitivity::plain,
+              "Largest request header block in bytes (431 beyond)."},
+    ConfigKey{"server.idle_timeout", duration, "60s", "PB_IDLE_TIMEOUT", daemon, Sensitivity::plain,
+              "A keep-alive connection idle this long is closed."},
+    ConfigKey{"server.max_connections", integer, "10000", "PB_MAX_CONNECTIONS", daemon,
+              Sensitivity::plain, "Connections beyond this are refused."},
+    ConfigKey{"server.bootstrap", boolean, "true", "PB_BOOTSTRAP", daemon, Sensitivity::plain,
+              "Create and print an admin API key when no active key holds admin."},
+    ConfigKey{"log.level", string, "info", "PB_LOG_LEVEL", both, Sensitivity::plain,
+              "trace, debug, info, warn, error or off."},
+    ConfigKey{"log.format", string, "auto", "PB_LOG_FORMAT", both, Sensitivity::plain,
+              "text, json, or auto (text on a terminal, JSON lines otherwise)."},
+    ConfigKey{"cli.server", string, "", "PB_SERVER", cli, Sensitivity::plain,
+              "A pbd URL; when set pbctl sends its commands there instead of the database."},
+    ConfigKey{"cli.api_key", string, "", "PB_API_KEY", cli, Sensitivity::secret,
+              "The API key pbctl presents to pbd in remote mode."},
+    ConfigKey{"cli.timeout", duration, "30s", "PB_TIMEOUT", cli, Sensitivity::plain,
+              "How long pbctl waits for pbd in remote mode."},
+};
+
+void check_type(const ConfigKey& key, const std::string& value, std::string_view source) {
+    bool ok = true;
+    switch (key.type) {
+        case string:
+            break;
+        case integer: {
+            char* end = nullptr;
+            errno = 0;
+            std::strtoll(value.c_str(), &end, 10);
+            ok = !value.empty() && end != nullptr && *end == '\0' && errno == 0;
+            break;
+        }
+        case boolean:
+            ok = value == "true" || value == "false" || value == "1" || value == "0" ||
+                 value == "yes" || value == "no";
+            break;
+        case duration:
+            ok = parse_duration(value).has_value();
+            break;
+    }
+    if (!ok) {
+        static constexpr std::array k_type_names{"text", "an integer", "true or false",
+                                                 "a duration like 30s or 5m"};
+        std::string msg = std::string(key.key) + " (from " + std::string(source) + "): expected " +
+                          k_type_names[static_cast<int>(key.type)];
+        if (key.sensitivity == Sensitivity::plain) {
+            msg += ", got \"" + value + "\"";
+        }
+        throw Error(ErrorCode::invalid_argument, msg, {{"key", key.key}});
+    }
+}
+
+void flatten(const YAML::Node& node, const std::string& prefix,
+             std::map<std::string, std::pair<std::string, int>>& out) {
+    if (node.IsMap()) {
+        for (const auto& kv : node) {
+            const auto name = kv.first.as<std::string>();
+            flatten(kv.second, prefix.empty() ? name : prefix + "." + name, out);
+        }
+    } else if (node.IsScalar()) {
+        out[prefix] = {node.Scalar(), node.Mark().line + 1};
+    } else if (!node.IsNull()) {
+        out[prefix] = {"", -(node.Mark().line + 1)};  // sequences are not settings
+    }
+}
+
+std::string default_db_path() {
+    std::filesystem::path base;
+    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
+        base = xdg;
+    } else if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+        base = std::filesystem::path(home) / ".local" / "share";
+    } else {
+        base = ".";
+    }
+    return (base / "pb" / "pb.db").string();
+}
+
+}  // namespace
+
+std::span<const ConfigKey> config_keys() {
+    return k_keys;
+}
+
+const ConfigKey* find_config_key(std::string_view key) {
+    for (const auto& k : k_keys) {
+        if (k.key == key) {
+            return &k;
+        }
+    }
+    return nullptr;
+}
+
+std::string_view to_string(ConfigSource source) {
+    switch (source) {
+        case ConfigSource::flag:
+            return "flag";
+        case ConfigSource::env:
+            return "env";
+        case ConfigSource::file:
+            return "file";
+        case ConfigSource::fallback:
+            return "default";
+    }
+    return "default";
+}
+
+std::map<std::string, std::string> read_environment() {
+    std::map<std::string, std::string> env;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+        std::string_view kv(*e);
+        if (!kv.starts_with("PB_")) {
+            continue;
+        }
+        const auto eq = kv.find('=');
+        if (eq != std::string_view::npos) {
+            env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+        }
+    }
+    return env;
+}
+
+Config Config::load(const ConfigInputs& inputs) {
+    Config cfg;
+    for (const auto& k : k_keys) {
+        cfg.m_values[std::string(k.key)] =
+            Entry{std::string(k.fallback), ConfigSource::fallback, ""};
+    }
+    cfg.m_values["db.url"].value = default_db_path();
+
+    std::optional<std::string> file = inputs.file;
+    if (!file) {
+        if (auto it = inputs.env.find("PB_CONFIG"); it != inputs.env.end() && !it->second.empty()) {
+            file = it->second;
+        } else if (std::filesystem::exists("/etc/pb/pb.yaml")) {
+            file = "/etc/pb/pb.yaml";
+        }
+    }
+    if (file) {
+        YAML::Node root;
+        try {
+            root = YAML::LoadFile(*file);
+        } catch (const YAML::BadFile&) {
+            throw Error(ErrorCode::invalid_argument, "cannot read config file " + *file);
+        } catch (const YAML::Exception& e) {
+            throw Error(ErrorCode::invalid_argument,
+                        *file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+        }
+        std::map<std::string, std::pair<std::string, int>> flat;
+        flatten(root, "", flat);
+        for (const auto& [key, value] : flat) {
+            const auto* spec = find_config_key(key);
+            const std::string where = *file + ":" + std::to_string(std::abs(value.second));
+            if (spec == nullptr) {
+                cfg.m_warnings.push_back(where + ": unknown setting \"" + key + "\"");
+                continue;
+            }
+            if (value.second < 0) {
+                throw Error(ErrorCode::invalid_argument, where + ": " + key + " must be a value");
+            }
+            check_type(*spec, value.first, where);
+            cfg.m_values[key] = Entry{value.first, ConfigSource::file, *file};
+        }
+        cfg.m_file = file;
+    }
+    for (const auto& k : k_keys) {
+        if (auto it = inputs.env.find(std::string(k.env)); it != inputs.env.end()) {
+            check_type(k, it->second, k.env);
+            cfg.m_values[std::string(k.key)] =
+                Entry{it->second, ConfigSource::env, std::string(k.env)};
+        }
+    }
+    for (const auto& [key, value] : inputs.flags) {
+        const auto* spec = find_config_key(key);
+        if (spec == nullptr) {
+            throw Error(ErrorCode::internal, "flag for unknown setting " + key);
+        }
+        check_type(*spec, value, "flag");
+        cfg.m_values[key] = Entry{value, ConfigSource::flag, ""};
+    }
+    return cfg;
+}
+
+const Config::Entry& Config::entry(std::string_view key) const {
+    auto it = m_values.find(key);
+    if (it == m_values.end()) {
+        throw Error(ErrorCode::invalid_argument, "unknown setting \"" + std::string(key) + "\"",
+                    {{"key", key}});
+    }
+    return it->second;
+}
+
+const std::string& Config::get(std::string_view key) const {
+    return entry(key).value;
+}
+
+std::int64_t Config::get_int(std::string_view key) const {
+    return std::stoll(get(key));
+}
+
+bool Config::get_bool(std::string_view key) const {
+    const auto& v = get(key);
+    return v == "true" || v == "1" || v == "yes";
+}
+
+std::int64_t Config::get_duration_ms(std::string_view key) const {
+    return parse_duration(get(key)).value_or(0);
+}
+
+nlohmann::json Config::explain(std::string_view key) const {
+    const auto& e = entry(key);
+    const auto* spec = find_config_key(key);
+    const bool secret = spec->sensitivity == Sensitivity::secret;
+    nlohmann::json j{{"key", key},
+                     {"value", secret && !e.value.empty() ? "<redacted>" : e.value},
+                     {"source", to_string(e.source)},
+                     {"env", spec->env},
+                     {"default", spec->fallback},
+                     {"help", spec->help}};
+    if (!e.origin.empty()) {
+        j["origin"] = e.origin;
+    }
+    return j;
+}
+
+nlohmann::json Config::show() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& k : k_keys) {
+        out.push_back(explain(k.key));
+    }
+    return out;
+}
+
+}  // namespace pb

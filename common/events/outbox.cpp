@@ -1,0 +1,29 @@
+#include "common/events/outbox.hpp"
+
+namespace pb::events {
+
+void append(store::Connection& c, std::string_view topic, std::string_view type,
+            const nlohmann::json& data, UnixMillis now) {
+    c.exec("INSERT INTO events (topic, type, data, created_at) VALUES ($1, $2, $3, $4)",
+           {std::string(topic), std::string(type), data.dump(), now});
+}
+
+std::vector<Event> read_after(store::Connection& c, std::int64_t after, int limit) {
+    const auto rows = c.query(
+        "SELECT seq, topic, type, data, created_at FROM events WHERE seq > $1 ORDER BY seq LIMIT "
+        "$2",
+        {after, static_cast<std::int64_t>(limit)});
+    std::vector<Event> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows) {
+        out.push_back(Event{r.get_int(0), r.get_text(1), r.get_text(2),
+                            nlohmann::json::parse(r.get_text(3), nullptr, false), r.get_int(4)});
+    }
+    return out;
+}
+
+std::int64_t latest_seq(store::Connection& c) {
+    return c.query("SELECT COALESCE(MAX(seq), 0) FROM events").front().get_int(0);
+}
+
+}  // namespace pb::events

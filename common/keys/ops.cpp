@@ -1,0 +1,258 @@
+#include "common/keys/ops.hpp"
+
+#include "common/core/error.hpp"
+#include "common/runtime/services.hpp"
+
+namespace pb::keys {
+namespace {
+
+using nlohmann::json;
+using namespace pb::ops;
+
+std::optional<UnixMillis> opt_time(const json& args, const char* name) {
+    if (!args.contains(name) || args[name].is_null()) {
+        return std::nullopt;
+    }
+    return args[name].get<UnixMillis>();
+}
+
+std::optional<std::int64_t> opt_int(const json& args, const char* name) {
+    if (!args.contains(name) || args[name].is_null()) {
+        return std::nullopt;
+    }
+    return args[name].get<std::int64_t>();
+}
+
+const std::vector<std::string> k_list_columns{"id",     "owner",      "name",      "permissions",
+                                              "status", "expires_at", "remaining", "last_used_at"};
+
+Param id_param() {
+    return Param{.name = "id",
+                 .help = "The key's id (the part after pb_)",
+                 .required = Required::yes,
+                 .positional = Positional::yes};
+}
+
+json created_json(const CreatedKey& c, UnixMillis now) {
+    json j = c.record.to_json(now);
+    j["key"] = c.key;
+    return j;
+}
+
+}  // namespace
+
+void register_keys_ops(OpTable& t) {
+    t.add(Op{
+        .name = "keys.create",
+        .summary = "Create an API key; its secret is shown once",
+        .params =
+            {
+                Param{.name = "owner",
+                      .help = "Who the key belongs to (a user, a service, a CI job)",
+                      .required = Required::yes},
+                Param{.name = "name", .help = "A label for the key", .fallback = ""},
+                Param{.name = "permissions",
+                      .type = ParamType::string_list,
+                      .help = "A permission to grant, e.g. deploy:write (repeatable)",
+                      .fallback = json::array(),
+                      .flag = "perm"},
+                Param{.name = "expires",
+                      .type = ParamType::time,
+                      .help = "When it expires: a duration (30d) or an RFC 3339 time"},
+                Param{.name = "remaining",
+                      .type = ParamType::integer,
+                      .help = "How many verifications it allows before it is exhausted",
+                      .min = 1},
+                Param{.name = "metadata",
+                      .type = ParamType::json_object,
+                      .help = "A JSON object stored with the key",
+                      .fallback = json::object()},
+            },
+        .permission = "keys:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/keys", 201},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& s = ctx.services;
+                NewKey req{.owner = a["owner"],
+                           .name = a["name"],
+                           .permissions = a["permissions"].get<std::vector<std::string>>(),
+                           .expires_at = opt_time(a, "expires"),
+                           .remaining = opt_int(a, "remaining"),
+                           .metadata = a["metadata"]};
+                return created_json(s.keys().create(req, ctx.caller.actor), s.clock().now());
+            },
+        .quiet_field = "key",
+        .audit_target = "owner",
+    });
+    t.add(Op{
+        .name = "keys.verify",
+        .summary = "Check an API key; exit 3 with the reason when it is not valid",
+        .params = {Param{.name = "key",
+                         .help = "The key, or - to read it from stdin",
+                         .required = Required::yes,
+                         .positional = Positional::yes,
+                         .secret = Secret::yes}},
+        .route = {"POST", "/v1/keys/verify"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& s = ctx.services;
+                return s.keys().verify(a["key"].get<std::string>()).to_json(s.clock().now());
+            },
+        .quiet_field = "id",
+        .verdict_field = "valid",
+        .verdict_reason_field = "reason",
+    });
+    t.add(Op{
+        .name = "keys.list",
+        .summary = "List API keys",
+        .params =
+            {
+                Param{.name = "owner", .help = "Only keys of this owner"},
+                Param{.name = "status",
+                      .help = "Only keys in this status",
+                      .choices = {"active", "revoked", "expired", "exhausted"}},
+                Param{.name = "limit",
+                      .type = ParamType::integer,
+                      .help = "At most this many",
+                      .fallback = 1000,
+                      .min = 1},
+            },
+        .permission = "keys:read",
+        .route = {"GET", "/v1/keys"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& s = ctx.services;
+                ListFilter f;
+                if (a.contains("owner"))
+                    f.owner = a["owner"].get<std::string>();
+                if (a.contains("status"))
+                    f.status = a["status"].get<std::string>();
+                f.limit = a["limit"].get<std::int64_t>();
+                json rows = json::array();
+                const auto now = s.clock().now();
+                for (const auto& k : s.keys().list(f)) {
+                    rows.push_back(k.to_json(now));
+                }
+                return json{{"keys", rows}};
+            },
+        .columns = k_list_columns,
+        .list_field = "keys",
+    });
+    t.add(Op{
+        .name = "keys.show",
+        .summary = "Show one API key (never its secret)",
+        .params = {id_param()},
+        .permission = "keys:read",
+        .route = {"GET", "/v1/keys/{id}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& s = ctx.services;
+                return s.keys().get(a["id"].get<std::string>()).to_json(s.clock().now());
+            },
+    });
+    t.add(Op{
+        .name = "keys.update",
+        .summary = "Change a key's name, permissions, expiry, remaining uses or metadata",
+        .params =
+            {
+                id_param(),
+                Param{.name = "name", .help = "A new label"},
+                Param{.name = "permissions",
+                      .type = ParamType::string_list,
+                      .help = "The permissions, replacing the current ones (repeatable)",
+                      .flag = "perm"},
+                Param{.name = "expires",
+                      .type = ParamType::time,
+                      .help = "A new expiry: a duration (30d), an RFC 3339 time, or never"},
+                Param{.name = "remaining",
+                      .type = ParamType::integer,
+                      .help = "Uses left from now on",
+                      .min = 0},
+                Param{.name = "unlimited",
+                      .type = ParamType::boolean,
+                      .help = "Remove the limit on uses",
+                      .fallback = false},
+                Param{.name = "metadata",
+                      .type = ParamType::json_object,
+                      .help = "A JSON object replacing the metadata"},
+            },
+        .permission = "keys:write",
+        .mutates = Mutates::yes,
+        .route = {"PATCH", "/v1/keys/{id}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& s = ctx.services;
+                KeyPatch p;
+                if (a.contains("name"))
+                    p.name = a["name"].get<std::string>();
+                if (a.contains("permissions"))
+                    p.permissions = a["permissions"].get<std::vector<std::string>>();
+                if (a.contains("expires"))
+                    p.expires_at = opt_time(a, "expires");
+                if (a.contains("remaining"))
+                    p.remaining = opt_int(a, "remaining");
+                if (a["unlimited"].get<bool>()) {
+                    if (a.contains("remaining")) {
+                        throw Error(ErrorCode::invalid_argument,
+                                    "remaining and unlimited cannot be used together");
+                    }
+                    p.remaining = std::optional<std::int64_t>();
+                }
+                if (a.contains("metadata"))
+                    p.metadata = a["metadata"];
+                return s.keys().update(a["id"].get<std::string>(), p).to_json(s.clock().now());
+            },
+        .audit_target = "id",
+    });
+    t.add(Op{
+        .name = "keys.rotate",
+        .summary = "Give a key a new secret, same settings; the old one works during --grace",
+        .params = {id_param(), Param{.name = "grace",
+                                     .type = ParamType::duration,
+                                     .help = "How long the old secret keeps working",
+                                     .fallback = 0}},
+        .permission = "keys:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/keys/{id}/rotate"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& s = ctx.services;
+                return created_json(
+                    s.keys().rotate(a["id"].get<std::string>(), a["grace"].get<std::int64_t>()),
+                    s.clock().now());
+            },
+        .quiet_field = "key",
+        .audit_target = "id",
+    });
+    t.add(Op{
+        .name = "keys.revoke",
+        .summary = "Revoke a key at once (it stays listed, marked revoked)",
+        .params = {id_param()},
+        .permission = "keys:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/keys/{id}/revoke"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& s = ctx.services;
+                return s.keys().revoke(a["id"].get<std::string>()).to_json(s.clock().now());
+            },
+        .audit_target = "id",
+    });
+    t.add(Op{
+        .name = "keys.delete",
+        .summary = "Delete a key for good",
+        .params = {id_param()},
+        .permission = "keys:write",
+        .mutates = Mutates::yes,
+        .route = {"DELETE", "/v1/keys/{id}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                ctx.services.keys().remove(a["id"].get<std::string>());
+                return json{{"id", a["id"]}, {"deleted", true}};
+            },
+        .audit_target = "id",
+    });
+}
+
+}  // namespace pb::keys

@@ -1,0 +1,11 @@
+#pragma once
+
+#include "common/ops/registry.hpp"
+
+namespace pb::keys {
+
+// keys.create, keys.verify, keys.list, keys.show, keys.update, keys.rotate,
+// keys.revoke, keys.delete.
+void register_keys_ops(ops::OpTable& table);
+
+}  // namespace pb::keys

@@ -1,0 +1,479 @@
+#include "common/keys/service.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/core/crypto.hpp"
+#include "common/core/error.hpp"
+#include "common/core/time_format.hpp"
+#include "common/events/outbox.hpp"
+#include "common/keys/format.hpp"
+
+namespace pb::keys {
+namespace {
+
+using nlohmann::json;
+using store::Connection;
+using store::nullable;
+
+enum class Required { no, yes };
+
+constexpr std::string_view k_columns =
+    "id, owner, name, secret_hash, prev_secret_hash, prev_expires_at, permissions, metadata, "
+    "created_at, created_by, updated_at, expires_at, remaining, revoked_at, last_used_at";
+
+KeyRecord from_row(const store::Row& r) {
+    KeyRecord k;
+    k.id = r.get_text(0);
+    k.owner = r.get_text(1);
+    k.name = r.get_text(2);
+    k.secret_hash = r.get_text(3);
+    k.prev_secret_hash = r.get_opt_text(4);
+    k.prev_expires_at = r.get_opt_int(5);
+    k.permissions = json::parse(r.get_text(6)).get<std::vector<std::string>>();
+    k.metadata = json::parse(r.get_text(7));
+    k.created_at = r.get_int(8);
+    k.created_by = r.get_text(9);
+    k.updated_at = r.get_int(10);
+    k.expires_at = r.get_opt_int(11);
+    k.remaining = r.get_opt_int(12);
+    k.revoked_at = r.get_opt_int(13);
+    k.last_used_at = r.get_opt_int(14);
+    return k;
+}
+
+std::optional<KeyRecord> load(Connection& c, std::string_view id) {
+    const auto rows = c.query("SELECT " + std::string(k_columns) + " FROM api_keys WHERE id = $1",
+                              {std::string(id)});
+    if (rows.empty()) {
+        return std::nullopt;
+    }
+    return from_row(rows.front());
+}
+
+KeyRecord load_or_throw(Connection& c, std::string_view id) {
+    auto k = load(c, id);
+    if (!k) {
+        throw Error(ErrorCode::not_found, "no API key with id \"" + std::string(id) + "\"",
+                    {{"id", id}});
+    }
+    return std::move(*k);
+}
+
+json time_or_null(const std::optional<UnixMillis>& t) {
+    return t ? json(format_rfc3339(*t)) : json(nullptr);
+}
+
+void check_text(std::string_view what, std::string_view value, Required required) {
+    if (required == Required::yes && value.empty()) {
+        throw Error(ErrorCode::invalid_argument, std::string(what) + " must not be empty",
+                    {{"param", what}});
+    }
+    if (value.size() > 200) {
+        throw Error(ErrorCode::invalid_argument, std::string(what) + ": at most 200 characters",
+                    {{"param", what}});
+    }
+    for (unsigned char c : value) {
+        if (c < 0x20 || c == 0x7F) {
+            throw Error(ErrorCode::invalid_argument,
+                        std::string(what) + ": control characters are not allowed",
+                        {{"param", what}});
+        }
+    }
+}
+
+// Permissions read "<group>:<action>" (e.g. deploy:write, keys:*), or "admin", "*".
+void check_permissions(const std::vector<std::string>& perms) {
+    for (const auto& p : perms) {
+        const bool ok = !p.empty() && p.size() <= 100 &&
+                        std::all_of(p.begin(), p.end(),
+                                    [](unsigned char c) {
+                                        return std::isalnum(c) || c == ':' || c == '_' ||
+                                               c == '-' || c == '.' || c == '*';
+                                    }) &&
+                        p.front() != ':' && p.back() != ':';
+        if (!ok) {
+            throw Error(ErrorCode::invalid_argument,
+                        "permissions: \"" + p +
+                            "\" is not a permission (letters, digits, and : _ - . * only)",
+                        {{"param", "permissions"}});
+        }
+    }
+}
+
+void check_metadata(const json& metadata) {
+    if (!metadata.is_object() || metadata.dump().size() > 16384) {
+        throw Error(ErrorCode::invalid_argument, "metadata: expected a JSON object under 16 KiB",
+                    {{"param", "metadata"}});
+    }
+}
+
+void check_expiry(const std::optional<UnixMillis>& expires_at, UnixMillis now) {
+    if (expires_at && *expires_at <= now) {
+        throw Error(ErrorCode::invalid_argument, "expires: must be in the future",
+                    {{"param", "expires"}});
+    }
+}
+
+}  // namespace
+
+std::string KeyRecord::status(UnixMillis now) const {
+    if (revoked_at) {
+        return "revoked";
+    }
+    if (expires_at && *expires_at <= now) {
+        return "expired";
+    }
+    if (remaining && *remaining <= 0) {
+        return "exhausted";
+    }
+    return "active";
+}
+
+json KeyRecord::to_json(UnixMillis now) const {
+    return {{"id", id},
+            {"owner", owner},
+            {"name", name},
+            {"permissions", permissions},
+            {"metadata", metadata},
+            {"status", status(now)},
+            {"created_at", format_rfc3339(created_at)},
+            {"created_by", created_by},
+            {"updated_at", format_rfc3339(updated_at)},
+            {"expires_at", time_or_null(expires_at)},
+            {"remaining", remaining ? json(*remaining) : json(nullptr)},
+            {"revoked_at", time_or_null(revoked_at)},
+            {"last_used_at", time_or_null(last_used_at)},
+            {"previous_secret_valid_until", prev_expires_at && *prev_expires_at > now
+                                                ? json(format_rfc3339(*prev_expires_at))
+                                                : json(nullptr)}};
+}
+
+json VerifyResult::to_json(UnixMillis) const {
+    if (!valid) {
+        return {{"valid", false}, {"reason", reason}};
+    }
+    return {{"valid", true},
+            {"id", key->id},
+            {"owner", key->owner},
+            {"name", key->name},
+            {"permissions", key->permissions},
+            {"metadata", key->metadata},
+            {"expires_at", time_or_null(key->expires_at)},
+            {"remaining", remaining ? json(*remaining) : json(nullptr)}};
+}
+
+KeyService::KeyService(store::Store& store, const Clock& clock) : m_store(store), m_clock(clock) {
+    m_last_seq = m_store.transaction([](Connection& c) { return events::latest_seq(c); },
+                                     store::TxMode::read);
+    m_store.changed_elsewhere();  // start the change detector from here
+}
+
+void KeyService::publish(Connection& c, const KeyRecord& k, std::string_view type) {
+    events::append(c, "keys/" + k.id, type,
+                   {{"id", k.id}, {"owner", k.owner}, {"status", k.status(m_clock.now())}},
+                   m_clock.now());
+}
+
+CreatedKey KeyService::create(const NewKey& request, std::string_view actor) {
+    const auto now = m_clock.now();
+    check_text("owner", request.owner, Required::yes);
+    check_text("name", request.name, Required::no);
+    check_permissions(request.permissions);
+    check_metadata(request.metadata);
+    check_expiry(request.expires_at, now);
+    if (request.remaining && *request.remaining < 1) {
+        throw Error(ErrorCode::invalid_argument, "remaining: must be at least 1",
+                    {{"param", "remaining"}});
+    }
+    KeyRecord k;
+    k.id = new_key_id();
+    const std::string text = make_key(k.id);
+    k.owner = request.owner;
+    k.name = request.name;
+    k.secret_hash = hash_key(text);
+    k.permissions = request.permissions;
+    k.metadata = request.metadata;
+    k.created_at = k.updated_at = now;
+    k.created_by = std::string(actor);
+    k.expires_at = request.expires_at;
+    k.remaining = request.remaining;
+    m_store.transaction([&](Connection& c) {
+        c.exec(
+            "INSERT INTO api_keys (id, owner, name, secret_hash, permissions, metadata, "
+            "created_at, created_by, updated_at, expires_at, remaining) VALUES ($1, $2, $3, "
+            "$4, $5, $6, $7, $8, $9, $10, $11)",
+            {k.id, k.owner, k.name, k.secret_hash, json(k.permissions).dump(), k.metadata.dump(),
+             k.created_at, k.created_by, k.updated_at, nullable(k.expires_at),
+             nullable(k.remaining)});
+        publish(c, k, "key.created");
+    });
+    return {std::move(k), text};
+}
+
+void KeyService::forget(std::string_view id) {
+    std::unique_lock lock(m_cache_mutex);
+    m_cache.erase(std::string(id));
+}
+
+void KeyService::apply_external_changes() {
+    if (!m_store.changed_elsewhere()) {
+        return;
+    }
+    std::lock_guard lock(m_events_mutex);
+    for (;;) {
+        const auto batch = m_store.transaction(
+            [&](Connection& c) { return events::read_after(c, m_last_seq, 1000); },
+            store::TxMode::read);
+        for (const auto& e : batch) {
+            if (e.topic.starts_with("keys/")) {
+                forget(std::string_view(e.topic).substr(5));
+            }
+            m_last_seq = e.seq;
+        }
+        if (batch.size() < 1000) {
+            break;
+        }
+    }
+}
+
+std::shared_ptr<const KeyRecord> KeyService::cached(std::string_view id) {
+    {
+        std::shared_lock lock(m_cache_mutex);
+        if (auto it = m_cache.find(std::string(id)); it != m_cache.end()) {
+            return it->second;
+        }
+    }
+    auto loaded =
+        m_store.transaction([&](Connection& c) { return load(c, id); }, store::TxMode::read);
+    if (!loaded) {
+        return nullptr;
+    }
+    auto record = std::make_shared<const KeyRecord>(std::move(*loaded));
+    std::unique_lock lock(m_cache_mutex);
+    if (m_cache.size() > 500'000) {
+        m_cache.clear();  // a crude bound; keys are reloaded on demand
+    }
+    m_cache[record->id] = record;
+    return record;
+}
+
+VerifyResult KeyService::verify(std::string_view key) {
+    VerifyResult out;
+    const auto parsed = parse_key(key);
+    if (!parsed) {
+        out.reason = "malformed";
+        return out;
+    }
+    apply_external_changes();
+    auto record = cached(parsed->id);
+    const auto now = m_clock.now();
+    if (!record) {
+        out.reason = "unknown";
+        return out;
+    }
+    const std::string hash = hash_key(key);
+    const bool current = crypto::constant_time_equal(hash, record->secret_hash);
+    const bool previous = !current && record->prev_secret_hash && record->prev_expires_at &&
+                          *record->prev_expires_at > now &&
+                          crypto::constant_time_equal(hash, *record->prev_secret_hash);
+    if (!current && !previous) {
+        out.reason = "unknown";
+        return out;
+    }
+    if (record->revoked_at) {
+        out.reason = "revoked";
+        return out;
+    }
+    if (record->expires_at && *record->expires_at <= now) {
+        out.reason = "expired";
+        return out;
+    }
+    if (record->remaining) {
+        const auto left = m_store.transaction([&](Connection& c) {
+            const auto rows = c.query(
+                "UPDATE api_keys SET remaining = remaining - 1 WHERE id = $1 AND remaining > 0 "
+                "RETURNING remaining",
+                {record->id});
+            return rows.empty() ? std::optional<std::int64_t>() : rows.front().get_int(0);
+        });
+        if (!left) {
+            out.reason = "exhausted";
+            return out;
+        }
+        out.remaining = left;
+    }
+    {
+        std::lock_guard lock(m_usage_mutex);
+        m_pending_usage[record->id] = now;
+    }
+    out.valid = true;
+    out.key = std::move(record);
+    return out;
+}
+
+void KeyService::flush_usage() {
+    std::unordered_map<std::string, UnixMillis> pending;
+    {
+        std::lock_guard lock(m_usage_mutex);
+        pending.swap(m_pending_usage);
+    }
+    if (pending.empty()) {
+        return;
+    }
+    m_store.transaction([&](Connection& c) {
+        for (const auto& [id, at] : pending) {
+            c.exec(
+                "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL "
+                "OR last_used_at < $2)",
+                {id, at});
+        }
+    });
+}
+
+KeyRecord KeyService::get(std::string_view id) {
+    flush_usage();
+    return m_store.transaction([&](Connection& c) { return load_or_throw(c, id); },
+                               store::TxMode::read);
+}
+
+std::vector<KeyRecord> KeyService::list(const ListFilter& filter) {
+    flush_usage();
+    const auto now = m_clock.now();
+    const auto rows = m_store.transaction(
+        [&](Connection& c) {
+            return c.query(
+                "SELECT " + std::string(k_columns) +
+                    " FROM api_keys WHERE (CAST($1 AS TEXT) IS NULL OR owner = $1) ORDER BY "
+                    "created_at, id",
+                {nullable(filter.owner)});
+        },
+        store::TxMode::read);
+    std::vector<KeyRecord> out;
+    for (const auto& r : rows) {
+        auto k = from_row(r);
+        if (filter.status && k.status(now) != *filter.status) {
+            continue;
+        }
+        out.push_back(std::move(k));
+        if (static_cast<std::int64_t>(out.size()) >= filter.limit) {
+            break;
+        }
+    }
+    return out;
+}
+
+KeyRecord KeyService::update(std::string_view id, const KeyPatch& patch) {
+    const auto now = m_clock.now();
+    if (patch.name) {
+        check_text("name", *patch.name, Required::no);
+    }
+    if (patch.permissions) {
+        check_permissions(*patch.permissions);
+    }
+    if (patch.metadata) {
+        check_metadata(*patch.metadata);
+    }
+    if (patch.expires_at) {
+        check_expiry(*patch.expires_at, now);
+    }
+    if (patch.remaining && *patch.remaining && **patch.remaining < 0) {
+        throw Error(ErrorCode::invalid_argument, "remaining: must not be negative",
+                    {{"param", "remaining"}});
+    }
+    auto updated = m_store.transaction([&](Connection& c) {
+        auto k = load_or_throw(c, id);
+        if (k.revoked_at) {
+            throw Error(ErrorCode::conflict, "API key " + k.id + " is revoked", {{"id", k.id}});
+        }
+        if (patch.name)
+            k.name = *patch.name;
+        if (patch.permissions)
+            k.permissions = *patch.permissions;
+        if (patch.metadata)
+            k.metadata = *patch.metadata;
+        if (patch.expires_at)
+            k.expires_at = *patch.expires_at;
+        if (patch.remaining)
+            k.remaining = *patch.remaining;
+        k.updated_at = now;
+        c.exec(
+            "UPDATE api_keys SET name = $2, permissions = $3, metadata = $4, expires_at = $5, "
+            "remaining = $6, updated_at = $7 WHERE id = $1",
+            {k.id, k.name, json(k.permissions).dump(), k.metadata.dump(), nullable(k.expires_at),
+             nullable(k.remaining), k.updated_at});
+        publish(c, k, "key.updated");
+        return k;
+    });
+    forget(id);
+    return updated;
+}
+
+CreatedKey KeyService::rotate(std::string_view id, std::int64_t grace_ms) {
+    const auto now = m_clock.now();
+    auto created = m_store.transaction([&](Connection& c) {
+        auto k = load_or_throw(c, id);
+        if (k.revoked_at) {
+            throw Error(ErrorCode::conflict, "API key " + k.id + " is revoked", {{"id", k.id}});
+        }
+        const std::string text = make_key(k.id);
+        if (grace_ms > 0) {
+            k.prev_secret_hash = k.secret_hash;
+            k.prev_expires_at = now + grace_ms;
+        } else {
+            k.prev_secret_hash.reset();
+            k.prev_expires_at.reset();
+        }
+        k.secret_hash = hash_key(text);
+        k.updated_at = now;
+        c.exec(
+            "UPDATE api_keys SET secret_hash = $2, prev_secret_hash = $3, prev_expires_at = $4, "
+            "updated_at = $5 WHERE id = $1",
+            {k.id, k.secret_hash, nullable(k.prev_secret_hash), nullable(k.prev_expires_at),
+             k.updated_at});
+        publish(c, k, "key.rotated");
+        return CreatedKey{std::move(k), text};
+    });
+    forget(id);
+    return created;
+}
+
+KeyRecord KeyService::revoke(std::string_view id) {
+    const auto now = m_clock.now();
+    auto revoked = m_store.transaction([&](Connection& c) {
+        auto k = load_or_throw(c, id);
+        if (k.revoked_at) {
+            return k;
+        }
+        k.revoked_at = now;
+        k.updated_at = now;
+        c.exec("UPDATE api_keys SET revoked_at = $2, updated_at = $2 WHERE id = $1", {k.id, now});
+        publish(c, k, "key.revoked");
+        return k;
+    });
+    forget(id);
+    return revoked;
+}
+
+void KeyService::remove(std::string_view id) {
+    m_store.transaction([&](Connection& c) {
+        auto k = load_or_throw(c, id);
+        c.exec("DELETE FROM api_keys WHERE id = $1", {k.id});
+        publish(c, k, "key.deleted");
+    });
+    forget(id);
+}
+
+bool KeyService::has_active_admin() {
+    const auto now = m_clock.now();
+    for (const auto& k :
+         list(ListFilter{.owner = std::nullopt, .status = "active", .limit = 1'000'000})) {
+        if (k.status(now) == "active" &&
+            std::find(k.permissions.begin(), k.permissions.end(), "admin") != k.permissions.end()) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace pb::keys

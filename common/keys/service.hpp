@@ -1,0 +1,129 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/core/clock.hpp"
+#include "common/store/store.hpp"
+
+namespace pb::keys {
+
+// A stored API key (never its secret).
+struct KeyRecord {
+    std::string id;
+    std::string owner;
+    std::string name;
+    std::string secret_hash;
+    std::optional<std::string> prev_secret_hash;  // valid until prev_expires_at (rotation grace)
+    std::optional<UnixMillis> prev_expires_at;
+    std::vector<std::string> permissions;
+    nlohmann::json metadata = nlohmann::json::object();
+    UnixMillis created_at = 0;
+    std::string created_by;
+    UnixMillis updated_at = 0;
+    std::optional<UnixMillis> expires_at;
+    std::optional<std::int64_t> remaining;
+    std::optional<UnixMillis> revoked_at;
+    std::optional<UnixMillis> last_used_at;
+
+    // "active", "revoked", "expired" or "exhausted" at `now`.
+    std::string status(UnixMillis now) const;
+    // The public view: no hashes; times as RFC 3339.
+    nlohmann::json to_json(UnixMillis now) const;
+};
+
+struct NewKey {
+    std::string owner;
+    std::string name;
+    std::vector<std::string> permissions;
+    std::optional<UnixMillis> expires_at;
+    std::optional<std::int64_t> remaining;
+    nlohmann::json metadata = nlohmann::json::object();
+};
+
+// Fields to change; an absent optional leaves the field alone.
+struct KeyPatch {
+    std::optional<std::string> name;
+    std::optional<std::vector<std::string>> permissions;
+    std::optional<std::optional<UnixMillis>> expires_at;   // inner nullopt: never expires
+    std::optional<std::optional<std::int64_t>> remaining;  // inner nullopt: unlimited
+    std::optional<nlohmann::json> metadata;
+};
+
+struct ListFilter {
+    std::optional<std::string> owner;
+    std::optional<std::string> status;
+    std::int64_t limit = 1000;
+};
+
+// A key and the one time its secret text is shown.
+struct CreatedKey {
+    KeyRecord record;
+    std::string key;
+};
+
+// The outcome of verify: a value, not an error, since "no" is a normal answer.
+struct VerifyResult {
+    bool valid = false;
+    std::string reason;  // malformed, unknown, revoked, expired, exhausted
+    std::shared_ptr<const KeyRecord> key;
+    std::optional<std::int64_t> remaining;  // after this use
+    nlohmann::json to_json(UnixMillis now) const;
+};
+
+// API keys on the store. Thread-safe. Verification is answered from an
+// in-memory index that any change, by this process or another, invalidates
+// before the next verify (via the events outbox).
+class KeyService {
+  public:
+    KeyService(store::Store& store, const Clock& clock);
+
+    // Creates a key; throws Error(invalid_argument) for a bad owner, name,
+    // permission, expiry or remaining count.
+    CreatedKey create(const NewKey& request, std::string_view actor);
+    // Checks a presented key; a key with remaining uses spends one atomically.
+    VerifyResult verify(std::string_view key);
+    // Error(not_found) when absent.
+    KeyRecord get(std::string_view id);
+    std::vector<KeyRecord> list(const ListFilter& filter);
+    // Error(conflict) on a revoked key.
+    KeyRecord update(std::string_view id, const KeyPatch& patch);
+    // New secret, same settings; the old secret keeps working for `grace_ms`.
+    CreatedKey rotate(std::string_view id, std::int64_t grace_ms);
+    // Idempotent.
+    KeyRecord revoke(std::string_view id);
+    void remove(std::string_view id);
+
+    // Writes pending last-used times (batched off the verify path).
+    void flush_usage();
+    // True when some active key holds the admin permission.
+    bool has_active_admin();
+
+  private:
+    std::shared_ptr<const KeyRecord> cached(std::string_view id);
+    void apply_external_changes();
+    void forget(std::string_view id);
+    void publish(store::Connection& c, const KeyRecord& k, std::string_view type);
+
+    store::Store& m_store;
+    const Clock& m_clock;
+
+    std::shared_mutex m_cache_mutex;
+    std::unordered_map<std::string, std::shared_ptr<const KeyRecord>> m_cache;
+    std::mutex m_events_mutex;
+    std::int64_t m_last_seq = 0;
+
+    std::mutex m_usage_mutex;
+    std::unordered_map<std::string, UnixMillis> m_pending_usage;
+};
+
+}  // namespace pb::keys

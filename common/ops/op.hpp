@@ -1,0 +1,104 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace pb {
+class Services;
+}
+
+namespace pb::ops {
+
+// How an argument is typed. validate_args() turns accepted spellings into one
+// canonical JSON form, so the same args work from the CLI, HTTP and WebSocket:
+//   string      -> string
+//   integer     -> number ("12" accepted)
+//   boolean     -> bool ("true"/"false"/"1"/"0" accepted)
+//   duration    -> integer milliseconds ("1h30m", or a number of ms)
+//   time        -> integer Unix ms ("30d" from now, RFC 3339, Unix ms), or null for "never"
+//   string_list -> array of strings (one string is a list of one)
+//   json_object -> object (JSON text accepted)
+enum class ParamType { string, integer, boolean, duration, time, string_list, json_object };
+
+enum class Required { no, yes };
+enum class Positional { no, yes };
+enum class Secret { no, yes };
+enum class Mutates { no, yes };
+
+// One parameter of an operation.
+struct Param {
+    std::string name;  // JSON / HTTP name, e.g. "permissions"
+    ParamType type = ParamType::string;
+    std::string help;
+    Required required = Required::no;
+    Positional positional = Positional::no;
+    // A secret is redacted in audit and logs; as a positional the CLI reads it
+    // from stdin when given as "-".
+    Secret secret = Secret::no;
+    nlohmann::json fallback = nullptr;  // default applied by validate_args; null = absent
+    std::vector<std::string> choices;   // allowed values of a string, if limited
+    std::string flag;                   // CLI long flag when not the name ("perm")
+    std::int64_t min = 0;               // lower bound of an integer
+};
+
+// An HTTP route: method, path with {name} captures, status on success.
+struct Route {
+    std::string method;
+    std::string path;
+    int success_status = 200;
+};
+
+struct Context;
+using Handler = std::function<nlohmann::json(Context&, const nlohmann::json& args)>;
+
+// One operation: described once, served by the CLI, HTTP, WebSocket, help,
+// completions and docs alike.
+struct Op {
+    std::string name;  // "<group>.<verb>", e.g. "keys.create"; the CLI splits it
+    std::string summary;
+    std::vector<Param> params;
+    std::string permission;  // empty: anyone may call it
+    Mutates mutates = Mutates::no;
+    Route route;
+    Handler handler;
+    // What -q prints: a field of the result (empty: nothing).
+    std::string quiet_field;
+    // A boolean result field that, when false, makes pbctl exit with
+    // verdict_code's status (an outcome, not an error: HTTP still answers 200).
+    std::string verdict_field;
+    std::string verdict_reason_field;
+    // Table columns when the result is a list (empty: every field).
+    std::vector<std::string> columns;
+    // The list field of a result that holds rows, e.g. "keys".
+    std::string list_field;
+    // Which argument names the object acted on, for the audit log.
+    std::string audit_target;
+
+    std::string group() const { return name.substr(0, name.find('.')); }
+    std::string verb() const {
+        const auto dot = name.find('.');
+        return dot == std::string::npos ? std::string() : name.substr(dot + 1);
+    }
+    const Param* find_param(std::string_view n) const;
+};
+
+// Who is calling. Local pbctl calls as the machine's operator ("admin").
+struct Caller {
+    std::string actor;  // "key:<id>", "local:<user>", "anonymous"
+    std::vector<std::string> permissions;
+};
+
+// What a handler gets besides its arguments.
+struct Context {
+    Services& services;
+    const Caller& caller;
+};
+
+// True when `granted` covers `needed`: exact match, "admin", "*", or a
+// "<group>:*" wildcard. An empty `needed` is always covered.
+bool has_permission(const std::vector<std::string>& granted, std::string_view needed);
+
+}  // namespace pb::ops

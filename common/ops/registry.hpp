@@ -1,0 +1,34 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/ops/op.hpp"
+
+namespace pb::ops {
+
+// The table of operations. Filled once at start (runtime::op_table());
+// read-only (and so thread-safe) afterwards.
+class OpTable {
+  public:
+    // Adds an op; throws Error(internal) for a duplicate name or route.
+    void add(Op op);
+    const Op* find(std::string_view name) const;
+    const std::vector<Op>& all() const { return m_ops; }
+
+    struct RouteMatch {
+        const Op* op = nullptr;
+        std::map<std::string, std::string> captures;
+        bool path_known = false;  // the path exists under another method (405)
+    };
+    // The op whose route matches; literal segments win over {captures}.
+    RouteMatch match(std::string_view method, std::string_view path) const;
+
+  private:
+    std::vector<Op> m_ops;
+};
+
+}  // namespace pb::ops

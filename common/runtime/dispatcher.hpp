@@ -1,0 +1,17 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "common/ops/op.hpp"
+#include "common/ops/validate.hpp"
+#include "common/runtime/services.hpp"
+
+namespace pb::runtime {
+
+// The one way an op runs, whatever the transport: permission check, argument
+// validation, the handler, and an audit record for every mutating op (success
+// or failure; secrets redacted). Throws pb::Error.
+nlohmann::json dispatch(Services& services, const ops::Op& op, const nlohmann::json& raw_args,
+                        const ops::Caller& caller, ops::NameStyle style = ops::NameStyle::field);
+
+}  // namespace pb::runtime

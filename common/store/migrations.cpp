@@ -1,0 +1,128 @@
+#include "common/store/migrations.hpp"
+
+#include <array>
+
+#include "common/core/log.hpp"
+
+namespace pb::store {
+namespace {
+
+constexpr std::array k_migrations{
+    Migration{1, "api keys, events outbox, audit log", R"SQL(
+CREATE TABLE api_keys (
+    id               TEXT PRIMARY KEY,
+    owner            TEXT NOT NULL,
+    name             TEXT NOT NULL DEFAULT '',
+    secret_hash      TEXT NOT NULL,
+    prev_secret_hash TEXT,
+    prev_expires_at  BIGINT,
+    permissions      TEXT NOT NULL DEFAULT '[]',
+    metadata         TEXT NOT NULL DEFAULT '{}',
+    created_at       BIGINT NOT NULL,
+    created_by       TEXT NOT NULL DEFAULT '',
+    updated_at       BIGINT NOT NULL,
+    expires_at       BIGINT,
+    remaining        BIGINT,
+    revoked_at       BIGINT,
+    last_used_at     BIGINT
+);
+CREATE INDEX api_keys_owner ON api_keys (owner);
+CREATE TABLE events (
+    seq        {{serial_pk}},
+    topic      TEXT NOT NULL,
+    type       TEXT NOT NULL,
+    data       TEXT NOT NULL DEFAULT '{}',
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX events_topic ON events (topic, seq);
+CREATE TABLE audit_log (
+    id      {{serial_pk}},
+    at      BIGINT NOT NULL,
+    actor   TEXT NOT NULL,
+    op      TEXT NOT NULL,
+    target  TEXT NOT NULL DEFAULT '',
+    outcome TEXT NOT NULL,
+    args    TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_at ON audit_log (at)
+)SQL"},
+};
+
+constexpr std::string_view k_create_migrations_table =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT "
+    "NULL, applied_at BIGINT NOT NULL)";
+
+std::int64_t current_version(Connection& c) {
+    c.exec(k_create_migrations_table);
+    const auto rows = c.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    return rows.front().get_int(0);
+}
+
+}  // namespace
+
+std::span<const Migration> migrations() {
+    return k_migrations;
+}
+
+std::string dialect_sql(std::string_view sql, Dialect dialect) {
+    static constexpr std::string_view k_serial = "{{serial_pk}}";
+    const std::string_view serial = dialect == Dialect::sqlite
+                                        ? "INTEGER PRIMARY KEY AUTOINCREMENT"
+                                        : "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY";
+    std::string out(sql);
+    for (auto pos = out.find(k_serial); pos != std::string::npos; pos = out.find(k_serial, pos)) {
+        out.replace(pos, k_serial.size(), serial);
+        pos += serial.size();
+    }
+    return out;
+}
+
+std::vector<std::int64_t> migrate(Store& store, const Clock& clock) {
+    std::vector<std::int64_t> applied;
+    for (const auto& m : k_migrations) {
+        // Each step re-reads the version inside its write transaction, so two
+        // processes migrating at once apply every step exactly once.
+        const bool did = store.transaction([&](Connection& c) {
+            if (current_version(c) >= m.version) {
+                return false;
+            }
+            const std::string sql = dialect_sql(m.sql, store.dialect());
+            std::string_view rest(sql);
+            while (!rest.empty()) {
+                const auto end = rest.find(';');
+                const auto stmt = rest.substr(0, end);
+                if (stmt.find_first_not_of(" \n\t\r") != std::string_view::npos) {
+                    c.exec(stmt);
+                }
+                rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+            }
+            c.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                   {m.version, std::string(m.name), clock.now()});
+            return true;
+        });
+        if (did) {
+            applied.push_back(m.version);
+            log::get("store")->info("schema migrated to version {} ({})", m.version, m.name);
+        }
+    }
+    return applied;
+}
+
+nlohmann::json schema_status(Store& store) {
+    const auto version = store.transaction([](Connection& c) { return current_version(c); });
+    nlohmann::json pending = nlohmann::json::array();
+    for (const auto& m : k_migrations) {
+        if (m.version > version) {
+            pending.push_back({{"version", m.version}, {"name", m.name}});
+        }
+    }
+    nlohmann::json out{{"backend", store.backend()},
+                       {"location", store.location()},
+                       {"schema_version", version},
+                       {"latest_version", k_migrations.back().version},
+                       {"pending", pending}};
+    out.update(store.info());
+    return out;
+}
+
+}  // namespace pb::store

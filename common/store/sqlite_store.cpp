@@ -1,0 +1,301 @@
+#include "common/store/sqlite_store.hpp"
+
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <unordered_map>
+
+#include <sqlite3.h>
+
+#include "common/core/error.hpp"
+
+namespace pb::store {
+namespace {
+
+struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+[[noreturn]] void fail(sqlite3* db, int rc, std::string_view what) {
+    const std::string msg =
+        std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    switch (rc & 0xFF) {
+        case SQLITE_CONSTRAINT:
+            throw Error(ErrorCode::conflict, msg);
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+        case SQLITE_CANTOPEN:
+        case SQLITE_IOERR:
+        case SQLITE_FULL:
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+            throw Error(ErrorCode::unavailable, msg);
+        default:
+            throw Error(ErrorCode::internal, msg);
+    }
+}
+
+}  // namespace
+
+class SqliteConnection final : public Connection {
+  public:
+    SqliteConnection(const std::string& path, std::int64_t busy_timeout_ms) {
+        const int rc = sqlite3_open_v2(
+            path.c_str(), &m_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+            nullptr);
+        if (rc != SQLITE_OK) {
+            std::string msg = "cannot open database " + path + ": " + sqlite3_errstr(rc);
+            sqlite3_close_v2(m_db);
+            m_db = nullptr;
+            throw Error(ErrorCode::unavailable, msg);
+        }
+        sqlite3_busy_timeout(m_db, static_cast<int>(busy_timeout_ms));
+        exec_plain("PRAGMA journal_mode=WAL");
+        exec_plain("PRAGMA synchronous=NORMAL");
+        exec_plain("PRAGMA foreign_keys=ON");
+        m_data_version = read_data_version();
+    }
+
+    ~SqliteConnection() override {
+        for (auto& [sql, stmt] : m_statements) {
+            sqlite3_finalize(stmt.handle);
+        }
+        sqlite3_close_v2(m_db);
+    }
+
+    SqliteConnection(const SqliteConnection&) = delete;
+    SqliteConnection& operator=(const SqliteConnection&) = delete;
+
+    std::int64_t exec(std::string_view sql, const Params& params) override {
+        auto& stmt = prepare(sql, params);
+        int rc = SQLITE_OK;
+        while ((rc = sqlite3_step(stmt.handle)) == SQLITE_ROW) {
+        }
+        sqlite3_reset(stmt.handle);
+        if (rc != SQLITE_DONE) {
+            fail(m_db, rc, "statement failed");
+        }
+        return sqlite3_changes64(m_db);
+    }
+
+    Rows query(std::string_view sql, const Params& params) override {
+        auto& stmt = prepare(sql, params);
+        Rows rows;
+        int rc = SQLITE_OK;
+        const int ncol = sqlite3_column_count(stmt.handle);
+        while ((rc = sqlite3_step(stmt.handle)) == SQLITE_ROW) {
+            std::vector<Value> cells;
+            cells.reserve(static_cast<std::size_t>(ncol));
+            for (int i = 0; i < ncol; ++i) {
+                switch (sqlite3_column_type(stmt.handle, i)) {
+                    case SQLITE_INTEGER:
+                        cells.emplace_back(
+                            static_cast<std::int64_t>(sqlite3_column_int64(stmt.handle, i)));
+                        break;
+                    case SQLITE_FLOAT:
+                        cells.emplace_back(sqlite3_column_double(stmt.handle, i));
+                        break;
+                    case SQLITE_NULL:
+                        cells.emplace_back(nullptr);
+                        break;
+                    default: {
+                        const auto* text =
+                            reinterpret_cast<const char*>(sqlite3_column_text(stmt.handle, i));
+                        const int n = sqlite3_column_bytes(stmt.handle, i);
+                        cells.emplace_back(
+                            std::string(text ? text : "", static_cast<std::size_t>(n)));
+                    }
+                }
+            }
+            rows.emplace_back(std::move(cells));
+        }
+        sqlite3_reset(stmt.handle);
+        if (rc != SQLITE_DONE) {
+            fail(m_db, rc, "query failed");
+        }
+        return rows;
+    }
+
+    Dialect dialect() const override { return Dialect::sqlite; }
+
+    void exec_plain(const char* sql) {
+        char* err = nullptr;
+        const int rc = sqlite3_exec(m_db, sql, nullptr, nullptr, &err);
+        if (rc != SQLITE_OK) {
+            sqlite3_free(err);
+            fail(m_db, rc, sql);
+        }
+    }
+
+    // True when another connection committed since the last call.
+    bool data_version_changed() {
+        const auto v = read_data_version();
+        const bool changed = v != m_data_version;
+        m_data_version = v;
+        return changed;
+    }
+
+  private:
+    struct Statement {
+        sqlite3_stmt* handle = nullptr;
+        std::vector<int> param_index;  // SQLite parameter i+1 binds params[param_index[i]]
+    };
+
+    std::int64_t read_data_version() {
+        auto rows = query("PRAGMA data_version", {});
+        return rows.empty() ? 0 : rows.front().get_int(0);
+    }
+
+    Statement& prepare(std::string_view sql, const Params& params) {
+        auto it = m_statements.find(sql);
+        if (it == m_statements.end()) {
+            Statement stmt;
+            const int rc = sqlite3_prepare_v3(m_db, sql.data(), static_cast<int>(sql.size()),
+                                              SQLITE_PREPARE_PERSISTENT, &stmt.handle, nullptr);
+            if (rc != SQLITE_OK) {
+                fail(m_db, rc, "cannot prepare statement");
+            }
+            const int n = sqlite3_bind_parameter_count(stmt.handle);
+            for (int i = 1; i <= n; ++i) {
+                const char* name = sqlite3_bind_parameter_name(stmt.handle, i);
+                int index = 0;
+                if (name == nullptr || name[0] != '$' ||
+                    std::from_chars(name + 1, name + std::strlen(name), index).ec != std::errc() ||
+                    index < 1) {
+                    sqlite3_finalize(stmt.handle);
+                    throw Error(ErrorCode::internal, "SQL placeholders must be $1, $2, …");
+                }
+                stmt.param_index.push_back(index - 1);
+            }
+            it = m_statements.emplace(std::string(sql), stmt).first;
+        }
+        auto& stmt = it->second;
+        sqlite3_clear_bindings(stmt.handle);
+        for (std::size_t i = 0; i < stmt.param_index.size(); ++i) {
+            const auto idx = static_cast<std::size_t>(stmt.param_index[i]);
+            if (idx >= params.size()) {
+                throw Error(ErrorCode::internal,
+                            "missing SQL parameter $" + std::to_string(idx + 1));
+            }
+            const int pos = static_cast<int>(i + 1);
+            const auto& v = params[idx];
+            int rc = SQLITE_OK;
+            if (const auto* n = std::get_if<std::int64_t>(&v)) {
+                rc = sqlite3_bind_int64(stmt.handle, pos, *n);
+            } else if (const auto* d = std::get_if<double>(&v)) {
+                rc = sqlite3_bind_double(stmt.handle, pos, *d);
+            } else if (const auto* s = std::get_if<std::string>(&v)) {
+                rc = sqlite3_bind_text(stmt.handle, pos, s->data(), static_cast<int>(s->size()),
+                                       SQLITE_STATIC);
+            } else {
+                rc = sqlite3_bind_null(stmt.handle, pos);
+            }
+            if (rc != SQLITE_OK) {
+                fail(m_db, rc, "cannot bind parameter");
+            }
+        }
+        return stmt;
+    }
+
+    sqlite3* m_db = nullptr;
+    std::unordered_map<std::string, Statement, StringHash, std::equal_to<>> m_statements;
+    std::int64_t m_data_version = 0;
+};
+
+class SqliteStore::Lease {
+  public:
+    explicit Lease(SqliteStore& s) : m_store(s), m_conn(s.acquire()) {}
+    ~Lease() { m_store.release(m_conn); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    SqliteConnection& operator*() { return m_conn; }
+
+  private:
+    SqliteStore& m_store;
+    SqliteConnection& m_conn;
+};
+
+SqliteStore::SqliteStore(std::string path, const StoreOptions& options) : m_path(std::move(path)) {
+    const auto parent = std::filesystem::path(m_path).parent_path();
+    if (!parent.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(parent, ec);
+        if (ec) {
+            throw Error(ErrorCode::unavailable,
+                        "cannot create database folder " + parent.string() + ": " + ec.message());
+        }
+    }
+    const int n = std::max(1, options.pool_size);
+    for (int i = 0; i < n; ++i) {
+        m_all.push_back(std::make_unique<SqliteConnection>(m_path, options.busy_timeout_ms));
+        m_free.push_back(m_all.back().get());
+    }
+}
+
+SqliteStore::~SqliteStore() = default;
+
+SqliteConnection& SqliteStore::acquire() {
+    std::unique_lock lock(m_mutex);
+    m_available.wait(lock, [this] { return !m_free.empty(); });
+    auto* c = m_free.back();
+    m_free.pop_back();
+    return *c;
+}
+
+void SqliteStore::release(SqliteConnection& c) {
+    {
+        std::lock_guard lock(m_mutex);
+        m_free.push_back(&c);
+    }
+    m_available.notify_one();
+}
+
+void SqliteStore::run_transaction(const std::function<void(Connection&)>& fn, TxMode mode) {
+    Lease lease(*this);
+    auto& conn = *lease;
+    conn.exec_plain(mode == TxMode::write ? "BEGIN IMMEDIATE" : "BEGIN");
+    try {
+        fn(conn);
+        conn.exec_plain("COMMIT");
+    } catch (...) {
+        try {
+            conn.exec_plain("ROLLBACK");
+        } catch (...) {
+            // The original failure is what the caller needs to see.
+        }
+        throw;
+    }
+}
+
+bool SqliteStore::changed_elsewhere() {
+    Lease lease(*this);
+    return (*lease).data_version_changed();
+}
+
+nlohmann::json SqliteStore::info() {
+    std::lock_guard lock(m_mutex);
+    return {{"pool_size", m_all.size()},
+            {"pool_in_use", m_all.size() - m_free.size()},
+            {"sqlite_version", sqlite3_libversion()},
+            {"journal_mode", "wal"}};
+}
+
+std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& options) {
+    std::string_view u(url);
+    if (u.starts_with("sqlite://")) {
+        u.remove_prefix(9);
+    } else if (u.starts_with("sqlite:")) {
+        u.remove_prefix(7);
+    } else if (u.find("://") != std::string_view::npos) {
+        const auto scheme = u.substr(0, u.find("://"));
+        throw Error(ErrorCode::invalid_argument, "db.url: unsupported database \"" +
+                                                     std::string(scheme) + "\" (expected sqlite)");
+    }
+    if (u.empty()) {
+        throw Error(ErrorCode::invalid_argument, "db.url: empty database path");
+    }
+    return std::make_unique<SqliteStore>(std::string(u), options);
+}
+
+}  // namespace pb::store

@@ -1,0 +1,108 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace pb::store {
+
+// A SQL value. Timestamps are int64 Unix milliseconds and JSON is text, so one
+// SQL text runs on SQLite and PostgreSQL.
+using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
+using Params = std::vector<Value>;
+
+// Wraps an optional into a Value (NULL when empty).
+template <class T>
+Value nullable(const std::optional<T>& v) {
+    return v ? Value(*v) : Value(nullptr);
+}
+
+// One result row; cells are read by column index.
+class Row {
+  public:
+    explicit Row(std::vector<Value> cells) : m_cells(std::move(cells)) {}
+    bool is_null(std::size_t i) const;
+    std::int64_t get_int(std::size_t i) const;
+    double get_double(std::size_t i) const;
+    const std::string& get_text(std::size_t i) const;
+    std::optional<std::int64_t> get_opt_int(std::size_t i) const;
+    std::optional<std::string> get_opt_text(std::size_t i) const;
+    std::size_t size() const { return m_cells.size(); }
+
+  private:
+    std::vector<Value> m_cells;
+};
+using Rows = std::vector<Row>;
+
+enum class Dialect { sqlite, postgresql };
+
+// A database session. SQL uses $1, $2, … placeholders on every dialect.
+// Not thread-safe: a connection belongs to one caller at a time (see Store).
+class Connection {
+  public:
+    virtual ~Connection() = default;
+    // Runs a statement; returns the number of rows changed.
+    virtual std::int64_t exec(std::string_view sql, const Params& params = {}) = 0;
+    // Runs a query and returns all its rows.
+    virtual Rows query(std::string_view sql, const Params& params = {}) = 0;
+    virtual Dialect dialect() const = 0;
+};
+
+enum class TxMode { read, write };
+
+// The database: a pool of connections behind one small interface. Thread-safe.
+// Failures to reach the database are Error(unavailable); constraint violations
+// are Error(conflict).
+class Store {
+  public:
+    virtual ~Store() = default;
+
+    // Runs `fn` in a transaction on a pooled connection: commits when it
+    // returns, rolls back when it throws (and rethrows). Returns what fn returns.
+    template <class F>
+    auto transaction(F&& fn, TxMode mode = TxMode::write) {
+        using R = std::invoke_result_t<F&, Connection&>;
+        if constexpr (std::is_void_v<R>) {
+            run_transaction([&](Connection& c) { fn(c); }, mode);
+        } else {
+            std::optional<R> out;
+            run_transaction([&](Connection& c) { out.emplace(fn(c)); }, mode);
+            return std::move(*out);
+        }
+    }
+
+    // True when another connection or process has committed since this was last
+    // asked (cheap; used to invalidate in-memory caches at once).
+    virtual bool changed_elsewhere() = 0;
+
+    virtual Dialect dialect() const = 0;
+    // "sqlite" or "postgresql".
+    virtual std::string backend() const = 0;
+    // Where the data lives, with any credentials removed.
+    virtual std::string location() const = 0;
+    // Backend facts for `db status` and /health: pool size and use, etc.
+    virtual nlohmann::json info() = 0;
+
+  protected:
+    virtual void run_transaction(const std::function<void(Connection&)>& fn, TxMode mode) = 0;
+};
+
+struct StoreOptions {
+    std::int64_t busy_timeout_ms = 5000;
+    int pool_size = 4;
+};
+
+// Opens the store named by `url` (sqlite:///path, sqlite://relative or a plain
+// path), creating the file and its folder if needed. Throws Error(unavailable)
+// when it cannot, Error(invalid_argument) for an unknown scheme.
+std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& options);
+
+}  // namespace pb::store

@@ -164,9 +164,9 @@ json VerifyResult::to_json(UnixMillis) const {
 }
 
 KeyService::KeyService(store::Store& store, const Clock& clock) : m_store(store), m_clock(clock) {
+    m_applied_token = m_store.change_token();
     m_last_seq = m_store.transaction([](Connection& c) { return events::latest_seq(c); },
                                      store::TxMode::read);
-    m_store.changed_elsewhere();  // start the change detector from here
 }
 
 void KeyService::publish(Connection& c, const KeyRecord& k, std::string_view type) {
@@ -217,10 +217,18 @@ void KeyService::forget(std::string_view id) {
 }
 
 void KeyService::apply_external_changes() {
-    if (!m_store.changed_elsewhere()) {
+    // The token is read before the outbox, so a commit racing with this read
+    // leaves the token unapplied and is picked up by the next verify. Another
+    // thread that sees the same new token waits on the mutex until the cache
+    // reflects it, so no thread answers from a stale entry.
+    const auto token = m_store.change_token();
+    if (token == m_applied_token.load(std::memory_order_acquire)) {
         return;
     }
     std::lock_guard lock(m_events_mutex);
+    if (token == m_applied_token.load(std::memory_order_acquire)) {
+        return;
+    }
     for (;;) {
         const auto batch = m_store.transaction(
             [&](Connection& c) { return events::read_after(c, m_last_seq, 1000); },
@@ -235,6 +243,7 @@ void KeyService::apply_external_changes() {
             break;
         }
     }
+    m_applied_token.store(token, std::memory_order_release);
 }
 
 std::shared_ptr<const KeyRecord> KeyService::cached(std::string_view id) {

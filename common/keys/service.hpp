@@ -120,7 +120,8 @@ class KeyService {
     std::shared_mutex m_cache_mutex;
     std::unordered_map<std::string, std::shared_ptr<const KeyRecord>> m_cache;
     std::mutex m_events_mutex;
-    std::int64_t m_last_seq = 0;
+    std::int64_t m_last_seq = 0;                    // guarded by m_events_mutex
+    std::atomic<std::uint64_t> m_applied_token{0};  // store change token the cache reflects
 
     std::mutex m_usage_mutex;
     std::unordered_map<std::string, UnixMillis> m_pending_usage;

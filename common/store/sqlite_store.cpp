@@ -2,7 +2,11 @@
 
 #include <charconv>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <unordered_map>
 
 #include <sqlite3.h>
@@ -216,6 +220,53 @@ class SqliteStore::Lease {
     SqliteConnection& m_conn;
 };
 
+// A read-only view of the WAL-index header in the "-shm" file (the documented
+// SQLite WAL format, https://www.sqlite.org/walformat.html). Every commit, by
+// any process, rewrites it: iChange counts transactions, mxFrame and the salts
+// move with each commit and checkpoint reset. Reading it costs nanoseconds where
+// PRAGMA data_version costs a read transaction with file-lock syscalls
+// (~2.5 µs). The file stays mapped safely: SQLite only truncates or removes it
+// when no connection has it open, and our pool keeps connections open.
+class SqliteStore::WalIndexView {
+  public:
+    static std::unique_ptr<WalIndexView> open(const std::string& db_path) {
+        const std::string path = db_path + "-shm";
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            return nullptr;
+        }
+        struct stat st {};
+        void* map = MAP_FAILED;
+        if (fstat(fd, &st) == 0 && st.st_size >= k_header_size) {
+            map = mmap(nullptr, k_header_size, PROT_READ, MAP_SHARED, fd, 0);
+        }
+        ::close(fd);
+        if (map == MAP_FAILED) {
+            return nullptr;
+        }
+        return std::unique_ptr<WalIndexView>(new WalIndexView(map));
+    }
+    ~WalIndexView() { munmap(m_map, k_header_size); }
+    WalIndexView(const WalIndexView&) = delete;
+    WalIndexView& operator=(const WalIndexView&) = delete;
+
+    std::uint64_t token() const {
+        // First header copy: the writer updates it last, so a change here means
+        // the commit is complete.
+        const auto* words = static_cast<const std::uint32_t*>(m_map);
+        const std::uint64_t i_change = __atomic_load_n(&words[2], __ATOMIC_ACQUIRE);
+        const std::uint64_t mx_frame = __atomic_load_n(&words[4], __ATOMIC_ACQUIRE);
+        const std::uint64_t salt1 = __atomic_load_n(&words[8], __ATOMIC_ACQUIRE);
+        const std::uint64_t salt2 = __atomic_load_n(&words[9], __ATOMIC_ACQUIRE);
+        return (i_change << 32 | mx_frame) ^ (salt1 * 0x9E3779B97F4A7C15ULL) ^ (salt2 << 17);
+    }
+
+  private:
+    static constexpr off_t k_header_size = 136;  // two 48-byte header copies and checkpoint info
+    explicit WalIndexView(void* map) : m_map(map) {}
+    void* m_map;
+};
+
 SqliteStore::SqliteStore(std::string path, const StoreOptions& options) : m_path(std::move(path)) {
     const auto parent = std::filesystem::path(m_path).parent_path();
     if (!parent.empty()) {
@@ -231,6 +282,7 @@ SqliteStore::SqliteStore(std::string path, const StoreOptions& options) : m_path
         m_all.push_back(std::make_unique<SqliteConnection>(m_path, options.busy_timeout_ms));
         m_free.push_back(m_all.back().get());
     }
+    m_wal_index = WalIndexView::open(m_path);
 }
 
 SqliteStore::~SqliteStore() = default;
@@ -268,9 +320,15 @@ void SqliteStore::run_transaction(const std::function<void(Connection&)>& fn, Tx
     }
 }
 
-bool SqliteStore::changed_elsewhere() {
+std::uint64_t SqliteStore::change_token() {
+    if (m_wal_index) {
+        return m_wal_index->token();
+    }
     Lease lease(*this);
-    return (*lease).data_version_changed();
+    if ((*lease).data_version_changed()) {
+        return m_fallback_token.fetch_add(1) + 1;
+    }
+    return m_fallback_token.load();
 }
 
 nlohmann::json SqliteStore::info() {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -19,7 +20,7 @@ class SqliteStore final : public Store {
     SqliteStore(std::string path, const StoreOptions& options);
     ~SqliteStore() override;
 
-    bool changed_elsewhere() override;
+    std::uint64_t change_token() override;
     Dialect dialect() const override { return Dialect::sqlite; }
     std::string backend() const override { return "sqlite"; }
     std::string location() const override { return m_path; }
@@ -33,7 +34,11 @@ class SqliteStore final : public Store {
     SqliteConnection& acquire();
     void release(SqliteConnection& c);
 
+    class WalIndexView;
+
     std::string m_path;
+    std::unique_ptr<WalIndexView> m_wal_index;  // null when the -shm file cannot be mapped
+    std::atomic<std::uint64_t> m_fallback_token{0};
     std::vector<std::unique_ptr<SqliteConnection>> m_all;
     std::vector<SqliteConnection*> m_free;
     std::mutex m_mutex;

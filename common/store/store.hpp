@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -79,9 +80,13 @@ class Store {
         }
     }
 
-    // True when another connection or process has committed since this was last
-    // asked (cheap; used to invalidate in-memory caches at once).
-    virtual bool changed_elsewhere() = 0;
+    // A value that differs after every commit, by any connection or process.
+    // Cheap (no syscall on SQLite in WAL mode): caches compare it on every read
+    // to invalidate at once.
+    virtual std::uint64_t change_token() = 0;
+
+    // True when change_token() moved since the last call of this function.
+    bool changed_elsewhere();
 
     virtual Dialect dialect() const = 0;
     // "sqlite" or "postgresql".
@@ -93,6 +98,9 @@ class Store {
 
   protected:
     virtual void run_transaction(const std::function<void(Connection&)>& fn, TxMode mode) = 0;
+
+  private:
+    std::atomic<std::uint64_t> m_seen_token{0};
 };
 
 struct StoreOptions {

@@ -1,5 +1,6 @@
-#include "common/core/error.hpp"
 #include "common/store/store.hpp"
+
+#include "common/core/error.hpp"
 
 namespace pb::store {
 
@@ -51,6 +52,11 @@ std::optional<std::string> Row::get_opt_text(std::size_t i) const {
         return std::nullopt;
     }
     return get_text(i);
+}
+
+bool Store::changed_elsewhere() {
+    const auto token = change_token();
+    return m_seen_token.exchange(token) != token;
 }
 
 }  // namespace pb::store

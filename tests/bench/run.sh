@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# `make bench`: every performance figure of the keys issue, in one run.
+#   1. in-process keys.verify over 100,000 keys, pinned to one core (Google Benchmark)
+#   2. `pbctl keys verify` as a whole process (hyperfine, median)
+#   3. pbd POST /v1/keys/verify under wrk -t2 -c64 and -c512, next to nginx `return 200`
+# Only loopback; every process started here is stopped here, by PID.
+set -euo pipefail
+build=${1:-build/dev}
+bin=$(cd "$build/bin" && pwd)
+duration=${PB_BENCH_SECONDS:-10}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 100); do curl -fsS -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
+summary() { # label, wrk output file
+    local rps p99 errors
+    rps=$(awk '/Requests\/sec/ {print $2}' "$2")
+    p99=$(awk '$1=="99%" {print $2}' "$2")
+    errors=$(awk '/Non-2xx|Socket errors/' "$2" | tr '\n' ' ')
+    printf '%-28s %12s req/s   p99 %-9s %s\n' "$1" "$rps" "$p99" "${errors:-no errors}"
+}
+
+echo "== 1. in-process keys.verify, 100,000 keys, one core"
+taskset -c 0 "$bin/pb_bench_keys" --benchmark_format=console | tee "$work/inproc.txt"
+
+echo "== 2. pbctl keys verify as a whole process"
+export PB_DB="$work/cli.db"
+key=$("$bin/pbctl" keys create --owner bench -q)
+hyperfine -N --warmup 10 --runs 200 --export-json "$work/cli.json" "$bin/pbctl keys verify $key" >/dev/null
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("pbctl keys verify: median %.2f ms, mean %.2f ms" % (r["median"]*1e3, r["mean"]*1e3))' "$work/cli.json"
+unset PB_DB
+
+echo "== 3. HTTP under wrk -t2 (${duration}s each)"
+nginx_port=$(free_port)
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<NGINX
+worker_processes auto;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$nginx_port;
+        location / { default_type application/json; return 200 '{"valid":true}'; }
+    }
+}
+NGINX
+nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
+pids+=($!)
+
+pbd_port=$(free_port)
+"$bin/pbd" --db "$work/pbd.db" --listen "127.0.0.1:$pbd_port" --log-level warn >"$work/pbd.out" 2>"$work/pbd.err" &
+pids+=($!)
+wait_http "http://127.0.0.1:$nginx_port/"
+wait_http "http://127.0.0.1:$pbd_port/ready"
+admin=$(sed -n 's/.*\(pb_[A-Za-z0-9_]*\).*/\1/p' "$work/pbd.out" | head -1)
+verify_key=$(curl -fsS -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+    -d '{"owner":"bench","permissions":["read"]}' "http://127.0.0.1:$pbd_port/v1/keys" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+cat >"$work/verify.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"key":"$verify_key"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+curl -fsS -H 'Content-Type: application/json' -d "{\"key\":\"$verify_key\"}" "http://127.0.0.1:$pbd_port/v1/keys/verify" | grep -q '"valid":true'
+
+wrk -t2 -c64 -d"${duration}s" --latency "http://127.0.0.1:$nginx_port/" >"$work/nginx64.txt"
+wrk -t2 -c64 -d"${duration}s" --latency -s "$work/verify.lua" "http://127.0.0.1:$pbd_port/v1/keys/verify" >"$work/pbd64.txt"
+wrk -t2 -c512 -d"${duration}s" --latency -s "$work/verify.lua" "http://127.0.0.1:$pbd_port/v1/keys/verify" >"$work/pbd512.txt"
+summary "nginx return 200, c64" "$work/nginx64.txt"
+summary "pbd keys.verify, c64" "$work/pbd64.txt"
+summary "pbd keys.verify, c512" "$work/pbd512.txt"
+python3 - "$work" <<'PY'
+import re, sys
+w = sys.argv[1]
+def rps(name):
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", open(f"{w}/{name}.txt").read()).group(1))
+n, p64, p512 = rps("nginx64"), rps("pbd64"), rps("pbd512")
+print(f"pbd/nginx at c64: {100*p64/n:.0f}% (target >= 50%); c512 vs c64: {100*(p512-p64)/p64:+.0f}% (target > -20%)")
+PY

@@ -163,10 +163,22 @@ json VerifyResult::to_json(UnixMillis) const {
             {"remaining", remaining ? json(*remaining) : json(nullptr)}};
 }
 
-KeyService::KeyService(store::Store& store, const Clock& clock) : m_store(store), m_clock(clock) {
-    m_applied_token = m_store.change_token();
-    m_last_seq = m_store.transaction([](Connection& c) { return events::latest_seq(c); },
-                                     store::TxMode::read);
+KeyService::KeyService(store::Store& store, const Clock& clock, events::Follower& follower)
+    : m_store(store), m_clock(clock), m_follower(follower) {
+    follow();
+}
+
+KeyService::KeyService(store::Store& store, const Clock& clock)
+    : m_store(store),
+      m_clock(clock),
+      m_own_follower(std::make_unique<events::Follower>(store)),
+      m_follower(*m_own_follower) {
+    follow();
+}
+
+void KeyService::follow() {
+    m_follower.on("keys/",
+                  [this](const events::Event& e) { forget(std::string_view(e.topic).substr(5)); });
 }
 
 void KeyService::publish(Connection& c, const KeyRecord& k, std::string_view type) {
@@ -216,36 +228,6 @@ void KeyService::forget(std::string_view id) {
     m_cache.erase(std::string(id));
 }
 
-void KeyService::apply_external_changes() {
-    // The token is read before the outbox, so a commit racing with this read
-    // leaves the token unapplied and is picked up by the next verify. Another
-    // thread that sees the same new token waits on the mutex until the cache
-    // reflects it, so no thread answers from a stale entry.
-    const auto token = m_store.change_token();
-    if (token == m_applied_token.load(std::memory_order_acquire)) {
-        return;
-    }
-    std::lock_guard lock(m_events_mutex);
-    if (token == m_applied_token.load(std::memory_order_acquire)) {
-        return;
-    }
-    for (;;) {
-        const auto batch = m_store.transaction(
-            [&](Connection& c) { return events::read_after(c, m_last_seq, 1000); },
-            store::TxMode::read);
-        for (const auto& e : batch) {
-            if (e.topic.starts_with("keys/")) {
-                forget(std::string_view(e.topic).substr(5));
-            }
-            m_last_seq = e.seq;
-        }
-        if (batch.size() < 1000) {
-            break;
-        }
-    }
-    m_applied_token.store(token, std::memory_order_release);
-}
-
 std::shared_ptr<const KeyRecord> KeyService::cached(std::string_view id) {
     {
         std::shared_lock lock(m_cache_mutex);
@@ -274,7 +256,7 @@ VerifyResult KeyService::verify(std::string_view key) {
         out.reason = "malformed";
         return out;
     }
-    apply_external_changes();
+    m_follower.catch_up();
     auto record = cached(parsed->id);
     const auto now = m_clock.now();
     if (!record) {

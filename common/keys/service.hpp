@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/core/clock.hpp"
+#include "common/events/follower.hpp"
 #include "common/store/store.hpp"
 
 namespace pb::keys {
@@ -85,6 +86,9 @@ struct VerifyResult {
 // before the next verify (via the events outbox).
 class KeyService {
   public:
+    // `follower` delivers changes made elsewhere; without one the service
+    // follows the outbox itself.
+    KeyService(store::Store& store, const Clock& clock, events::Follower& follower);
     KeyService(store::Store& store, const Clock& clock);
 
     // Creates a key; throws Error(invalid_argument) for a bad owner, name,
@@ -110,7 +114,7 @@ class KeyService {
 
   private:
     std::shared_ptr<const KeyRecord> cached(std::string_view id);
-    void apply_external_changes();
+    void follow();
     void forget(std::string_view id);
     void publish(store::Connection& c, const KeyRecord& k, std::string_view type);
 
@@ -119,9 +123,8 @@ class KeyService {
 
     std::shared_mutex m_cache_mutex;
     std::unordered_map<std::string, std::shared_ptr<const KeyRecord>> m_cache;
-    std::mutex m_events_mutex;
-    std::int64_t m_last_seq = 0;                    // guarded by m_events_mutex
-    std::atomic<std::uint64_t> m_applied_token{0};  // store change token the cache reflects
+    std::unique_ptr<events::Follower> m_own_follower;
+    events::Follower& m_follower;
 
     std::mutex m_usage_mutex;
     std::unordered_map<std::string, UnixMillis> m_pending_usage;

@@ -7,7 +7,8 @@ namespace pb {
 
 Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store)
     : m_config(std::move(config)), m_clock(clock), m_store(std::move(store)) {
-    m_keys = std::make_unique<keys::KeyService>(*m_store, m_clock);
+    m_follower = std::make_unique<events::Follower>(*m_store);
+    m_keys = std::make_unique<keys::KeyService>(*m_store, m_clock, *m_follower);
 }
 
 std::unique_ptr<Services> Services::open(Config config, const Clock& clock, Options options) {

@@ -4,6 +4,7 @@
 
 #include "common/core/clock.hpp"
 #include "common/core/config.hpp"
+#include "common/events/follower.hpp"
 #include "common/keys/service.hpp"
 #include "common/store/store.hpp"
 
@@ -29,6 +30,8 @@ class Services {
     const Config& config() const { return m_config; }
     const Clock& clock() const { return m_clock; }
     store::Store& store() { return *m_store; }
+    // Delivers changes committed anywhere to the in-memory caches.
+    events::Follower& follower() { return *m_follower; }
     keys::KeyService& keys() { return *m_keys; }
 
   private:
@@ -37,6 +40,7 @@ class Services {
     Config m_config;
     const Clock& m_clock;
     std::unique_ptr<store::Store> m_store;
+    std::unique_ptr<events::Follower> m_follower;
     std::unique_ptr<keys::KeyService> m_keys;
 };
 

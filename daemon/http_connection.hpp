@@ -1,0 +1,69 @@
+#pragma once
+// Private to http_server.cpp and http_connection.cpp, the only files that
+// include Boost.Asio and Boost.Beast; nothing else may include this header.
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "daemon/http_server.hpp"
+
+namespace pb::daemon::http_detail {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+// Sockets bound to one io_context's executor directly: no type-erased
+// executor copies on every operation.
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+
+class Connection;
+
+// One thread with its own io_context and the connections it serves.
+struct Worker {
+    // Touched only on this worker's thread (or after it has stopped); declared
+    // before the io_context so it outlives the handlers the context destroys.
+    std::unordered_set<Connection*> connections;
+    asio::io_context ioc{1};
+    asio::executor_work_guard<Executor> guard{ioc.get_executor()};
+    std::thread thread;
+};
+
+// What the acceptor and every connection share.
+struct ServerState {
+    ServerState(Router& r, Metrics& m, ServerOptions o)
+        : router(r), metrics(m), options(std::move(o)) {}
+
+    // Accepts the next connection onto the next worker, round robin, forever.
+    void accept();
+
+    Router& router;
+    Metrics& metrics;
+    const ServerOptions options;
+    std::atomic<bool> draining{false};
+    std::vector<std::unique_ptr<Worker>> workers;
+    // Both live on workers[0]'s thread.
+    std::optional<tcp::acceptor> acceptor;
+    std::optional<asio::steady_timer> accept_retry;
+    std::size_t next_worker = 0;
+};
+
+enum class Admission { normal, overloaded };
+
+// Serves `socket` on `worker`'s thread until the peer or the server closes it.
+// An overloaded connection is answered 503 and closed. Call from any thread.
+void serve(ServerState& server, Worker& worker, Socket socket, Admission admission);
+
+// Closes `worker`'s idle connections and makes busy ones close after their
+// answer. Runs on the worker's thread.
+void drain(Worker& worker);
+
+}  // namespace pb::daemon::http_detail

@@ -1,0 +1,275 @@
+#include "daemon/lifecycle.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "common/core/clock.hpp"
+#include "common/core/error.hpp"
+#include "common/core/log.hpp"
+#include "common/runtime/op_table.hpp"
+#include "common/runtime/services.hpp"
+#include "daemon/http_server.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/router.hpp"
+
+namespace pb::daemon {
+namespace {
+
+constexpr auto k_flush_interval = std::chrono::seconds(1);
+// How long SIGTERM waits for requests under way before closing their connections.
+constexpr auto k_shutdown_grace = std::chrono::seconds(5);
+
+const std::shared_ptr<spdlog::logger>& logger() {
+    static const auto l = log::get("daemon");
+    return l;
+}
+
+// A flag's help: the setting's own help, its key and its variable.
+std::string key_help(std::string_view key) {
+    const auto* k = find_config_key(key);
+    return std::string(k->help) + " [" + std::string(k->key) + ", env " + std::string(k->env) + "]";
+}
+
+int thread_count(const Config& config) {
+    const auto n = config.get_int("server.threads");
+    return n > 0 ? static_cast<int>(n)
+                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+void check_range(const Config& config, std::string_view key, std::int64_t low, std::int64_t high) {
+    const auto v = config.get_int(key);
+    if (v < low || v > high) {
+        throw Error(ErrorCode::invalid_argument,
+                    std::string(key) + ": must be from " + std::to_string(low) + " to " +
+                        std::to_string(high) + ", got " + std::to_string(v),
+                    {{"key", key}});
+    }
+}
+
+// What the key table's types cannot say: formats and ranges of pbd's settings.
+void check_daemon_config(const Config& config) {
+    parse_listen(config.get("server.listen"));
+    check_range(config, "server.threads", 0, 1024);
+    check_range(config, "server.max_body", 1, std::int64_t{1} << 32);
+    check_range(config, "server.max_header", 1024, std::int64_t{1} << 24);
+    check_range(config, "server.max_connections", 1, 10'000'000);
+    if (config.get_duration_ms("server.idle_timeout") <= 0) {
+        throw Error(ErrorCode::invalid_argument, "server.idle_timeout: must be longer than 0",
+                    {{"key", "server.idle_timeout"}});
+    }
+}
+
+sigset_t stop_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    return set;
+}
+
+}  // namespace
+
+Lifecycle::Lifecycle() = default;
+Lifecycle::~Lifecycle() = default;
+
+std::optional<int> Lifecycle::parse_flags(int argc, char** argv) {
+    CLI::App app{"pbd: pb's daemon. Serves pb's operations over HTTP on one port."};
+    app.name("pbd");
+    auto& f = m_flags;
+    app.add_option("--config", f.config, "A pb.yaml to read [env PB_CONFIG]");
+    app.add_option("--db", f.db, key_help("db.url"));
+    app.add_option("--listen", f.listen, key_help("server.listen"))->type_name("HOST:PORT");
+    app.add_option("--threads", f.threads, key_help("server.threads"))->type_name("N");
+    app.add_option("--log-level", f.log_level, key_help("log.level"));
+    app.add_option("--log-format", f.log_format, key_help("log.format"));
+    app.add_flag("--no-bootstrap", f.no_bootstrap,
+                 "Do not create an admin key even when none is active [server.bootstrap=false]");
+    app.add_option("--port-file", f.port_file,
+                   "Once listening, write the bound port number to this file");
+    app.add_flag("--check-config", f.check_config,
+                 "Load and check the configuration, print OK and exit (2 when it is not valid)");
+    app.set_version_flag("--version", std::string("pbd ") + PB_VERSION);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
+    }
+    return std::nullopt;
+}
+
+Config Lifecycle::load_config() const {
+    ConfigInputs in;
+    in.env = read_environment();
+    const auto& f = m_flags;
+    if (!f.config.empty())
+        in.file = f.config;
+    if (!f.db.empty())
+        in.flags["db.url"] = f.db;
+    if (!f.listen.empty())
+        in.flags["server.listen"] = f.listen;
+    if (!f.threads.empty())
+        in.flags["server.threads"] = f.threads;
+    if (!f.log_level.empty())
+        in.flags["log.level"] = f.log_level;
+    if (!f.log_format.empty())
+        in.flags["log.format"] = f.log_format;
+    if (f.no_bootstrap)
+        in.flags["server.bootstrap"] = "false";
+    auto config = Config::load(in);
+    check_daemon_config(config);
+    return config;
+}
+
+void Lifecycle::bootstrap() {
+    auto& keys = m_services->keys();
+    if (keys.has_active_admin()) {
+        return;
+    }
+    const auto created =
+        keys.create(keys::NewKey{.owner = "bootstrap", .name = "admin", .permissions = {"admin"}},
+                    "pbd:bootstrap");
+    // The secret goes to stdout once, never to the log.
+    std::cout << "pbd: bootstrap admin API key (shown once, store it now): " << created.key
+              << std::endl;
+    logger()->info("bootstrap admin key {} created; its secret was printed on stdout",
+                   created.record.id);
+}
+
+void Lifecycle::write_port_file(unsigned port) const {
+    const std::filesystem::path path = m_flags.port_file;
+    auto tmp = path;
+    tmp += ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << port << '\n';
+        out.flush();
+        if (!out) {
+            throw Error(ErrorCode::unavailable, "cannot write the port file " + tmp.string());
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        throw Error(ErrorCode::unavailable,
+                    "cannot write the port file " + path.string() + ": " + ec.message());
+    }
+}
+
+void Lifecycle::serve() {
+    const auto signals = stop_signals();
+    auto next_flush = std::chrono::steady_clock::now() + k_flush_interval;
+    for (;;) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= next_flush) {
+            try {
+                m_services->keys().flush_usage();
+            } catch (const std::exception& e) {
+                logger()->warn("could not record key usage: {}", e.what());
+            }
+            next_flush = now + k_flush_interval;
+            continue;
+        }
+        const auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(next_flush - now);
+        timespec ts{};
+        ts.tv_sec = static_cast<time_t>(wait.count() / 1'000'000'000);
+        ts.tv_nsec = static_cast<long>(wait.count() % 1'000'000'000);
+        const int sig = sigtimedwait(&signals, nullptr, &ts);
+        if (sig == SIGHUP) {
+            logger()->info(
+                "reload requested (SIGHUP); reloading configuration is not supported "
+                "yet, nothing changed");
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            logger()->info("stopping on {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            return;
+        }
+    }
+}
+
+void Lifecycle::shut_down() {
+    m_router->set_ready(false);
+    m_server->stop(k_shutdown_grace);
+    m_server.reset();
+    try {
+        m_services->keys().flush_usage();
+    } catch (const std::exception& e) {
+        logger()->warn("could not record key usage on shutdown: {}", e.what());
+    }
+    m_router.reset();
+    m_metrics.reset();
+    m_services.reset();
+    logger()->info("stopped");
+}
+
+int Lifecycle::run(int argc, char** argv) {
+    // Before any thread starts, so every thread inherits the mask and only
+    // serve() receives these signals (synchronously, with sigtimedwait).
+    const auto signals = stop_signals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    if (auto rc = parse_flags(argc, argv)) {
+        return *rc;
+    }
+    Config config;
+    try {
+        config = load_config();
+        log::init(config.get("log.level"), config.get("log.format"));
+    } catch (const Error& e) {
+        std::cerr << "pbd: " << e.what() << '\n';
+        return 2;
+    }
+    for (const auto& w : config.warnings()) {
+        log::get("config")->warn("{}", w);
+    }
+    if (m_flags.check_config) {
+        std::cout << "OK\n";
+        return 0;
+    }
+
+    const int threads = thread_count(config);
+    try {
+        ServerOptions options{
+            .listen = config.get("server.listen"),
+            .threads = threads,
+            .max_body = static_cast<std::uint64_t>(config.get_int("server.max_body")),
+            .max_header = static_cast<std::uint32_t>(config.get_int("server.max_header")),
+            .idle_timeout =
+                std::chrono::milliseconds(config.get_duration_ms("server.idle_timeout")),
+            .max_connections = config.get_int("server.max_connections"),
+        };
+        const bool bootstrap_enabled = config.get_bool("server.bootstrap");
+        m_services =
+            Services::open(std::move(config), SystemClock::instance(), {.pool_size = threads + 2});
+        if (bootstrap_enabled) {
+            bootstrap();
+        }
+        m_metrics = std::make_unique<Metrics>(runtime::op_table());
+        m_router = std::make_unique<Router>(*m_services, runtime::op_table(), *m_metrics);
+        m_server = std::make_unique<HttpServer>(*m_router, *m_metrics, options);
+        const auto port = m_server->start();
+        if (!m_flags.port_file.empty()) {
+            write_port_file(port);
+        }
+        m_router->set_ready(true);
+        logger()->info("listening on {} (port {}) with {} thread(s), database {}", options.listen,
+                       port, threads, m_services->store().location());
+    } catch (const std::exception& e) {
+        logger()->critical("cannot start: {}", e.what());
+        const auto* error = dynamic_cast<const Error*>(&e);
+        return error != nullptr && error->code() == ErrorCode::invalid_argument ? 2 : 1;
+    }
+    serve();
+    shut_down();
+    return 0;
+}
+
+}  // namespace pb::daemon

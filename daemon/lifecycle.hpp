@@ -1,0 +1,64 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/core/config.hpp"
+
+namespace pb {
+class Services;
+}
+
+namespace pb::daemon {
+
+class Metrics;
+class Router;
+class HttpServer;
+
+// pbd from start to exit: flags, configuration, logging, the database
+// (Services), the bootstrap admin key, signals, the HTTP listener, the
+// once-a-second flush of key usage, and the ordered shutdown. One per process.
+class Lifecycle {
+  public:
+    Lifecycle();
+    ~Lifecycle();
+    Lifecycle(const Lifecycle&) = delete;
+    Lifecycle& operator=(const Lifecycle&) = delete;
+
+    // Runs pbd until SIGTERM or SIGINT and returns the process's exit status:
+    // 0 after a clean stop, 2 for bad flags or configuration, 1 when it cannot
+    // start (database, listen address).
+    int run(int argc, char** argv);
+
+  private:
+    struct Flags {
+        std::string config;
+        std::string db;
+        std::string listen;
+        std::string threads;
+        std::string log_level;
+        std::string log_format;
+        std::string port_file;
+        bool no_bootstrap = false;
+        bool check_config = false;
+    };
+
+    // Parses argv; returns an exit status when pbd should exit at once.
+    std::optional<int> parse_flags(int argc, char** argv);
+    // Loads and checks the configuration (flags > env > file > defaults).
+    Config load_config() const;
+    void bootstrap();
+    void write_port_file(unsigned port) const;
+    // Waits for signals, flushing key usage every second, until asked to stop.
+    void serve();
+    void shut_down();
+
+    Flags m_flags;
+    std::unique_ptr<Services> m_services;
+    std::unique_ptr<Metrics> m_metrics;
+    std::unique_ptr<Router> m_router;
+    std::unique_ptr<HttpServer> m_server;  // last: stopped before what it uses
+};
+
+}  // namespace pb::daemon

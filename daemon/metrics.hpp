@@ -1,0 +1,69 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/ops/registry.hpp"
+
+namespace pb::daemon {
+
+// pbd's Prometheus metrics. Every route has a fixed slot, computed once from
+// the op table, and each slot holds plain atomic counters spread over a few
+// per-thread shards: recording a request takes no lock and, with one shard per
+// worker thread, shares no cache line. Thread-safe.
+class Metrics {
+  public:
+    // One slot per op of `table` (in table order), then /ready, /metrics, and
+    // per-method slots for requests that match no route or are rejected before
+    // routing. `table` must outlive this object.
+    explicit Metrics(const ops::OpTable& table);
+    ~Metrics();
+    Metrics(const Metrics&) = delete;
+    Metrics& operator=(const Metrics&) = delete;
+
+    std::size_t op_slot(const ops::Op& op) const;
+    std::size_t ready_slot() const { return m_ops; }
+    std::size_t metrics_slot() const { return m_ops + 1; }
+    // route="unmatched": no route for the path or the method (404, 405).
+    std::size_t unmatched_slot(std::string_view method) const;
+    // route="rejected": refused before routing (413, 431, overload, bad HTTP).
+    std::size_t rejected_slot(std::string_view method) const;
+
+    // Counts one answered request of `slot` with `status`, taking `elapsed`.
+    void record(std::size_t slot, int status, std::chrono::nanoseconds elapsed);
+    // Counts a database failure (an unavailable or internal error from a handler).
+    void count_db_error() { m_db_errors.fetch_add(1, std::memory_order_relaxed); }
+    void connection_opened() { m_connections.fetch_add(1, std::memory_order_relaxed); }
+    void connection_closed() { m_connections.fetch_sub(1, std::memory_order_relaxed); }
+    std::int64_t connections() const { return m_connections.load(std::memory_order_relaxed); }
+
+    // Everything in the Prometheus text format 0.0.4.
+    std::string render() const;
+
+    // The media type of render()'s output.
+    static constexpr std::string_view k_content_type = "text/plain; version=0.0.4; charset=utf-8";
+
+  private:
+    struct Label {
+        std::string route;
+        std::string method;
+    };
+    struct Shard;
+
+    Shard& shard();
+
+    const ops::OpTable& m_table;
+    std::size_t m_ops = 0;
+    std::vector<Label> m_labels;  // one per slot
+    std::unique_ptr<Shard[]> m_shards;
+    std::atomic<std::uint64_t> m_db_errors{0};
+    std::atomic<std::int64_t> m_connections{0};
+};
+
+}  // namespace pb::daemon

@@ -1,0 +1,307 @@
+#include "daemon/router.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+#include "common/core/log.hpp"
+#include "common/runtime/dispatcher.hpp"
+#include "daemon/auth.hpp"
+
+namespace pb::daemon {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view k_json = "application/json";
+
+// An Error answered with a status other than http_status(code): 405, 413, 415, 431.
+class StatusError : public Error {
+  public:
+    StatusError(int status, ErrorCode code, std::string message, json details = json::object())
+        : Error(code, std::move(message), std::move(details)), m_status(status) {}
+    int status() const { return m_status; }
+
+  private:
+    int m_status;
+};
+
+// Serialises without throwing on bytes that are not UTF-8 (a percent-decoded
+// id can hold anything, and error messages may echo it).
+std::string dump(const json& j) {
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void write_error(Response& response, const Error& e, int status) {
+    response.status = status;
+    response.content_type = k_json;
+    response.body = dump(json{{"error", e.to_json()}});
+    if (e.code() == ErrorCode::unauthenticated) {
+        response.headers.emplace_back("WWW-Authenticate", "Bearer");
+    }
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+enum class Plus { literal, space };
+
+// Decodes %XX escapes (and '+' as a space in a query); Error(invalid_argument)
+// on a broken escape.
+std::string percent_decode(std::string_view s, Plus plus) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%') {
+            const int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
+            const int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                throw Error(ErrorCode::invalid_argument, "malformed percent-encoding in the URL");
+            }
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else if (s[i] == '+' && plus == Plus::space) {
+            out.push_back(' ');
+        } else {
+            out.push_back(s[i]);
+        }
+    }
+    return out;
+}
+
+Error given_twice(const std::string& name) {
+    return Error(ErrorCode::invalid_argument,
+                 "argument \"" + name + "\" is given more than once (path, query or body)",
+                 {{"param", name}});
+}
+
+// Adds query parameters to `args`; a repeated name becomes an array.
+void add_query(std::string_view query, const json& captures, json& args) {
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (pair.empty()) {
+            continue;
+        }
+        const auto eq = pair.find('=');
+        auto name = percent_decode(pair.substr(0, eq), Plus::space);
+        auto value = eq == std::string_view::npos
+                         ? std::string()
+                         : percent_decode(pair.substr(eq + 1), Plus::space);
+        if (captures.contains(name)) {
+            throw given_twice(name);
+        }
+        auto it = args.find(name);
+        if (it == args.end()) {
+            args.emplace(std::move(name), std::move(value));
+        } else if (it->is_array()) {
+            it->push_back(std::move(value));
+        } else {
+            *it = json::array({std::move(*it), std::move(value)});
+        }
+    }
+}
+
+// The JSON object a request body carries, merged into `args`.
+void add_body(const Request& request, json& args) {
+    if (request.body.empty()) {
+        return;
+    }
+    const auto type = request.header("Content-Type");
+    auto media = type.substr(0, type.find(';'));
+    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) {
+        media.remove_suffix(1);
+    }
+    if (!iequals(media, k_json)) {
+        throw StatusError(415, ErrorCode::invalid_argument,
+                          "a request body must be JSON (Content-Type: application/json)",
+                          {{"content_type", std::string(type)}});
+    }
+    auto body = json::parse(request.body, nullptr, false);
+    if (body.is_discarded()) {
+        throw Error(ErrorCode::invalid_argument, "the request body is not valid JSON");
+    }
+    if (!body.is_object()) {
+        throw Error(ErrorCode::invalid_argument, "the request body must be a JSON object");
+    }
+    if (args.empty()) {
+        args = std::move(body);
+        return;
+    }
+    for (auto& [name, value] : body.items()) {
+        if (args.contains(name)) {
+            throw given_twice(name);
+        }
+        args[name] = std::move(value);
+    }
+}
+
+bool is_db_failure(const Error& e) {
+    return e.code() == ErrorCode::unavailable || e.code() == ErrorCode::internal;
+}
+
+}  // namespace
+
+Router::Router(Services& services, const ops::OpTable& table, Metrics& metrics)
+    : m_services(services), m_table(table), m_metrics(metrics) {
+    for (const auto& op : table.all()) {
+        if (std::find(m_methods.begin(), m_methods.end(), op.route.method) == m_methods.end()) {
+            m_methods.push_back(op.route.method);
+        }
+        if (op.route.path.find('{') == std::string::npos &&
+            table.match(op.route.method, op.route.path).op == &op) {
+            m_literal_routes.emplace(op.route.method + " " + op.route.path, &op);
+        }
+    }
+}
+
+ops::OpTable::RouteMatch Router::match(std::string_view method, std::string_view path) const {
+    thread_local std::string key;
+    key.assign(method);
+    key += ' ';
+    key += path;
+    if (const auto it = m_literal_routes.find(key); it != m_literal_routes.end()) {
+        ops::OpTable::RouteMatch found;
+        found.op = it->second;
+        return found;
+    }
+    return m_table.match(method, path);
+}
+
+std::string Router::allowed_methods(std::string_view path) const {
+    if (path == "/ready" || path == "/metrics") {
+        return "GET";
+    }
+    std::string allow;
+    for (const auto& m : m_methods) {
+        if (match(m, path).op != nullptr) {
+            allow += (allow.empty() ? "" : ", ") + m;
+        }
+    }
+    return allow;
+}
+
+int Router::route(const Request& request, std::string_view path, std::string_view query,
+                  std::size_t& slot, Response& response) {
+    const bool is_ready = path == "/ready";
+    if (is_ready || path == "/metrics") {
+        slot = is_ready ? m_metrics.ready_slot() : m_metrics.metrics_slot();
+        if (request.method != "GET") {
+            response.headers.emplace_back("Allow", "GET");
+            throw StatusError(405, ErrorCode::invalid_argument,
+                              std::string(path) + " only answers GET", {{"allow", "GET"}});
+        }
+        if (!is_ready) {
+            response.content_type = Metrics::k_content_type;
+            response.body = m_metrics.render();
+            return 200;
+        }
+        if (!m_ready.load(std::memory_order_relaxed)) {
+            throw Error(ErrorCode::unavailable, "pbd is not ready (starting or shutting down)");
+        }
+        response.content_type = k_json;
+        response.body = R"({"status":"ready"})";
+        return 200;
+    }
+
+    const auto match = this->match(request.method, path);
+    if (match.op == nullptr) {
+        if (match.path_known) {
+            auto allow = allowed_methods(path);
+            response.headers.emplace_back("Allow", allow);
+            throw StatusError(405, ErrorCode::invalid_argument,
+                              std::string(path) + " does not answer " + std::string(request.method),
+                              {{"method", std::string(request.method)}, {"allow", allow}});
+        }
+        throw Error(ErrorCode::not_found,
+                    "no route for " + std::string(request.method) + " " + std::string(path),
+                    {{"path", std::string(path)}});
+    }
+    const auto& op = *match.op;
+    slot = m_metrics.op_slot(op);
+
+    static const ops::Caller k_anonymous{"anonymous", {}};
+    std::optional<ops::Caller> caller;
+    json args = json::object();
+    try {
+        if (!op.permission.empty()) {
+            caller = authenticate(m_services, request);
+        }
+        for (const auto& [name, value] : match.captures) {
+            args[name] = percent_decode(value, Plus::literal);
+        }
+        if (!query.empty()) {
+            const json captures = args;
+            add_query(query, captures, args);
+        }
+        add_body(request, args);
+        auto result = runtime::dispatch(m_services, op, args, caller ? *caller : k_anonymous,
+                                        ops::NameStyle::field);
+        response.content_type = k_json;
+        response.body = dump(result);
+        return op.route.success_status;
+    } catch (const Error& e) {
+        if (is_db_failure(e)) {
+            m_metrics.count_db_error();
+        }
+        throw;
+    }
+}
+
+void Router::handle(const Request& request, Response& response) {
+    const auto start = std::chrono::steady_clock::now();
+    response.clear();
+    const auto q = request.target.find('?');
+    const auto path = request.target.substr(0, q);
+    const auto query =
+        q == std::string_view::npos ? std::string_view{} : request.target.substr(q + 1);
+    std::size_t slot = m_metrics.unmatched_slot(request.method);
+    try {
+        response.status = route(request, path, query, slot, response);
+    } catch (const StatusError& e) {
+        write_error(response, e, e.status());
+    } catch (const Error& e) {
+        write_error(response, e, http_status(e.code()));
+        if (e.code() == ErrorCode::internal || e.code() == ErrorCode::unavailable) {
+            log::get("daemon.http")
+                ->warn("{} {}: {}: {}", request.method, path, to_string(e.code()), e.what());
+        }
+    } catch (const std::exception& e) {
+        // A bug or a library failure: logged here, never shown to the caller.
+        log::get("daemon.http")
+            ->error("{} {}: unexpected failure: {}", request.method, path, e.what());
+        write_error(response, Error(ErrorCode::internal, "internal error"), 500);
+    }
+    response.headers.emplace_back("Cache-Control", "no-store");
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    m_metrics.record(slot, response.status, elapsed);
+    static const auto logger = log::get("daemon.http");
+    if (logger->should_log(spdlog::level::debug)) {
+        logger->debug("{} {} {} {}us from {}", request.method, path, response.status,
+                      std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count(),
+                      request.remote);
+    }
+}
+
+void Router::reject(const Request& request, int status, ErrorCode code, std::string_view message,
+                    Response& response) {
+    response.clear();
+    write_error(response, Error(code, std::string(message)), status);
+    response.headers.emplace_back("Cache-Control", "no-store");
+    m_metrics.record(m_metrics.rejected_slot(request.method), status, std::chrono::nanoseconds(0));
+    static const auto logger = log::get("daemon.http");
+    if (logger->should_log(spdlog::level::debug)) {
+        logger->debug("rejected {} from {}: {} {}", request.target, request.remote, status,
+                      message);
+    }
+}
+
+}  // namespace pb::daemon

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/core/error.hpp"
+#include "common/ops/registry.hpp"
+#include "common/runtime/services.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/request.hpp"
+
+namespace pb::daemon {
+
+// Turns a Request into a Response, knowing nothing of the transport. Routes
+// come from the op table (args = path captures + query parameters + a JSON
+// body object, then runtime::dispatch), plus pbd's own /ready and /metrics.
+// Every answer is JSON with Cache-Control: no-store (but /metrics); errors read
+// {"error":{"code","message","details"}} with Error's HTTP status. Records each
+// answer in `metrics`. Thread-safe: handle() is called from every worker thread.
+class Router {
+  public:
+    // `services`, `table` and `metrics` must outlive the router.
+    Router(Services& services, const ops::OpTable& table, Metrics& metrics);
+
+    // Answers `request` into `response` (cleared first). Never throws.
+    void handle(const Request& request, Response& response);
+
+    // Answers a request the transport refused before routing (body or header
+    // too large, malformed HTTP, too many connections) with `status` and an
+    // error of `code`. Never throws.
+    void reject(const Request& request, int status, ErrorCode code, std::string_view message,
+                Response& response);
+
+    // While not ready (starting, draining) GET /ready answers 503.
+    void set_ready(bool ready) { m_ready.store(ready, std::memory_order_relaxed); }
+
+  private:
+    int route(const Request& request, std::string_view path, std::string_view query,
+              std::size_t& slot, Response& response);
+    std::string allowed_methods(std::string_view path) const;
+    // op_table().match(), with a shortcut for routes without captures.
+    ops::OpTable::RouteMatch match(std::string_view method, std::string_view path) const;
+
+    Services& m_services;
+    const ops::OpTable& m_table;
+    Metrics& m_metrics;
+    std::vector<std::string> m_methods;  // every method some route uses
+    // "METHOD path" of each op whose route has no {capture}: what match()
+    // would answer for exactly that path, found without its per-call
+    // allocations. Built from the table once; everything else goes to match().
+    std::unordered_map<std::string, const ops::Op*> m_literal_routes;
+    std::atomic<bool> m_ready{false};
+};
+
+}  // namespace pb::daemon

@@ -1,0 +1,110 @@
+#pragma once
+
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace pb::test {
+
+// How to start pbd: extra environment (PB_*) and extra flags.
+struct DaemonOptions {
+    std::map<std::string, std::string> env;
+    std::vector<std::string> args;
+};
+
+// A real pbd listening on a free loopback port, with its database, stdout and
+// stderr in `dir`. Started in the constructor (which waits for the port file,
+// failing the test if it never comes); stopped with SIGTERM on destruction.
+class RunningDaemon {
+  public:
+    explicit RunningDaemon(const TempDir& dir, DaemonOptions options = {}) : m_dir(dir) {
+        static int starts = 0;
+        const auto n = std::to_string(++starts);
+        m_out = dir.file("pbd.out." + n);
+        m_err = dir.file("pbd.err." + n);
+        const auto port_file = dir.file("port." + n);
+        std::vector<std::string> argv{pbd_path(), "--db",        db(),
+                                      "--listen", "127.0.0.1:0", "--port-file",
+                                      port_file,  "--threads",   "2"};
+        argv.insert(argv.end(), options.args.begin(), options.args.end());
+        m_process = std::make_unique<Process>(argv, options.env, m_out, m_err);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (std::chrono::steady_clock::now() < deadline) {
+            const auto text = read_file(port_file);
+            if (!text.empty()) {
+                m_port = std::stoi(text);
+                return;
+            }
+            if (!m_process->running()) {
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        ADD_FAILURE() << "pbd did not start; stderr:\n" << read_file(m_err);
+    }
+
+    int port() const { return m_port; }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+    std::string db() const { return m_dir.file("pb.db"); }
+    std::string out() const { return read_file(m_out); }
+    std::string err() const { return read_file(m_err); }
+    Process& process() { return *m_process; }
+
+    // A client with TCP_NODELAY and short timeouts.
+    std::unique_ptr<httplib::Client> client() const {
+        auto c = std::make_unique<httplib::Client>("127.0.0.1", m_port);
+        c->set_tcp_nodelay(true);
+        c->set_connection_timeout(5, 0);
+        c->set_read_timeout(5, 0);
+        return c;
+    }
+
+    // The admin key pbd printed on stdout at start, or "" when it printed none.
+    std::string bootstrap_key() const {
+        static const std::regex k_line(
+            R"(pbd: bootstrap admin API key \(shown once, store it now\): (pb_\S+))");
+        std::smatch m;
+        const auto text = out();
+        return std::regex_search(text, m, k_line) ? m[1].str() : std::string();
+    }
+
+  private:
+    const TempDir& m_dir;
+    std::string m_out;
+    std::string m_err;
+    int m_port = 0;
+    std::unique_ptr<Process> m_process;
+};
+
+// Headers that present `key` as a bearer token.
+inline httplib::Headers bearer(const std::string& key) {
+    return {{"Authorization", "Bearer " + key}};
+}
+
+// The body of `res` as JSON (null when absent or not JSON).
+inline nlohmann::json body_json(const httplib::Result& res) {
+    if (!res) {
+        return nullptr;
+    }
+    auto j = nlohmann::json::parse(res->body, nullptr, false);
+    return j.is_discarded() ? nlohmann::json(nullptr) : j;
+}
+
+// The HTTP status of `res`, or -1 when the request failed.
+inline int status_of(const httplib::Result& res) {
+    return res ? res->status : -1;
+}
+
+}  // namespace pb::test

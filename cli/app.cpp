@@ -56,7 +56,9 @@ Config load_config(const GlobalOptions& g) {
 
 int report(const Error& e, OutputFormat format) {
     if (format == OutputFormat::json) {
-        std::cout << nlohmann::json{{"error", e.to_json()}}.dump(2) << '\n';
+        std::cout << nlohmann::json{{"error", e.to_json()}}.dump(
+                         2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << '\n';
     }
     std::cerr << "pbctl: " << e.what() << '\n';
     return exit_code(e.code());
@@ -124,7 +126,7 @@ int run(int argc, char** argv) {
         if (!op->verdict_field.empty() && result.value(op->verdict_field, true) == false) {
             std::cerr << "pbctl: " << op->name << ": "
                       << result.value(op->verdict_reason_field, std::string("not valid")) << '\n';
-            return exit_code(ErrorCode::unauthenticated);
+            return exit_code(op->verdict_code);
         }
         return 0;
     } catch (const Error& e) {

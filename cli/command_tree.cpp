@@ -1,5 +1,6 @@
 #include "cli/command_tree.hpp"
 
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -36,23 +37,43 @@ std::string read_stdin_secret() {
     return all;
 }
 
+// A JSON param may name a file holding the JSON ("@file" or a plain path) or "-" for stdin.
+std::string read_json_file(const ops::Param& p, const std::string& value) {
+    if (value == "-") {
+        return read_stdin_secret();
+    }
+    const std::string path = value.front() == '@' ? value.substr(1) : value;
+    std::ifstream in(path);
+    if (!in) {
+        throw Error(ErrorCode::invalid_argument,
+                    ops::param_label(p, ops::NameStyle::flag) + ": cannot read file " + path,
+                    {{"param", p.name}});
+    }
+    return std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 }  // namespace
 
 CommandTree::CommandTree(CLI::App& app, const ops::OpTable& table) {
+    // "tokens.keys.list" becomes `pbctl tokens keys list`: every segment but the
+    // last is a group command, created once.
     std::map<std::string, CLI::App*> groups;
     for (const auto& op : table.all()) {
         CLI::App* parent = &app;
-        std::string verb = op.verb();
-        if (!verb.empty()) {
-            auto& g = groups[op.group()];
+        std::string path;
+        std::string_view rest = op.name;
+        for (auto dot = rest.find('.'); dot != std::string_view::npos; dot = rest.find('.')) {
+            const std::string segment(rest.substr(0, dot));
+            path += (path.empty() ? "" : ".") + segment;
+            auto& g = groups[path];
             if (g == nullptr) {
-                g = app.add_subcommand(op.group(), "Manage " + op.group());
+                g = parent->add_subcommand(segment, "Manage " + path);
                 g->require_subcommand(1);
             }
             parent = g;
-        } else {
-            verb = op.name;
+            rest.remove_prefix(dot + 1);
         }
+        const std::string verb(rest);
         auto& cmd = m_commands.emplace_back();
         cmd.op = &op;
         cmd.app = parent->add_subcommand(verb, op.summary);
@@ -107,6 +128,9 @@ nlohmann::json CommandTree::collect_args() const {
                 args[p.name] = v.list;
             } else if (p.secret == ops::Secret::yes && v.text == "-") {
                 args[p.name] = read_stdin_secret();
+            } else if (p.type == ops::ParamType::json_object && !v.text.empty() &&
+                       v.text.front() != '{') {
+                args[p.name] = read_json_file(p, v.text);
             } else {
                 args[p.name] = v.text;
             }

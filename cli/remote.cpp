@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include "common/core/error.hpp"
+#include "common/core/time_format.hpp"
 
 namespace pb::cli {
 namespace {
@@ -71,7 +72,12 @@ json call_remote(const std::string& server, const std::string& api_key, std::int
     if (method == "GET" || method == "DELETE") {
         httplib::Params params;
         for (const auto& [k, v] : args.items()) {
-            if (v.is_array()) {
+            const auto* param = op.find_param(k);
+            if (param != nullptr && param->type == ops::ParamType::duration &&
+                v.is_number_integer()) {
+                // Text durations need their unit to validate again on the server.
+                params.emplace(k, format_duration(v.get<std::int64_t>()));
+            } else if (v.is_array()) {
                 for (const auto& item : v) {
                     params.emplace(k, query_value(item));
                 }

@@ -75,7 +75,7 @@ std::string cell_text(const json& v) {
 void render(std::ostream& out, const ops::Op& op, const json& result, OutputFormat format) {
     switch (format) {
         case OutputFormat::json:
-            out << result.dump(2) << '\n';
+            out << result.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
             return;
         case OutputFormat::quiet:
             if (!op.quiet_field.empty() && result.contains(op.quiet_field)) {

@@ -15,6 +15,36 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+// A JWT pb issued (or from an imported issuer) as the credential: the
+// permissions come from its "permissions" claim (a list) or "scope" (OAuth 2,
+// space-separated).
+ops::Caller authenticate_jwt(Services& services, std::string_view token) {
+    const auto check = services.tokens().verify(token, {});
+    if (!check.valid) {
+        throw Error(ErrorCode::unauthenticated,
+                    "bearer token refused: " + std::string(tokens::to_string(check.reason)),
+                    {{"reason", tokens::to_string(check.reason)}});
+    }
+    std::vector<std::string> permissions;
+    if (auto p = check.claims.find("permissions"); p != check.claims.end() && p->is_array()) {
+        for (const auto& v : *p) {
+            if (v.is_string()) {
+                permissions.push_back(v.get<std::string>());
+            }
+        }
+    } else if (auto sc = check.claims.find("scope"); sc != check.claims.end() && sc->is_string()) {
+        std::string_view rest = sc->get_ref<const std::string&>();
+        while (!rest.empty()) {
+            const auto space = rest.find(' ');
+            if (space != 0) {
+                permissions.emplace_back(rest.substr(0, space));
+            }
+            rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
+        }
+    }
+    return ops::Caller{"jwt:" + check.claims.value("sub", std::string("?")), permissions};
+}
+
 }  // namespace
 
 std::string_view presented_key(const Request& request) {
@@ -37,6 +67,9 @@ ops::Caller authenticate(Services& services, const Request& request) {
         throw Error(ErrorCode::unauthenticated,
                     "missing credential: send Authorization: Bearer <API key> or X-API-Key",
                     {{"reason", "missing"}});
+    }
+    if (!key.starts_with("pb_") && key.find('.') != std::string_view::npos) {
+        return authenticate_jwt(services, key);
     }
     auto result = services.keys().verify(key);
     if (!result.valid) {

@@ -225,6 +225,7 @@ CreatedKey KeyService::create(const NewKey& request, std::string_view actor) {
 
 void KeyService::forget(std::string_view id) {
     std::unique_lock lock(m_cache_mutex);
+    m_generation.fetch_add(1, std::memory_order_acq_rel);
     m_cache.erase(std::string(id));
 }
 
@@ -235,6 +236,7 @@ std::shared_ptr<const KeyRecord> KeyService::cached(std::string_view id) {
             return it->second;
         }
     }
+    const auto generation = m_generation.load(std::memory_order_acquire);
     auto loaded =
         m_store.transaction([&](Connection& c) { return load(c, id); }, store::TxMode::read);
     if (!loaded) {
@@ -242,6 +244,9 @@ std::shared_ptr<const KeyRecord> KeyService::cached(std::string_view id) {
     }
     auto record = std::make_shared<const KeyRecord>(std::move(*loaded));
     std::unique_lock lock(m_cache_mutex);
+    if (m_generation.load(std::memory_order_acquire) != generation) {
+        return record;  // something changed while loading: answer, but do not cache
+    }
     if (m_cache.size() > 500'000) {
         m_cache.clear();  // a crude bound; keys are reloaded on demand
     }

@@ -123,6 +123,8 @@ class KeyService {
 
     std::shared_mutex m_cache_mutex;
     std::unordered_map<std::string, std::shared_ptr<const KeyRecord>> m_cache;
+    // Bumped by every forget(): a load that raced with one is not cached.
+    std::atomic<std::uint64_t> m_generation{0};
     std::unique_ptr<events::Follower> m_own_follower;
     events::Follower& m_follower;
 

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/core/error.hpp"
+
 namespace pb {
 class Services;
 }
@@ -17,8 +19,9 @@ namespace pb::ops {
 //   string      -> string
 //   integer     -> number ("12" accepted)
 //   boolean     -> bool ("true"/"false"/"1"/"0" accepted)
-//   duration    -> integer milliseconds ("1h30m", or a number of ms)
-//   time        -> integer Unix ms ("30d" from now, RFC 3339, Unix ms), or null for "never"
+//   duration    -> integer milliseconds ("1h30m" as text, or a JSON number of ms)
+//   time        -> integer Unix ms ("30d" from now, RFC 3339, Unix ms as a number or
+//                  digits), or null for "never"
 //   string_list -> array of strings (one string is a list of one)
 //   json_object -> object (JSON text accepted)
 enum class ParamType { string, integer, boolean, duration, time, string_list, json_object };
@@ -70,6 +73,8 @@ struct Op {
     // verdict_code's status (an outcome, not an error: HTTP still answers 200).
     std::string verdict_field;
     std::string verdict_reason_field;
+    // The error code whose exit status pbctl uses for a false verdict.
+    ErrorCode verdict_code = ErrorCode::unauthenticated;
     // Table columns when the result is a list (empty: every field).
     std::vector<std::string> columns;
     // The list field of a result that holds rows, e.g. "keys".

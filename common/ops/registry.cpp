@@ -1,44 +1,53 @@
 #include "common/ops/registry.hpp"
 
+#include <array>
+
 #include "common/core/error.hpp"
 
 namespace pb::ops {
 namespace {
 
-std::vector<std::string_view> split_path(std::string_view path) {
-    std::vector<std::string_view> out;
+constexpr std::size_t k_max_segments = 16;
+
+// Splits "/v1/keys/abc" into {"v1","keys","abc"}; false when there are too many segments.
+bool split_path(std::string_view path, std::array<std::string_view, k_max_segments>& out,
+                std::size_t& n) {
+    n = 0;
     while (!path.empty()) {
         if (path.front() == '/') {
             path.remove_prefix(1);
             continue;
         }
+        if (n == k_max_segments) {
+            return false;
+        }
         const auto slash = path.find('/');
-        out.push_back(path.substr(0, slash));
+        out[n++] = path.substr(0, slash);
         path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash);
     }
-    return out;
+    return true;
 }
 
-// Returns the number of literal segments matched, or -1 when the path does not fit.
-int match_path(std::string_view pattern, std::string_view path,
-               std::map<std::string, std::string>& captures) {
-    const auto ps = split_path(pattern);
-    const auto xs = split_path(path);
-    if (ps.size() != xs.size()) {
+bool is_capture(std::string_view segment) {
+    return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+// The number of literal segments matched, or -1 when the path does not fit.
+int match_segments(const std::vector<std::string>& pattern,
+                   const std::array<std::string_view, k_max_segments>& path, std::size_t n) {
+    if (pattern.size() != n) {
         return -1;
     }
     int literals = 0;
-    std::map<std::string, std::string> found;
-    for (std::size_t i = 0; i < ps.size(); ++i) {
-        if (ps[i].size() > 2 && ps[i].front() == '{' && ps[i].back() == '}') {
-            found[std::string(ps[i].substr(1, ps[i].size() - 2))] = std::string(xs[i]);
-        } else if (ps[i] == xs[i]) {
-            ++literals;
-        } else {
+    for (std::size_t i = 0; i < n; ++i) {
+        if (is_capture(pattern[i])) {
+            continue;
+        }
+        if (pattern[i] != path[i]) {
             return -1;
         }
+        ++literals;
     }
-    captures = std::move(found);
     return literals;
 }
 
@@ -62,6 +71,12 @@ void OpTable::add(Op op) {
             throw Error(ErrorCode::internal, "route registered twice: " + op.route.path);
         }
     }
+    std::array<std::string_view, k_max_segments> segments;
+    std::size_t n = 0;
+    if (!split_path(op.route.path, segments, n)) {
+        throw Error(ErrorCode::internal, "route has too many segments: " + op.route.path);
+    }
+    m_patterns.emplace_back(segments.begin(), segments.begin() + static_cast<std::ptrdiff_t>(n));
     m_ops.push_back(std::move(op));
 }
 
@@ -76,21 +91,35 @@ const Op* OpTable::find(std::string_view name) const {
 
 OpTable::RouteMatch OpTable::match(std::string_view method, std::string_view path) const {
     RouteMatch best;
+    std::array<std::string_view, k_max_segments> segments;
+    std::size_t n = 0;
+    if (!split_path(path, segments, n)) {
+        return best;
+    }
     int best_literals = -1;
-    for (const auto& op : m_ops) {
-        std::map<std::string, std::string> captures;
-        const int literals = match_path(op.route.path, path, captures);
+    std::size_t best_index = 0;
+    for (std::size_t i = 0; i < m_ops.size(); ++i) {
+        const int literals = match_segments(m_patterns[i], segments, n);
         if (literals < 0) {
             continue;
         }
-        if (op.route.method != method) {
+        if (m_ops[i].route.method != method) {
             best.path_known = true;
             continue;
         }
         if (literals > best_literals) {
             best_literals = literals;
-            best.op = &op;
-            best.captures = std::move(captures);
+            best_index = i;
+            best.op = &m_ops[i];
+        }
+    }
+    if (best.op != nullptr) {
+        const auto& pattern = m_patterns[best_index];
+        for (std::size_t i = 0; i < n; ++i) {
+            if (is_capture(pattern[i])) {
+                best.captures[pattern[i].substr(1, pattern[i].size() - 2)] =
+                    std::string(segments[i]);
+            }
         }
     }
     return best;
@@ -100,12 +129,14 @@ bool has_permission(const std::vector<std::string>& granted, std::string_view ne
     if (needed.empty()) {
         return true;
     }
-    const auto group = needed.substr(0, needed.find(':'));
+    const auto colon = needed.find(':');
+    const auto group = needed.substr(0, colon);
     for (const auto& g : granted) {
         if (g == needed || g == "admin" || g == "*") {
             return true;
         }
-        if (g.size() == group.size() + 2 && g.ends_with(":*") && g.starts_with(group)) {
+        if (colon != std::string_view::npos && g.size() == group.size() + 2 && g.ends_with(":*") &&
+            g.starts_with(group)) {
             return true;
         }
     }

@@ -29,6 +29,8 @@ class OpTable {
 
   private:
     std::vector<Op> m_ops;
+    // Each op's route path split into segments once, so matching allocates nothing.
+    std::vector<std::vector<std::string>> m_patterns;
 };
 
 }  // namespace pb::ops

@@ -77,6 +77,7 @@ json canonical(const Param& p, const json& v, UnixMillis now, NameStyle style) {
             }
             reject(p, style, "true or false", v);
         case ParamType::duration: {
+            // A JSON number is milliseconds; text needs its unit ("10" could mean anything).
             if (v.is_number_integer() && v.get<std::int64_t>() >= 0) {
                 return v;
             }
@@ -91,8 +92,8 @@ json canonical(const Param& p, const json& v, UnixMillis now, NameStyle style) {
             if (v.is_null() || v == "never") {
                 return nullptr;
             }
-            if (v.is_number_integer()) {
-                return v;
+            if (const auto ms = as_int(v)) {
+                return *ms;  // a bare number is Unix milliseconds
             }
             if (v.is_string()) {
                 if (auto t = parse_time_or_duration(v.get<std::string>(), now)) {

@@ -52,6 +52,12 @@ nlohmann::json dispatch(Services& services, const ops::Op& op, const nlohmann::j
             audit(services, op, caller, args, to_string(e.code()));
         }
         throw;
+    } catch (const std::exception&) {
+        // Not a pb::Error (a bug, e.g. a JSON type error): still a failed mutating op.
+        if (op.mutates == ops::Mutates::yes) {
+            audit(services, op, caller, args, to_string(ErrorCode::internal));
+        }
+        throw;
     }
 }
 

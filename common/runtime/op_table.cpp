@@ -1,6 +1,8 @@
 #include "common/runtime/op_table.hpp"
 
 #include "common/keys/ops.hpp"
+#include "common/limits/ops.hpp"
+#include "common/tokens/ops.hpp"
 
 namespace pb::runtime {
 
@@ -9,6 +11,8 @@ const ops::OpTable& op_table() {
         ops::OpTable t;
         register_system_ops(t);
         keys::register_keys_ops(t);
+        tokens::register_tokens_ops(t);
+        limits::register_limits_ops(t);
         return t;
     }();
     return table;

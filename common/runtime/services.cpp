@@ -1,6 +1,11 @@
 #include "common/runtime/services.hpp"
 
+#include <filesystem>
+
+#include "common/core/error.hpp"
 #include "common/core/log.hpp"
+#include "common/limits/ban_service.hpp"
+#include "common/limits/service.hpp"
 #include "common/store/migrations.hpp"
 
 namespace pb {
@@ -9,6 +14,64 @@ Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Sto
     : m_config(std::move(config)), m_clock(clock), m_store(std::move(store)) {
     m_follower = std::make_unique<events::Follower>(*m_store);
     m_keys = std::make_unique<keys::KeyService>(*m_store, m_clock, *m_follower);
+
+    std::optional<tokens::JoseKey> config_hmac;
+    if (const auto& secret = m_config.get("tokens.hmac_secret"); !secret.empty()) {
+        const auto alg = tokens::alg_from_string(m_config.get("tokens.hmac_alg"));
+        if (!alg || !tokens::is_hmac(*alg)) {
+            throw Error(ErrorCode::invalid_argument, "tokens.hmac_alg: expected HS256, HS384 or HS512");
+        }
+        config_hmac = tokens::JoseKey::from_secret(*alg, secret);
+    }
+    m_key_ring = std::make_unique<tokens::KeyRing>(
+        *m_store, m_clock, *m_follower, [this]() -> const SecretBox& { return secret_box(); },
+        std::move(config_hmac));
+    tokens::TokenSettings ts;
+    ts.issuer = m_config.get("tokens.issuer");
+    ts.access_ttl_ms = m_config.get_duration_ms("tokens.access_ttl");
+    ts.refresh_ttl_ms = m_config.get_duration_ms("tokens.refresh_ttl");
+    ts.leeway_ms = m_config.get_duration_ms("tokens.leeway");
+    ts.max_size = static_cast<std::size_t>(m_config.get_int("tokens.max_size"));
+    const auto alg = tokens::alg_from_string(m_config.get("tokens.default_alg"));
+    if (!alg) {
+        throw Error(ErrorCode::invalid_argument,
+                    "tokens.default_alg: unknown algorithm \"" + m_config.get("tokens.default_alg") + "\"");
+    }
+    ts.default_alg = *alg;
+    m_tokens = std::make_unique<tokens::TokenService>(*m_store, m_clock, *m_follower, *m_key_ring, ts);
+}
+
+const SecretBox& Services::secret_box() {
+    std::lock_guard lock(m_box_mutex);
+    if (!m_box) {
+        std::string path = m_config.get("security.master_key_file");
+        if (path.empty()) {
+            if (m_store->backend() != "sqlite") {
+                throw Error(ErrorCode::invalid_argument,
+                            "security.master_key_file must be set when the database is not SQLite");
+            }
+            path = (std::filesystem::path(m_store->location()).parent_path() / "master.key").string();
+        }
+        m_box = SecretBox::open(path);
+    }
+    return *m_box;
+}
+
+limits::BanService& Services::bans() {
+    limits();
+    return *m_bans;
+}
+
+limits::LimitService& Services::limits() {
+    std::call_once(m_limits_once, [this] {
+        auto ban_settings = limits::ban_settings_from_config(m_config);
+        auto limit_settings = limits::limit_settings_from_config(m_config);
+        m_bans = std::make_unique<limits::BanService>(*m_store, m_clock, *m_follower,
+                                                      std::move(ban_settings));
+        m_limits =
+            std::make_unique<limits::LimitService>(m_clock, *m_bans, std::move(limit_settings));
+    });
+    return *m_limits;
 }
 
 std::unique_ptr<Services> Services::open(Config config, const Clock& clock, Options options) {

@@ -1,12 +1,20 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 
 #include "common/core/clock.hpp"
 #include "common/core/config.hpp"
 #include "common/events/follower.hpp"
+#include "common/core/secret_box.hpp"
 #include "common/keys/service.hpp"
+#include "common/tokens/service.hpp"
 #include "common/store/store.hpp"
+
+namespace pb::limits {
+class BanService;
+class LimitService;
+}  // namespace pb::limits
 
 namespace pb {
 
@@ -33,6 +41,14 @@ class Services {
     // Delivers changes committed anywhere to the in-memory caches.
     events::Follower& follower() { return *m_follower; }
     keys::KeyService& keys() { return *m_keys; }
+    tokens::TokenService& tokens() { return *m_tokens; }
+    // The master key, opened (and created) on first use. Error(unavailable).
+    const SecretBox& secret_box();
+    // Bans and rate limits, built from bans.* and limits.* on first use (so
+    // pbctl commands that need neither pay nothing). Error(invalid_argument)
+    // for a bad setting: pbd should call limits() at start to fail early.
+    limits::BanService& bans();
+    limits::LimitService& limits();
 
   private:
     Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store);
@@ -42,6 +58,13 @@ class Services {
     std::unique_ptr<store::Store> m_store;
     std::unique_ptr<events::Follower> m_follower;
     std::unique_ptr<keys::KeyService> m_keys;
+    std::mutex m_box_mutex;
+    std::unique_ptr<SecretBox> m_box;
+    std::unique_ptr<tokens::KeyRing> m_key_ring;
+    std::unique_ptr<tokens::TokenService> m_tokens;
+    std::once_flag m_limits_once;
+    std::unique_ptr<limits::BanService> m_bans;
+    std::unique_ptr<limits::LimitService> m_limits;
 };
 
 }  // namespace pb

@@ -46,6 +46,54 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_at ON audit_log (at)
 )SQL"},
+    Migration{2, "JWT signing keys, refresh tokens, revocations", R"SQL(
+CREATE TABLE signing_keys (
+    kid            TEXT PRIMARY KEY,
+    alg            TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    origin         TEXT NOT NULL,
+    public_jwk     TEXT,
+    private_sealed TEXT,
+    created_at     BIGINT NOT NULL,
+    created_by     TEXT NOT NULL DEFAULT '',
+    retired_at     BIGINT
+);
+CREATE TABLE refresh_tokens (
+    jti        TEXT PRIMARY KEY,
+    family     TEXT NOT NULL,
+    sub        TEXT NOT NULL,
+    claims     TEXT NOT NULL DEFAULT '{}',
+    issued_at  BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    spent_at   BIGINT
+);
+CREATE INDEX refresh_tokens_family ON refresh_tokens (family);
+CREATE TABLE token_revocations (
+    id         TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    revoked_at BIGINT NOT NULL,
+    revoked_by TEXT NOT NULL DEFAULT '',
+    reason     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX token_revocations_expires ON token_revocations (expires_at)
+)SQL"},
+    Migration{3, "bans, per-key rate limits", R"SQL(
+CREATE TABLE bans (
+    id         {{serial_pk}},
+    kind       TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    reason     TEXT NOT NULL DEFAULT '',
+    origin     TEXT NOT NULL DEFAULT 'manual',
+    created_by TEXT NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT,
+    strikes    BIGINT NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX bans_target ON bans (kind, value);
+CREATE INDEX bans_expires ON bans (expires_at);
+ALTER TABLE api_keys ADD COLUMN rate_limit TEXT
+)SQL"},
 };
 
 constexpr std::string_view k_create_migrations_table =

@@ -1,11 +1,14 @@
 #include "common/store/sqlite_store.hpp"
 
+#include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 #include <unordered_map>
 
@@ -55,17 +58,29 @@ class SqliteConnection final : public Connection {
             throw Error(ErrorCode::unavailable, msg);
         }
         sqlite3_busy_timeout(m_db, static_cast<int>(busy_timeout_ms));
-        exec_plain("PRAGMA journal_mode=WAL");
-        exec_plain("PRAGMA synchronous=NORMAL");
-        exec_plain("PRAGMA foreign_keys=ON");
-        m_data_version = read_data_version();
+        try {
+            set_wal_mode(busy_timeout_ms);
+            exec_plain("PRAGMA synchronous=NORMAL");
+            exec_plain("PRAGMA foreign_keys=ON");
+            m_data_version = read_data_version();
+        } catch (...) {
+            // The destructor does not run for a half-built object.
+            finalize_all();
+            sqlite3_close_v2(m_db);
+            throw;
+        }
     }
 
     ~SqliteConnection() override {
+        finalize_all();
+        sqlite3_close_v2(m_db);
+    }
+
+    void finalize_all() {
         for (auto& [sql, stmt] : m_statements) {
             sqlite3_finalize(stmt.handle);
         }
-        sqlite3_close_v2(m_db);
+        m_statements.clear();
     }
 
     SqliteConnection(const SqliteConnection&) = delete;
@@ -132,6 +147,22 @@ class SqliteConnection final : public Connection {
         }
     }
 
+    // Switching a new file to WAL needs an exclusive lock, and SQLite answers
+    // SQLITE_BUSY at once, without the busy handler, when another connection is
+    // switching it too (pbd and pbctl starting together): retry until the timeout.
+    void set_wal_mode(std::int64_t busy_timeout_ms) {
+        for (std::int64_t waited = 0;; waited += 5) {
+            const int rc = sqlite3_exec(m_db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+            if (rc == SQLITE_OK) {
+                return;
+            }
+            if ((rc & 0xFF) != SQLITE_BUSY || waited >= busy_timeout_ms) {
+                fail(m_db, rc, "PRAGMA journal_mode=WAL");
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    }
+
     // True when another connection committed since the last call.
     bool data_version_changed() {
         const auto v = read_data_version();
@@ -155,10 +186,19 @@ class SqliteConnection final : public Connection {
         auto it = m_statements.find(sql);
         if (it == m_statements.end()) {
             Statement stmt;
+            const char* tail = nullptr;
             const int rc = sqlite3_prepare_v3(m_db, sql.data(), static_cast<int>(sql.size()),
-                                              SQLITE_PREPARE_PERSISTENT, &stmt.handle, nullptr);
+                                              SQLITE_PREPARE_PERSISTENT, &stmt.handle, &tail);
             if (rc != SQLITE_OK) {
                 fail(m_db, rc, "cannot prepare statement");
+            }
+            // SQLite prepares only the first statement; running the rest silently
+            // not at all would be worse than refusing.
+            for (const char* end = sql.data() + sql.size(); tail != nullptr && tail < end; ++tail) {
+                if (*tail != ';' && !std::isspace(static_cast<unsigned char>(*tail))) {
+                    sqlite3_finalize(stmt.handle);
+                    throw Error(ErrorCode::internal, "one SQL statement per call");
+                }
             }
             const int n = sqlite3_bind_parameter_count(stmt.handle);
             for (int i = 1; i <= n; ++i) {

@@ -1,0 +1,372 @@
+#include "common/limits/ops.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/core/error.hpp"
+#include "common/core/time_format.hpp"
+#include "common/limits/ban_io.hpp"
+#include "common/limits/service.hpp"
+#include "common/runtime/services.hpp"
+
+namespace pb::limits {
+namespace {
+
+using nlohmann::json;
+using namespace pb::ops;
+
+constexpr std::uintmax_t k_max_import_bytes = 64ULL << 20;
+
+const std::vector<std::string> k_ban_columns{"target",     "kind",       "origin", "reason",
+                                             "expires_at", "created_by", "active"};
+
+Param target_param(std::string help) {
+    return Param{.name = "target",
+                 .help = std::move(help),
+                 .required = Required::yes,
+                 .positional = Positional::yes};
+}
+
+Param scope_param() {
+    return Param{.name = "scope",
+                 .help = "What the identifier is",
+                 .fallback = "ip",
+                 .choices = {"ip", "user", "key"}};
+}
+
+Param id_param() {
+    return Param{.name = "id",
+                 .help = "The identifier: an IP address, a user name or an API key id",
+                 .required = Required::yes,
+                 .positional = Positional::yes};
+}
+
+json bans_json(const std::vector<Ban>& bans, UnixMillis now) {
+    json rows = json::array();
+    for (const auto& b : bans) {
+        rows.push_back(b.to_json(now));
+    }
+    return json{{"bans", rows}};
+}
+
+// Why a ban denies, for people: "banned until <time>: <reason>".
+std::string ban_reason(const Ban& b) {
+    std::string out = b.expires_at ? "banned until " + format_rfc3339(*b.expires_at)
+                                   : std::string("banned permanently");
+    return b.reason.empty() ? out : out + ": " + b.reason;
+}
+
+std::shared_ptr<const Ban> ban_on_identifier(BanService& bans, Scope scope, const std::string& id) {
+    switch (scope) {
+        case Scope::ip:
+            return bans.match_address(parse_ip_strict(id));
+        case Scope::user:
+            return bans.match_user(id);
+        case Scope::key:
+            return bans.match_key(id);
+    }
+    return nullptr;
+}
+
+// The identifier and the policy an op acts on (a key's own rate limit wins).
+struct Subject {
+    Scope scope;
+    std::string id;
+    std::optional<Policy> override;
+};
+
+Subject subject(Services& s, const json& a) {
+    Subject out{*scope_from_string(a["scope"].get<std::string>()), "", std::nullopt};
+    out.id = canonical_id(out.scope, a["id"].get<std::string>());
+    if (out.scope == Scope::key) {
+        out.override = key_rate_limit(s.store(), out.id);
+    }
+    return out;
+}
+
+json limit_json(Services& s, const Subject& sub, const LimitResult& r) {
+    json j = r.to_json();
+    j["scope"] = to_string(sub.scope);
+    j["id"] = sub.id;
+    const auto policy = s.limits().effective_policy(sub.scope, sub.override);
+    j["policy"] = policy ? policy->to_json() : json(nullptr);
+    j["reason"] = r.allowed ? "" : "rate_limited";
+    return j;
+}
+
+std::string read_import_file(const std::string& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) {
+        throw Error(ErrorCode::invalid_argument, "cannot read " + path + ": " + ec.message(),
+                    {{"param", "file"}});
+    }
+    if (size > k_max_import_bytes) {
+        throw Error(ErrorCode::invalid_argument, path + ": larger than 64 MiB",
+                    {{"param", "file"}});
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in) {
+        throw Error(ErrorCode::invalid_argument, "cannot read " + path, {{"param", "file"}});
+    }
+    return text.str();
+}
+
+std::vector<ImportRow> import_rows(const Context& ctx, const json& a, UnixMillis now) {
+    const bool has_file = a.contains("file");
+    const bool has_doc = a.contains("document");
+    if (has_file == has_doc) {
+        throw Error(ErrorCode::invalid_argument,
+                    "give a FILE (pbctl on the database) or a document (over HTTP), not both");
+    }
+    if (has_doc) {
+        return parse_ban_json(a["document"], now);
+    }
+    // A daemon must not read paths its callers name: files are for pbctl on
+    // the database, where the caller is the machine's own user.
+    if (!ctx.caller.actor.starts_with("local:")) {
+        throw Error(ErrorCode::invalid_argument,
+                    "bans.import over HTTP takes the bans as \"document\" ({\"bans\":[…]}), not "
+                    "a file path",
+                    {{"param", "file"}});
+    }
+    const auto format = a["format"].get<std::string>();
+    return parse_ban_rows(read_import_file(a["file"].get<std::string>()),
+                          format == "csv"    ? BanFileFormat::csv
+                          : format == "json" ? BanFileFormat::json
+                                             : BanFileFormat::automatic,
+                          now);
+}
+
+void register_bans_ops(OpTable& t) {
+    t.add(Op{
+        .name = "bans.add",
+        .summary = "Ban an IP address, a CIDR range, user:NAME or key:ID, for a while or for good",
+        .params =
+            {
+                target_param("203.0.113.7, 2001:db8::/32, user:NAME or key:ID"),
+                Param{.name = "for",
+                      .type = ParamType::duration,
+                      .help = "How long: a duration like 4h or 30d (default: until removed)"},
+                Param{.name = "reason", .help = "Why, shown with the ban", .fallback = ""},
+            },
+        .permission = "bans:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/bans", 201},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& s = ctx.services;
+                NewBan req{.target = a["target"],
+                           .duration_ms = a.contains("for")
+                                              ? std::optional(a["for"].get<std::int64_t>())
+                                              : std::nullopt,
+                           .reason = a["reason"]};
+                return s.bans().add(req, ctx.caller.actor).to_json(s.clock().now());
+            },
+        .quiet_field = "target",
+        .audit_target = "target",
+    });
+    t.add(Op{
+        .name = "bans.list",
+        .summary = "List bans in force (--all: expired ones too, until they are purged)",
+        .params =
+            {
+                Param{.name = "scope",
+                      .help = "Only bans of this kind",
+                      .choices = {"ip", "range", "user", "key"}},
+                Param{.name = "all",
+                      .type = ParamType::boolean,
+                      .help = "Include expired bans",
+                      .fallback = false},
+                Param{.name = "limit",
+                      .type = ParamType::integer,
+                      .help = "At most this many",
+                      .fallback = 1000,
+                      .min = 1},
+            },
+        .permission = "bans:read",
+        .route = {"GET", "/v1/bans"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& s = ctx.services;
+                BanFilter f;
+                if (a.contains("scope")) {
+                    f.kind = ban_kind_from_string(a["scope"].get<std::string>());
+                }
+                f.include_expired = a["all"].get<bool>();
+                f.limit = a["limit"].get<std::int64_t>();
+                return bans_json(s.bans().list(f), s.clock().now());
+            },
+        .columns = k_ban_columns,
+        .list_field = "bans",
+    });
+    t.add(Op{
+        .name = "bans.check",
+        .summary = "Tell whether an address, range, user:NAME or key:ID is banned; exit 6 if so",
+        .params = {target_param("An address (also matched by ranges), a range, user:NAME, key:ID")},
+        .permission = "bans:read",
+        .route = {"GET", "/v1/bans/check/{target}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& s = ctx.services;
+                const auto text = a["target"].get<std::string>();
+                const auto ban = s.bans().check(text);
+                return json{{"target", parse_target(text).text()},
+                            {"allowed", ban == nullptr},
+                            {"banned", ban != nullptr},
+                            {"reason", ban ? ban_reason(*ban) : std::string("not banned")},
+                            {"ban", ban ? ban->to_json(s.clock().now()) : json(nullptr)}};
+            },
+        .quiet_field = "banned",
+        .verdict_field = "allowed",
+        .verdict_reason_field = "reason",
+        .verdict_code = ErrorCode::banned,
+    });
+    t.add(Op{
+        .name = "bans.remove",
+        .summary = "Lift the ban on a target (written as bans list shows it)",
+        .params = {target_param("203.0.113.7, 10.0.0.0/8, user:NAME or key:ID")},
+        .permission = "bans:write",
+        .mutates = Mutates::yes,
+        .route = {"DELETE", "/v1/bans/{target}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& s = ctx.services;
+                json j = s.bans().remove(a["target"].get<std::string>()).to_json(s.clock().now());
+                j["removed"] = true;
+                return j;
+            },
+        .quiet_field = "target",
+        .audit_target = "target",
+    });
+    t.add(Op{
+        .name = "bans.import",
+        .summary = "Add bans from a CSV or JSON file: all of them, or none if any row is bad",
+        .params =
+            {
+                Param{.name = "file",
+                      .help = "A CSV (target,expires_at,reason) or JSON ({\"bans\":[…]}) file; "
+                              "read by pbctl on the database only",
+                      .positional = Positional::yes},
+                Param{.name = "document",
+                      .type = ParamType::json_object,
+                      .help = "The bans as JSON ({\"bans\":[…]} as bans export prints), for HTTP"},
+                Param{.name = "format",
+                      .help = "The file's format",
+                      .fallback = "auto",
+                      .choices = {"auto", "csv", "json"}},
+            },
+        .permission = "bans:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/bans/import"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& s = ctx.services;
+                const auto now = s.clock().now();
+                const auto rows = import_rows(ctx, a, now);
+                const auto r = s.bans().import(rows, ctx.caller.actor);
+                return json{{"imported", r.imported}, {"skipped_expired", r.skipped_expired}};
+            },
+        .quiet_field = "imported",
+        .audit_target = "file",
+    });
+    t.add(Op{
+        .name = "bans.export",
+        .summary = "Every ban in force, in the JSON bans import reads (use -o json)",
+        .permission = "bans:read",
+        .route = {"GET", "/v1/bans/export"},
+        .handler =
+            [](Context& ctx, const json&) {
+                auto& s = ctx.services;
+                return bans_json(s.bans().all_active(), s.clock().now());
+            },
+        .columns = k_ban_columns,
+        .list_field = "bans",
+    });
+}
+
+void register_rate_ops(OpTable& t) {
+    t.add(Op{
+        .name = "limits.check",
+        .summary = "Spend one request (or --cost) of an identifier's rate limit; exit 6 when "
+                   "limited or banned. Counters live in the process that answers: use --server "
+                   "to count in pbd (pbctl on the database starts afresh every time)",
+        .params =
+            {
+                id_param(),
+                scope_param(),
+                Param{.name = "cost",
+                      .type = ParamType::integer,
+                      .help = "How many requests this one counts for",
+                      .fallback = 1,
+                      .min = 1},
+            },
+        .permission = "limits:read",
+        .route = {"POST", "/v1/limits/check"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& s = ctx.services;
+                const auto sub = subject(s, a);
+                if (const auto ban = ban_on_identifier(s.bans(), sub.scope, sub.id)) {
+                    json j = limit_json(s, sub, s.limits().status(sub.scope, sub.id, sub.override));
+                    j["allowed"] = false;
+                    j["reason"] = "banned";
+                    j["ban"] = ban->to_json(s.clock().now());
+                    return j;
+                }
+                const auto r = s.limits().check(sub.scope, sub.id, a["cost"].get<std::int64_t>(),
+                                                sub.override);
+                return limit_json(s, sub, r);
+            },
+        .quiet_field = "remaining",
+        .verdict_field = "allowed",
+        .verdict_reason_field = "reason",
+        .verdict_code = ErrorCode::rate_limited,
+    });
+    t.add(Op{
+        .name = "limits.status",
+        .summary = "An identifier's remaining requests and reset time, spending nothing "
+                   "(in the answering process: use --server for pbd's counters)",
+        .params = {id_param(), scope_param()},
+        .permission = "limits:read",
+        .route = {"GET", "/v1/limits/{scope}/{id}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& s = ctx.services;
+                const auto sub = subject(s, a);
+                return limit_json(s, sub, s.limits().status(sub.scope, sub.id, sub.override));
+            },
+        .quiet_field = "remaining",
+    });
+    t.add(Op{
+        .name = "limits.reset",
+        .summary = "Give an identifier its whole burst back (in the answering process: use "
+                   "--server for pbd's counters)",
+        .params = {id_param(), scope_param()},
+        .permission = "limits:write",
+        .mutates = Mutates::yes,
+        .route = {"DELETE", "/v1/limits/{scope}/{id}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& s = ctx.services;
+                const auto scope = *scope_from_string(a["scope"].get<std::string>());
+                const auto id = canonical_id(scope, a["id"].get<std::string>());
+                const bool was = s.limits().reset(scope, id);
+                return json{
+                    {"scope", to_string(scope)}, {"id", id}, {"reset", true}, {"was_tracked", was}};
+            },
+        .audit_target = "id",
+    });
+}
+
+}  // namespace
+
+void register_limits_ops(OpTable& t) {
+    register_bans_ops(t);
+    register_rate_ops(t);
+}
+
+}  // namespace pb::limits

@@ -1,0 +1,255 @@
+#include "common/limits/service.hpp"
+
+#include <array>
+#include <cstring>
+
+#include "common/core/error.hpp"
+#include "common/core/log.hpp"
+#include "common/core/time_format.hpp"
+
+namespace pb::limits {
+namespace {
+
+std::optional<Policy> policy_from(const Config& config, std::string_view scope) {
+    const std::string prefix = "limits." + std::string(scope);
+    return parse_policy(config.get(prefix + ".rate"), config.get_int(prefix + ".burst"),
+                        prefix + ".rate");
+}
+
+[[noreturn]] void bad_setting(std::string_view key, const std::string& why) {
+    throw Error(ErrorCode::invalid_argument, std::string(key) + ": " + why, {{"key", key}});
+}
+
+std::int64_t at_least(const Config& config, std::string_view key, std::int64_t min) {
+    const auto v = config.get_int(key);
+    if (v < min) {
+        bad_setting(key, "must be at least " + std::to_string(min));
+    }
+    return v;
+}
+
+std::size_t index(Scope s) {
+    return static_cast<std::size_t>(s);
+}
+
+// The limiter key of an address: its family and 128 bits, 17 bytes, no formatting.
+class AddressKey {
+  public:
+    explicit AddressKey(const IpAddress& a) {
+        m_bytes[0] = a.family == IpFamily::v4 ? '4' : '6';
+        std::memcpy(m_bytes.data() + 1, &a.bits.hi, 8);
+        std::memcpy(m_bytes.data() + 9, &a.bits.lo, 8);
+    }
+    std::string_view view() const { return {m_bytes.data(), m_bytes.size()}; }
+
+  private:
+    std::array<char, 17> m_bytes{};
+};
+
+IpAddress address_of(std::string_view id) {
+    try {
+        return parse_ip_strict(id);
+    } catch (const Error& e) {
+        throw Error(ErrorCode::invalid_argument, std::string("id: ") + e.what(), {{"param", "id"}});
+    }
+}
+
+}  // namespace
+
+const std::optional<Policy>& LimitSettings::policy(Scope scope) const {
+    switch (scope) {
+        case Scope::ip:
+            return ip;
+        case Scope::user:
+            return user;
+        case Scope::key:
+            return key;
+    }
+    return ip;
+}
+
+LimitSettings limit_settings_from_config(const Config& config) {
+    if (config.get("limits.algorithm") != "gcra") {
+        bad_setting("limits.algorithm", "expected gcra (the only algorithm so far), got \"" +
+                                            config.get("limits.algorithm") + "\"");
+    }
+    LimitSettings s;
+    s.ip = policy_from(config, "ip");
+    s.user = policy_from(config, "user");
+    s.key = policy_from(config, "key");
+    s.violations.threshold = at_least(config, "bans.auto.threshold", 0);
+    s.violations.window_ms = config.get_duration_ms("bans.auto.window");
+    if (s.violations.threshold > 0 && s.violations.window_ms <= 0) {
+        bad_setting("bans.auto.window", "must be longer than 0 when bans.auto.threshold is set");
+    }
+    s.max_tracked = static_cast<std::size_t>(at_least(config, "limits.max_tracked", 64));
+    return s;
+}
+
+BanSettings ban_settings_from_config(const Config& config) {
+    BanSettings s;
+    std::string_view list = config.get("bans.allow");
+    while (!list.empty()) {
+        const auto comma = list.find(',');
+        const auto item = list.substr(0, comma);
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+        const auto b = item.find_first_not_of(' ');
+        if (b == std::string_view::npos) {
+            continue;
+        }
+        const auto trimmed = item.substr(b, item.find_last_not_of(' ') - b + 1);
+        try {
+            s.allow.push_back(parse_cidr(trimmed));
+        } catch (const Error& e) {
+            bad_setting("bans.allow", e.what());
+        }
+    }
+    s.auto_duration_ms = config.get_duration_ms("bans.auto.duration");
+    s.auto_factor = at_least(config, "bans.auto.factor", 1);
+    s.auto_max_ms = config.get_duration_ms("bans.auto.max");
+    s.retention_ms = config.get_duration_ms("bans.retention");
+    if (s.auto_duration_ms <= 0) {
+        bad_setting("bans.auto.duration", "must be longer than 0");
+    }
+    if (s.auto_max_ms < s.auto_duration_ms) {
+        bad_setting("bans.auto.max", "must not be shorter than bans.auto.duration");
+    }
+    return s;
+}
+
+std::string canonical_id(Scope scope, std::string_view id) {
+    if (scope == Scope::ip) {
+        try {
+            return to_string(parse_ip_strict(id));
+        } catch (const Error& e) {
+            throw Error(ErrorCode::invalid_argument, std::string("id: ") + e.what(),
+                        {{"param", "id"}});
+        }
+    }
+    if (id.empty() || id.size() > 200) {
+        throw Error(ErrorCode::invalid_argument, "id: 1 to 200 characters", {{"param", "id"}});
+    }
+    for (unsigned char c : id) {
+        if (c < 0x20 || c == 0x7F) {
+            throw Error(ErrorCode::invalid_argument, "id: control characters are not allowed",
+                        {{"param", "id"}});
+        }
+    }
+    return std::string(id);
+}
+
+std::optional<Policy> key_rate_limit(store::Store& store, std::string_view key_id) {
+    const auto text = store.transaction(
+        [&](store::Connection& c) {
+            const auto rows =
+                c.query("SELECT rate_limit FROM api_keys WHERE id = $1", {std::string(key_id)});
+            return rows.empty() ? std::optional<std::string>() : rows.front().get_opt_text(0);
+        },
+        store::TxMode::read);
+    if (!text || text->empty()) {
+        return std::nullopt;
+    }
+    try {
+        return parse_rate_limit(*text, "rate_limit");
+    } catch (const Error& e) {
+        log::get("limits")->warn("key {}: stored rate limit ignored: {}", key_id, e.what());
+        return std::nullopt;
+    }
+}
+
+LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings settings)
+    : m_clock(clock), m_bans(bans), m_settings(std::move(settings)) {
+    for (auto& l : m_limiters) {
+        l = std::make_unique<RateLimiter>(m_clock, m_settings.max_tracked);
+    }
+}
+
+RateLimiter& LimitService::limiter(Scope scope) const {
+    return *m_limiters[index(scope)];
+}
+
+std::optional<Policy> LimitService::effective_policy(Scope scope,
+                                                     const std::optional<Policy>& override) const {
+    return override ? override : m_settings.policy(scope);
+}
+
+LimitResult LimitService::check(Scope scope, std::string_view id, std::int64_t cost,
+                                const std::optional<Policy>& override) {
+    if (scope == Scope::ip) {
+        const auto address = address_of(id);
+        return check_key(scope, AddressKey(address).view(), to_string(address), cost, override);
+    }
+    return check_key(scope, id, id, cost, override);
+}
+
+LimitResult LimitService::check_address(const IpAddress& address, std::int64_t cost) {
+    const AddressKey key(address);
+    const auto policy = m_settings.ip;
+    if (!policy) {
+        return LimitResult{};
+    }
+    auto r = limiter(Scope::ip).check(key.view(), *policy, cost, m_settings.violations);
+    if (r.ban_due) {
+        ban_automatically(Scope::ip, to_string(address), *policy);
+    }
+    return r;
+}
+
+LimitResult LimitService::check_key(Scope scope, std::string_view key, std::string_view id,
+                                    std::int64_t cost, const std::optional<Policy>& override) {
+    const auto policy = effective_policy(scope, override);
+    if (!policy) {
+        return LimitResult{};
+    }
+    auto r = limiter(scope).check(key, *policy, cost, m_settings.violations);
+    if (r.ban_due) {
+        ban_automatically(scope, id, *policy);
+    }
+    return r;
+}
+
+void LimitService::ban_automatically(Scope scope, std::string_view id, const Policy& policy) {
+    try {
+        const std::string prefix = scope == Scope::ip ? "" : std::string(to_string(scope)) + ":";
+        const auto target = parse_target(prefix + std::string(id));
+        const auto reason = "rate limit " + policy.rate_text() + " exceeded " +
+                            std::to_string(m_settings.violations.threshold) + " times within " +
+                            format_duration(m_settings.violations.window_ms);
+        if (auto ban = m_bans.auto_ban(target, reason)) {
+            log::get("limits")->warn("ban.auto target={} until={} strikes={}", target.text(),
+                                     format_rfc3339(ban->expires_at.value_or(0)), ban->strikes);
+        }
+    } catch (const std::exception& e) {
+        log::get("limits")->error("automatic ban of {} {} not written: {}", to_string(scope), id,
+                                  e.what());
+    }
+}
+
+LimitResult LimitService::status(Scope scope, std::string_view id,
+                                 const std::optional<Policy>& override) const {
+    const auto policy = effective_policy(scope, override);
+    if (!policy) {
+        return LimitResult{};
+    }
+    if (scope == Scope::ip) {
+        return limiter(scope).status(AddressKey(address_of(id)).view(), *policy);
+    }
+    return limiter(scope).status(id, *policy);
+}
+
+bool LimitService::reset(Scope scope, std::string_view id) {
+    if (scope == Scope::ip) {
+        return limiter(scope).reset(AddressKey(address_of(id)).view());
+    }
+    return limiter(scope).reset(id);
+}
+
+std::size_t LimitService::tracked() const {
+    std::size_t n = 0;
+    for (const auto& l : m_limiters) {
+        n += l->tracked();
+    }
+    return n;
+}
+
+}  // namespace pb::limits

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/core/clock.hpp"
+#include "common/core/config.hpp"
+#include "common/limits/ban_service.hpp"
+#include "common/limits/limiter.hpp"
+#include "common/limits/policy.hpp"
+#include "common/store/store.hpp"
+
+namespace pb::limits {
+
+// Rate-limit settings, from the config (limits.*, bans.auto.threshold/window).
+struct LimitSettings {
+    std::optional<Policy> ip;  // nullopt: that scope is not limited
+    std::optional<Policy> user;
+    std::optional<Policy> key;
+    ViolationRule violations;  // denials that trigger an automatic ban
+    std::size_t max_tracked = 1'000'000;
+
+    const std::optional<Policy>& policy(Scope scope) const;
+};
+
+// Reads limits.* and bans.* from `config`. Throws Error(invalid_argument)
+// naming the setting (a bad rate, an unknown algorithm, a bad allow-list range).
+LimitSettings limit_settings_from_config(const Config& config);
+BanSettings ban_settings_from_config(const Config& config);
+
+// The canonical form of an identifier in `scope`: an ip is parsed and printed
+// back ("::ffff:1.2.3.4" and "1.2.3.4" are one client); users and keys are
+// checked for length and control characters. Error(invalid_argument).
+std::string canonical_id(Scope scope, std::string_view id);
+
+// The rate limit stored with an API key (api_keys.rate_limit), or nullopt
+// when it has none, the key does not exist, or the stored text is invalid
+// (logged). One query: the daemon should take it from the cached key instead.
+std::optional<Policy> key_rate_limit(store::Store& store, std::string_view key_id);
+
+// Rate limits per scope over one in-memory RateLimiter per scope, with
+// automatic bans through BanService after repeated denials. Counters live in
+// this process only (a later issue moves them to Redis so several daemons
+// share them). Thread-safe.
+class LimitService {
+  public:
+    LimitService(const Clock& clock, BanService& bans, LimitSettings settings);
+
+    // Spends `cost` for `id` under the scope's policy, or `override` (a key's
+    // own rate limit). A scope without a policy always allows (limit 0). A
+    // denial that completes bans.auto.threshold violations bans the identifier
+    // (see BanService::auto_ban); a failure to write that ban is logged, never
+    // thrown. For Scope::ip, `id` is an address in any spelling (counted by
+    // its binary value, so every spelling shares one bucket); users and keys
+    // should be canonical (canonical_id()). Error(invalid_argument) when cost
+    // is outside 1..burst or an ip id is not an address.
+    LimitResult check(Scope scope, std::string_view id, std::int64_t cost = 1,
+                      const std::optional<Policy>& override = std::nullopt);
+    // check() for a client address, without formatting it: the daemon's hot path.
+    LimitResult check_address(const IpAddress& address, std::int64_t cost = 1);
+    // What check() would answer for cost 1, spending nothing.
+    LimitResult status(Scope scope, std::string_view id,
+                       const std::optional<Policy>& override = std::nullopt) const;
+    // Gives `id` its whole burst back. True if it was tracked.
+    bool reset(Scope scope, std::string_view id);
+
+    // The policy check() applies for `scope` given `override`.
+    std::optional<Policy> effective_policy(Scope scope,
+                                           const std::optional<Policy>& override) const;
+    const LimitSettings& settings() const { return m_settings; }
+    // Identifiers tracked across scopes.
+    std::size_t tracked() const;
+
+  private:
+    RateLimiter& limiter(Scope scope) const;
+    LimitResult check_key(Scope scope, std::string_view key, std::string_view id, std::int64_t cost,
+                          const std::optional<Policy>& override);
+    void ban_automatically(Scope scope, std::string_view id, const Policy& policy);
+
+    const Clock& m_clock;
+    BanService& m_bans;
+    LimitSettings m_settings;
+    std::unique_ptr<RateLimiter> m_limiters[3];
+};
+
+}  // namespace pb::limits

@@ -1,0 +1,287 @@
+#include "common/tokens/key_ring.hpp"
+
+#include <openssl/crypto.h>
+
+#include "common/core/crypto.hpp"
+#include "common/core/error.hpp"
+#include "common/core/time_format.hpp"
+#include "common/events/outbox.hpp"
+
+namespace pb::tokens {
+namespace {
+
+using nlohmann::json;
+using store::Connection;
+
+constexpr std::string_view k_topic = "tokens/keys";
+
+std::string seal_context(std::string_view kid) {
+    return "pb.signing_key." + std::string(kid);
+}
+
+}  // namespace
+
+json RingKey::to_json() const {
+    return {{"kid", kid},
+            {"alg", to_string(key->alg())},
+            {"status", status},
+            {"origin", origin},
+            {"can_sign", key->can_sign() && status == "active"},
+            {"created_at", format_rfc3339(created_at)},
+            {"retired_at", retired_at ? json(format_rfc3339(*retired_at)) : json(nullptr)}};
+}
+
+KeyRing::KeyRing(store::Store& store, const Clock& clock, events::Follower& follower,
+                 std::function<const SecretBox&()> open_box, std::optional<JoseKey> config_hmac)
+    : m_store(store),
+      m_clock(clock),
+      m_follower(follower),
+      m_open_box(std::move(open_box)),
+      m_config_hmac(std::move(config_hmac)) {
+    m_follower.on(std::string(k_topic), [this](const events::Event&) {
+        std::unique_lock lock(m_mutex);
+        m_map.reset();  // reloaded on next use
+    });
+}
+
+void KeyRing::reload() {
+    const auto rows = m_store.transaction(
+        [](Connection& c) {
+            return c.query(
+                "SELECT kid, alg, status, origin, public_jwk, private_sealed, created_at, "
+                "retired_at FROM signing_keys ORDER BY created_at, kid");
+        },
+        store::TxMode::read);
+    auto map = std::make_shared<Map>();
+    if (m_config_hmac) {
+        auto k = std::make_shared<RingKey>();
+        k->kid = "config";
+        k->status = "active";
+        k->origin = "config";
+        k->key = std::make_shared<const JoseKey>(*m_config_hmac);
+        (*map)[k->kid] = k;
+    }
+    for (const auto& r : rows) {
+        auto k = std::make_shared<RingKey>();
+        k->kid = r.get_text(0);
+        const auto alg = alg_from_string(r.get_text(1));
+        if (!alg) {
+            continue;
+        }
+        k->status = r.get_text(2);
+        k->origin = r.get_text(3);
+        k->created_at = r.get_int(6);
+        k->retired_at = r.get_opt_int(7);
+        if (auto sealed = r.get_opt_text(5); sealed && k->status != "retired") {
+            auto material = m_open_box().open_sealed(*sealed, seal_context(k->kid));
+            k->key =
+                std::make_shared<const JoseKey>(JoseKey::from_private_material(*alg, material));
+            OPENSSL_cleanse(material.data(), material.size());
+        } else if (auto pub = r.get_opt_text(4)) {
+            k->key = std::make_shared<const JoseKey>(JoseKey::from_jwk(json::parse(*pub), *alg));
+        } else {
+            continue;  // a retired HMAC key: nothing left to verify with
+        }
+        (*map)[k->kid] = k;
+    }
+    std::unique_lock lock(m_mutex);
+    m_map = std::move(map);
+}
+
+std::shared_ptr<const KeyRing::Map> KeyRing::snapshot() {
+    m_follower.catch_up();
+    {
+        std::shared_lock lock(m_mutex);
+        if (m_map) {
+            return m_map;
+        }
+    }
+    reload();
+    std::shared_lock lock(m_mutex);
+    return m_map;
+}
+
+std::shared_ptr<const RingKey> KeyRing::find(std::string_view kid) {
+    const auto map = snapshot();
+    auto it = map->find(kid);
+    if (it == map->end() || it->second->status == "retired") {
+        return nullptr;
+    }
+    return it->second;
+}
+
+std::vector<std::shared_ptr<const RingKey>> KeyRing::for_alg(Alg alg) {
+    std::vector<std::shared_ptr<const RingKey>> out;
+    for (const auto& [kid, k] : *snapshot()) {
+        if (k->status != "retired" && k->key->alg() == alg) {
+            out.push_back(k);
+        }
+    }
+    return out;
+}
+
+std::vector<std::shared_ptr<const RingKey>> KeyRing::list() {
+    std::vector<std::shared_ptr<const RingKey>> out;
+    for (const auto& [kid, k] : *snapshot()) {
+        out.push_back(k);
+    }
+    return out;
+}
+
+std::shared_ptr<const RingKey> KeyRing::insert(const JoseKey& key, std::string kid,
+                                               std::string status, std::string origin,
+                                               std::string_view actor, bool demote_others) {
+    const auto now = m_clock.now();
+    std::optional<std::string> sealed;
+    if (key.can_sign()) {
+        auto material = key.private_material();
+        sealed = m_open_box().seal(material, seal_context(kid));
+        OPENSSL_cleanse(material.data(), material.size());
+    }
+    std::optional<std::string> pub;
+    if (!is_hmac(key.alg())) {
+        pub = key.public_jwk(kid).dump();
+    }
+    m_store.transaction([&](Connection& c) {
+        if (demote_others) {
+            c.exec("UPDATE signing_keys SET status = 'verify' WHERE alg = $1 AND status = 'active'",
+                   {std::string(to_string(key.alg()))});
+        }
+        c.exec(
+            "INSERT INTO signing_keys (kid, alg, status, origin, public_jwk, private_sealed, "
+            "created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            {kid, std::string(to_string(key.alg())), status, origin, store::nullable(pub),
+             store::nullable(sealed), now, std::string(actor)});
+        events::append(c, k_topic, "signing_key.added",
+                       {{"kid", kid}, {"alg", to_string(key.alg())}, {"status", status}}, now);
+    });
+    {
+        std::unique_lock lock(m_mutex);
+        m_map.reset();
+    }
+    return find(kid);
+}
+
+std::shared_ptr<const RingKey> KeyRing::signer(Alg alg, const std::optional<std::string>& kid,
+                                               std::string_view actor) {
+    if (kid) {
+        auto k = find(*kid);
+        if (!k) {
+            throw Error(ErrorCode::not_found, "no usable signing key \"" + *kid + "\"",
+                        {{"kid", *kid}});
+        }
+        if (k->status != "active" || !k->key->can_sign() || k->key->alg() != alg) {
+            throw Error(ErrorCode::invalid_argument,
+                        "key " + *kid + " cannot sign " + std::string(to_string(alg)),
+                        {{"kid", *kid}});
+        }
+        return k;
+    }
+    const auto pick = [&]() -> std::shared_ptr<const RingKey> {
+        std::shared_ptr<const RingKey> best;
+        for (const auto& [id, k] : *snapshot()) {
+            if (k->status == "active" && k->key->alg() == alg && k->key->can_sign() &&
+                (!best || k->created_at >= best->created_at)) {
+                best = k;
+            }
+        }
+        return best;
+    };
+    if (auto k = pick()) {
+        return k;
+    }
+    // Two threads issuing the first token of an alg must not make two keys.
+    std::lock_guard lock(m_generate_mutex);
+    if (auto k = pick()) {
+        return k;
+    }
+    return insert(JoseKey::generate(alg), crypto::random_base62(16), "active", "generated", actor,
+                  false);
+}
+
+std::shared_ptr<const RingKey> KeyRing::rotate(Alg alg, std::string_view actor) {
+    std::lock_guard lock(m_generate_mutex);
+    return insert(JoseKey::generate(alg), crypto::random_base62(16), "active", "generated", actor,
+                  true);
+}
+
+std::shared_ptr<const RingKey> KeyRing::retire(std::string_view kid) {
+    const auto now = m_clock.now();
+    const auto changed = m_store.transaction([&](Connection& c) {
+        const auto n = c.exec(
+            "UPDATE signing_keys SET status = 'retired', retired_at = $2, private_sealed = NULL "
+            "WHERE kid = $1 AND status <> 'retired'",
+            {std::string(kid), now});
+        if (n > 0) {
+            events::append(c, k_topic, "signing_key.retired", {{"kid", kid}}, now);
+        }
+        return n;
+    });
+    {
+        std::unique_lock lock(m_mutex);
+        m_map.reset();
+    }
+    const auto map = snapshot();
+    auto it = map->find(kid);
+    if (it == map->end()) {
+        throw Error(ErrorCode::not_found, "no signing key \"" + std::string(kid) + "\"",
+                    {{"kid", kid}});
+    }
+    if (changed == 0 && it->second->origin == "config") {
+        throw Error(ErrorCode::conflict,
+                    "the configured HMAC key is retired by removing tokens.hmac_secret");
+    }
+    return it->second;
+}
+
+std::vector<std::shared_ptr<const RingKey>> KeyRing::import(const json& jwk_or_set,
+                                                            bool verify_only,
+                                                            std::string_view actor) {
+    std::vector<json> jwks;
+    if (jwk_or_set.is_object() && jwk_or_set.contains("keys") && jwk_or_set["keys"].is_array()) {
+        for (const auto& k : jwk_or_set["keys"]) {
+            jwks.push_back(k);
+        }
+    } else {
+        jwks.push_back(jwk_or_set);
+    }
+    if (jwks.empty()) {
+        throw Error(ErrorCode::invalid_argument, "the JWKS holds no keys");
+    }
+    // Parse every key first: a set with one bad key imports nothing.
+    std::vector<std::pair<JoseKey, std::string>> parsed;
+    for (const auto& j : jwks) {
+        auto key = JoseKey::from_jwk(j);
+        std::string kid = j.contains("kid") && j["kid"].is_string() ? j["kid"].get<std::string>()
+                                                                    : crypto::random_base62(16);
+        if (kid.empty() || kid.size() > 200) {
+            throw Error(ErrorCode::invalid_argument, "a JWK kid must be 1 to 200 characters");
+        }
+        if (find(kid) != nullptr || kid == "config") {
+            throw Error(ErrorCode::conflict, "a key with kid \"" + kid + "\" already exists",
+                        {{"kid", kid}});
+        }
+        if (verify_only && key.can_sign() && !is_hmac(key.alg())) {
+            key = JoseKey::from_jwk(key.public_jwk(kid), key.alg());  // keep only the public half
+        }
+        parsed.emplace_back(std::move(key), std::move(kid));
+    }
+    std::vector<std::shared_ptr<const RingKey>> out;
+    for (auto& [key, kid] : parsed) {
+        const bool signs = !verify_only && key.can_sign();
+        out.push_back(insert(key, kid, signs ? "active" : "verify", "imported", actor, false));
+    }
+    return out;
+}
+
+json KeyRing::jwks() {
+    json keys = json::array();
+    for (const auto& [kid, k] : *snapshot()) {
+        if (k->status != "retired" && !is_hmac(k->key->alg())) {
+            keys.push_back(k->key->public_jwk(kid));
+        }
+    }
+    return {{"keys", keys}};
+}
+
+}  // namespace pb::tokens

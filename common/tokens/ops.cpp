@@ -1,0 +1,271 @@
+#include "common/tokens/ops.hpp"
+
+#include "common/core/error.hpp"
+#include "common/runtime/services.hpp"
+#include "common/tokens/service.hpp"
+
+namespace pb::tokens {
+namespace {
+
+using nlohmann::json;
+using namespace pb::ops;
+
+Param token_param(std::string help) {
+    return Param{.name = "token",
+                 .help = std::move(help),
+                 .required = Required::yes,
+                 .positional = Positional::yes,
+                 .secret = Secret::yes};
+}
+
+std::optional<Alg> opt_alg(const json& a) {
+    if (!a.contains("alg")) {
+        return std::nullopt;
+    }
+    return alg_from_string(a["alg"].get<std::string>());
+}
+
+// "--claim role=admin": the value is JSON when it parses as JSON, text otherwise.
+json claims_from(const json& a) {
+    json claims = a.value("claims_json", json::object());
+    for (const auto& kv : a.value("claim", std::vector<std::string>())) {
+        const auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            throw Error(ErrorCode::invalid_argument,
+                        "--claim: expected NAME=VALUE, got \"" + kv + "\"", {{"param", "claim"}});
+        }
+        auto value = json::parse(kv.substr(eq + 1), nullptr, false);
+        claims[kv.substr(0, eq)] = value.is_discarded() ? json(kv.substr(eq + 1)) : value;
+    }
+    return claims;
+}
+
+json key_rows(const std::vector<std::shared_ptr<const RingKey>>& keys) {
+    json rows = json::array();
+    for (const auto& k : keys) {
+        rows.push_back(k->to_json());
+    }
+    return {{"keys", rows}};
+}
+
+}  // namespace
+
+void register_tokens_ops(OpTable& t) {
+    t.add(Op{
+        .name = "tokens.issue",
+        .summary = "Issue a signed access token, and a refresh token with --refresh",
+        .params =
+            {
+                Param{.name = "sub",
+                      .help = "The subject (a user or service id)",
+                      .required = Required::yes},
+                Param{.name = "claim",
+                      .type = ParamType::string_list,
+                      .help = "An extra claim NAME=VALUE; VALUE is JSON if it parses (repeatable)"},
+                Param{.name = "claims_json",
+                      .type = ParamType::json_object,
+                      .help = "Extra claims as a JSON object"},
+                Param{
+                    .name = "aud", .type = ParamType::string_list, .help = "Audience (repeatable)"},
+                Param{.name = "ttl",
+                      .type = ParamType::duration,
+                      .help = "Lifetime of the access token [default: tokens.access_ttl]"},
+                Param{.name = "refresh",
+                      .type = ParamType::boolean,
+                      .help = "Also issue a refresh token",
+                      .fallback = false},
+                Param{.name = "alg",
+                      .help = "Signing algorithm [default: tokens.default_alg]",
+                      .choices = alg_names()},
+                Param{.name = "kid", .help = "Sign with this key"},
+            },
+        .permission = "tokens:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/tokens", 201},
+        .handler =
+            [](Context& ctx, const json& a) {
+                IssueRequest r;
+                r.sub = a["sub"].get<std::string>();
+                r.claims = claims_from(a);
+                r.audience = a.value("aud", std::vector<std::string>());
+                if (a.contains("ttl"))
+                    r.ttl_ms = a["ttl"].get<std::int64_t>();
+                r.refresh = a["refresh"].get<bool>();
+                r.alg = opt_alg(a);
+                if (a.contains("kid"))
+                    r.kid = a["kid"].get<std::string>();
+                return ctx.services.tokens().issue(r, ctx.caller.actor);
+            },
+        .quiet_field = "access_token",
+        .audit_target = "sub",
+    });
+    t.add(Op{
+        .name = "tokens.verify",
+        .summary = "Verify a token's signature and claims; exit 3 with the reason when refused",
+        .params =
+            {
+                token_param("The token, or - to read it from stdin"),
+                Param{.name = "aud", .help = "Require this audience"},
+                Param{.name = "iss", .help = "Require this issuer"},
+                Param{.name = "at",
+                      .type = ParamType::time,
+                      .help = "Check as of this instant (RFC 3339) instead of now"},
+            },
+        .route = {"POST", "/v1/tokens/verify"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                VerifyOptions o;
+                if (a.contains("aud"))
+                    o.audience = a["aud"].get<std::string>();
+                if (a.contains("iss"))
+                    o.issuer = a["iss"].get<std::string>();
+                if (a.contains("at") && !a["at"].is_null())
+                    o.at = a["at"].get<UnixMillis>();
+                return ctx.services.tokens().verify(a["token"].get<std::string>(), o).to_json();
+            },
+        .quiet_field = "valid",
+        .verdict_field = "valid",
+        .verdict_reason_field = "reason",
+    });
+    t.add(Op{
+        .name = "tokens.refresh",
+        .summary = "Trade a refresh token for a new access and refresh pair (the old one is spent)",
+        .params = {Param{.name = "refresh_token",
+                         .help = "The refresh token, or - for stdin",
+                         .required = Required::yes,
+                         .positional = Positional::yes,
+                         .secret = Secret::yes}},
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/tokens/refresh"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                return ctx.services.tokens().refresh(a["refresh_token"].get<std::string>());
+            },
+        .quiet_field = "access_token",
+    });
+    t.add(Op{
+        .name = "tokens.revoke",
+        .summary = "Revoke a token (or a --jti) until it would have expired",
+        .params =
+            {
+                Param{.name = "token",
+                      .help = "The token, or - for stdin",
+                      .positional = Positional::yes,
+                      .secret = Secret::yes},
+                Param{.name = "jti", .help = "Revoke this token id instead of a token"},
+                Param{
+                    .name = "until",
+                    .type = ParamType::time,
+                    .help = "With --jti: keep it revoked until then [default: tokens.refresh_ttl]"},
+            },
+        .permission = "tokens:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/tokens/revoke"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                std::optional<std::string> token, jti;
+                std::optional<UnixMillis> until;
+                if (a.contains("token"))
+                    token = a["token"].get<std::string>();
+                if (a.contains("jti"))
+                    jti = a["jti"].get<std::string>();
+                if (a.contains("until") && !a["until"].is_null())
+                    until = a["until"].get<UnixMillis>();
+                return ctx.services.tokens().revoke(
+                    token ? std::optional<std::string_view>(*token) : std::nullopt, jti, until,
+                    ctx.caller.actor);
+            },
+        .quiet_field = "jti",
+        .audit_target = "jti",
+    });
+    t.add(Op{
+        .name = "tokens.inspect",
+        .summary = "Decode a token's header and claims WITHOUT verifying it",
+        .params = {token_param("The token, or - to read it from stdin")},
+        .route = {"POST", "/v1/tokens/inspect"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                return ctx.services.tokens().inspect(a["token"].get<std::string>());
+            },
+    });
+    t.add(Op{
+        .name = "tokens.jwks",
+        .summary = "The public verification keys as a JWKS document",
+        .route = {"GET", "/.well-known/jwks.json"},
+        .handler = [](Context& ctx, const json&) { return ctx.services.tokens().ring().jwks(); },
+    });
+    t.add(Op{
+        .name = "tokens.keys.list",
+        .summary = "Signing and verification keys (never their secret parts)",
+        .permission = "tokens:read",
+        .route = {"GET", "/v1/tokens/keys"},
+        .handler = [](Context& ctx,
+                      const json&) { return key_rows(ctx.services.tokens().ring().list()); },
+        .columns = {"kid", "alg", "status", "origin", "can_sign", "created_at"},
+        .list_field = "keys",
+    });
+    t.add(Op{
+        .name = "tokens.keys.rotate",
+        .summary = "Make a new signing key; older keys of the alg keep verifying until retired",
+        .params = {Param{.name = "alg",
+                         .help = "Algorithm [default: tokens.default_alg]",
+                         .choices = alg_names()}},
+        .permission = "tokens:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/tokens/keys/rotate"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto& tokens = ctx.services.tokens();
+                return tokens.ring()
+                    .rotate(opt_alg(a).value_or(tokens.settings().default_alg), ctx.caller.actor)
+                    ->to_json();
+            },
+        .quiet_field = "kid",
+        .audit_target = "alg",
+    });
+    t.add(Op{
+        .name = "tokens.keys.retire",
+        .summary = "Retire a key: tokens it signed stop verifying",
+        .params = {Param{.name = "kid",
+                         .help = "The key id",
+                         .required = Required::yes,
+                         .positional = Positional::yes}},
+        .permission = "tokens:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/tokens/keys/{kid}/retire"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                return ctx.services.tokens().ring().retire(a["kid"].get<std::string>())->to_json();
+            },
+        .audit_target = "kid",
+    });
+    t.add(Op{
+        .name = "tokens.keys.import",
+        .summary = "Trust another issuer's JWK or JWKS (a JSON object or a file holding one)",
+        .params =
+            {
+                Param{.name = "jwk",
+                      .type = ParamType::json_object,
+                      .help = "The JWK or JWKS: JSON, or a file path",
+                      .required = Required::yes,
+                      .positional = Positional::yes,
+                      .secret = Secret::yes},
+                Param{.name = "verify_only",
+                      .type = ParamType::boolean,
+                      .help = "Keep only what verifies, even if the JWK has private parts",
+                      .fallback = false},
+            },
+        .permission = "tokens:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/tokens/keys/import"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                return key_rows(ctx.services.tokens().ring().import(
+                    a["jwk"], a["verify_only"].get<bool>(), ctx.caller.actor));
+            },
+        .columns = {"kid", "alg", "status", "origin", "can_sign"},
+        .list_field = "keys",
+    });
+}
+
+}  // namespace pb::tokens

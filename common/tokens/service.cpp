@@ -1,0 +1,344 @@
+#include "common/tokens/service.hpp"
+
+#include <set>
+
+#include "common/core/crypto.hpp"
+#include "common/core/error.hpp"
+#include "common/events/outbox.hpp"
+
+namespace pb::tokens {
+namespace {
+
+using nlohmann::json;
+using store::Connection;
+
+constexpr std::string_view k_revocation_topic = "tokens/revocations";
+const std::set<std::string> k_reserved{"iss", "sub", "aud",       "exp", "nbf",
+                                       "iat", "jti", "token_use", "fam"};
+
+std::string family_id(std::string_view fam) {
+    return "family:" + std::string(fam);
+}
+
+TokenCheck refuse(Reason reason, std::string message) {
+    TokenCheck c;
+    c.reason = reason;
+    c.message = std::move(message);
+    return c;
+}
+
+}  // namespace
+
+json TokenCheck::to_json() const {
+    if (!valid) {
+        return {{"valid", false}, {"reason", to_string(reason)}, {"message", message}};
+    }
+    return {{"valid", true}, {"header", header}, {"claims", claims}};
+}
+
+TokenService::TokenService(store::Store& store, const Clock& clock, events::Follower& follower,
+                           KeyRing& ring, TokenSettings settings)
+    : m_store(store),
+      m_clock(clock),
+      m_follower(follower),
+      m_ring(ring),
+      m_settings(std::move(settings)) {
+    load_revocations();
+    m_follower.on(std::string(k_revocation_topic), [this](const events::Event& e) {
+        std::unique_lock lock(m_revoked_mutex);
+        m_revoked[e.data.value("id", std::string())] = e.data.value("expires_at", std::int64_t{0});
+    });
+}
+
+void TokenService::load_revocations() {
+    const auto now = m_clock.now();
+    const auto rows = m_store.transaction(
+        [&](Connection& c) {
+            return c.query("SELECT id, expires_at FROM token_revocations WHERE expires_at > $1",
+                           {now});
+        },
+        store::TxMode::read);
+    std::unique_lock lock(m_revoked_mutex);
+    for (const auto& r : rows) {
+        m_revoked[r.get_text(0)] = r.get_int(1);
+    }
+}
+
+json TokenService::mint(Connection* c, const RingKey& signer, const std::string& sub,
+                        const json& extra, const std::vector<std::string>& audience,
+                        std::int64_t ttl_ms, const std::optional<std::string>& family) {
+    const auto now = m_clock.now();
+    json claims = extra;
+    claims["iss"] = m_settings.issuer;
+    claims["sub"] = sub;
+    if (audience.size() == 1) {
+        claims["aud"] = audience.front();
+    } else if (!audience.empty()) {
+        claims["aud"] = audience;
+    }
+    claims["iat"] = now / 1000;
+    claims["exp"] = (now + ttl_ms) / 1000;
+    claims["jti"] = crypto::random_base62(22);
+    claims["token_use"] = "access";
+    if (family) {
+        claims["fam"] = *family;
+    }
+    const json header{{"typ", "JWT"}, {"kid", signer.kid}};
+    json out{{"access_token", encode_jwt(header, claims, *signer.key)},
+             {"token_type", "bearer"},
+             {"expires_in", ttl_ms / 1000}};
+    if (family) {
+        json rclaims{{"iss", m_settings.issuer},
+                     {"sub", sub},
+                     {"iat", now / 1000},
+                     {"exp", (now + m_settings.refresh_ttl_ms) / 1000},
+                     {"jti", crypto::random_base62(22)},
+                     {"token_use", "refresh"},
+                     {"fam", *family}};
+        // What the next access token will carry, so a refresh reissues the same grant.
+        const json grant{{"claims", extra},
+                         {"aud", audience},
+                         {"ttl_ms", ttl_ms},
+                         {"alg", to_string(signer.key->alg())}};
+        c->exec(
+            "INSERT INTO refresh_tokens (jti, family, sub, claims, issued_at, expires_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            {rclaims["jti"].get<std::string>(), *family, sub, grant.dump(), now,
+             now + m_settings.refresh_ttl_ms});
+        out["refresh_token"] = encode_jwt(header, rclaims, *signer.key);
+        out["refresh_expires_in"] = m_settings.refresh_ttl_ms / 1000;
+    }
+    return out;
+}
+
+json TokenService::issue(const IssueRequest& r, std::string_view actor) {
+    if (r.sub.empty() || r.sub.size() > 256) {
+        throw Error(ErrorCode::invalid_argument, "sub: must be 1 to 256 characters",
+                    {{"param", "sub"}});
+    }
+    if (!r.claims.is_object()) {
+        throw Error(ErrorCode::invalid_argument, "claims must be a JSON object");
+    }
+    for (const auto& [name, value] : r.claims.items()) {
+        if (k_reserved.count(name) != 0) {
+            throw Error(ErrorCode::invalid_argument,
+                        "claim \"" + name + "\" is set by pb and cannot be given",
+                        {{"claim", name}});
+        }
+    }
+    const auto ttl = r.ttl_ms.value_or(m_settings.access_ttl_ms);
+    if (ttl < 1000) {
+        throw Error(ErrorCode::invalid_argument, "ttl: must be at least 1s", {{"param", "ttl"}});
+    }
+    const auto signer = m_ring.signer(r.alg.value_or(m_settings.default_alg), r.kid, actor);
+    if (!r.refresh) {
+        return mint(nullptr, *signer, r.sub, r.claims, r.audience, ttl, std::nullopt);
+    }
+    return m_store.transaction([&](Connection& c) {
+        return mint(&c, *signer, r.sub, r.claims, r.audience, ttl, crypto::random_base62(22));
+    });
+}
+
+bool TokenService::is_revoked(const json& claims, UnixMillis now) {
+    m_follower.catch_up();
+    std::shared_lock lock(m_revoked_mutex);
+    if (m_revoked.empty()) {
+        return false;
+    }
+    const auto hit = [&](const std::string& id) {
+        auto it = m_revoked.find(id);
+        return it != m_revoked.end() && it->second > now - m_settings.leeway_ms;
+    };
+    if (auto jti = claims.find("jti");
+        jti != claims.end() && jti->is_string() && hit(jti->get<std::string>())) {
+        return true;
+    }
+    auto fam = claims.find("fam");
+    return fam != claims.end() && fam->is_string() && hit(family_id(fam->get<std::string>()));
+}
+
+TokenCheck TokenService::verify(std::string_view token, const VerifyOptions& options) {
+    DecodedJwt jwt;
+    if (auto refusal = decode_jwt(token, m_settings.max_size, jwt)) {
+        return refuse(refusal->reason, refusal->message);
+    }
+    const auto alg_name = jwt.header["alg"].get<std::string>();
+    const auto alg = alg_from_string(alg_name);
+    if (!alg) {
+        return refuse(Reason::unsupported_alg, "algorithm \"" + alg_name + "\" is not accepted");
+    }
+    std::shared_ptr<const RingKey> key;
+    if (auto kid = jwt.header.find("kid"); kid != jwt.header.end()) {
+        if (!kid->is_string()) {
+            return refuse(Reason::malformed, "kid must be a string");
+        }
+        key = m_ring.find(kid->get<std::string>());
+        if (!key) {
+            return refuse(Reason::unknown_key,
+                          "no trusted key \"" + kid->get<std::string>() + "\"");
+        }
+        // The key fixes the algorithm: a token cannot choose how it is checked.
+        if (key->key->alg() != *alg) {
+            return refuse(Reason::unsupported_alg,
+                          "key " + key->kid + " is for " + std::string(to_string(key->key->alg())));
+        }
+        if (!key->key->verify(jwt.signing_input, jwt.signature)) {
+            return refuse(Reason::bad_signature, "the signature does not match");
+        }
+    } else {
+        // No kid: only unambiguous when the issuer trusts keys of this alg alone.
+        for (const auto& candidate : m_ring.for_alg(*alg)) {
+            if (candidate->key->verify(jwt.signing_input, jwt.signature)) {
+                key = candidate;
+                break;
+            }
+        }
+        if (!key) {
+            return refuse(
+                m_ring.for_alg(*alg).empty() ? Reason::unknown_key : Reason::bad_signature,
+                "no trusted " + alg_name + " key matches the signature");
+        }
+    }
+    ClaimRules rules;
+    rules.now = options.at.value_or(m_clock.now());
+    rules.leeway_ms = m_settings.leeway_ms;
+    rules.audience = options.audience;
+    // pb's own keys always require pb's issuer; other issuers' only when asked.
+    rules.issuer = options.issuer ? options.issuer
+                                  : (key->origin == "imported" ? std::nullopt
+                                                               : std::optional(m_settings.issuer));
+    if (auto refusal = check_claims(jwt.claims, rules)) {
+        return refuse(refusal->reason, refusal->message);
+    }
+    const auto use = jwt.claims.value("token_use", std::string("access"));
+    if (use != (options.use == TokenUse::access ? "access" : "refresh")) {
+        return refuse(Reason::wrong_token_type, "this is a " + use + " token");
+    }
+    if (is_revoked(jwt.claims, rules.now)) {
+        return refuse(Reason::revoked, "the token was revoked");
+    }
+    TokenCheck ok;
+    ok.valid = true;
+    ok.header = std::move(jwt.header);
+    ok.claims = std::move(jwt.claims);
+    return ok;
+}
+
+json TokenService::refresh(std::string_view refresh_token) {
+    const auto check = verify(refresh_token, {.use = TokenUse::refresh});
+    if (!check.valid) {
+        throw Error(ErrorCode::unauthenticated, "refresh token refused: " + check.message,
+                    {{"reason", to_string(check.reason)}});
+    }
+    const auto jti = check.claims.value("jti", std::string());
+    const auto family = check.claims.value("fam", std::string());
+    const auto now = m_clock.now();
+    const auto rows = m_store.transaction(
+        [&](Connection& c) {
+            return c.query("SELECT family, sub, claims FROM refresh_tokens WHERE jti = $1", {jti});
+        },
+        store::TxMode::read);
+    if (rows.empty() || rows.front().get_text(0) != family) {
+        throw Error(ErrorCode::unauthenticated, "refresh token refused: unknown token",
+                    {{"reason", "revoked"}});
+    }
+    const auto sub = rows.front().get_text(1);
+    const auto grant = json::parse(rows.front().get_text(2));
+    const auto signer = m_ring.signer(
+        alg_from_string(grant.value("alg", std::string())).value_or(m_settings.default_alg),
+        std::nullopt, "refresh");
+    bool reused = false;
+    auto out = m_store.transaction([&](Connection& c) -> json {
+        // Spending is the atomic step: of two concurrent uses exactly one wins.
+        if (c.exec("UPDATE refresh_tokens SET spent_at = $2 WHERE jti = $1 AND spent_at IS NULL",
+                   {jti, now}) == 0) {
+            // A spent token came back: someone holds a copy. End the whole family.
+            add_revocation(c, family_id(family), "family", now + m_settings.refresh_ttl_ms,
+                           "refresh-reuse", "refresh token reused");
+            reused = true;
+            return json();
+        }
+        return mint(&c, *signer, sub, grant.value("claims", json::object()),
+                    grant.value("aud", std::vector<std::string>()),
+                    grant.value("ttl_ms", m_settings.access_ttl_ms), family);
+    });
+    if (reused) {
+        throw Error(ErrorCode::unauthenticated,
+                    "refresh token was already used: its whole family is revoked",
+                    {{"reason", "revoked"}});
+    }
+    return out;
+}
+
+void TokenService::add_revocation(Connection& c, const std::string& id, std::string_view kind,
+                                  UnixMillis expires_at, std::string_view actor,
+                                  std::string_view reason) {
+    const auto now = m_clock.now();
+    c.exec("DELETE FROM token_revocations WHERE expires_at < $1", {now - m_settings.leeway_ms});
+    const auto n = c.exec(
+        "INSERT INTO token_revocations (id, kind, expires_at, revoked_at, revoked_by, reason) "
+        "VALUES "
+        "($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+        {id, std::string(kind), expires_at, now, std::string(actor), std::string(reason)});
+    if (n > 0) {
+        events::append(c, k_revocation_topic, "token.revoked",
+                       {{"id", id}, {"expires_at", expires_at}}, now);
+    }
+}
+
+json TokenService::revoke(std::optional<std::string_view> token, std::optional<std::string> jti,
+                          std::optional<UnixMillis> until, std::string_view actor) {
+    const auto now = m_clock.now();
+    if (token.has_value() == jti.has_value()) {
+        throw Error(ErrorCode::invalid_argument, "give either a token or --jti");
+    }
+    std::string id;
+    UnixMillis expires_at = until.value_or(now + m_settings.refresh_ttl_ms);
+    if (token) {
+        DecodedJwt jwt;
+        if (auto refusal = decode_jwt(*token, m_settings.max_size, jwt)) {
+            throw Error(ErrorCode::invalid_argument, "token: " + refusal->message);
+        }
+        // Only tokens a trusted key signed can be revoked by showing them.
+        const auto alg = alg_from_string(jwt.header["alg"].get<std::string>());
+        const auto kid = jwt.header.value("kid", std::string());
+        const auto key = kid.empty() ? nullptr : m_ring.find(kid);
+        if (!alg || !key || key->key->alg() != *alg ||
+            !key->key->verify(jwt.signing_input, jwt.signature)) {
+            throw Error(ErrorCode::invalid_argument, "token: not signed by a trusted key");
+        }
+        if (!jwt.claims.contains("jti") || !jwt.claims["jti"].is_string()) {
+            throw Error(ErrorCode::invalid_argument, "token: has no jti to revoke");
+        }
+        id = jwt.claims["jti"].get<std::string>();
+        if (auto exp = jwt.claims.find("exp"); exp != jwt.claims.end() && exp->is_number()) {
+            expires_at = static_cast<UnixMillis>(exp->get<double>() * 1000);
+        }
+    } else {
+        id = *jti;
+        if (id.empty() || id.size() > 256) {
+            throw Error(ErrorCode::invalid_argument, "jti: must be 1 to 256 characters");
+        }
+    }
+    m_store.transaction(
+        [&](Connection& c) { add_revocation(c, id, "jti", expires_at, actor, "revoked"); });
+    {
+        std::unique_lock lock(m_revoked_mutex);
+        m_revoked[id] = expires_at;
+    }
+    return {{"jti", id}, {"revoked", true}, {"until", expires_at / 1000}};
+}
+
+json TokenService::inspect(std::string_view token) const {
+    DecodedJwt jwt;
+    if (auto refusal = decode_jwt(token, m_settings.max_size, jwt)) {
+        throw Error(ErrorCode::invalid_argument, "token: " + refusal->message,
+                    {{"reason", to_string(refusal->reason)}});
+    }
+    return {{"verified", false},
+            {"warning", "UNVERIFIED: decoded only; use tokens verify to trust it"},
+            {"header", jwt.header},
+            {"claims", jwt.claims}};
+}
+
+}  // namespace pb::tokens

@@ -1,0 +1,103 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/core/clock.hpp"
+#include "common/events/follower.hpp"
+#include "common/store/store.hpp"
+#include "common/tokens/jwt.hpp"
+#include "common/tokens/key_ring.hpp"
+
+namespace pb::tokens {
+
+struct TokenSettings {
+    std::string issuer = "pb";
+    std::int64_t access_ttl_ms = 15 * 60 * 1000;
+    std::int64_t refresh_ttl_ms = 30LL * 86400 * 1000;
+    std::int64_t leeway_ms = 30 * 1000;
+    Alg default_alg = Alg::ES256;
+    std::size_t max_size = 8192;
+};
+
+struct IssueRequest {
+    std::string sub;
+    nlohmann::json claims = nlohmann::json::object();  // extra claims
+    std::vector<std::string> audience;
+    std::optional<std::int64_t> ttl_ms;
+    bool refresh = false;
+    std::optional<Alg> alg;
+    std::optional<std::string> kid;
+};
+
+enum class TokenUse { access, refresh };
+
+struct VerifyOptions {
+    std::optional<std::string> audience;
+    std::optional<std::string> issuer;
+    std::optional<UnixMillis> at;  // check as of this instant instead of now
+    TokenUse use = TokenUse::access;
+};
+
+// The outcome of verify: a value, since "no" is a normal answer.
+struct TokenCheck {
+    bool valid = false;
+    Reason reason = Reason::malformed;
+    std::string message;
+    nlohmann::json header;
+    nlohmann::json claims;
+    nlohmann::json to_json() const;
+};
+
+// JWT issue, verify, refresh with rotation, revoke and inspect. Thread-safe.
+class TokenService {
+  public:
+    TokenService(store::Store& store, const Clock& clock, events::Follower& follower, KeyRing& ring,
+                 TokenSettings settings);
+
+    // {"access_token","token_type":"bearer","expires_in",["refresh_token","refresh_expires_in"]}
+    nlohmann::json issue(const IssueRequest& request, std::string_view actor);
+    TokenCheck verify(std::string_view token, const VerifyOptions& options);
+    // Spends a refresh token and returns a new pair in the same family. A token
+    // spent before revokes its whole family (theft detection):
+    // Error(unauthenticated) either way when it does not refresh.
+    nlohmann::json refresh(std::string_view refresh_token);
+    // Blacklists a token (by its jti) until it would have expired; or a bare
+    // jti until `until`. Idempotent.
+    nlohmann::json revoke(std::optional<std::string_view> token, std::optional<std::string> jti,
+                          std::optional<UnixMillis> until, std::string_view actor);
+    // Header and claims without verifying anything.
+    nlohmann::json inspect(std::string_view token) const;
+
+    KeyRing& ring() { return m_ring; }
+    const TokenSettings& settings() const { return m_settings; }
+
+  private:
+    // Signs a new access token (and a refresh token in `family`, recorded
+    // through `c`). The signer is resolved before any transaction opens: the
+    // key ring may itself need the store.
+    nlohmann::json mint(store::Connection* c, const RingKey& signer, const std::string& sub,
+                        const nlohmann::json& extra, const std::vector<std::string>& audience,
+                        std::int64_t ttl_ms, const std::optional<std::string>& family);
+    bool is_revoked(const nlohmann::json& claims, UnixMillis now);
+    void load_revocations();
+    void add_revocation(store::Connection& c, const std::string& id, std::string_view kind,
+                        UnixMillis expires_at, std::string_view actor, std::string_view reason);
+
+    store::Store& m_store;
+    const Clock& m_clock;
+    events::Follower& m_follower;
+    KeyRing& m_ring;
+    TokenSettings m_settings;
+
+    std::shared_mutex m_revoked_mutex;
+    std::unordered_map<std::string, UnixMillis> m_revoked;  // jti or "family:<id>" -> until
+};
+
+}  // namespace pb::tokens

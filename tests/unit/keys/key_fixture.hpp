@@ -1,0 +1,71 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "common/core/clock.hpp"
+#include "common/core/error.hpp"
+#include "common/keys/service.hpp"
+#include "common/store/migrations.hpp"
+#include "common/store/store.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace pb::keys::test {
+
+constexpr std::int64_t k_hour = 3'600'000;
+constexpr std::int64_t k_day = 24 * k_hour;
+
+// A KeyService on a migrated SQLite file in a temp dir, with a ManualClock.
+class KeyServiceTest : public ::testing::Test {
+  protected:
+    KeyServiceTest() : store(store::open_store(db_path(), store::StoreOptions{.pool_size = 2})) {
+        store::migrate(*store, clock);
+        service = std::make_unique<KeyService>(*store, clock);
+    }
+
+    std::string db_path() const { return dir.file("pb.db"); }
+
+    // A key for `owner` with the given settings.
+    CreatedKey create(const std::string& owner = "ci-bot",
+                      std::vector<std::string> perms = {"deploy:write"},
+                      std::optional<UnixMillis> expires_at = std::nullopt,
+                      std::optional<std::int64_t> remaining = std::nullopt) {
+        return service->create(NewKey{.owner = owner,
+                                      .name = "deploy",
+                                      .permissions = std::move(perms),
+                                      .expires_at = expires_at,
+                                      .remaining = remaining},
+                               "test");
+    }
+
+    // One number from the database, e.g. "SELECT COUNT(*) FROM api_keys".
+    std::int64_t scalar(const std::string& sql, const store::Params& params = {}) {
+        return store->transaction(
+            [&](store::Connection& c) { return c.query(sql, params).front().get_int(0); },
+            store::TxMode::read);
+    }
+
+    std::int64_t key_rows() { return scalar("SELECT COUNT(*) FROM api_keys"); }
+    std::int64_t event_rows() { return scalar("SELECT COUNT(*) FROM events"); }
+
+    // The code of the pb::Error `fn` throws (fails the test if none).
+    template <class F>
+    static ErrorCode error_code_of(F&& fn) {
+        try {
+            fn();
+        } catch (const Error& e) {
+            return e.code();
+        }
+        ADD_FAILURE() << "no pb::Error thrown";
+        return ErrorCode::internal;
+    }
+
+    pb::test::TempDir dir;
+    ManualClock clock;
+    std::unique_ptr<store::Store> store;
+    std::unique_ptr<KeyService> service;
+};
+
+}  // namespace pb::keys::test

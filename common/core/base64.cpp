@@ -60,8 +60,8 @@ std::optional<std::string> decode(std::string_view in, const std::array<signed c
     if (in.size() % 4 == 1) {
         return std::nullopt;
     }
-    std::string out;
-    out.reserve(in.size() * 3 / 4);
+    std::string out(in.size() * 3 / 4, '\0');
+    char* w = out.data();
     unsigned acc = 0;
     int bits = 0;
     for (char c : in) {
@@ -73,13 +73,14 @@ std::optional<std::string> decode(std::string_view in, const std::array<signed c
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xFF);
+            *w++ = static_cast<char>((acc >> bits) & 0xFF);
         }
     }
     // Leftover bits must be zero, or two texts would decode to the same bytes.
     if ((acc & ((1U << bits) - 1)) != 0) {
         return std::nullopt;
     }
+    out.resize(static_cast<std::size_t>(w - out.data()));
     return out;
 }
 

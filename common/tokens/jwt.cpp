@@ -15,32 +15,51 @@ constexpr std::array k_reason_names{
     "malformed",    "bad_signature", "expired",     "not_yet_valid",   "wrong_audience",
     "wrong_issuer", "revoked",       "unknown_key", "unsupported_alg", "wrong_token_type"};
 
+// Members written in the text: the colons outside strings (JSON has no other).
+std::size_t members_in_text(std::string_view text) {
+    std::size_t n = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') {
+                ++i;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == ':') {
+            ++n;
+        }
+    }
+    return n;
+}
+
+// Members kept after parsing, at every depth.
+std::size_t members_parsed(const json& j) {
+    std::size_t n = 0;
+    if (j.is_object()) {
+        n += j.size();
+        for (const auto& [k, v] : j.items()) {
+            n += members_parsed(v);
+        }
+    } else if (j.is_array()) {
+        for (const auto& v : j) {
+            n += members_parsed(v);
+        }
+    }
+    return n;
+}
+
 // Parses a JSON object, refusing duplicate member names at any depth (RFC 7515
 // §5.2 lets a parser reject them; two readers picking different duplicates is
-// how confusion attacks begin).
+// how confusion attacks begin). A parser keeps one member per name, so a
+// duplicate shows as fewer members parsed than written; counting is far
+// cheaper than tracking names during the parse.
 std::optional<json> parse_object_strict(std::string_view text) {
-    std::vector<std::set<std::string>> seen;
-    bool duplicate = false;
-    json::parser_callback_t cb = [&](int, json::parse_event_t event, json& parsed) {
-        switch (event) {
-            case json::parse_event_t::object_start:
-                seen.emplace_back();
-                break;
-            case json::parse_event_t::object_end:
-                seen.pop_back();
-                break;
-            case json::parse_event_t::key:
-                if (!seen.back().insert(parsed.get<std::string>()).second) {
-                    duplicate = true;
-                }
-                break;
-            default:
-                break;
-        }
-        return true;
-    };
-    auto j = json::parse(text, cb, false);
-    if (duplicate || j.is_discarded() || !j.is_object()) {
+    auto j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || members_parsed(j) != members_in_text(text)) {
         return std::nullopt;
     }
     return j;

@@ -83,9 +83,10 @@ constexpr std::array k_keys{
               "Requests an API key may make at once; 0 means the rate's N."},
     ConfigKey{"limits.algorithm", string, "gcra", "PB_LIMITS_ALGORITHM", both, Sensitivity::plain,
               "Rate-limit algorithm: gcra (the only one so far)."},
-    ConfigKey{"limits.max_tracked", integer, "1000000", "PB_LIMITS_MAX_TRACKED", both,
+    ConfigKey{"limits.max_tracked", integer, "250000", "PB_LIMITS_MAX_TRACKED", both,
               Sensitivity::plain,
-              "Identifiers tracked per scope in memory; idle ones are dropped first beyond it."},
+              "Identifiers tracked per scope in memory (about 128 bytes each); idle ones are "
+              "dropped first beyond it."},
     ConfigKey{"bans.auto.threshold", integer, "20", "PB_BANS_AUTO_THRESHOLD", both,
               Sensitivity::plain,
               "Rate-limit denials within bans.auto.window that ban the identifier; 0 turns "

@@ -1,6 +1,7 @@
 // BanService's in-memory index: loading, following the outbox, lookups. Its
 // writes are in ban_service.cpp.
 #include <chrono>
+#include <limits>
 #include <unordered_map>
 #include <utility>
 
@@ -36,6 +37,7 @@ using NameMap =
 // An immutable view of the bans in force, shared by every reader.
 struct BanService::Snapshot {
     std::vector<std::shared_ptr<const Ban>> addressed;  // ip and range bans; CidrIndex payloads
+    std::vector<UnixMillis> addressed_until;            // their expiry, side by side (no deref)
     CidrIndex cidr;
     NameMap users;
     NameMap keys;
@@ -199,6 +201,8 @@ void BanService::rebuild() {
                 entries.push_back(CidrIndex::Entry{
                     *b->target.range, static_cast<std::uint32_t>(snap->addressed.size())});
                 snap->addressed.push_back(b);
+                snap->addressed_until.push_back(
+                    b->expires_at.value_or(std::numeric_limits<UnixMillis>::max()));
                 break;
             case BanKind::user:
                 snap->users.emplace(b->target.value, b);
@@ -214,38 +218,39 @@ void BanService::rebuild() {
     m_snapshot = std::move(snap);
 }
 
-std::shared_ptr<const BanService::Snapshot> BanService::snapshot() {
+BanService::SnapshotView BanService::read_snapshot() {
     refresh();
     std::shared_lock lock(m_snapshot_mutex);
-    return m_snapshot;
+    const Snapshot* snap = m_snapshot.get();
+    return {std::move(lock), snap};
 }
 
 std::shared_ptr<const Ban> BanService::match_address(const IpAddress& address) {
-    const auto snap = snapshot();
+    const auto [lock, snap] = read_snapshot();
     const auto now = m_clock.now();
     const auto found =
-        snap->cidr.find(address, [&](std::uint32_t i) { return snap->addressed[i]->active(now); });
+        snap->cidr.find(address, [&](std::uint32_t i) { return snap->addressed_until[i] > now; });
     return found ? snap->addressed[*found] : nullptr;
 }
 
 std::shared_ptr<const Ban> BanService::match_user(std::string_view user) {
-    const auto snap = snapshot();
+    const auto [lock, snap] = read_snapshot();
     const auto it = snap->users.find(user);
     return it != snap->users.end() && it->second->active(m_clock.now()) ? it->second : nullptr;
 }
 
 std::shared_ptr<const Ban> BanService::match_key(std::string_view key_id) {
-    const auto snap = snapshot();
+    const auto [lock, snap] = read_snapshot();
     const auto it = snap->keys.find(key_id);
     return it != snap->keys.end() && it->second->active(m_clock.now()) ? it->second : nullptr;
 }
 
 std::shared_ptr<const Ban> BanService::match_caller(const CallerIdentity& caller) {
-    const auto snap = snapshot();
+    const auto [lock, snap] = read_snapshot();
     const auto now = m_clock.now();
     if (caller.address) {
         const auto found = snap->cidr.find(
-            *caller.address, [&](std::uint32_t i) { return snap->addressed[i]->active(now); });
+            *caller.address, [&](std::uint32_t i) { return snap->addressed_until[i] > now; });
         if (found) {
             return snap->addressed[*found];
         }
@@ -268,10 +273,10 @@ std::shared_ptr<const Ban> BanService::check(std::string_view text) {
         case BanKind::ip:
             return match_address(IpAddress{target.range->family, target.range->first});
         case BanKind::range: {
-            const auto snap = snapshot();
+            const auto [lock, snap] = read_snapshot();
             const auto now = m_clock.now();
             const auto found = snap->cidr.find_covering(
-                *target.range, [&](std::uint32_t i) { return snap->addressed[i]->active(now); });
+                *target.range, [&](std::uint32_t i) { return snap->addressed_until[i] > now; });
             return found ? snap->addressed[*found] : nullptr;
         }
         case BanKind::user:

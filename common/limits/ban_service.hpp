@@ -10,6 +10,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/core/clock.hpp"
@@ -124,7 +125,10 @@ class BanService {
 
     void follow();
     void on_event(const events::Event& e);
-    std::shared_ptr<const Snapshot> snapshot();
+    // The current index, read under a shared lock (no reference count to
+    // bump: two cores checking at once share no written cache line but the lock's).
+    using SnapshotView = std::pair<std::shared_lock<std::shared_mutex>, const Snapshot*>;
+    SnapshotView read_snapshot();
     void full_load();
     void reload(const std::set<std::string>& targets);
     void rebuild();

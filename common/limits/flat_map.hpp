@@ -1,6 +1,9 @@
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +33,7 @@ class FlatMap {
             if (s.hash == 0) {
                 return nullptr;
             }
-            if (s.hash == hash && s.key.size() == key.size() && s.key == key) {
+            if (s.hash == hash && s.key() == key) {
                 return &s.value;
             }
         }
@@ -48,7 +51,7 @@ class FlatMap {
         while (m_slots[i].hash != 0) {
             i = (i + 1) & m_mask;
         }
-        m_slots[i] = Slot{hash, std::string(key), V{}};
+        m_slots[i] = Slot(hash, key);
         ++m_size;
         return m_slots[i].value;
     }
@@ -62,7 +65,7 @@ class FlatMap {
             if (m_slots[i].hash == 0) {
                 return false;
             }
-            if (m_slots[i].hash == hash && m_slots[i].key == key) {
+            if (m_slots[i].hash == hash && m_slots[i].key() == key) {
                 erase_at(i);
                 return true;
             }
@@ -89,7 +92,7 @@ class FlatMap {
         std::vector<Slot> old;
         old.swap(m_slots);
         const std::size_t capacity = old.size();
-        m_slots.assign(capacity, Slot{});
+        m_slots = std::vector<Slot>(capacity);
         m_size = 0;
         for (auto& s : old) {
             if (s.hash != 0 && !pred(s.value)) {
@@ -101,10 +104,29 @@ class FlatMap {
     std::size_t size() const { return m_size; }
 
   private:
+    // A key of up to k_inline bytes lives in the slot itself (an address key,
+    // a key id, most names), so comparing it costs no second cache miss.
+    static constexpr std::size_t k_inline = 20;
     struct Slot {
         std::uint64_t hash = 0;  // 0: empty
-        std::string key;
         V value{};
+        std::uint32_t size = 0;
+        std::array<char, k_inline> inline_key{};
+        std::unique_ptr<char[]> heap_key;
+
+        Slot() = default;
+        Slot(std::uint64_t h, std::string_view k)
+            : hash(h), size(static_cast<std::uint32_t>(k.size())) {
+            char* dest = inline_key.data();
+            if (k.size() > k_inline) {
+                heap_key = std::make_unique<char[]>(k.size());
+                dest = heap_key.get();
+            }
+            std::copy(k.begin(), k.end(), dest);
+        }
+        std::string_view key() const {
+            return {size > k_inline ? heap_key.get() : inline_key.data(), size};
+        }
     };
 
     static std::uint64_t tag(std::uint64_t hash) { return hash == 0 ? 1 : hash; }
@@ -122,7 +144,7 @@ class FlatMap {
         std::vector<Slot> old;
         old.swap(m_slots);
         const std::size_t capacity = old.empty() ? 16 : old.size() * 2;
-        m_slots.assign(capacity, Slot{});
+        m_slots = std::vector<Slot>(capacity);
         m_mask = capacity - 1;
         m_size = 0;
         for (auto& s : old) {

@@ -176,34 +176,33 @@ std::optional<Policy> LimitService::effective_policy(Scope scope,
 LimitResult LimitService::check(Scope scope, std::string_view id, std::int64_t cost,
                                 const std::optional<Policy>& override) {
     if (scope == Scope::ip) {
-        const auto address = address_of(id);
-        return check_key(scope, AddressKey(address).view(), to_string(address), cost, override);
+        return check_ip(address_of(id), cost, override);
     }
-    return check_key(scope, id, id, cost, override);
-}
-
-LimitResult LimitService::check_address(const IpAddress& address, std::int64_t cost) {
-    const AddressKey key(address);
-    const auto policy = m_settings.ip;
-    if (!policy) {
-        return LimitResult{};
-    }
-    auto r = limiter(Scope::ip).check(key.view(), *policy, cost, m_settings.violations);
-    if (r.ban_due) {
-        ban_automatically(Scope::ip, to_string(address), *policy);
-    }
-    return r;
-}
-
-LimitResult LimitService::check_key(Scope scope, std::string_view key, std::string_view id,
-                                    std::int64_t cost, const std::optional<Policy>& override) {
     const auto policy = effective_policy(scope, override);
     if (!policy) {
         return LimitResult{};
     }
-    auto r = limiter(scope).check(key, *policy, cost, m_settings.violations);
+    auto r = limiter(scope).check(id, *policy, cost, m_settings.violations);
     if (r.ban_due) {
         ban_automatically(scope, id, *policy);
+    }
+    return r;
+}
+
+LimitResult LimitService::check_address(const IpAddress& address, std::int64_t cost) {
+    return check_ip(address, cost, std::nullopt);
+}
+
+LimitResult LimitService::check_ip(const IpAddress& address, std::int64_t cost,
+                                   const std::optional<Policy>& override) {
+    const auto& policy = override ? override : m_settings.ip;
+    if (!policy) {
+        return LimitResult{};
+    }
+    auto r =
+        limiter(Scope::ip).check(AddressKey(address).view(), *policy, cost, m_settings.violations);
+    if (r.ban_due) {
+        ban_automatically(Scope::ip, to_string(address), *policy);  // formatted only when banning
     }
     return r;
 }

@@ -21,7 +21,7 @@ struct LimitSettings {
     std::optional<Policy> user;
     std::optional<Policy> key;
     ViolationRule violations;  // denials that trigger an automatic ban
-    std::size_t max_tracked = 1'000'000;
+    std::size_t max_tracked = 250'000;
 
     const std::optional<Policy>& policy(Scope scope) const;
 };
@@ -76,8 +76,8 @@ class LimitService {
 
   private:
     RateLimiter& limiter(Scope scope) const;
-    LimitResult check_key(Scope scope, std::string_view key, std::string_view id, std::int64_t cost,
-                          const std::optional<Policy>& override);
+    LimitResult check_ip(const IpAddress& address, std::int64_t cost,
+                         const std::optional<Policy>& override);
     void ban_automatically(Scope scope, std::string_view id, const Policy& policy);
 
     const Clock& m_clock;

@@ -42,7 +42,8 @@ ops::Caller authenticate_jwt(Services& services, std::string_view token) {
             rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
         }
     }
-    return ops::Caller{"jwt:" + check.claims.value("sub", std::string("?")), permissions};
+    const auto sub = check.claims.value("sub", std::string("?"));
+    return ops::Caller{"jwt:" + sub, permissions, sub, ""};
 }
 
 }  // namespace
@@ -76,7 +77,8 @@ ops::Caller authenticate(Services& services, const Request& request) {
         throw Error(ErrorCode::unauthenticated, "API key is " + result.reason,
                     {{"reason", result.reason}});
     }
-    return ops::Caller{"key:" + result.key->id, result.key->permissions};
+    return ops::Caller{"key:" + result.key->id, result.key->permissions, result.key->owner,
+                       result.key->id};
 }
 
 }  // namespace pb::daemon

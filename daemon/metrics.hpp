@@ -30,6 +30,7 @@ class Metrics {
     std::size_t op_slot(const ops::Op& op) const;
     std::size_t ready_slot() const { return m_ops; }
     std::size_t metrics_slot() const { return m_ops + 1; }
+    std::size_t auth_slot() const { return m_ops + 2; }
     // route="unmatched": no route for the path or the method (404, 405).
     std::size_t unmatched_slot(std::string_view method) const;
     // route="rejected": refused before routing (413, 431, overload, bad HTTP).

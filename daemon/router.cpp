@@ -151,7 +151,10 @@ bool is_db_failure(const Error& e) {
 }  // namespace
 
 Router::Router(Services& services, const ops::OpTable& table, Metrics& metrics)
-    : m_services(services), m_table(table), m_metrics(metrics) {
+    : m_services(services),
+      m_table(table),
+      m_metrics(metrics),
+      m_gate(services, services.config().get("server.trusted_proxies")) {
     for (const auto& op : table.all()) {
         if (std::find(m_methods.begin(), m_methods.end(), op.route.method) == m_methods.end()) {
             m_methods.push_back(op.route.method);
@@ -212,6 +215,11 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
         return 200;
     }
 
+    const auto client = m_gate.client_address(request);
+    if (path == "/v1/auth") {
+        slot = m_metrics.auth_slot();
+        return auth(request, query, client, response);
+    }
     const auto match = this->match(request.method, path);
     if (match.op == nullptr) {
         if (match.path_known) {
@@ -232,8 +240,10 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
     std::optional<ops::Caller> caller;
     json args = json::object();
     try {
+        m_gate.admit_address(client, response);
         if (!op.permission.empty()) {
             caller = authenticate(m_services, request);
+            m_gate.admit_caller(client, *caller, response);
         }
         for (const auto& [name, value] : match.captures) {
             args[name] = percent_decode(value, Plus::literal);
@@ -254,6 +264,55 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
         }
         throw;
     }
+}
+
+int Router::auth(const Request& request, std::string_view query,
+                 const std::optional<limits::IpAddress>& client, Response& response) {
+    if (request.method != "GET") {
+        response.headers.emplace_back("Allow", "GET");
+        throw StatusError(405, ErrorCode::invalid_argument, "/v1/auth only answers GET",
+                          {{"allow", "GET"}});
+    }
+    json q = json::object();
+    add_query(query, json::object(), q);
+    m_gate.admit_address(client, response);
+    json out{{"allowed", true}};
+    if (client) {
+        out["client_ip"] = limits::to_string(*client);
+        response.headers.emplace_back("X-PB-Client-IP", out["client_ip"].get<std::string>());
+    }
+    const auto anonymous =
+        q.value("anonymous", std::string()) == "1" || q.value("anonymous", std::string()) == "true";
+    if (presented_key(request).empty() && anonymous) {
+        response.content_type = k_json;
+        response.body = dump(out);
+        return 200;
+    }
+    const auto caller = authenticate(m_services, request);
+    m_gate.admit_caller(client, caller, response);
+    if (q.contains("permission") && q["permission"].is_string() &&
+        !ops::has_permission(caller.permissions, q["permission"].get<std::string>())) {
+        throw Error(
+            ErrorCode::permission_denied,
+            "the caller lacks the permission \"" + q["permission"].get<std::string>() + "\"",
+            {{"permission", q["permission"]}});
+    }
+    std::string permissions;
+    for (const auto& p : caller.permissions) {
+        permissions += (permissions.empty() ? "" : ",") + p;
+    }
+    response.headers.emplace_back("X-PB-Subject", caller.subject);
+    response.headers.emplace_back("X-PB-Owner", caller.subject);
+    response.headers.emplace_back("X-PB-Permissions", permissions);
+    if (!caller.key_id.empty()) {
+        response.headers.emplace_back("X-PB-Key-Id", caller.key_id);
+    }
+    out["subject"] = caller.subject;
+    out["permissions"] = caller.permissions;
+    out["actor"] = caller.actor;
+    response.content_type = k_json;
+    response.body = dump(out);
+    return 200;
 }
 
 void Router::handle(const Request& request, Response& response) {

@@ -9,13 +9,15 @@
 #include "common/core/error.hpp"
 #include "common/ops/registry.hpp"
 #include "common/runtime/services.hpp"
+#include "daemon/gate.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/request.hpp"
 
 namespace pb::daemon {
 
-// Turns a Request into a Response, knowing nothing of the transport. Routes
-// come from the op table (args = path captures + query parameters + a JSON
+// Turns a Request into a Response, knowing nothing of the transport. Every
+// caller passes the gate first (bans, rate limits; see Gate). Routes come from
+// the op table (args = path captures + query parameters + a JSON
 // body object, then runtime::dispatch), plus pbd's own /ready and /metrics.
 // Every answer is JSON with Cache-Control: no-store (but /metrics); errors read
 // {"error":{"code","message","details"}} with Error's HTTP status. Records each
@@ -40,6 +42,9 @@ class Router {
   private:
     int route(const Request& request, std::string_view path, std::string_view query,
               std::size_t& slot, Response& response);
+    // GET /v1/auth: the reverse-proxy gate (nginx auth_request).
+    int auth(const Request& request, std::string_view query,
+             const std::optional<limits::IpAddress>& client, Response& response);
     std::string allowed_methods(std::string_view path) const;
     // op_table().match(), with a shortcut for routes without captures.
     ops::OpTable::RouteMatch match(std::string_view method, std::string_view path) const;
@@ -47,6 +52,7 @@ class Router {
     Services& m_services;
     const ops::OpTable& m_table;
     Metrics& m_metrics;
+    Gate m_gate;
     std::vector<std::string> m_methods;  // every method some route uses
     // "METHOD path" of each op whose route has no {capture}: what match()
     // would answer for exactly that path, found without its per-call

@@ -36,6 +36,10 @@ constexpr std::array k_keys{
               "A keep-alive connection idle this long is closed."},
     ConfigKey{"server.max_connections", integer, "10000", "PB_MAX_CONNECTIONS", daemon,
               Sensitivity::plain, "Connections beyond this are refused."},
+    ConfigKey{"server.trusted_proxies", string, "127.0.0.0/8,::1", "PB_TRUSTED_PROXIES", daemon,
+              Sensitivity::plain,
+              "Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For "
+              "and X-Real-IP name the client; empty: trust none."},
     ConfigKey{"server.bootstrap", boolean, "true", "PB_BOOTSTRAP", daemon, Sensitivity::plain,
               "Create and print an admin API key when no active key holds admin."},
     ConfigKey{"log.level", string, "info", "PB_LOG_LEVEL", both, Sensitivity::plain,

@@ -92,8 +92,10 @@ struct Op {
 
 // Who is calling. Local pbctl calls as the machine's operator ("admin").
 struct Caller {
-    std::string actor;  // "key:<id>", "local:<user>", "anonymous"
+    std::string actor;  // "key:<id>", "jwt:<sub>", "local:<user>", "anonymous"
     std::vector<std::string> permissions;
+    std::string subject;  // the key's owner or the token's sub (for user bans and limits)
+    std::string key_id;   // the API key presented, if any
 };
 
 // What a handler gets besides its arguments.

@@ -1,0 +1,132 @@
+#include "daemon/gate.hpp"
+
+#include "common/core/error.hpp"
+#include "common/limits/ban_service.hpp"
+#include "common/limits/service.hpp"
+
+namespace pb::daemon {
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+// "203.0.113.7:5123", "[2001:db8::1]:443" -> the address part.
+std::string_view host_of(std::string_view remote) {
+    if (!remote.empty() && remote.front() == '[') {
+        return remote.substr(1, remote.find(']') - 1);
+    }
+    const auto colon = remote.rfind(':');
+    if (colon != std::string_view::npos && remote.find(':') == colon) {
+        return remote.substr(0, colon);
+    }
+    return remote;
+}
+
+std::string seconds_up(std::int64_t ms) {
+    return std::to_string((ms + 999) / 1000);
+}
+
+}  // namespace
+
+Gate::Gate(Services& services, const std::string& trusted_proxies) : m_services(services) {
+    std::string_view rest = trusted_proxies;
+    while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        const auto item = trim(rest.substr(0, comma));
+        if (!item.empty()) {
+            m_trusted.push_back(limits::parse_cidr(item));
+        }
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+    // Fail at start, not on the first request, when a bans/limits setting is bad.
+    m_services.limits();
+    m_services.bans().refresh();
+}
+
+std::optional<limits::IpAddress> Gate::client_address(const Request& request) const {
+    auto peer = limits::parse_ip(host_of(request.remote));
+    const auto trusted = [this](const limits::IpAddress& a) {
+        for (const auto& r : m_trusted) {
+            if (r.contains(a))
+                return true;
+        }
+        return false;
+    };
+    if (!peer || !trusted(*peer)) {
+        return peer;
+    }
+    // Walk X-Forwarded-For from the right: the first address a trusted proxy did
+    // not add is the client (anything further left is the client's own claim).
+    std::string_view xff = request.header("X-Forwarded-For");
+    while (!xff.empty()) {
+        const auto comma = xff.rfind(',');
+        const auto item = trim(comma == std::string_view::npos ? xff : xff.substr(comma + 1));
+        xff = comma == std::string_view::npos ? std::string_view{} : xff.substr(0, comma);
+        auto hop = limits::parse_ip(item);
+        if (!hop) {
+            return peer;  // garbage in the chain: trust only what we saw
+        }
+        peer = hop;
+        if (!trusted(*hop)) {
+            return hop;
+        }
+    }
+    if (auto real = limits::parse_ip(trim(request.header("X-Real-IP")))) {
+        return real;
+    }
+    return peer;
+}
+
+void Gate::enforce(const limits::LimitResult& result, std::string_view what, Response& response) {
+    if (result.limit > 0) {
+        response.headers.emplace_back("RateLimit-Limit", std::to_string(result.limit));
+        response.headers.emplace_back("RateLimit-Remaining", std::to_string(result.remaining));
+        response.headers.emplace_back("RateLimit-Reset", seconds_up(result.reset_after_ms));
+    }
+    if (!result.allowed) {
+        response.headers.emplace_back("Retry-After", seconds_up(result.retry_after_ms));
+        throw Error(ErrorCode::rate_limited, std::string(what) + " is over its rate limit",
+                    result.to_json());
+    }
+}
+
+void Gate::admit_address(const std::optional<limits::IpAddress>& client, Response& response) {
+    if (!client) {
+        return;
+    }
+    auto& bans = m_services.bans();
+    if (auto ban = bans.match_caller({.address = client})) {
+        throw Error(ErrorCode::banned, "this address is banned",
+                    ban->to_json(m_services.clock().now()));
+    }
+    if (!bans.allow_listed(*client)) {
+        enforce(m_services.limits().check_address(*client), "this address", response);
+    }
+}
+
+void Gate::admit_caller(const std::optional<limits::IpAddress>& client, const ops::Caller& caller,
+                        Response& response) {
+    if (auto ban = m_services.bans().match_caller(
+            {.address = client, .user = caller.subject, .key_id = caller.key_id})) {
+        throw Error(ErrorCode::banned, "this caller is banned",
+                    ban->to_json(m_services.clock().now()));
+    }
+    if (client && m_services.bans().allow_listed(*client)) {
+        return;
+    }
+    auto& limits = m_services.limits();
+    if (!caller.key_id.empty()) {
+        enforce(limits.check(limits::Scope::key, caller.key_id), "this API key", response);
+    } else if (!caller.subject.empty()) {
+        enforce(limits.check(limits::Scope::user,
+                             limits::canonical_id(limits::Scope::user, caller.subject)),
+                "this user", response);
+    }
+}
+
+}  // namespace pb::daemon

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/limits/cidr.hpp"
+#include "common/limits/limiter.hpp"
+#include "common/ops/op.hpp"
+#include "common/runtime/services.hpp"
+#include "daemon/request.hpp"
+
+namespace pb::daemon {
+
+// Bans and rate limits applied to pbd's own callers, before any op runs, and
+// the decision behind GET /v1/auth. Beast-free. Thread-safe.
+class Gate {
+  public:
+    // `trusted_proxies` is server.trusted_proxies (comma-separated ranges);
+    // Error(invalid_argument) when it does not parse.
+    Gate(Services& services, const std::string& trusted_proxies);
+
+    // The client's address: the peer, or, when the peer is a trusted proxy, the
+    // nearest untrusted address of X-Forwarded-For (else X-Real-IP).
+    std::optional<limits::IpAddress> client_address(const Request& request) const;
+
+    // Refuses a banned address (Error banned, 403) or one over its rate limit
+    // (Error rate_limited, 429, with Retry-After and RateLimit-* headers added
+    // to `response`). Addresses on the bans.allow list are not rate limited:
+    // they are the operator's own services and proxies.
+    void admit_address(const std::optional<limits::IpAddress>& client, Response& response);
+
+    // Refuses a caller whose key or subject is banned, or whose key or subject
+    // is over its rate limit.
+    void admit_caller(const std::optional<limits::IpAddress>& client, const ops::Caller& caller,
+                      Response& response);
+
+  private:
+    void enforce(const limits::LimitResult& result, std::string_view what, Response& response);
+
+    Services& m_services;
+    std::vector<limits::IpRange> m_trusted;
+};
+
+}  // namespace pb::daemon

@@ -10,6 +10,7 @@
 #include "common/keys/service.hpp"
 #include "common/store/migrations.hpp"
 #include "common/store/store.hpp"
+#include "tests/support/errors.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace pb::keys::test {
@@ -50,16 +51,9 @@ class KeyServiceTest : public ::testing::Test {
     std::int64_t key_rows() { return scalar("SELECT COUNT(*) FROM api_keys"); }
     std::int64_t event_rows() { return scalar("SELECT COUNT(*) FROM events"); }
 
-    // The code of the pb::Error `fn` throws (fails the test if none).
     template <class F>
     static ErrorCode error_code_of(F&& fn) {
-        try {
-            fn();
-        } catch (const Error& e) {
-            return e.code();
-        }
-        ADD_FAILURE() << "no pb::Error thrown";
-        return ErrorCode::internal;
+        return pb::test::error_code_of(std::forward<F>(fn));
     }
 
     pb::test::TempDir dir;

@@ -9,6 +9,7 @@
 
 #include "common/core/error.hpp"
 #include "common/store/store.hpp"
+#include "tests/support/errors.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace pb::store {
@@ -33,16 +34,9 @@ class SqliteStoreTest : public ::testing::Test {
             TxMode::read);
     }
 
-    // The code of the pb::Error `fn` throws (fails the test if none).
     template <class F>
-    ErrorCode error_code_of(F&& fn) {
-        try {
-            fn();
-        } catch (const Error& e) {
-            return e.code();
-        }
-        ADD_FAILURE() << "no pb::Error thrown";
-        return ErrorCode::internal;
+    static ErrorCode error_code_of(F&& fn) {
+        return pb::test::error_code_of(std::forward<F>(fn));
     }
 
     TempDir dir;

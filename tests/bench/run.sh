@@ -48,6 +48,9 @@ for _ in range(n):
 print(f"PyJWT HS256 verify: {n / (time.perf_counter() - start):,.0f}/s ({len(token)} bytes)")
 PY
 
+echo "== 1c. in-process limits and bans, 100,000 identifiers / 10,000 ranges"
+"$bin/pb_bench_limits" --benchmark_format=console
+
 echo "== 2. pbctl keys verify as a whole process"
 export PB_DB="$work/cli.db"
 key=$("$bin/pbctl" keys create --owner bench -q)
@@ -95,14 +98,17 @@ curl -fsS -H 'Content-Type: application/json' -d "{\"key\":\"$verify_key\"}" "ht
 wrk -t2 -c64 -d"${duration}s" --latency "http://127.0.0.1:$nginx_port/" >"$work/nginx64.txt"
 wrk -t2 -c64 -d"${duration}s" --latency -s "$work/verify.lua" "http://127.0.0.1:$pbd_port/v1/keys/verify" >"$work/pbd64.txt"
 wrk -t2 -c512 -d"${duration}s" --latency -s "$work/verify.lua" "http://127.0.0.1:$pbd_port/v1/keys/verify" >"$work/pbd512.txt"
+wrk -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $verify_key" "http://127.0.0.1:$pbd_port/v1/auth" >"$work/auth64.txt"
 summary "nginx return 200, c64" "$work/nginx64.txt"
 summary "pbd keys.verify, c64" "$work/pbd64.txt"
 summary "pbd keys.verify, c512" "$work/pbd512.txt"
+summary "pbd GET /v1/auth, c64" "$work/auth64.txt"
 python3 - "$work" <<'PY'
 import re, sys
 w = sys.argv[1]
 def rps(name):
     return float(re.search(r"Requests/sec:\s+([\d.]+)", open(f"{w}/{name}.txt").read()).group(1))
-n, p64, p512 = rps("nginx64"), rps("pbd64"), rps("pbd512")
+n, p64, p512, auth = rps("nginx64"), rps("pbd64"), rps("pbd512"), rps("auth64")
 print(f"pbd/nginx at c64: {100*p64/n:.0f}% (target >= 50%); c512 vs c64: {100*(p512-p64)/p64:+.0f}% (target > -20%)")
+print(f"/v1/auth vs keys.verify at c64: {100*auth/p64:.0f}% (target >= 80%)")
 PY

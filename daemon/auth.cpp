@@ -78,7 +78,7 @@ ops::Caller authenticate(Services& services, const Request& request) {
                     {{"reason", result.reason}});
     }
     return ops::Caller{"key:" + result.key->id, result.key->permissions, result.key->owner,
-                       result.key->id};
+                       result.key->id, result.key->rate_limit.value_or("")};
 }
 
 }  // namespace pb::daemon

@@ -2,6 +2,7 @@
 
 #include "common/core/error.hpp"
 #include "common/limits/ban_service.hpp"
+#include "common/limits/policy.hpp"
 #include "common/limits/service.hpp"
 
 namespace pb::daemon {
@@ -121,7 +122,11 @@ void Gate::admit_caller(const std::optional<limits::IpAddress>& client, const op
     }
     auto& limits = m_services.limits();
     if (!caller.key_id.empty()) {
-        enforce(limits.check(limits::Scope::key, caller.key_id), "this API key", response);
+        // The key's own limit was checked when it was stored; parse_rate_limit is cheap.
+        const auto own = caller.key_rate_limit.empty()
+                             ? std::nullopt
+                             : limits::parse_rate_limit(caller.key_rate_limit, "rate_limit");
+        enforce(limits.check(limits::Scope::key, caller.key_id, 1, own), "this API key", response);
     } else if (!caller.subject.empty()) {
         enforce(limits.check(limits::Scope::user,
                              limits::canonical_id(limits::Scope::user, caller.subject)),

@@ -67,6 +67,9 @@ void register_keys_ops(OpTable& t) {
                       .type = ParamType::json_object,
                       .help = "A JSON object stored with the key",
                       .fallback = json::object()},
+                Param{.name = "rate_limit",
+                      .help =
+                          "The key's own rate limit in pbd: RATE[,BURST], e.g. 10/s or 600/min,50"},
             },
         .permission = "keys:write",
         .mutates = Mutates::yes,
@@ -80,6 +83,8 @@ void register_keys_ops(OpTable& t) {
                            .expires_at = opt_time(a, "expires"),
                            .remaining = opt_int(a, "remaining"),
                            .metadata = a["metadata"]};
+                if (a.contains("rate_limit"))
+                    req.rate_limit = a["rate_limit"].get<std::string>();
                 return created_json(s.keys().create(req, ctx.caller.actor), s.clock().now());
             },
         .quiet_field = "key",
@@ -176,6 +181,9 @@ void register_keys_ops(OpTable& t) {
                 Param{.name = "metadata",
                       .type = ParamType::json_object,
                       .help = "A JSON object replacing the metadata"},
+                Param{.name = "rate_limit",
+                      .help = "The key's own rate limit (RATE[,BURST], e.g. 10/s), or off for the "
+                              "limits.key default"},
             },
         .permission = "keys:write",
         .mutates = Mutates::yes,
@@ -201,6 +209,8 @@ void register_keys_ops(OpTable& t) {
                 }
                 if (a.contains("metadata"))
                     p.metadata = a["metadata"];
+                if (a.contains("rate_limit"))
+                    p.rate_limit = a["rate_limit"].get<std::string>();
                 return s.keys().update(a["id"].get<std::string>(), p).to_json(s.clock().now());
             },
         .audit_target = "id",

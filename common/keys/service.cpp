@@ -8,6 +8,7 @@
 #include "common/core/time_format.hpp"
 #include "common/events/outbox.hpp"
 #include "common/keys/format.hpp"
+#include "common/limits/policy.hpp"
 
 namespace pb::keys {
 namespace {
@@ -20,7 +21,8 @@ enum class Required { no, yes };
 
 constexpr std::string_view k_columns =
     "id, owner, name, secret_hash, prev_secret_hash, prev_expires_at, permissions, metadata, "
-    "created_at, created_by, updated_at, expires_at, remaining, revoked_at, last_used_at";
+    "created_at, created_by, updated_at, expires_at, remaining, revoked_at, last_used_at, "
+    "rate_limit";
 
 KeyRecord from_row(const store::Row& r) {
     KeyRecord k;
@@ -39,6 +41,7 @@ KeyRecord from_row(const store::Row& r) {
     k.remaining = r.get_opt_int(12);
     k.revoked_at = r.get_opt_int(13);
     k.last_used_at = r.get_opt_int(14);
+    k.rate_limit = r.get_opt_text(15);
     return k;
 }
 
@@ -108,6 +111,15 @@ void check_metadata(const json& metadata) {
     }
 }
 
+// A per-key rate limit must parse now, not when the daemon first applies it;
+// "off" means the key has none of its own.
+std::optional<std::string> checked_rate_limit(const std::optional<std::string>& text) {
+    if (!text || !limits::parse_rate_limit(*text, "rate_limit")) {
+        return std::nullopt;
+    }
+    return text;
+}
+
 void check_expiry(const std::optional<UnixMillis>& expires_at, UnixMillis now) {
     if (expires_at && *expires_at <= now) {
         throw Error(ErrorCode::invalid_argument, "expires: must be in the future",
@@ -144,6 +156,7 @@ json KeyRecord::to_json(UnixMillis now) const {
             {"remaining", remaining ? json(*remaining) : json(nullptr)},
             {"revoked_at", time_or_null(revoked_at)},
             {"last_used_at", time_or_null(last_used_at)},
+            {"rate_limit", rate_limit ? json(*rate_limit) : json(nullptr)},
             {"previous_secret_valid_until", prev_expires_at && *prev_expires_at > now
                                                 ? json(format_rfc3339(*prev_expires_at))
                                                 : json(nullptr)}};
@@ -210,14 +223,15 @@ CreatedKey KeyService::create(const NewKey& request, std::string_view actor) {
     k.created_by = std::string(actor);
     k.expires_at = request.expires_at;
     k.remaining = request.remaining;
+    k.rate_limit = checked_rate_limit(request.rate_limit);
     m_store.transaction([&](Connection& c) {
         c.exec(
             "INSERT INTO api_keys (id, owner, name, secret_hash, permissions, metadata, "
-            "created_at, created_by, updated_at, expires_at, remaining) VALUES ($1, $2, $3, "
-            "$4, $5, $6, $7, $8, $9, $10, $11)",
+            "created_at, created_by, updated_at, expires_at, remaining, rate_limit) VALUES ($1, "
+            "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             {k.id, k.owner, k.name, k.secret_hash, json(k.permissions).dump(), k.metadata.dump(),
              k.created_at, k.created_by, k.updated_at, nullable(k.expires_at),
-             nullable(k.remaining)});
+             nullable(k.remaining), nullable(k.rate_limit)});
         publish(c, k, "key.created");
     });
     return {std::move(k), text};
@@ -373,6 +387,11 @@ KeyRecord KeyService::update(std::string_view id, const KeyPatch& patch) {
     if (patch.expires_at) {
         check_expiry(*patch.expires_at, now);
     }
+    // Outer optional: change it or not; inner: the key's own limit or none.
+    std::optional<std::optional<std::string>> rate_limit;
+    if (patch.rate_limit) {
+        rate_limit.emplace(checked_rate_limit(*patch.rate_limit));
+    }
     if (patch.remaining && *patch.remaining && **patch.remaining < 0) {
         throw Error(ErrorCode::invalid_argument, "remaining: must not be negative",
                     {{"param", "remaining"}});
@@ -392,12 +411,14 @@ KeyRecord KeyService::update(std::string_view id, const KeyPatch& patch) {
             k.expires_at = *patch.expires_at;
         if (patch.remaining)
             k.remaining = *patch.remaining;
+        if (rate_limit)
+            k.rate_limit = *rate_limit;
         k.updated_at = now;
         c.exec(
             "UPDATE api_keys SET name = $2, permissions = $3, metadata = $4, expires_at = $5, "
-            "remaining = $6, updated_at = $7 WHERE id = $1",
+            "remaining = $6, updated_at = $7, rate_limit = $8 WHERE id = $1",
             {k.id, k.name, json(k.permissions).dump(), k.metadata.dump(), nullable(k.expires_at),
-             nullable(k.remaining), k.updated_at});
+             nullable(k.remaining), k.updated_at, nullable(k.rate_limit)});
         publish(c, k, "key.updated");
         return k;
     });

@@ -35,6 +35,8 @@ struct KeyRecord {
     std::optional<std::int64_t> remaining;
     std::optional<UnixMillis> revoked_at;
     std::optional<UnixMillis> last_used_at;
+    // The key's own rate limit ("10/s", "600/min,50"), overriding limits.key.rate.
+    std::optional<std::string> rate_limit;
 
     // "active", "revoked", "expired" or "exhausted" at `now`.
     std::string status(UnixMillis now) const;
@@ -49,6 +51,7 @@ struct NewKey {
     std::optional<UnixMillis> expires_at;
     std::optional<std::int64_t> remaining;
     nlohmann::json metadata = nlohmann::json::object();
+    std::optional<std::string> rate_limit;
 };
 
 // Fields to change; an absent optional leaves the field alone.
@@ -58,6 +61,7 @@ struct KeyPatch {
     std::optional<std::optional<UnixMillis>> expires_at;   // inner nullopt: never expires
     std::optional<std::optional<std::int64_t>> remaining;  // inner nullopt: unlimited
     std::optional<nlohmann::json> metadata;
+    std::optional<std::optional<std::string>> rate_limit;  // inner nullopt: the scope's default
 };
 
 struct ListFilter {

@@ -94,8 +94,9 @@ struct Op {
 struct Caller {
     std::string actor;  // "key:<id>", "jwt:<sub>", "local:<user>", "anonymous"
     std::vector<std::string> permissions;
-    std::string subject;  // the key's owner or the token's sub (for user bans and limits)
-    std::string key_id;   // the API key presented, if any
+    std::string subject;         // the key's owner or the token's sub (for user bans and limits)
+    std::string key_id;          // the API key presented, if any
+    std::string key_rate_limit;  // that key's own rate limit, if it has one ("10/s")
 };
 
 // What a handler gets besides its arguments.

@@ -103,3 +103,33 @@ TEST(DaemonGate, TrustedProxyForwardedClient) {
 
 }  // namespace
 }  // namespace pb::test
+
+namespace pb::test {
+namespace {
+
+// A key's own rate limit (keys update --rate-limit) is what pbd applies to that key, in place of
+// limits.key.rate.
+TEST(DaemonGate, PerKeyRateLimitOverridesTheDefault) {
+    TempDir dir;
+    RunningDaemon pbd(dir, strict({{"PB_LIMITS_IP_RATE", "off"}}));
+    auto c = pbd.client();
+    const auto admin = pbd.bootstrap_key();
+    const auto created =
+        body_json(c->Post("/v1/keys", bearer(admin),
+                          R"({"owner":"svc-b","permissions":["keys:read"]})", "application/json"));
+    const auto id = created["id"].get<std::string>();
+    const auto update =
+        run({pbctl_path(), "keys", "update", id, "--rate-limit", "2/min"}, {{"PB_DB", pbd.db()}});
+    ASSERT_EQ(update.exit_code, 0) << update.err;
+    const auto key = created["key"].get<std::string>();
+    EXPECT_EQ(status_of(c->Get("/v1/keys", bearer(key))), 200);
+    const auto second = c->Get("/v1/keys", bearer(key));
+    EXPECT_EQ(status_of(second), 200);
+    EXPECT_EQ(header(second, "RateLimit-Limit"), "2");
+    EXPECT_EQ(status_of(c->Get("/v1/keys", bearer(key))), 429);
+    // Other keys keep the default.
+    EXPECT_EQ(status_of(c->Get("/v1/keys", bearer(admin))), 200);
+}
+
+}  // namespace
+}  // namespace pb::test

@@ -148,6 +148,28 @@ bool is_db_failure(const Error& e) {
     return e.code() == ErrorCode::unavailable || e.code() == ErrorCode::internal;
 }
 
+// A result that is a rate-limit decision (limits.check, limits.status) is also
+// told in the standard headers, so HTTP clients need not read the body.
+void add_rate_limit_headers(const json& result, Response& response) {
+    if (!result.is_object() || !result.contains("reset_after_ms") ||
+        !result.contains("retry_after_ms") || !result.contains("limit") ||
+        !result.contains("remaining") || !result["limit"].is_number_integer() ||
+        result["limit"].get<std::int64_t>() <= 0) {
+        return;
+    }
+    const auto seconds_up = [](const json& ms) {
+        return std::to_string((ms.get<std::int64_t>() + 999) / 1000);
+    };
+    response.headers.emplace_back("RateLimit-Limit",
+                                  std::to_string(result["limit"].get<std::int64_t>()));
+    response.headers.emplace_back("RateLimit-Remaining",
+                                  std::to_string(result["remaining"].get<std::int64_t>()));
+    response.headers.emplace_back("RateLimit-Reset", seconds_up(result["reset_after_ms"]));
+    if (result.value("allowed", true) == false) {
+        response.headers.emplace_back("Retry-After", seconds_up(result["retry_after_ms"]));
+    }
+}
+
 }  // namespace
 
 Router::Router(Services& services, const ops::OpTable& table, Metrics& metrics)
@@ -255,6 +277,7 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
         add_body(request, args);
         auto result = runtime::dispatch(m_services, op, args, caller ? *caller : k_anonymous,
                                         ops::NameStyle::field);
+        add_rate_limit_headers(result, response);
         response.content_type = k_json;
         response.body = dump(result);
         return op.route.success_status;

@@ -19,7 +19,8 @@ Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Sto
     if (const auto& secret = m_config.get("tokens.hmac_secret"); !secret.empty()) {
         const auto alg = tokens::alg_from_string(m_config.get("tokens.hmac_alg"));
         if (!alg || !tokens::is_hmac(*alg)) {
-            throw Error(ErrorCode::invalid_argument, "tokens.hmac_alg: expected HS256, HS384 or HS512");
+            throw Error(ErrorCode::invalid_argument,
+                        "tokens.hmac_alg: expected HS256, HS384 or HS512");
         }
         config_hmac = tokens::JoseKey::from_secret(*alg, secret);
     }
@@ -34,11 +35,12 @@ Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Sto
     ts.max_size = static_cast<std::size_t>(m_config.get_int("tokens.max_size"));
     const auto alg = tokens::alg_from_string(m_config.get("tokens.default_alg"));
     if (!alg) {
-        throw Error(ErrorCode::invalid_argument,
-                    "tokens.default_alg: unknown algorithm \"" + m_config.get("tokens.default_alg") + "\"");
+        throw Error(ErrorCode::invalid_argument, "tokens.default_alg: unknown algorithm \"" +
+                                                     m_config.get("tokens.default_alg") + "\"");
     }
     ts.default_alg = *alg;
-    m_tokens = std::make_unique<tokens::TokenService>(*m_store, m_clock, *m_follower, *m_key_ring, ts);
+    m_tokens =
+        std::make_unique<tokens::TokenService>(*m_store, m_clock, *m_follower, *m_key_ring, ts);
 }
 
 const SecretBox& Services::secret_box() {
@@ -50,7 +52,8 @@ const SecretBox& Services::secret_box() {
                 throw Error(ErrorCode::invalid_argument,
                             "security.master_key_file must be set when the database is not SQLite");
             }
-            path = (std::filesystem::path(m_store->location()).parent_path() / "master.key").string();
+            path =
+                (std::filesystem::path(m_store->location()).parent_path() / "master.key").string();
         }
         m_box = SecretBox::open(path);
     }

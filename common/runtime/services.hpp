@@ -5,11 +5,11 @@
 
 #include "common/core/clock.hpp"
 #include "common/core/config.hpp"
-#include "common/events/follower.hpp"
 #include "common/core/secret_box.hpp"
+#include "common/events/follower.hpp"
 #include "common/keys/service.hpp"
-#include "common/tokens/service.hpp"
 #include "common/store/store.hpp"
+#include "common/tokens/service.hpp"
 
 namespace pb::limits {
 class BanService;

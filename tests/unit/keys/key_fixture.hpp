@@ -15,6 +15,8 @@
 
 namespace pb::keys::test {
 
+using pb::test::error_code_of;
+
 constexpr std::int64_t k_hour = 3'600'000;
 constexpr std::int64_t k_day = 24 * k_hour;
 
@@ -50,11 +52,6 @@ class KeyServiceTest : public ::testing::Test {
 
     std::int64_t key_rows() { return scalar("SELECT COUNT(*) FROM api_keys"); }
     std::int64_t event_rows() { return scalar("SELECT COUNT(*) FROM events"); }
-
-    template <class F>
-    static ErrorCode error_code_of(F&& fn) {
-        return pb::test::error_code_of(std::forward<F>(fn));
-    }
 
     pb::test::TempDir dir;
     ManualClock clock;

@@ -15,6 +15,8 @@
 
 namespace pb::limits::test {
 
+using pb::test::error_code_of;
+
 constexpr std::int64_t k_minute = 60'000;
 constexpr std::int64_t k_hour = 60 * k_minute;
 
@@ -54,11 +56,6 @@ class BanServiceTest : public ::testing::Test {
         return store->transaction(
             [&](store::Connection& c) { return c.query(sql).front().get_int(0); },
             store::TxMode::read);
-    }
-
-    template <class F>
-    static ErrorCode error_code_of(F&& fn) {
-        return pb::test::error_code_of(std::forward<F>(fn));
     }
 
     pb::test::TempDir dir;

@@ -55,6 +55,7 @@ class JoseKey {
     Alg m_alg;
     std::shared_ptr<EVP_PKEY> m_pkey;  // asymmetric keys
     std::string m_secret;              // HMAC keys
+    std::uint64_t m_key_id = 0;        // identifies m_secret to the per-thread HMAC context
     bool m_private = false;
 };
 

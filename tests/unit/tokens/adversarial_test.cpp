@@ -189,3 +189,31 @@ TEST(TokenKeys, PrivateKeysSealedAtRest) {
 
 }  // namespace
 }  // namespace pb::tokens
+
+namespace pb::tokens {
+namespace {
+
+// HMAC keys used in turn on one thread each sign with their own secret (the per-thread context is
+// not stale).
+TEST(TokenKeys, AlternatingHmacKeysStayDistinct) {
+    const auto a = JoseKey::from_secret(Alg::HS256, std::string(32, 'a'));
+    const auto b = JoseKey::from_secret(Alg::HS256, std::string(32, 'b'));
+    const auto c = JoseKey::from_secret(Alg::HS512, std::string(64, 'a'));
+    const std::string input = "header.payload";
+    const auto sa = a.sign(input);
+    const auto sb = b.sign(input);
+    const auto sc = c.sign(input);
+    EXPECT_NE(sa, sb);
+    EXPECT_EQ(a.sign(input), sa);
+    EXPECT_TRUE(b.verify(input, sb));
+    EXPECT_FALSE(b.verify(input, sa));
+    EXPECT_TRUE(a.verify(input, sa));
+    EXPECT_EQ(c.sign(input).size(), 64U);
+    EXPECT_TRUE(c.verify(input, sc));
+    // A copy shares the secret, so it shares the result.
+    const JoseKey copy = a;
+    EXPECT_TRUE(copy.verify(input, sa));
+}
+
+}  // namespace
+}  // namespace pb::tokens

@@ -130,13 +130,11 @@ Config Lifecycle::load_config() const {
 }
 
 void Lifecycle::bootstrap() {
-    auto& keys = m_services->keys();
-    if (keys.has_active_admin()) {
+    const auto made = m_services->keys().create_first_admin("pbd:bootstrap");
+    if (!made) {
         return;
     }
-    const auto created =
-        keys.create(keys::NewKey{.owner = "bootstrap", .name = "admin", .permissions = {"admin"}},
-                    "pbd:bootstrap");
+    const auto& created = *made;
     // The secret goes to stdout once, never to the log.
     std::cout << "pbd: bootstrap admin API key (shown once, store it now): " << created.key
               << std::endl;

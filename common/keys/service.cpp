@@ -127,6 +127,20 @@ void check_expiry(const std::optional<UnixMillis>& expires_at, UnixMillis now) {
     }
 }
 
+bool any_active_admin(Connection& c, UnixMillis now) {
+    const auto rows = c.query(
+        "SELECT permissions FROM api_keys WHERE revoked_at IS NULL AND (expires_at IS NULL OR "
+        "expires_at > $1) AND (remaining IS NULL OR remaining > 0)",
+        {now});
+    for (const auto& r : rows) {
+        const auto perms = json::parse(r.get_text(0));
+        if (std::find(perms.begin(), perms.end(), "admin") != perms.end()) {
+            return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 std::string KeyRecord::status(UnixMillis now) const {
@@ -211,9 +225,15 @@ CreatedKey KeyService::create(const NewKey& request, std::string_view actor) {
         throw Error(ErrorCode::invalid_argument, "remaining: must be at least 1",
                     {{"param", "remaining"}});
     }
+    auto created = new_record(request, actor, now);
+    m_store.transaction([&](Connection& c) { insert(c, created.record); });
+    return created;
+}
+
+CreatedKey KeyService::new_record(const NewKey& request, std::string_view actor, UnixMillis now) {
     KeyRecord k;
     k.id = new_key_id();
-    const std::string text = make_key(k.id);
+    std::string text = make_key(k.id);
     k.owner = request.owner;
     k.name = request.name;
     k.secret_hash = hash_key(text);
@@ -224,17 +244,37 @@ CreatedKey KeyService::create(const NewKey& request, std::string_view actor) {
     k.expires_at = request.expires_at;
     k.remaining = request.remaining;
     k.rate_limit = checked_rate_limit(request.rate_limit);
-    m_store.transaction([&](Connection& c) {
-        c.exec(
-            "INSERT INTO api_keys (id, owner, name, secret_hash, permissions, metadata, "
-            "created_at, created_by, updated_at, expires_at, remaining, rate_limit) VALUES ($1, "
-            "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            {k.id, k.owner, k.name, k.secret_hash, json(k.permissions).dump(), k.metadata.dump(),
-             k.created_at, k.created_by, k.updated_at, nullable(k.expires_at),
-             nullable(k.remaining), nullable(k.rate_limit)});
-        publish(c, k, "key.created");
+    return {std::move(k), std::move(text)};
+}
+
+void KeyService::insert(Connection& c, const KeyRecord& k) {
+    c.exec(
+        "INSERT INTO api_keys (id, owner, name, secret_hash, permissions, metadata, "
+        "created_at, created_by, updated_at, expires_at, remaining, rate_limit) VALUES ($1, "
+        "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        {k.id, k.owner, k.name, k.secret_hash, json(k.permissions).dump(), k.metadata.dump(),
+         k.created_at, k.created_by, k.updated_at, nullable(k.expires_at), nullable(k.remaining),
+         nullable(k.rate_limit)});
+    publish(c, k, "key.created");
+}
+
+std::optional<CreatedKey> KeyService::create_first_admin(std::string_view actor) {
+    const auto now = m_clock.now();
+    auto created = new_record(
+        NewKey{.owner = "bootstrap", .name = "admin", .permissions = {"admin"}}, actor, now);
+    // Check and insert in one write transaction: of two daemons starting on a
+    // fresh database, the second sees the first's key and makes none.
+    const bool made = m_store.transaction([&](Connection& c) {
+        if (any_active_admin(c, now)) {
+            return false;
+        }
+        insert(c, created.record);
+        return true;
     });
-    return {std::move(k), text};
+    if (!made) {
+        return std::nullopt;
+    }
+    return created;
 }
 
 void KeyService::forget(std::string_view id) {
@@ -483,14 +523,8 @@ void KeyService::remove(std::string_view id) {
 
 bool KeyService::has_active_admin() {
     const auto now = m_clock.now();
-    for (const auto& k :
-         list(ListFilter{.owner = std::nullopt, .status = "active", .limit = 1'000'000})) {
-        if (k.status(now) == "active" &&
-            std::find(k.permissions.begin(), k.permissions.end(), "admin") != k.permissions.end()) {
-            return true;
-        }
-    }
-    return false;
+    return m_store.transaction([&](Connection& c) { return any_active_admin(c, now); },
+                               store::TxMode::read);
 }
 
 }  // namespace pb::keys

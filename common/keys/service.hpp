@@ -115,9 +115,14 @@ class KeyService {
     void flush_usage();
     // True when some active key holds the admin permission.
     bool has_active_admin();
+    // Creates an admin key (owner "bootstrap") unless an active key holds admin;
+    // the check and the insert are one write transaction.
+    std::optional<CreatedKey> create_first_admin(std::string_view actor);
 
   private:
     std::shared_ptr<const KeyRecord> cached(std::string_view id);
+    CreatedKey new_record(const NewKey& request, std::string_view actor, UnixMillis now);
+    void insert(store::Connection& c, const KeyRecord& k);
     void follow();
     void forget(std::string_view id);
     void publish(store::Connection& c, const KeyRecord& k, std::string_view type);

@@ -5,16 +5,6 @@
 namespace pb::daemon {
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 // A JWT pb issued (or from an imported issuer) as the credential: the
 // permissions come from its "permissions" claim (a list) or "scope" (OAuth 2,
 // space-separated).
@@ -49,17 +39,17 @@ ops::Caller authenticate_jwt(Services& services, std::string_view token) {
 }  // namespace
 
 std::string_view presented_key(const Request& request) {
-    const auto authorization = trim(request.header("Authorization"));
+    const auto authorization = trim_ows(request.header("Authorization"));
     if (!authorization.empty()) {
         constexpr std::string_view k_scheme = "Bearer";
         if (authorization.size() > k_scheme.size() &&
             iequals(authorization.substr(0, k_scheme.size()), k_scheme) &&
             (authorization[k_scheme.size()] == ' ' || authorization[k_scheme.size()] == '\t')) {
-            return trim(authorization.substr(k_scheme.size()));
+            return trim_ows(authorization.substr(k_scheme.size()));
         }
         // Another scheme (Basic, …) carries no API key; X-API-Key may still.
     }
-    return trim(request.header("X-API-Key"));
+    return trim_ows(request.header("X-API-Key"));
 }
 
 ops::Caller authenticate(Services& services, const Request& request) {

@@ -8,14 +8,6 @@
 namespace pb::daemon {
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
 // "203.0.113.7:5123", "[2001:db8::1]:443" -> the address part.
 std::string_view host_of(std::string_view remote) {
     if (!remote.empty() && remote.front() == '[') {
@@ -38,7 +30,7 @@ Gate::Gate(Services& services, const std::string& trusted_proxies) : m_services(
     std::string_view rest = trusted_proxies;
     while (!rest.empty()) {
         const auto comma = rest.find(',');
-        const auto item = trim(rest.substr(0, comma));
+        const auto item = trim_ows(rest.substr(0, comma));
         if (!item.empty()) {
             m_trusted.push_back(limits::parse_cidr(item));
         }
@@ -66,7 +58,7 @@ std::optional<limits::IpAddress> Gate::client_address(const Request& request) co
     std::string_view xff = request.header("X-Forwarded-For");
     while (!xff.empty()) {
         const auto comma = xff.rfind(',');
-        const auto item = trim(comma == std::string_view::npos ? xff : xff.substr(comma + 1));
+        const auto item = trim_ows(comma == std::string_view::npos ? xff : xff.substr(comma + 1));
         xff = comma == std::string_view::npos ? std::string_view{} : xff.substr(0, comma);
         auto hop = limits::parse_ip(item);
         if (!hop) {
@@ -77,20 +69,27 @@ std::optional<limits::IpAddress> Gate::client_address(const Request& request) co
             return hop;
         }
     }
-    if (auto real = limits::parse_ip(trim(request.header("X-Real-IP")))) {
+    if (auto real = limits::parse_ip(trim_ows(request.header("X-Real-IP")))) {
         return real;
     }
     return peer;
 }
 
-void Gate::enforce(const limits::LimitResult& result, std::string_view what, Response& response) {
-    if (result.limit > 0) {
-        response.headers.emplace_back("RateLimit-Limit", std::to_string(result.limit));
-        response.headers.emplace_back("RateLimit-Remaining", std::to_string(result.remaining));
-        response.headers.emplace_back("RateLimit-Reset", seconds_up(result.reset_after_ms));
+void add_rate_limit_headers(const limits::LimitResult& result, Response& response) {
+    if (result.limit <= 0) {
+        return;
     }
+    response.headers.emplace_back("RateLimit-Limit", std::to_string(result.limit));
+    response.headers.emplace_back("RateLimit-Remaining", std::to_string(result.remaining));
+    response.headers.emplace_back("RateLimit-Reset", seconds_up(result.reset_after_ms));
     if (!result.allowed) {
         response.headers.emplace_back("Retry-After", seconds_up(result.retry_after_ms));
+    }
+}
+
+void Gate::enforce(const limits::LimitResult& result, std::string_view what, Response& response) {
+    add_rate_limit_headers(result, response);
+    if (!result.allowed) {
         throw Error(ErrorCode::rate_limited, std::string(what) + " is over its rate limit",
                     result.to_json());
     }

@@ -12,6 +12,10 @@
 
 namespace pb::daemon {
 
+// Writes RateLimit-Limit/Remaining/Reset for a limited decision, and
+// Retry-After when it was denied. Nothing for an unlimited scope (limit 0).
+void add_rate_limit_headers(const limits::LimitResult& result, Response& response);
+
 // Bans and rate limits applied to pbd's own callers, before any op runs, and
 // the decision behind GET /v1/auth. Beast-free. Thread-safe.
 class Gate {

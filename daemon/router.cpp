@@ -150,24 +150,21 @@ bool is_db_failure(const Error& e) {
 
 // A result that is a rate-limit decision (limits.check, limits.status) is also
 // told in the standard headers, so HTTP clients need not read the body.
-void add_rate_limit_headers(const json& result, Response& response) {
-    if (!result.is_object() || !result.contains("reset_after_ms") ||
-        !result.contains("retry_after_ms") || !result.contains("limit") ||
-        !result.contains("remaining") || !result["limit"].is_number_integer() ||
-        result["limit"].get<std::int64_t>() <= 0) {
+void add_decision_headers(const json& result, Response& response) {
+    const auto is_int = [&](const char* k) {
+        return result.contains(k) && result[k].is_number_integer();
+    };
+    if (!result.is_object() || !is_int("limit") || !is_int("remaining") ||
+        !is_int("reset_after_ms") || !is_int("retry_after_ms")) {
         return;
     }
-    const auto seconds_up = [](const json& ms) {
-        return std::to_string((ms.get<std::int64_t>() + 999) / 1000);
-    };
-    response.headers.emplace_back("RateLimit-Limit",
-                                  std::to_string(result["limit"].get<std::int64_t>()));
-    response.headers.emplace_back("RateLimit-Remaining",
-                                  std::to_string(result["remaining"].get<std::int64_t>()));
-    response.headers.emplace_back("RateLimit-Reset", seconds_up(result["reset_after_ms"]));
-    if (result.value("allowed", true) == false) {
-        response.headers.emplace_back("Retry-After", seconds_up(result["retry_after_ms"]));
-    }
+    limits::LimitResult decision;
+    decision.allowed = result.value("allowed", true);
+    decision.limit = result["limit"].get<std::int64_t>();
+    decision.remaining = result["remaining"].get<std::int64_t>();
+    decision.reset_after_ms = result["reset_after_ms"].get<std::int64_t>();
+    decision.retry_after_ms = result["retry_after_ms"].get<std::int64_t>();
+    add_rate_limit_headers(decision, response);
 }
 
 }  // namespace
@@ -277,7 +274,7 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
         add_body(request, args);
         auto result = runtime::dispatch(m_services, op, args, caller ? *caller : k_anonymous,
                                         ops::NameStyle::field);
-        add_rate_limit_headers(result, response);
+        add_decision_headers(result, response);
         response.content_type = k_json;
         response.body = dump(result);
         return op.route.success_status;

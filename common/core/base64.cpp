@@ -57,30 +57,43 @@ std::string encode(std::string_view in, std::string_view alphabet, bool pad) {
 }
 
 std::optional<std::string> decode(std::string_view in, const std::array<signed char, 256>& table) {
-    if (in.size() % 4 == 1) {
+    const std::size_t rest = in.size() % 4;
+    if (rest == 1) {
         return std::nullopt;
     }
-    std::string out(in.size() * 3 / 4, '\0');
+    std::string out(in.size() / 4 * 3 + (rest == 0 ? 0 : rest - 1), '\0');
+    const auto sextet = [&](std::size_t i) {
+        return static_cast<int>(table[static_cast<unsigned char>(in[i])]);
+    };
     char* w = out.data();
-    unsigned acc = 0;
-    int bits = 0;
-    for (char c : in) {
-        const int v = table[static_cast<unsigned char>(c)];
-        if (v < 0) {
+    std::size_t i = 0;
+    // Four characters make three bytes: one table lookup each, one test for all.
+    for (; i + 4 <= in.size(); i += 4) {
+        const int a = sextet(i), b = sextet(i + 1), c = sextet(i + 2), d = sextet(i + 3);
+        if ((a | b | c | d) < 0) {
             return std::nullopt;
         }
-        acc = (acc << 6) | static_cast<unsigned>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            *w++ = static_cast<char>((acc >> bits) & 0xFF);
+        const auto v = static_cast<unsigned>(a << 18 | b << 12 | c << 6 | d);
+        w[0] = static_cast<char>(v >> 16);
+        w[1] = static_cast<char>(v >> 8 & 0xFF);
+        w[2] = static_cast<char>(v & 0xFF);
+        w += 3;
+    }
+    if (rest != 0) {
+        const int a = sextet(i), b = sextet(i + 1), c = rest == 3 ? sextet(i + 2) : 0;
+        if ((a | b | c) < 0) {
+            return std::nullopt;
+        }
+        // Leftover bits must be zero, or two texts would decode to the same bytes.
+        if ((rest == 2 && (b & 0x0F) != 0) || (rest == 3 && (c & 0x03) != 0)) {
+            return std::nullopt;
+        }
+        const auto v = static_cast<unsigned>(a << 18 | b << 12 | c << 6);
+        w[0] = static_cast<char>(v >> 16);
+        if (rest == 3) {
+            w[1] = static_cast<char>(v >> 8 & 0xFF);
         }
     }
-    // Leftover bits must be zero, or two texts would decode to the same bytes.
-    if ((acc & ((1U << bits) - 1)) != 0) {
-        return std::nullopt;
-    }
-    out.resize(static_cast<std::size_t>(w - out.data()));
     return out;
 }
 

@@ -16,13 +16,14 @@ ops::Caller authenticate_jwt(Services& services, std::string_view token) {
                     {{"reason", tokens::to_string(check.reason)}});
     }
     std::vector<std::string> permissions;
-    if (auto p = check.claims.find("permissions"); p != check.claims.end() && p->is_array()) {
+    if (auto p = check.claims().find("permissions"); p != check.claims().end() && p->is_array()) {
         for (const auto& v : *p) {
             if (v.is_string()) {
                 permissions.push_back(v.get<std::string>());
             }
         }
-    } else if (auto sc = check.claims.find("scope"); sc != check.claims.end() && sc->is_string()) {
+    } else if (auto sc = check.claims().find("scope");
+               sc != check.claims().end() && sc->is_string()) {
         std::string_view rest = sc->get_ref<const std::string&>();
         while (!rest.empty()) {
             const auto space = rest.find(' ');
@@ -32,7 +33,7 @@ ops::Caller authenticate_jwt(Services& services, std::string_view token) {
             rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
         }
     }
-    const auto sub = check.claims.value("sub", std::string("?"));
+    const auto sub = check.claims().value("sub", std::string("?"));
     return ops::Caller{"jwt:" + sub, permissions, sub, ""};
 }
 

@@ -2,7 +2,6 @@
 
 #include <array>
 #include <cmath>
-#include <set>
 
 #include "common/core/base64.hpp"
 
@@ -15,66 +14,20 @@ constexpr std::array k_reason_names{
     "malformed",    "bad_signature", "expired",     "not_yet_valid",   "wrong_audience",
     "wrong_issuer", "revoked",       "unknown_key", "unsupported_alg", "wrong_token_type"};
 
-// Members written in the text: the colons outside strings (JSON has no other).
-std::size_t members_in_text(std::string_view text) {
-    std::size_t n = 0;
-    bool in_string = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (in_string) {
-            if (c == '\\') {
-                ++i;
-            } else if (c == '"') {
-                in_string = false;
-            }
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == ':') {
-            ++n;
-        }
-    }
-    return n;
-}
-
-// Members kept after parsing, at every depth.
-std::size_t members_parsed(const json& j) {
-    std::size_t n = 0;
-    if (j.is_object()) {
-        n += j.size();
-        for (const auto& [k, v] : j.items()) {
-            n += members_parsed(v);
-        }
-    } else if (j.is_array()) {
-        for (const auto& v : j) {
-            n += members_parsed(v);
-        }
-    }
-    return n;
-}
-
-// Parses a JSON object, refusing duplicate member names at any depth (RFC 7515
-// §5.2 lets a parser reject them; two readers picking different duplicates is
-// how confusion attacks begin). A parser keeps one member per name, so a
-// duplicate shows as fewer members parsed than written; counting is far
-// cheaper than tracking names during the parse.
-std::optional<json> parse_object_strict(std::string_view text) {
-    auto j = json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || members_parsed(j) != members_in_text(text)) {
+std::optional<std::int64_t> numeric_date_ms(const std::optional<JsonSlice>& claim, bool& bad) {
+    if (!claim) {
         return std::nullopt;
     }
-    return j;
-}
-
-std::optional<std::int64_t> numeric_date_ms(const json& claims, const char* name, bool& bad) {
-    if (!claims.contains(name)) {
-        return std::nullopt;
-    }
-    const auto& v = claims[name];
-    if (!v.is_number() || (v.is_number_float() && !std::isfinite(v.get<double>()))) {
+    const auto v = json_number_value(*claim);
+    if (!v) {
         bad = true;
         return std::nullopt;
     }
-    return static_cast<std::int64_t>(v.get<double>() * 1000.0);
+    return static_cast<std::int64_t>(*v * 1000.0);
+}
+
+bool is_string_equal(const std::optional<JsonSlice>& claim, std::string_view want) {
+    return claim && json_string_is(*claim, want);
 }
 
 }  // namespace
@@ -93,38 +46,89 @@ std::optional<Refusal> decode_jwt(std::string_view token, std::size_t max_size, 
     if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos) {
         return Refusal{Reason::malformed, "a JWS has three dot-separated parts"};
     }
-    const auto header = base64url_decode(token.substr(0, d1));
-    const auto payload = base64url_decode(token.substr(d1 + 1, d2 - d1 - 1));
+    auto header = base64url_decode(token.substr(0, d1));
+    auto payload = base64url_decode(token.substr(d1 + 1, d2 - d1 - 1));
     auto signature = base64url_decode(token.substr(d2 + 1));
     if (!header || !payload || !signature) {
         return Refusal{Reason::malformed, "a part is not base64url"};
     }
-    auto h = parse_object_strict(*header);
-    if (!h) {
+    // Duplicate member names are refused at any depth (RFC 7515 §5.2 allows
+    // it): two readers picking different duplicates is how confusion attacks begin.
+    if (!is_strict_object(*header)) {
         return Refusal{Reason::malformed, "the header is not a JSON object with unique members"};
     }
-    auto c = parse_object_strict(*payload);
-    if (!c) {
+    if (!is_strict_object(*payload)) {
         return Refusal{Reason::malformed, "the payload is not a JSON object with unique members"};
     }
-    if (!h->contains("alg") || !(*h)["alg"].is_string()) {
+    bool has_alg = false;
+    bool has_crit = false;
+    bool bad_kid = false;
+    for_each_member(*header, [&](std::string_view name, JsonSlice value) {
+        if (json_string_equals(name, "alg") && value.kind == JsonKind::string) {
+            has_alg = true;
+            out.alg = json_string_value(value);
+        } else if (json_string_equals(name, "kid")) {
+            bad_kid = value.kind != JsonKind::string;
+            if (!bad_kid) {
+                out.kid = json_string_value(value);
+            }
+        } else if (json_string_equals(name, "crit")) {
+            has_crit = true;
+        }
+    });
+    if (!has_alg) {
         return Refusal{Reason::malformed, "the header has no \"alg\""};
     }
-    if (h->contains("crit")) {
+    if (has_crit) {
         return Refusal{Reason::malformed, "critical header extensions are not supported"};
     }
-    out.signing_input.assign(token.substr(0, d2));
+    if (bad_kid) {
+        return Refusal{Reason::malformed, "kid must be a string"};
+    }
+    out.signing_input = token.substr(0, d2);
     out.signature = std::move(*signature);
-    out.header = std::move(*h);
-    out.claims = std::move(*c);
+    out.header_text = std::move(*header);
+    out.claims_text = std::move(*payload);
     return std::nullopt;
 }
 
-std::optional<Refusal> check_claims(const json& claims, const ClaimRules& rules) {
+json DecodedJwt::header() const {
+    return json::parse(header_text);
+}
+
+json DecodedJwt::claims() const {
+    return json::parse(claims_text);
+}
+
+ClaimSlices read_claims(std::string_view claims_text) {
+    using Field = std::optional<JsonSlice> ClaimSlices::*;
+    static constexpr std::array<std::pair<std::string_view, Field>, 8> k_registered{{
+        {"exp", &ClaimSlices::exp},
+        {"nbf", &ClaimSlices::nbf},
+        {"iat", &ClaimSlices::iat},
+        {"iss", &ClaimSlices::iss},
+        {"aud", &ClaimSlices::aud},
+        {"jti", &ClaimSlices::jti},
+        {"fam", &ClaimSlices::fam},
+        {"token_use", &ClaimSlices::token_use},
+    }};
+    ClaimSlices c;
+    for_each_member(claims_text, [&](std::string_view name, JsonSlice value) {
+        for (const auto& [registered, field] : k_registered) {
+            if (json_string_equals(name, registered)) {
+                c.*field = value;
+                break;
+            }
+        }
+    });
+    return c;
+}
+
+std::optional<Refusal> check_claims(const ClaimSlices& claims, const ClaimRules& rules) {
     bool bad = false;
-    const auto exp = numeric_date_ms(claims, "exp", bad);
-    const auto nbf = numeric_date_ms(claims, "nbf", bad);
-    const auto iat = numeric_date_ms(claims, "iat", bad);
+    const auto exp = numeric_date_ms(claims.exp, bad);
+    const auto nbf = numeric_date_ms(claims.nbf, bad);
+    const auto iat = numeric_date_ms(claims.iat, bad);
     if (bad) {
         return Refusal{Reason::malformed, "exp, nbf and iat must be numbers"};
     }
@@ -140,22 +144,15 @@ std::optional<Refusal> check_claims(const json& claims, const ClaimRules& rules)
     if (iat && rules.now + rules.leeway_ms < *iat) {
         return Refusal{Reason::not_yet_valid, "the token was issued in the future (iat)"};
     }
-    if (rules.issuer) {
-        if (!claims.contains("iss") || claims["iss"] != *rules.issuer) {
-            return Refusal{Reason::wrong_issuer, "the token's issuer is not " + *rules.issuer};
-        }
+    if (rules.issuer && !is_string_equal(claims.iss, *rules.issuer)) {
+        return Refusal{Reason::wrong_issuer, "the token's issuer is not " + *rules.issuer};
     }
     if (rules.audience) {
-        bool found = false;
-        if (claims.contains("aud")) {
-            const auto& aud = claims["aud"];
-            if (aud.is_string()) {
-                found = aud == *rules.audience;
-            } else if (aud.is_array()) {
-                for (const auto& a : aud) {
-                    found = found || a == *rules.audience;
-                }
-            }
+        bool found = is_string_equal(claims.aud, *rules.audience);
+        if (claims.aud && claims.aud->kind == JsonKind::array) {
+            for_each_element(*claims.aud, [&](JsonSlice a) {
+                found = found || json_string_is(a, *rules.audience);
+            });
         }
         if (!found) {
             return Refusal{Reason::wrong_audience, "the token is not meant for " + *rules.audience};

@@ -9,6 +9,7 @@
 
 #include "common/core/clock.hpp"
 #include "common/tokens/jose_key.hpp"
+#include "common/tokens/json_scan.hpp"
 
 namespace pb::tokens {
 
@@ -27,12 +28,19 @@ enum class Reason {
 };
 std::string_view to_string(Reason reason);
 
-// A JWS compact token split and decoded, not yet verified.
+// A JWS compact token split and decoded, not yet verified. The header and
+// payload are kept as JSON text, checked strict (json_scan.hpp); a tree is
+// built only when asked for.
 struct DecodedJwt {
-    std::string signing_input;  // the original "header.payload" bytes (never re-serialised)
+    std::string_view signing_input;  // "header.payload" of the token, which must outlive this
     std::string signature;
-    nlohmann::json header;
-    nlohmann::json claims;
+    std::string header_text;
+    std::string claims_text;
+    std::string alg;                 // the header's "alg"
+    std::optional<std::string> kid;  // and "kid", when present
+
+    nlohmann::json header() const;
+    nlohmann::json claims() const;
 };
 
 // Why decoding failed, with a message for people.
@@ -42,8 +50,8 @@ struct Refusal {
 };
 
 // Splits and decodes a compact JWS: three base64url parts, JSON objects with no
-// duplicate members, header "alg" present, no "crit" (RFC 7515 §4.1.11), at most
-// `max_size` bytes.
+// duplicate members, header "alg" present, "kid" a string if present, no "crit"
+// (RFC 7515 §4.1.11), at most `max_size` bytes.
 std::optional<Refusal> decode_jwt(std::string_view token, std::size_t max_size, DecodedJwt& out);
 
 // What to require of the claims besides the signature.
@@ -55,8 +63,14 @@ struct ClaimRules {
     std::optional<std::string> issuer;    // must equal "iss" when set
 };
 
+// The registered claims verify needs, read from the claims text in one pass.
+struct ClaimSlices {
+    std::optional<JsonSlice> exp, nbf, iat, iss, aud, jti, fam, token_use;
+};
+ClaimSlices read_claims(std::string_view claims_text);
+
 // Checks exp (now must be before exp), nbf, iat, aud and iss (RFC 7519 §4.1).
-std::optional<Refusal> check_claims(const nlohmann::json& claims, const ClaimRules& rules);
+std::optional<Refusal> check_claims(const ClaimSlices& claims, const ClaimRules& rules);
 
 // Signs header and claims with `key` into a compact JWS; header "alg" is the key's.
 std::string encode_jwt(nlohmann::json header, const nlohmann::json& claims, const JoseKey& key);

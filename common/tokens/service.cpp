@@ -33,7 +33,21 @@ json TokenCheck::to_json() const {
     if (!valid) {
         return {{"valid", false}, {"reason", to_string(reason)}, {"message", message}};
     }
-    return {{"valid", true}, {"header", header}, {"claims", claims}};
+    return {{"valid", true}, {"header", header()}, {"claims", claims()}};
+}
+
+const json& TokenCheck::header() const {
+    if (!m_header) {
+        m_header = header_text.empty() ? json::object() : json::parse(header_text);
+    }
+    return *m_header;
+}
+
+const json& TokenCheck::claims() const {
+    if (!m_claims) {
+        m_claims = claims_text.empty() ? json::object() : json::parse(claims_text);
+    }
+    return *m_claims;
 }
 
 TokenService::TokenService(store::Store& store, const Clock& clock, events::Follower& follower,
@@ -139,7 +153,7 @@ json TokenService::issue(const IssueRequest& r, std::string_view actor) {
     });
 }
 
-bool TokenService::is_revoked(const json& claims, UnixMillis now) {
+bool TokenService::is_revoked(const ClaimSlices& claims, UnixMillis now) {
     m_follower.catch_up();
     std::shared_lock lock(m_revoked_mutex);
     if (m_revoked.empty()) {
@@ -149,12 +163,11 @@ bool TokenService::is_revoked(const json& claims, UnixMillis now) {
         auto it = m_revoked.find(id);
         return it != m_revoked.end() && it->second > now - m_settings.leeway_ms;
     };
-    if (auto jti = claims.find("jti");
-        jti != claims.end() && jti->is_string() && hit(jti->get<std::string>())) {
+    if (claims.jti && claims.jti->kind == JsonKind::string && hit(json_string_value(*claims.jti))) {
         return true;
     }
-    auto fam = claims.find("fam");
-    return fam != claims.end() && fam->is_string() && hit(family_id(fam->get<std::string>()));
+    return claims.fam && claims.fam->kind == JsonKind::string &&
+           hit(family_id(json_string_value(*claims.fam)));
 }
 
 TokenCheck TokenService::verify(std::string_view token, const VerifyOptions& options) {
@@ -162,20 +175,15 @@ TokenCheck TokenService::verify(std::string_view token, const VerifyOptions& opt
     if (auto refusal = decode_jwt(token, m_settings.max_size, jwt)) {
         return refuse(refusal->reason, refusal->message);
     }
-    const auto alg_name = jwt.header["alg"].get<std::string>();
-    const auto alg = alg_from_string(alg_name);
+    const auto alg = alg_from_string(jwt.alg);
     if (!alg) {
-        return refuse(Reason::unsupported_alg, "algorithm \"" + alg_name + "\" is not accepted");
+        return refuse(Reason::unsupported_alg, "algorithm \"" + jwt.alg + "\" is not accepted");
     }
     std::shared_ptr<const RingKey> key;
-    if (auto kid = jwt.header.find("kid"); kid != jwt.header.end()) {
-        if (!kid->is_string()) {
-            return refuse(Reason::malformed, "kid must be a string");
-        }
-        key = m_ring.find(kid->get<std::string>());
+    if (jwt.kid) {
+        key = m_ring.find(*jwt.kid);
         if (!key) {
-            return refuse(Reason::unknown_key,
-                          "no trusted key \"" + kid->get<std::string>() + "\"");
+            return refuse(Reason::unknown_key, "no trusted key \"" + *jwt.kid + "\"");
         }
         // The key fixes the algorithm: a token cannot choose how it is checked.
         if (key->key->alg() != *alg) {
@@ -196,7 +204,7 @@ TokenCheck TokenService::verify(std::string_view token, const VerifyOptions& opt
         if (!key) {
             return refuse(
                 m_ring.for_alg(*alg).empty() ? Reason::unknown_key : Reason::bad_signature,
-                "no trusted " + alg_name + " key matches the signature");
+                "no trusted " + jwt.alg + " key matches the signature");
         }
     }
     ClaimRules rules;
@@ -207,20 +215,26 @@ TokenCheck TokenService::verify(std::string_view token, const VerifyOptions& opt
     rules.issuer = options.issuer ? options.issuer
                                   : (key->origin == "imported" ? std::nullopt
                                                                : std::optional(m_settings.issuer));
-    if (auto refusal = check_claims(jwt.claims, rules)) {
+    const ClaimSlices claims = read_claims(jwt.claims_text);
+    if (auto refusal = check_claims(claims, rules)) {
         return refuse(refusal->reason, refusal->message);
     }
-    const auto use = jwt.claims.value("token_use", std::string("access"));
-    if (use != (options.use == TokenUse::access ? "access" : "refresh")) {
+    const std::string_view wanted = options.use == TokenUse::access ? "access" : "refresh";
+    const bool use_ok =
+        claims.token_use ? json_string_is(*claims.token_use, wanted) : wanted == "access";
+    if (!use_ok) {
+        const auto use = claims.token_use && claims.token_use->kind == JsonKind::string
+                             ? json_string_value(*claims.token_use)
+                             : std::string(claims.token_use->text);
         return refuse(Reason::wrong_token_type, "this is a " + use + " token");
     }
-    if (is_revoked(jwt.claims, rules.now)) {
+    if (is_revoked(claims, rules.now)) {
         return refuse(Reason::revoked, "the token was revoked");
     }
     TokenCheck ok;
     ok.valid = true;
-    ok.header = std::move(jwt.header);
-    ok.claims = std::move(jwt.claims);
+    ok.header_text = std::move(jwt.header_text);
+    ok.claims_text = std::move(jwt.claims_text);
     return ok;
 }
 
@@ -230,8 +244,8 @@ json TokenService::refresh(std::string_view refresh_token) {
         throw Error(ErrorCode::unauthenticated, "refresh token refused: " + check.message,
                     {{"reason", to_string(check.reason)}});
     }
-    const auto jti = check.claims.value("jti", std::string());
-    const auto family = check.claims.value("fam", std::string());
+    const auto jti = check.claims().value("jti", std::string());
+    const auto family = check.claims().value("fam", std::string());
     const auto now = m_clock.now();
     const auto rows = m_store.transaction(
         [&](Connection& c) {
@@ -300,19 +314,19 @@ json TokenService::revoke(std::optional<std::string_view> token, std::optional<s
             throw Error(ErrorCode::invalid_argument, "token: " + refusal->message);
         }
         // Only tokens a trusted key signed can be revoked by showing them.
-        const auto alg = alg_from_string(jwt.header["alg"].get<std::string>());
-        const auto kid = jwt.header.value("kid", std::string());
-        const auto key = kid.empty() ? nullptr : m_ring.find(kid);
+        const auto alg = alg_from_string(jwt.alg);
+        const auto key = jwt.kid ? m_ring.find(*jwt.kid) : nullptr;
         if (!alg || !key || key->key->alg() != *alg ||
             !key->key->verify(jwt.signing_input, jwt.signature)) {
             throw Error(ErrorCode::invalid_argument, "token: not signed by a trusted key");
         }
-        if (!jwt.claims.contains("jti") || !jwt.claims["jti"].is_string()) {
+        const ClaimSlices claims = read_claims(jwt.claims_text);
+        if (!claims.jti || claims.jti->kind != JsonKind::string) {
             throw Error(ErrorCode::invalid_argument, "token: has no jti to revoke");
         }
-        id = jwt.claims["jti"].get<std::string>();
-        if (auto exp = jwt.claims.find("exp"); exp != jwt.claims.end() && exp->is_number()) {
-            expires_at = static_cast<UnixMillis>(exp->get<double>() * 1000);
+        id = json_string_value(*claims.jti);
+        if (auto exp = claims.exp ? json_number_value(*claims.exp) : std::nullopt) {
+            expires_at = static_cast<UnixMillis>(*exp * 1000);
         }
     } else {
         id = *jti;
@@ -337,8 +351,8 @@ json TokenService::inspect(std::string_view token) const {
     }
     return {{"verified", false},
             {"warning", "UNVERIFIED: decoded only; use tokens verify to trust it"},
-            {"header", jwt.header},
-            {"claims", jwt.claims}};
+            {"header", jwt.header()},
+            {"claims", jwt.claims()}};
 }
 
 }  // namespace pb::tokens

@@ -50,9 +50,19 @@ struct TokenCheck {
     bool valid = false;
     Reason reason = Reason::malformed;
     std::string message;
-    nlohmann::json header;
-    nlohmann::json claims;
+    // The verified header and claims as JSON text (strict, checked). The trees
+    // below are built on first use: most callers read a claim or two, or none,
+    // and building them costs more than the signature check of an HS256 token.
+    std::string header_text;
+    std::string claims_text;
+
+    const nlohmann::json& header() const;
+    const nlohmann::json& claims() const;
     nlohmann::json to_json() const;
+
+  private:
+    mutable std::optional<nlohmann::json> m_header;  // a TokenCheck belongs to one thread
+    mutable std::optional<nlohmann::json> m_claims;
 };
 
 // JWT issue, verify, refresh with rotation, revoke and inspect. Thread-safe.
@@ -85,7 +95,7 @@ class TokenService {
     nlohmann::json mint(store::Connection* c, const RingKey& signer, const std::string& sub,
                         const nlohmann::json& extra, const std::vector<std::string>& audience,
                         std::int64_t ttl_ms, const std::optional<std::string>& family);
-    bool is_revoked(const nlohmann::json& claims, UnixMillis now);
+    bool is_revoked(const ClaimSlices& claims, UnixMillis now);
     void load_revocations();
     void add_revocation(store::Connection& c, const std::string& id, std::string_view kind,
                         UnixMillis expires_at, std::string_view actor, std::string_view reason);

@@ -38,7 +38,7 @@ TEST(TokenVerify, OwnTokensVerifyForEveryAlgorithm) {
         const auto token = issue(f, *alg_from_string(name));
         const auto check = f.tokens->verify(token, {});
         EXPECT_TRUE(check.valid) << name << ": " << check.message;
-        EXPECT_EQ(check.header["alg"], name);
+        EXPECT_EQ(check.header()["alg"], name);
     }
 }
 

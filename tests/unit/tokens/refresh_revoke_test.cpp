@@ -23,8 +23,8 @@ TEST(TokenRefresh, RotatesAndKeepsClaims) {
     const auto second = f.tokens->refresh(first["refresh_token"].get<std::string>());
     const auto check = f.tokens->verify(second["access_token"].get<std::string>(), {});
     ASSERT_TRUE(check.valid) << check.message;
-    EXPECT_EQ(check.claims["sub"], "alice");
-    EXPECT_EQ(check.claims["role"], "admin");
+    EXPECT_EQ(check.claims()["sub"], "alice");
+    EXPECT_EQ(check.claims()["role"], "admin");
     EXPECT_NE(second["refresh_token"], first["refresh_token"]);
 }
 
@@ -72,7 +72,7 @@ TEST(TokenRevoke, SeenAtOnceByAnotherInstance) {
 TEST(TokenRevoke, ByJtiAndIdempotent) {
     test::TokenFixture f;
     const auto token = pair_for(f, "frank")["access_token"].get<std::string>();
-    const auto jti = f.tokens->verify(token, {}).claims["jti"].get<std::string>();
+    const auto jti = f.tokens->verify(token, {}).claims()["jti"].get<std::string>();
     f.tokens->revoke(std::nullopt, jti, std::nullopt, "test");
     f.tokens->revoke(std::nullopt, jti, std::nullopt, "test");
     EXPECT_EQ(f.tokens->verify(token, {}).reason, Reason::revoked);

@@ -22,7 +22,7 @@ TEST_P(RfcVectorTest, VerifiesWithPublishedKeyBeforeExp) {
     f.clock.set(v["clock"]["verify_at_unix"].get<std::int64_t>() * 1000);
     const auto check = f.tokens->verify(v["token"].get<std::string>(), {});
     EXPECT_TRUE(check.valid) << check.message;
-    EXPECT_EQ(check.claims, v["expected_payload_json"]);
+    EXPECT_EQ(check.claims(), v["expected_payload_json"]);
 }
 
 // The same examples are expired at (and after) their exp, with no leeway to hide it.

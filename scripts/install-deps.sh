@@ -13,6 +13,8 @@ packages=(
 )
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(wrk hyperfine)
+    # node and npm for the JWT comparison, unless a node is already installed.
+    command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 
 missing=()

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # `make bench`: every performance figure of the keys issue, in one run.
-#   1. in-process keys.verify over 100,000 keys, pinned to one core (Google Benchmark)
+#   1. in-process keys.verify over 100,000 keys, pinned to one core (Google Benchmark);
+#      tokens.verify per algorithm next to `openssl speed`, PyJWT and node's JWT libraries
 #   2. `pbctl keys verify` as a whole process (hyperfine, median)
 #   3. pbd POST /v1/keys/verify under wrk -t2 -c64 and -c512, next to nginx `return 200`
 # Only loopback; every process started here is stopped here, by PID.
 set -euo pipefail
 build=${1:-build/dev}
 bin=$(cd "$build/bin" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
 duration=${PB_BENCH_SECONDS:-10}
 work=$(mktemp -d)
 pids=()
@@ -31,11 +33,12 @@ echo "== 1. in-process keys.verify, 100,000 keys, one core"
 taskset -c 0 "$bin/pb_bench_keys" --benchmark_format=console | tee "$work/inproc.txt"
 
 echo "== 1b. in-process tokens.verify (with revocation check) and the bare primitives, one core"
-taskset -c 0 "$bin/pb_bench_tokens" --benchmark_format=console
+taskset -c 0 "$bin/pb_bench_tokens" --benchmark_format=console \
+    --benchmark_out="$work/tokens.json" --benchmark_out_format=json
 echo "   openssl speed on the same machine, same run:"
 openssl speed -seconds 2 ecdsap256 rsa2048 ed25519 2>/dev/null | grep -E "^ *(256 bits ecdsa|rsa 2048|253 bits EdDSA)" || true
 echo "   PyJWT HS256 verify of a comparable token:"
-/usr/bin/python3 - <<'PY'
+(/usr/bin/python3 - <<'PY'
 import time, jwt
 secret = b"s" * 32
 claims = {"iss": "pb", "sub": "user-1234567890", "aud": "api.example.com", "role": "admin",
@@ -45,7 +48,25 @@ token = jwt.encode(claims, secret, algorithm="HS256", headers={"kid": "config"})
 n, start = 50000, time.perf_counter()
 for _ in range(n):
     jwt.decode(token, secret, algorithms=["HS256"], audience="api.example.com")
-print(f"PyJWT HS256 verify: {n / (time.perf_counter() - start):,.0f}/s ({len(token)} bytes)")
+print(f"PyJWT {n / (time.perf_counter() - start):.0f} {len(token)}")
+PY
+) | tee "$work/others.txt"
+echo "   node HS256 verify of the same kind of token (npm: jsonwebtoken with a KeyObject, jose):"
+mkdir -p "$work/node"
+cp "$here/node/package.json" "$here/node/verify_hs256.js" "$work/node/"
+if (cd "$work/node" && npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
+    taskset -c 0 node "$work/node/verify_hs256.js" | tee -a "$work/others.txt"
+else
+    echo "   (npm could not install the node libraries: skipped)"
+fi
+python3 - "$work/tokens.json" "$work/others.txt" <<'PY'
+import json, sys
+pb = next(b["items_per_second"] for b in json.load(open(sys.argv[1]))["benchmarks"]
+          if b["name"] == "verify/HS256")
+print(f"   pb HS256 verify {pb:,.0f}/s, against the same run:")
+for line in open(sys.argv[2]):
+    name, rate, size = line.split()
+    print(f"   {name:>13}: {float(rate):>10,.0f}/s ({size} bytes)  pb is {pb / float(rate):.1f}x")
 PY
 
 echo "== 1c. in-process limits and bans, 100,000 identifiers / 10,000 ranges"

@@ -136,7 +136,8 @@ const EVP_MAC* hmac_mac() {
 // `key_id` names the key material: a thread that MACs with the same key again
 // re-initialises with the key already set (no digest fetch, no key schedule),
 // which halves the cost of a short HMAC.
-std::string hmac(Alg alg, std::uint64_t key_id, const std::string& key, std::string_view data) {
+std::size_t hmac_into(Alg alg, std::uint64_t key_id, const std::string& key, std::string_view data,
+                      unsigned char (&out)[EVP_MAX_MD_SIZE]) {
     struct MacCtx {
         EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(const_cast<EVP_MAC*>(hmac_mac()));
         std::uint64_t key_id = 0;
@@ -149,18 +150,23 @@ std::string hmac(Alg alg, std::uint64_t key_id, const std::string& key, std::str
         OSSL_PARAM_construct_end()};
     const bool same_key = c.key_id == key_id;
     c.key_id = 0;  // unknown until this init succeeds
-    std::string out(a.size, '\0');
     std::size_t len = 0;
     if (c.ctx == nullptr ||
         EVP_MAC_init(c.ctx, same_key ? nullptr : reinterpret_cast<const unsigned char*>(key.data()),
                      same_key ? 0 : key.size(), same_key ? nullptr : params) != 1 ||
         EVP_MAC_update(c.ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) !=
             1 ||
-        EVP_MAC_final(c.ctx, reinterpret_cast<unsigned char*>(out.data()), &len, out.size()) != 1) {
+        EVP_MAC_final(c.ctx, out, &len, sizeof out) != 1) {
         throw Error(ErrorCode::internal, "HMAC failed");
     }
     c.key_id = key_id;
-    return out;
+    return len;
+}
+
+std::string hmac(Alg alg, std::uint64_t key_id, const std::string& key, std::string_view data) {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    const auto len = hmac_into(alg, key_id, key, data, out);
+    return {reinterpret_cast<const char*>(out), len};
 }
 
 // Every HMAC key gets its own id (copies share it: same bytes).
@@ -174,11 +180,10 @@ struct MdCtx {
     ~MdCtx() { EVP_MD_CTX_free(ctx); }
 };
 
-// Sets `ctx` up to sign or verify with `pkey` under `alg`.
-EVP_MD_CTX* init_into(EVP_MD_CTX* ctx, Alg alg, EVP_PKEY* pkey, bool signing) {
-    if (ctx == nullptr) {
-        throw Error(ErrorCode::internal, "out of memory for a signature context");
-    }
+// Prepares a thread-local digest-sign/verify context for `alg`.
+EVP_MD_CTX* init_ctx(Alg alg, EVP_PKEY* pkey, bool signing) {
+    thread_local MdCtx c;
+    EVP_MD_CTX* ctx = c.ctx;
     EVP_MD_CTX_reset(ctx);
     EVP_PKEY_CTX* pctx = nullptr;
     const char* md = info(alg).digest;
@@ -196,53 +201,68 @@ EVP_MD_CTX* init_into(EVP_MD_CTX* ctx, Alg alg, EVP_PKEY* pkey, bool signing) {
     return ctx;
 }
 
-// A thread-local context set up for one operation.
-EVP_MD_CTX* init_ctx(Alg alg, EVP_PKEY* pkey, bool signing) {
-    thread_local MdCtx c;
-    return init_into(c.ctx, alg, pkey, signing);
+const EVP_MD* fetched_digest(Alg alg) {
+    static const auto table = [] {
+        std::array<EVP_MD*, k_algs.size()> t{};
+        for (std::size_t i = 0; i < k_algs.size(); ++i) {
+            t[i] = k_algs[i].digest == nullptr ? nullptr
+                                               : EVP_MD_fetch(nullptr, k_algs[i].digest, nullptr);
+        }
+        return t;
+    }();
+    return table[static_cast<std::size_t>(alg)];
 }
 
-// A verify context for `pkey`, copied from a per-thread template made once per
-// key: EVP_DigestVerifyInit fetches the digest and sets the key up on every
-// call (about 4 µs for RSA), a copy costs a fraction of that. Key ids are never
-// reused, so a slot cannot name another key. EdDSA contexts have no digest and
-// cannot be copied (EVP_MD_CTX_copy_ex refuses them): they are set up each time.
-EVP_MD_CTX* verify_ctx(Alg alg, std::uint64_t key_id, EVP_PKEY* pkey) {
-    if (alg == Alg::EdDSA) {
-        return init_ctx(alg, pkey, false);
-    }
-    struct Templates {
-        std::array<std::pair<std::uint64_t, EVP_MD_CTX*>, 8> slots{};
+// A public-key verify context for `pkey`, made once per thread and key and then
+// reused: EVP_PKEY_verify leaves it ready for the next call. Setting one up
+// costs more than an RSA verify's public operation (~4 µs), and the digest-verify
+// interface would duplicate it twice per call. Key ids are never reused, so a
+// slot cannot name another key.
+EVP_PKEY_CTX* pkey_verify_ctx(Alg alg, std::uint64_t key_id, EVP_PKEY* pkey) {
+    struct Slots {
+        std::array<std::pair<std::uint64_t, EVP_PKEY_CTX*>, 8> slots{};
         std::size_t next = 0;
-        MdCtx work;
-        ~Templates() {
+        ~Slots() {
             for (auto& slot : slots) {
-                EVP_MD_CTX_free(slot.second);
+                EVP_PKEY_CTX_free(slot.second);
             }
         }
     };
-    thread_local Templates t;
-    EVP_MD_CTX* tmpl = nullptr;
+    thread_local Slots t;
     for (const auto& [id, ctx] : t.slots) {
         if (ctx != nullptr && id == key_id) {
-            tmpl = ctx;
-            break;
+            return ctx;
         }
     }
-    if (tmpl == nullptr) {
-        auto& slot = t.slots[t.next++ % t.slots.size()];
-        EVP_MD_CTX_free(slot.second);
-        slot = {0, nullptr};
-        std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> fresh(EVP_MD_CTX_new(),
-                                                                      &EVP_MD_CTX_free);
-        init_into(fresh.get(), alg, pkey, false);
-        tmpl = fresh.release();
-        slot = {key_id, tmpl};
-    }
-    if (EVP_MD_CTX_copy_ex(t.work.ctx, tmpl) != 1) {
+    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+        EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr), &EVP_PKEY_CTX_free);
+    if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(ctx.get(), fetched_digest(alg)) != 1) {
         throw Error(ErrorCode::internal, "cannot start a signature operation");
     }
-    return t.work.ctx;
+    if (alg == Alg::PS256 &&
+        (EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PSS_PADDING) != 1 ||
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), RSA_PSS_SALTLEN_DIGEST) != 1)) {
+        throw Error(ErrorCode::internal, "cannot set RSA-PSS parameters");
+    }
+    auto& slot = t.slots[t.next++ % t.slots.size()];
+    EVP_PKEY_CTX_free(slot.second);
+    slot = {key_id, ctx.release()};
+    return slot.second;
+}
+
+// RSA and ECDSA: the digest of the input, then the public-key check of it.
+bool verify_prehashed(Alg alg, std::uint64_t key_id, EVP_PKEY* pkey, std::string_view input,
+                      std::string_view signature) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    if (EVP_Digest(input.data(), input.size(), digest, &digest_len, fetched_digest(alg), nullptr) !=
+        1) {
+        throw Error(ErrorCode::internal, "cannot hash the signing input");
+    }
+    return EVP_PKEY_verify(pkey_verify_ctx(alg, key_id, pkey),
+                           reinterpret_cast<const unsigned char*>(signature.data()),
+                           signature.size(), digest, digest_len) == 1;
 }
 
 }  // namespace
@@ -532,7 +552,9 @@ std::string JoseKey::sign(std::string_view input) const {
 
 bool JoseKey::verify(std::string_view input, std::string_view signature) const {
     if (is_hmac(m_alg)) {
-        return crypto::constant_time_equal(hmac(m_alg, m_key_id, m_secret, input), signature);
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        const auto len = hmac_into(m_alg, m_key_id, m_secret, input, mac);
+        return crypto::constant_time_equal({reinterpret_cast<const char*>(mac), len}, signature);
     }
     std::string der;
     if (is_ec(m_alg)) {
@@ -554,7 +576,10 @@ bool JoseKey::verify(std::string_view input, std::string_view signature) const {
         OPENSSL_free(out);
         signature = der;
     }
-    auto* ctx = verify_ctx(m_alg, m_key_id, m_pkey.get());
+    if (m_alg != Alg::EdDSA) {
+        return verify_prehashed(m_alg, m_key_id, m_pkey.get(), input, signature);
+    }
+    auto* ctx = init_ctx(m_alg, m_pkey.get(), false);
     return EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
                             signature.size(), reinterpret_cast<const unsigned char*>(input.data()),
                             input.size()) == 1;

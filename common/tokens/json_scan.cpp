@@ -1,6 +1,7 @@
 #include "common/tokens/json_scan.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -17,6 +18,16 @@ constexpr std::size_t k_pairwise_members = 32;
 bool is_ws(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
+
+// Bytes that stand for themselves inside a string: printable ASCII but the
+// quote and the backslash.
+constexpr auto k_plain = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0x20; c < 0x80; ++c) {
+        t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+    }
+    return t;
+}();
 
 bool is_number_char(char c) {
     return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
@@ -269,6 +280,13 @@ class Validator {
         ++m_pos;  // the opening quote
         m_escaped = false;
         while (m_pos < m_text.size()) {
+            // Most bytes are plain ASCII: skip them in a tight loop.
+            while (m_pos < m_text.size() && k_plain[static_cast<unsigned char>(m_text[m_pos])]) {
+                ++m_pos;
+            }
+            if (m_pos >= m_text.size()) {
+                break;
+            }
             const auto c = static_cast<unsigned char>(m_text[m_pos]);
             if (c == '"') {
                 ++m_pos;

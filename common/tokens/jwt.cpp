@@ -114,8 +114,11 @@ ClaimSlices read_claims(std::string_view claims_text) {
     }};
     ClaimSlices c;
     for_each_member(claims_text, [&](std::string_view name, JsonSlice value) {
+        // Names are almost always written plainly: bytes compare them, and
+        // only a name with a backslash is unescaped on the way.
+        const bool plain = name.find('\\') == std::string_view::npos;
         for (const auto& [registered, field] : k_registered) {
-            if (json_string_equals(name, registered)) {
+            if (plain ? name == registered : json_string_equals(name, registered)) {
                 c.*field = value;
                 break;
             }

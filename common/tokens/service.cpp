@@ -159,12 +159,16 @@ bool TokenService::is_revoked(const ClaimSlices& claims, UnixMillis now) {
     if (m_revoked.empty()) {
         return false;
     }
-    const auto hit = [&](const std::string& id) {
+    const auto hit = [&](std::string_view id) {
         auto it = m_revoked.find(id);
         return it != m_revoked.end() && it->second > now - m_settings.leeway_ms;
     };
-    if (claims.jti && claims.jti->kind == JsonKind::string && hit(json_string_value(*claims.jti))) {
-        return true;
+    if (claims.jti && claims.jti->kind == JsonKind::string) {
+        const auto raw = claims.jti->text.substr(1, claims.jti->text.size() - 2);
+        if (raw.find('\\') == std::string_view::npos ? hit(raw)
+                                                     : hit(json_string_value(*claims.jti))) {
+            return true;
+        }
     }
     return claims.fam && claims.fam->kind == JsonKind::string &&
            hit(family_id(json_string_value(*claims.fam)));

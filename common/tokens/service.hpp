@@ -107,7 +107,15 @@ class TokenService {
     TokenSettings m_settings;
 
     std::shared_mutex m_revoked_mutex;
-    std::unordered_map<std::string, UnixMillis> m_revoked;  // jti or "family:<id>" -> until
+    // Looked up by string_view: a jti without escapes is checked without a copy.
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    std::unordered_map<std::string, UnixMillis, Hash, std::equal_to<>>
+        m_revoked;  // jti or "family:<id>" -> until
 };
 
 }  // namespace pb::tokens

@@ -29,6 +29,24 @@ constexpr auto k_plain = [] {
     return t;
 }();
 
+JsonKind kind_of(char first) {
+    switch (first) {
+        case '{':
+            return JsonKind::object;
+        case '[':
+            return JsonKind::array;
+        case '"':
+            return JsonKind::string;
+        case 't':
+        case 'f':
+            return JsonKind::boolean;
+        case 'n':
+            return JsonKind::null;
+        default:
+            return JsonKind::number;
+    }
+}
+
 bool is_number_char(char c) {
     return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
 }
@@ -161,8 +179,8 @@ struct Name {
 
 class Validator {
   public:
-    explicit Validator(std::string_view text, std::vector<Name>& names)
-        : m_text(text), m_names(names) {}
+    Validator(std::string_view text, std::vector<Name>& names, MemberSink* sink)
+        : m_text(text), m_names(names), m_sink(sink) {}
 
     bool object_document() {
         m_pos = detail::skip_ws(m_text, 0);
@@ -228,8 +246,14 @@ class Validator {
             }
             ++m_pos;
             skip();
+            const std::size_t value_start = m_pos;
             if (!value(depth)) {
                 return false;
+            }
+            if (depth == 1 && m_sink != nullptr) {
+                m_sink->member(name.raw, name.escaped,
+                               {kind_of(m_text[value_start]),
+                                m_text.substr(value_start, m_pos - value_start)});
             }
             skip();
             if (peek() == ',') {
@@ -422,17 +446,18 @@ class Validator {
 
     std::string_view m_text;
     std::vector<Name>& m_names;  // names of the objects being read, innermost last
+    MemberSink* m_sink;          // told of top-level members
     bool m_escaped = false;      // whether the last string read had an escape
     std::size_t m_pos = 0;
 };
 
 }  // namespace
 
-bool is_strict_object(std::string_view text) {
+bool is_strict_object(std::string_view text, MemberSink* sink) {
     // One buffer per thread: checking a token allocates nothing once warm.
     thread_local std::vector<Name> names;
     names.clear();
-    return Validator(text, names).object_document();
+    return Validator(text, names, sink).object_document();
 }
 
 bool json_string_equals(std::string_view raw, std::string_view plain) {

@@ -21,17 +21,23 @@ struct JsonSlice {
     std::string_view text;
 };
 
+// Receives the top-level members of an object as the check reads them.
+class MemberSink {
+  public:
+    // `raw_name` is the name between its quotes, still escaped when `escaped`
+    // (compare it with json_string_equals then).
+    virtual void member(std::string_view raw_name, bool escaped, JsonSlice value) = 0;
+
+  protected:
+    ~MemberSink() = default;
+};
+
 // True when `text` is exactly one JSON object (RFC 8259: grammar, UTF-8,
 // surrogate pairs in \u escapes) whose objects, at every depth, have no
 // duplicate member names (compared after unescaping). Nesting deeper than 64
-// levels is refused.
-bool is_strict_object(std::string_view text);
-
-// Calls fn(raw_name, value) for each top-level member of an object that
-// is_strict_object() accepted; raw_name is the name between its quotes, still
-// escaped (compare it with json_string_equals).
-template <class Fn>
-void for_each_member(std::string_view object, Fn&& fn);
+// levels is refused. Each top-level member goes to `sink` as it is read (the
+// members seen before a refusal included): one pass both checks and reads.
+bool is_strict_object(std::string_view text, MemberSink* sink = nullptr);
 
 // Calls fn(value) for each element of an array slice from a validated document.
 template <class Fn>
@@ -51,34 +57,13 @@ std::string json_string_value(JsonSlice s);
 std::optional<double> json_number_value(JsonSlice s);
 
 namespace detail {
-// Length of the value starting at text[pos] (which must be valid JSON) and its kind.
+// The value starting at text[pos] (which must be valid JSON) and its kind.
 JsonSlice value_at(std::string_view text, std::size_t pos);
 // Index of the first byte at or after pos that is not JSON whitespace.
 std::size_t skip_ws(std::string_view text, std::size_t pos);
 // Index just after the closing quote of the string whose opening quote is at pos.
 std::size_t string_end(std::string_view text, std::size_t pos);
 }  // namespace detail
-
-template <class Fn>
-void for_each_member(std::string_view object, Fn&& fn) {
-    std::size_t pos = detail::skip_ws(object, 0) + 1;  // past '{'
-    for (;;) {
-        pos = detail::skip_ws(object, pos);
-        if (pos >= object.size() || object[pos] == '}') {
-            return;
-        }
-        if (object[pos] == ',') {
-            pos = detail::skip_ws(object, pos + 1);
-        }
-        const std::size_t name_end = detail::string_end(object, pos);
-        const auto raw_name = object.substr(pos + 1, name_end - pos - 2);
-        pos = detail::skip_ws(object, name_end) + 1;  // past ':'
-        pos = detail::skip_ws(object, pos);
-        const JsonSlice value = detail::value_at(object, pos);
-        fn(raw_name, value);
-        pos += value.text.size();
-    }
-}
 
 template <class Fn>
 void for_each_element(JsonSlice array, Fn&& fn) {

@@ -30,6 +30,52 @@ bool is_string_equal(const std::optional<JsonSlice>& claim, std::string_view wan
     return claim && json_string_is(*claim, want);
 }
 
+// True when the member name as written spells `plain`. Names are almost always
+// written plainly: bytes compare them, and only an escaped name is unescaped.
+bool name_is(std::string_view raw, bool escaped, std::string_view plain) {
+    return escaped ? json_string_equals(raw, plain) : raw == plain;
+}
+
+// The header members verify needs.
+struct HeaderSink final : MemberSink {
+    std::optional<JsonSlice> alg, kid;
+    bool has_crit = false;
+    void member(std::string_view raw, bool escaped, JsonSlice value) override {
+        if (name_is(raw, escaped, "alg")) {
+            alg = value.kind == JsonKind::string ? std::optional(value) : std::nullopt;
+        } else if (name_is(raw, escaped, "kid")) {
+            kid = value;
+        } else if (name_is(raw, escaped, "crit")) {
+            has_crit = true;
+        }
+    }
+};
+
+// The registered claims, read while the payload is checked.
+struct ClaimSink final : MemberSink {
+    explicit ClaimSink(ClaimSlices& out) : claims(out) {}
+    ClaimSlices& claims;
+    void member(std::string_view raw, bool escaped, JsonSlice value) override {
+        using Field = std::optional<JsonSlice> ClaimSlices::*;
+        static constexpr std::array<std::pair<std::string_view, Field>, 8> k_registered{{
+            {"exp", &ClaimSlices::exp},
+            {"nbf", &ClaimSlices::nbf},
+            {"iat", &ClaimSlices::iat},
+            {"iss", &ClaimSlices::iss},
+            {"aud", &ClaimSlices::aud},
+            {"jti", &ClaimSlices::jti},
+            {"fam", &ClaimSlices::fam},
+            {"token_use", &ClaimSlices::token_use},
+        }};
+        for (const auto& [name, field] : k_registered) {
+            if (name_is(raw, escaped, name)) {
+                claims.*field = value;
+                return;
+            }
+        }
+    }
+};
+
 }  // namespace
 
 std::string_view to_string(Reason reason) {
@@ -52,43 +98,34 @@ std::optional<Refusal> decode_jwt(std::string_view token, std::size_t max_size, 
     if (!header || !payload || !signature) {
         return Refusal{Reason::malformed, "a part is not base64url"};
     }
+    // Parsed where they will live: the claim slices point into claims_text.
+    out.header_text = std::move(*header);
+    out.claims_text = std::move(*payload);
     // Duplicate member names are refused at any depth (RFC 7515 §5.2 allows
     // it): two readers picking different duplicates is how confusion attacks begin.
-    if (!is_strict_object(*header)) {
+    HeaderSink h;
+    if (!is_strict_object(out.header_text, &h)) {
         return Refusal{Reason::malformed, "the header is not a JSON object with unique members"};
     }
-    if (!is_strict_object(*payload)) {
+    ClaimSink c(out.registered);
+    if (!is_strict_object(out.claims_text, &c)) {
         return Refusal{Reason::malformed, "the payload is not a JSON object with unique members"};
     }
-    bool has_alg = false;
-    bool has_crit = false;
-    bool bad_kid = false;
-    for_each_member(*header, [&](std::string_view name, JsonSlice value) {
-        if (json_string_equals(name, "alg") && value.kind == JsonKind::string) {
-            has_alg = true;
-            out.alg = json_string_value(value);
-        } else if (json_string_equals(name, "kid")) {
-            bad_kid = value.kind != JsonKind::string;
-            if (!bad_kid) {
-                out.kid = json_string_value(value);
-            }
-        } else if (json_string_equals(name, "crit")) {
-            has_crit = true;
-        }
-    });
-    if (!has_alg) {
+    if (!h.alg) {
         return Refusal{Reason::malformed, "the header has no \"alg\""};
     }
-    if (has_crit) {
+    if (h.has_crit) {
         return Refusal{Reason::malformed, "critical header extensions are not supported"};
     }
-    if (bad_kid) {
+    if (h.kid && h.kid->kind != JsonKind::string) {
         return Refusal{Reason::malformed, "kid must be a string"};
+    }
+    out.alg = json_string_value(*h.alg);
+    if (h.kid) {
+        out.kid = json_string_value(*h.kid);
     }
     out.signing_input = token.substr(0, d2);
     out.signature = std::move(*signature);
-    out.header_text = std::move(*header);
-    out.claims_text = std::move(*payload);
     return std::nullopt;
 }
 
@@ -98,33 +135,6 @@ json DecodedJwt::header() const {
 
 json DecodedJwt::claims() const {
     return json::parse(claims_text);
-}
-
-ClaimSlices read_claims(std::string_view claims_text) {
-    using Field = std::optional<JsonSlice> ClaimSlices::*;
-    static constexpr std::array<std::pair<std::string_view, Field>, 8> k_registered{{
-        {"exp", &ClaimSlices::exp},
-        {"nbf", &ClaimSlices::nbf},
-        {"iat", &ClaimSlices::iat},
-        {"iss", &ClaimSlices::iss},
-        {"aud", &ClaimSlices::aud},
-        {"jti", &ClaimSlices::jti},
-        {"fam", &ClaimSlices::fam},
-        {"token_use", &ClaimSlices::token_use},
-    }};
-    ClaimSlices c;
-    for_each_member(claims_text, [&](std::string_view name, JsonSlice value) {
-        // Names are almost always written plainly: bytes compare them, and
-        // only a name with a backslash is unescaped on the way.
-        const bool plain = name.find('\\') == std::string_view::npos;
-        for (const auto& [registered, field] : k_registered) {
-            if (plain ? name == registered : json_string_equals(name, registered)) {
-                c.*field = value;
-                break;
-            }
-        }
-    });
-    return c;
 }
 
 std::optional<Refusal> check_claims(const ClaimSlices& claims, const ClaimRules& rules) {

@@ -28,16 +28,26 @@ enum class Reason {
 };
 std::string_view to_string(Reason reason);
 
+// The registered claims verify needs, as slices of the claims text.
+struct ClaimSlices {
+    std::optional<JsonSlice> exp, nbf, iat, iss, aud, jti, fam, token_use;
+};
+
 // A JWS compact token split and decoded, not yet verified. The header and
 // payload are kept as JSON text, checked strict (json_scan.hpp); a tree is
-// built only when asked for.
+// built only when asked for. Not copyable: `registered` points into claims_text.
 struct DecodedJwt {
+    DecodedJwt() = default;
+    DecodedJwt(const DecodedJwt&) = delete;
+    DecodedJwt& operator=(const DecodedJwt&) = delete;
+
     std::string_view signing_input;  // "header.payload" of the token, which must outlive this
     std::string signature;
     std::string header_text;
     std::string claims_text;
     std::string alg;                 // the header's "alg"
     std::optional<std::string> kid;  // and "kid", when present
+    ClaimSlices registered;
 
     nlohmann::json header() const;
     nlohmann::json claims() const;
@@ -62,12 +72,6 @@ struct ClaimRules {
     std::optional<std::string> audience;  // must be in "aud" when set
     std::optional<std::string> issuer;    // must equal "iss" when set
 };
-
-// The registered claims verify needs, read from the claims text in one pass.
-struct ClaimSlices {
-    std::optional<JsonSlice> exp, nbf, iat, iss, aud, jti, fam, token_use;
-};
-ClaimSlices read_claims(std::string_view claims_text);
 
 // Checks exp (now must be before exp), nbf, iat, aud and iss (RFC 7519 §4.1).
 std::optional<Refusal> check_claims(const ClaimSlices& claims, const ClaimRules& rules);

@@ -219,7 +219,7 @@ TokenCheck TokenService::verify(std::string_view token, const VerifyOptions& opt
     rules.issuer = options.issuer ? options.issuer
                                   : (key->origin == "imported" ? std::nullopt
                                                                : std::optional(m_settings.issuer));
-    const ClaimSlices claims = read_claims(jwt.claims_text);
+    const ClaimSlices& claims = jwt.registered;
     if (auto refusal = check_claims(claims, rules)) {
         return refuse(refusal->reason, refusal->message);
     }
@@ -324,7 +324,7 @@ json TokenService::revoke(std::optional<std::string_view> token, std::optional<s
             !key->key->verify(jwt.signing_input, jwt.signature)) {
             throw Error(ErrorCode::invalid_argument, "token: not signed by a trusted key");
         }
-        const ClaimSlices claims = read_claims(jwt.claims_text);
+        const ClaimSlices& claims = jwt.registered;
         if (!claims.jti || claims.jti->kind != JsonKind::string) {
             throw Error(ErrorCode::invalid_argument, "token: has no jti to revoke");
         }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/core/base64.hpp"
 #include "common/tokens/jwt.hpp"
 
 namespace pb::tokens {
@@ -97,45 +98,52 @@ TEST(JsonScanTest, LimitsNestingDepth) {
     EXPECT_FALSE(is_strict_object(nested(65)));
 }
 
-TEST(JsonScanTest, ReadsMembersElementsAndValues) {
-    const std::string doc = R"({"s":"a\nb\u00e9","n":1.5e3,"a":["x",2,{"y":[]}],"o":{"k":1}})";
-    ASSERT_TRUE(is_strict_object(doc));
-    std::vector<std::string> names;
-    for_each_member(doc, [&](std::string_view name, JsonSlice value) {
-        names.emplace_back(name);
-        if (name == "s") {
-            EXPECT_EQ(json_string_value(value), "a\nb\xC3\xA9");
-            EXPECT_TRUE(json_string_is(value, "a\nb\xC3\xA9"));
-            EXPECT_FALSE(json_string_is(value, "a\nb"));
-        } else if (name == "n") {
-            EXPECT_EQ(json_number_value(value), 1500.0);
-        } else if (name == "a") {
-            int n = 0;
-            for_each_element(value, [&](JsonSlice) { ++n; });
-            EXPECT_EQ(n, 3);
-        } else {
-            EXPECT_EQ(value.kind, JsonKind::object);
-            EXPECT_EQ(value.text, R"({"k":1})");
-        }
-    });
-    EXPECT_EQ(names, (std::vector<std::string>{"s", "n", "a", "o"}));
+// Keeps every top-level member the check reports.
+struct Collect final : MemberSink {
+    std::vector<std::pair<std::string, JsonSlice>> members;
+    void member(std::string_view raw, bool, JsonSlice value) override {
+        members.emplace_back(std::string(raw), value);
+    }
+};
+
+TEST(JsonScanTest, ReportsTopLevelMembersWithTheirValues) {
+    const std::string doc =
+        R"({"s":"a\nb\u00e9", "n" : 1.5e3,"a":["x",2,{"y":[]}],"o":{"k":1},"t":true,"z":null})";
+    Collect c;
+    ASSERT_TRUE(is_strict_object(doc, &c));
+    ASSERT_EQ(c.members.size(), 6u);
+    EXPECT_EQ(c.members[0].first, "s");
+    EXPECT_EQ(json_string_value(c.members[0].second), "a\nb\xC3\xA9");
+    EXPECT_TRUE(json_string_is(c.members[0].second, "a\nb\xC3\xA9"));
+    EXPECT_FALSE(json_string_is(c.members[0].second, "a\nb"));
+    EXPECT_EQ(json_number_value(c.members[1].second), 1500.0);
+    int elements = 0;
+    for_each_element(c.members[2].second, [&](JsonSlice) { ++elements; });
+    EXPECT_EQ(elements, 3);
+    EXPECT_EQ(c.members[3].second.kind, JsonKind::object);
+    EXPECT_EQ(c.members[3].second.text, R"({"k":1})");
+    EXPECT_EQ(c.members[4].second.kind, JsonKind::boolean);
+    EXPECT_EQ(c.members[5].second.kind, JsonKind::null);
 }
 
 TEST(JsonScanTest, NumbersTooLargeForADoubleAreNotNumbers) {
-    const std::string doc = R"({"exp":1e400})";
-    ASSERT_TRUE(is_strict_object(doc));
-    for_each_member(
-        doc, [](std::string_view, JsonSlice v) { EXPECT_FALSE(json_number_value(v).has_value()); });
+    Collect c;
+    ASSERT_TRUE(is_strict_object(R"({"exp":1e400})", &c));
+    EXPECT_FALSE(json_number_value(c.members.at(0).second).has_value());
 }
 
 TEST(JsonScanTest, RegisteredClaimsAreFoundUnderEscapedNames) {
-    const std::string doc = R"({"\u0065xp":123,"aud":["a","b"],"x":{"exp":1}})";
-    ASSERT_TRUE(is_strict_object(doc));
-    const auto c = read_claims(doc);
-    ASSERT_TRUE(c.exp.has_value());
-    EXPECT_EQ(json_number_value(*c.exp), 123.0);
-    EXPECT_EQ(c.aud->kind, JsonKind::array);
-    EXPECT_FALSE(c.iss.has_value());
+    const std::string token =
+        base64url_encode(R"({"alg":"HS256","\u006bid":"k1"})") + "." +
+        base64url_encode(R"({"\u0065xp":123,"aud":["a","b"],"x":{"exp":1}})") + ".c2ln";
+    DecodedJwt jwt;
+    ASSERT_FALSE(decode_jwt(token, 8192, jwt).has_value());
+    EXPECT_EQ(jwt.alg, "HS256");
+    EXPECT_EQ(jwt.kid, "k1");
+    ASSERT_TRUE(jwt.registered.exp.has_value());
+    EXPECT_EQ(json_number_value(*jwt.registered.exp), 123.0);
+    EXPECT_EQ(jwt.registered.aud->kind, JsonKind::array);
+    EXPECT_FALSE(jwt.registered.iss.has_value());
 }
 
 // Members written (colons outside strings) and members a parser kept: they

@@ -7,11 +7,13 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/command_tree.hpp"
+#include "cli/completion.hpp"
 #include "cli/remote.hpp"
 #include "cli/render.hpp"
 #include "common/core/config.hpp"
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
+#include "common/docs/man_page.hpp"
 #include "common/ops/validate.hpp"
 #include "common/runtime/dispatcher.hpp"
 #include "common/runtime/op_table.hpp"
@@ -87,11 +89,47 @@ int run(int argc, char** argv) {
 
     const auto& table = runtime::op_table();
     CommandTree tree(app, table);
+    std::string shell;
+    auto* completion = app.add_subcommand("completion", "Print a shell completion script");
+    completion->add_option("shell", shell, "bash, zsh or fish")
+        ->required()
+        ->check(CLI::IsMember({"bash", "zsh", "fish"}));
+    completion->footer(
+        "Load it with: source <(pbctl completion bash), or save it where your shell looks "
+        "(the .deb installs all three).");
+    // Writes the manual pages; hidden (no group): the build runs it, people read man.
+    std::string page;
+    auto* man = app.add_subcommand("__man", "Print a manual page in roff")->group("");
+    man->add_option("page", page)->required()->check(CLI::IsMember({"pbctl.1", "pb.yaml.5"}));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         const int rc = app.exit(e);
         return rc == 0 ? 0 : 2;
+    }
+    if (completion->parsed() || man->parsed()) {
+        const auto model = docs::describe(app, [&](const CLI::Option& o) -> docs::OptionHints {
+            if (o.check_name("--output")) {
+                return {.choices = {"table", "json"}};
+            }
+            if (o.check_name("--log-level")) {
+                return {.choices = {"trace", "debug", "info", "warn", "error", "off"}};
+            }
+            if (o.check_name("--config") || o.check_name("--db")) {
+                return {.file = true};
+            }
+            if (o.check_name("shell")) {
+                return {.choices = {"bash", "zsh", "fish"}};
+            }
+            return tree.hints(o);
+        });
+        if (completion->parsed()) {
+            std::cout << completion_script(shell, model);
+        } else {
+            std::cout << (page == "pbctl.1" ? docs::pbctl_man_page(model, PB_VERSION)
+                                            : docs::pb_yaml_man_page(PB_VERSION));
+        }
+        return 0;
     }
     const ops::Op* op = tree.selected();
     if (op == nullptr) {

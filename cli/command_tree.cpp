@@ -139,4 +139,16 @@ nlohmann::json CommandTree::collect_args() const {
     return args;
 }
 
+docs::OptionHints CommandTree::hints(const CLI::Option& option) const {
+    for (const auto& c : m_commands) {
+        for (const auto& v : c.values) {
+            if (v.option == &option) {
+                return {.choices = v.param->choices,
+                        .file = v.param->type == ops::ParamType::json_object};
+            }
+        }
+    }
+    return {};
+}
+
 }  // namespace pb::cli

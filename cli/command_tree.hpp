@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/docs/command_model.hpp"
 #include "common/ops/registry.hpp"
 
 namespace pb::cli {
@@ -23,6 +24,8 @@ class CommandTree {
     // The arguments the user gave for the selected op, as raw JSON (strings,
     // lists, booleans); a secret positional given as "-" is read from stdin.
     nlohmann::json collect_args() const;
+    // What an op's option accepts (choices, a path), for completions and docs.
+    docs::OptionHints hints(const CLI::Option& option) const;
 
   private:
     struct Value {

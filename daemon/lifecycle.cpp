@@ -13,6 +13,7 @@
 #include "common/core/clock.hpp"
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
+#include "common/docs/man_page.hpp"
 #include "common/runtime/op_table.hpp"
 #include "common/runtime/services.hpp"
 #include "daemon/http_server.hpp"
@@ -97,11 +98,18 @@ std::optional<int> Lifecycle::parse_flags(int argc, char** argv) {
     app.add_flag("--check-config", f.check_config,
                  "Load and check the configuration, print OK and exit (2 when it is not valid)");
     app.set_version_flag("--version", std::string("pbd ") + PB_VERSION);
+    // Prints pbd(8); hidden (no group): the build runs it, people read man.
+    bool man = false;
+    app.add_flag("--man", man, "Print the manual page in roff")->group("");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         const int rc = app.exit(e);
         return rc == 0 ? 0 : 2;
+    }
+    if (man) {
+        std::cout << docs::pbd_man_page(docs::describe(app, {}), runtime::op_table(), PB_VERSION);
+        return 0;
     }
     return std::nullopt;
 }

@@ -1,0 +1,232 @@
+#include "common/docs/man_page.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+#include "common/core/config.hpp"
+#include "common/core/error.hpp"
+
+namespace pb::docs {
+namespace {
+
+constexpr std::string_view k_type_names[] = {"text", "integer", "boolean", "duration"};
+
+std::string title_line(std::string_view name, int section, std::string_view version,
+                       std::string_view manual) {
+    std::ostringstream s;
+    s << ".TH " << name << ' ' << section << " \"\" \"pb " << version << "\" \"" << manual
+      << "\"\n";
+    // Left-aligned and unhyphenated: long option lists cannot be justified.
+    s << ".ad l\n.nh\n";
+    return s.str();
+}
+
+std::string flag_line(const FlagSpec& f) {
+    std::string names;
+    for (const auto& n : f.names) {
+        names += (names.empty() ? "" : ", ") + ("\\fB" + roff(n) + "\\fR");
+    }
+    if (!f.value_name.empty()) {
+        names += " \\fI" + roff(f.value_name) + "\\fR";
+    }
+    return names;
+}
+
+void write_flags(std::ostringstream& s, const std::vector<FlagSpec>& flags) {
+    for (const auto& f : flags) {
+        if (f.names.empty() || f.names.front() == "--help") {
+            continue;
+        }
+        s << ".TP\n" << flag_line(f) << '\n' << roff(f.help);
+        if (!f.choices.empty()) {
+            std::string list;
+            for (const auto& c : f.choices) {
+                list += (list.empty() ? "" : ", ") + c;
+            }
+            if (f.help.find(list) == std::string::npos) {
+                s << " One of: " << roff(list) << '.';
+            }
+        }
+        s << '\n';
+    }
+}
+
+std::string synopsis(const CommandSpec& c, std::string_view program) {
+    std::string line = "\\fB" + std::string(program);
+    for (const auto& p : c.path) {
+        line += ' ' + roff(p);
+    }
+    line += "\\fR";
+    for (const auto& p : c.positionals) {
+        line += " \\fI" + roff(p) + "\\fR";
+    }
+    for (const auto& f : c.flags) {
+        if (f.names.empty() || f.names.front() == "--help") {
+            continue;
+        }
+        line += " [\\fB" + roff(f.names.front()) + "\\fR";
+        if (!f.value_name.empty()) {
+            line += " \\fI" + roff(f.value_name) + "\\fR";
+        }
+        line += ']';
+    }
+    return line;
+}
+
+void write_environment(std::ostringstream& s, ConfigScope skip) {
+    s << ".SH ENVIRONMENT\n"
+         "Each setting of \\fBpb.yaml\\fR(5) may also be given in the environment; a flag "
+         "wins over the environment, which wins over the file.\n";
+    for (const auto& k : config_keys()) {
+        if (k.scope == skip || k.env.empty()) {
+            continue;
+        }
+        s << ".TP\n\\fB" << roff(k.env) << "\\fR\n"
+          << roff(k.help) << " (\\fB" << roff(k.key) << "\\fR)\n";
+    }
+}
+
+void write_exit_status(std::ostringstream& s) {
+    s << ".SH EXIT STATUS\n.TP\n\\fB0\\fR\nSuccess.\n";
+    for (int i = 0; i <= static_cast<int>(ErrorCode::internal); ++i) {
+        const auto code = static_cast<ErrorCode>(i);
+        s << ".TP\n\\fB" << exit_code(code) << "\\fR\n\\fB" << roff(to_string(code))
+          << "\\fR (HTTP " << http_status(code) << ")\n";
+    }
+}
+
+}  // namespace
+
+std::string roff(std::string_view text) {
+    std::string out;
+    out.reserve(text.size() + 8);
+    bool line_start = true;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (line_start && (c == '.' || c == '\'')) {
+            out += "\\&";
+        }
+        line_start = c == '\n';
+        if (c == '\\') {
+            out += "\\e";
+        } else if (c == '-') {
+            out += "\\-";
+        } else if (static_cast<unsigned char>(c) >= 0x80) {
+            // groff reads bytes, not UTF-8: a character goes as \[uXXXX].
+            const auto b = static_cast<unsigned char>(c);
+            const int extra = b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : 1;
+            unsigned cp = b & (0x3Fu >> extra);
+            for (int k = 0; k < extra && i + 1 < text.size(); ++k) {
+                cp = (cp << 6) | (static_cast<unsigned char>(text[++i]) & 0x3Fu);
+            }
+            char buf[16];
+            std::snprintf(buf, sizeof buf, "\\[u%04X]", cp);
+            out += buf;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string pbctl_man_page(const CommandSpec& pbctl, std::string_view version) {
+    std::ostringstream s;
+    s << title_line("PBCTL", 1, version, "User Commands");
+    s << ".SH NAME\npbctl \\- manage API keys, tokens, states, bans, limits, secrets and "
+         "actions\n";
+    s << ".SH SYNOPSIS\n\\fBpbctl\\fR [\\fIglobal options\\fR] \\fIgroup\\fR \\fIverb\\fR "
+         "[\\fIarguments\\fR] [\\fIoptions\\fR]\n";
+    s << ".SH DESCRIPTION\n"
+         "\\fBpbctl\\fR works on pb's database directly (local mode, the default), or sends "
+         "the same command to a running \\fBpbd\\fR(8) with \\fB\\-\\-server\\fR. Output is a "
+         "table on a terminal, JSON with \\fB\\-o json\\fR, and the one value a script wants "
+         "with \\fB\\-q\\fR. A secret argument given as \\fB\\-\\fR is read from standard input, "
+         "so it never shows in \\fBps\\fR(1) or shell history.\n";
+    s << ".SH GLOBAL OPTIONS\nThese apply to every command.\n";
+    write_flags(s, pbctl.flags);
+    s << ".SH COMMANDS\n";
+    for_each_command(pbctl, [&](const CommandSpec& c) {
+        if (c.path.empty() || !c.commands.empty()) {
+            return;  // groups only list their verbs
+        }
+        s << ".SS " << synopsis(c, "pbctl") << '\n' << roff(c.summary) << ".\n";
+        if (!c.footer.empty()) {
+            s << roff(c.footer) << '\n';
+        }
+        write_flags(s, c.flags);
+    });
+    write_exit_status(s);
+    write_environment(s, ConfigScope::daemon);
+    s << ".SH SEE ALSO\n\\fBpbd\\fR(8), \\fBpb.yaml\\fR(5)\n";
+    return s.str();
+}
+
+std::string pbd_man_page(const CommandSpec& pbd, const ops::OpTable& table,
+                         std::string_view version) {
+    std::ostringstream s;
+    s << title_line("PBD", 8, version, "System Administration");
+    s << ".SH NAME\npbd \\- pb's daemon: pb's operations over HTTP and WebSocket\n";
+    s << ".SH SYNOPSIS\n" << synopsis(pbd, "pbd") << '\n';
+    s << ".SH DESCRIPTION\n"
+         "\\fBpbd\\fR serves every operation of \\fBpbctl\\fR(1) on one port, with HTTP/1.1 "
+         "keep-alive. Callers authenticate with an API key (\\fBAuthorization: Bearer\\fR or "
+         "\\fBX\\-API\\-Key\\fR) or a JWT that pb issued; each operation checks its "
+         "permission. pbd enforces bans and rate limits on its own clients. On first start "
+         "with no active admin key it creates one and prints it once.\n";
+    s << ".SH OPTIONS\n";
+    write_flags(s, pbd.flags);
+    s << ".SH SIGNALS\n.TP\n\\fBSIGTERM\\fR, \\fBSIGINT\\fR\nStop accepting, finish the "
+         "requests in flight, record key usage and exit.\n.TP\n\\fBSIGHUP\\fR\nReload what "
+         "can be reloaded without a restart.\n";
+    s << ".SH HTTP ROUTES\n"
+         "Besides \\fB/health\\fR, \\fB/ready\\fR, \\fB/metrics\\fR (Prometheus text) and "
+         "\\fB/v1/auth\\fR (for a reverse proxy's \\fBauth_request\\fR):\n";
+    for (const auto& op : table.all()) {
+        if (op.route.path.empty()) {
+            continue;
+        }
+        s << ".TP\n\\fB" << op.route.method << ' ' << roff(op.route.path) << "\\fR\n"
+          << roff(op.summary) << '.';
+        if (!op.permission.empty()) {
+            s << " Needs \\fB" << roff(op.permission) << "\\fR.";
+        }
+        s << '\n';
+    }
+    write_exit_status(s);
+    write_environment(s, ConfigScope::cli);
+    s << ".SH SEE ALSO\n\\fBpbctl\\fR(1), \\fBpb.yaml\\fR(5)\n";
+    return s.str();
+}
+
+std::string pb_yaml_man_page(std::string_view version) {
+    std::ostringstream s;
+    s << title_line("PB.YAML", 5, version, "File Formats");
+    s << ".SH NAME\npb.yaml \\- configuration of pbctl and pbd\n";
+    s << ".SH DESCRIPTION\n"
+         "A YAML file of nested keys: the setting \\fBserver.listen\\fR is written\n"
+         ".PP\n.nf\nserver:\n  listen: 127.0.0.1:8700\n.fi\n.PP\n"
+         "Each setting comes from, highest first: a command-line flag, its environment "
+         "variable, this file, its built-in default. Durations are written like "
+         "\\fB30s\\fR, \\fB15m\\fR, \\fB1h30m\\fR or \\fB7d\\fR. \\fBpbctl config explain\\fR "
+         "\\fIKEY\\fR shows which source won; secret values are never printed. An unknown key "
+         "is reported as a warning.\n";
+    s << ".SH SETTINGS\n";
+    for (const auto& k : config_keys()) {
+        s << ".TP\n\\fB" << roff(k.key) << "\\fR (" << k_type_names[static_cast<int>(k.type)];
+        if (!k.fallback.empty()) {
+            s << ", default \\fB" << roff(k.fallback) << "\\fR";
+        }
+        s << ")\n" << roff(k.help);
+        if (!k.env.empty()) {
+            s << " Environment: \\fB" << roff(k.env) << "\\fR.";
+        }
+        if (k.sensitivity == Sensitivity::secret) {
+            s << " Sensitive: never printed.";
+        }
+        s << '\n';
+    }
+    s << ".SH SEE ALSO\n\\fBpbctl\\fR(1), \\fBpbd\\fR(8)\n";
+    return s.str();
+}
+
+}  // namespace pb::docs

@@ -66,7 +66,46 @@ std::vector<Transition> parse_allowed(const json& list) {
     return out;
 }
 
-void register_read_ops(OpTable& t) {
+}  // namespace
+
+void register_states_ops(OpTable& t) {
+    t.add(Op{
+        .name = "states.register",
+        .summary = "Create a named state (status active, version 1)",
+        .params =
+            {
+                id_param(),
+                Param{.name = "type",
+                      .help = "What it describes",
+                      .required = Required::yes,
+                      .choices = names(k_all_types)},
+                Param{.name = "data",
+                      .type = ParamType::json_object,
+                      .help = "Its JSON object (text, @file or - for stdin)",
+                      .fallback = json::object()},
+                Param{.name = "allowed_transitions",
+                      .type = ParamType::string_list,
+                      .help = "Allow only this transition (repeatable; default: all the table "
+                              "allows)",
+                      .flag = "allow"},
+                ttl_param("Expire by itself this long after creation and each renew (e.g. 30m)"),
+            },
+        .permission = "states:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/states", 201},
+        .handler =
+            [](Context& ctx, const json& a) {
+                NewState req{.id = a["id"],
+                             .type = *type_from_string(a["type"].get<std::string>()),
+                             .data = a["data"],
+                             .ttl_ms = opt_int(a, "ttl")};
+                if (a.contains("allowed_transitions"))
+                    req.allowed = parse_allowed(a["allowed_transitions"]);
+                return ctx.services.states().register_state(req, ctx.caller.actor).to_json();
+            },
+        .quiet_field = "version",
+        .audit_target = "id",
+    });
     t.add(Op{
         .name = "states.get",
         .summary = "Show a state: its data, type, status, version and times",
@@ -78,6 +117,67 @@ void register_read_ops(OpTable& t) {
                 return ctx.services.states().get(a["id"].get<std::string>()).to_json();
             },
         .quiet_field = "status",
+    });
+    t.add(Op{
+        .name = "states.update",
+        .summary = "Change a state's data: merged into it (RFC 7386; null removes a field), or "
+                   "--replace",
+        .params =
+            {
+                id_param(),
+                Param{.name = "data",
+                      .type = ParamType::json_object,
+                      .help = "A JSON object (text, @file or - for stdin)",
+                      .required = Required::yes},
+                Param{.name = "replace",
+                      .type = ParamType::boolean,
+                      .help = "Replace the data instead of merging",
+                      .fallback = false},
+                if_version_param(),
+            },
+        .permission = "states:write",
+        .mutates = Mutates::yes,
+        .route = {"PATCH", "/v1/states/{id}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                StateUpdate u{
+                    .id = a["id"],
+                    .data = a["data"],
+                    .mode = a["replace"].get<bool>() ? UpdateMode::replace : UpdateMode::merge,
+                    .if_version = opt_int(a, "if_version")};
+                return ctx.services.states().update(u, ctx.caller.actor).to_json();
+            },
+        .quiet_field = "version",
+        .audit_target = "id",
+    });
+    t.add(Op{
+        .name = "states.transition",
+        .summary = "Move a state: activate, deactivate, suspend, resume, expire or renew",
+        .params =
+            {
+                id_param(),
+                Param{
+                    .name = "transition",
+                    .help = "What to do",
+                    .required = Required::yes,
+                    .positional = Positional::yes,
+                    .choices = {"activate", "deactivate", "suspend", "resume", "expire", "renew"}},
+                if_version_param(),
+                ttl_param("With renew: a new time to live (default: the state's own)"),
+            },
+        .permission = "states:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/states/{id}/transition"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                return ctx.services.states()
+                    .transition(a["id"].get<std::string>(),
+                                *transition_from_string(a["transition"].get<std::string>()),
+                                opt_int(a, "if_version"), opt_int(a, "ttl"), ctx.caller.actor)
+                    .to_json();
+            },
+        .quiet_field = "status",
+        .audit_target = "id",
     });
     t.add(Op{
         .name = "states.history",
@@ -143,107 +243,6 @@ void register_read_ops(OpTable& t) {
         .columns = k_state_columns,
         .list_field = "states",
     });
-}
-
-void register_write_ops(OpTable& t) {
-    t.add(Op{
-        .name = "states.register",
-        .summary = "Create a named state (status active, version 1)",
-        .params =
-            {
-                id_param(),
-                Param{.name = "type",
-                      .help = "What it describes",
-                      .required = Required::yes,
-                      .choices = names(k_all_types)},
-                Param{.name = "data",
-                      .type = ParamType::json_object,
-                      .help = "Its JSON object (text, @file or - for stdin)",
-                      .fallback = json::object()},
-                Param{.name = "allowed_transitions",
-                      .type = ParamType::string_list,
-                      .help = "Allow only this transition (repeatable; default: all the table "
-                              "allows)",
-                      .flag = "allow"},
-                ttl_param("Expire by itself this long after creation and each renew (e.g. 30m)"),
-            },
-        .permission = "states:write",
-        .mutates = Mutates::yes,
-        .route = {"POST", "/v1/states", 201},
-        .handler =
-            [](Context& ctx, const json& a) {
-                NewState req{.id = a["id"],
-                             .type = *type_from_string(a["type"].get<std::string>()),
-                             .data = a["data"],
-                             .ttl_ms = opt_int(a, "ttl")};
-                if (a.contains("allowed_transitions"))
-                    req.allowed = parse_allowed(a["allowed_transitions"]);
-                return ctx.services.states().register_state(req, ctx.caller.actor).to_json();
-            },
-        .quiet_field = "version",
-        .audit_target = "id",
-    });
-    t.add(Op{
-        .name = "states.update",
-        .summary = "Change a state's data: merged into it (RFC 7386; null removes a field), or "
-                   "--replace",
-        .params =
-            {
-                id_param(),
-                Param{.name = "data",
-                      .type = ParamType::json_object,
-                      .help = "A JSON object (text, @file or - for stdin)",
-                      .required = Required::yes},
-                Param{.name = "replace",
-                      .type = ParamType::boolean,
-                      .help = "Replace the data instead of merging",
-                      .fallback = false},
-                if_version_param(),
-            },
-        .permission = "states:write",
-        .mutates = Mutates::yes,
-        .route = {"PATCH", "/v1/states/{id}"},
-        .handler =
-            [](Context& ctx, const json& a) {
-                StateUpdate u{
-                    .id = a["id"],
-                    .data = a["data"],
-                    .mode = a["replace"].get<bool>() ? UpdateMode::replace : UpdateMode::merge,
-                    .if_version = opt_int(a, "if_version")};
-                return ctx.services.states().update(u, ctx.caller.actor).to_json();
-            },
-        .quiet_field = "version",
-        .audit_target = "id",
-    });
-    t.add(Op{
-        .name = "states.transition",
-        .summary = "Move a state: activate, deactivate, suspend, resume, expire or renew",
-        .params =
-            {
-                id_param(),
-                Param{
-                    .name = "transition",
-                    .help = "What to do",
-                    .required = Required::yes,
-                    .positional = Positional::yes,
-                    .choices = {"activate", "deactivate", "suspend", "resume", "expire", "renew"}},
-                if_version_param(),
-                ttl_param("With renew: a new time to live (default: the state's own)"),
-            },
-        .permission = "states:write",
-        .mutates = Mutates::yes,
-        .route = {"POST", "/v1/states/{id}/transition"},
-        .handler =
-            [](Context& ctx, const json& a) {
-                return ctx.services.states()
-                    .transition(a["id"].get<std::string>(),
-                                *transition_from_string(a["transition"].get<std::string>()),
-                                opt_int(a, "if_version"), opt_int(a, "ttl"), ctx.caller.actor)
-                    .to_json();
-            },
-        .quiet_field = "status",
-        .audit_target = "id",
-    });
     t.add(Op{
         .name = "states.delete",
         .summary = "Delete a state (its history stays)",
@@ -262,13 +261,6 @@ void register_write_ops(OpTable& t) {
             },
         .audit_target = "id",
     });
-}
-
-}  // namespace
-
-void register_states_ops(OpTable& t) {
-    register_write_ops(t);
-    register_read_ops(t);
 }
 
 }  // namespace pb::states

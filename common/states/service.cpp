@@ -255,6 +255,11 @@ State StateService::transition(std::string_view id, Transition t,
     return mutate(id, t, if_version, actor, [&](State& s) {
         if (t == Transition::renew) {
             if (ttl_ms) {
+                if (!s.permits(Transition::expire)) {
+                    throw Error(ErrorCode::invalid_argument,
+                                "ttl: state \"" + s.id + "\" does not allow expire",
+                                {{"param", "ttl"}});
+                }
                 s.ttl_ms = ttl_ms;
             }
             s.expires_at = s.ttl_ms ? std::optional(now + *s.ttl_ms) : std::nullopt;

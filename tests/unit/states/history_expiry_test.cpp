@@ -126,6 +126,14 @@ TEST_F(StateExpiry, RenewExtends) {
     clock.advance(k_minute);
     EXPECT_EQ(service->get("s").status, Status::expired);
     EXPECT_EQ(s.to_json().at("ttl"), "1h");
+
+    // A state that may not expire cannot be given a TTL by renew either.
+    make("fixed", json::object(), std::vector<Transition>{Transition::renew});
+    const auto snap = snapshot();
+    EXPECT_EQ(error_code_of(
+                  [&] { service->transition("fixed", Transition::renew, {}, k_minute, "bob"); }),
+              ErrorCode::invalid_argument);
+    EXPECT_EQ(snapshot(), snap);
 }
 
 // Pins that a suspended or inactive state with a TTL expires too, and that

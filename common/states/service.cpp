@@ -1,5 +1,7 @@
 #include "common/states/service.hpp"
 
+#include <algorithm>
+
 #include "common/core/base64.hpp"
 #include "common/core/error.hpp"
 #include "common/events/outbox.hpp"

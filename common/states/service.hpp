@@ -98,6 +98,9 @@ class StateService {
     std::int64_t expire_due(UnixMillis now);
 
   private:
+    // One transition in one write transaction: load (expiring a due state
+    // first), check the version and the table, apply `change`, write the row,
+    // its history and its event.
     State mutate(std::string_view id, Transition t, std::optional<std::int64_t> if_version,
                  std::string_view actor, const std::function<void(State&)>& change);
 

@@ -95,6 +95,10 @@ void render(std::ostream& out, const ops::Op& op, const json& result, OutputForm
             }
         }
         render_table(out, columns, rows);
+        // A paged list says how to get the next page.
+        if (result.contains("next_cursor") && result["next_cursor"].is_string()) {
+            out << "more: --cursor " << result["next_cursor"].get<std::string>() << '\n';
+        }
         return;
     }
     if (result.is_object()) {

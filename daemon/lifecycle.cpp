@@ -181,6 +181,11 @@ void Lifecycle::serve() {
             } catch (const std::exception& e) {
                 logger()->warn("could not record key usage: {}", e.what());
             }
+            try {
+                m_services->states().expire_due(m_services->clock().now());
+            } catch (const std::exception& e) {
+                logger()->warn("could not expire due states: {}", e.what());
+            }
             next_flush = now + k_flush_interval;
             continue;
         }

@@ -14,6 +14,7 @@ Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Sto
     : m_config(std::move(config)), m_clock(clock), m_store(std::move(store)) {
     m_follower = std::make_unique<events::Follower>(*m_store);
     m_keys = std::make_unique<keys::KeyService>(*m_store, m_clock, *m_follower);
+    m_states = std::make_unique<states::StateService>(*m_store, m_clock);
 
     std::optional<tokens::JoseKey> config_hmac;
     if (const auto& secret = m_config.get("tokens.hmac_secret"); !secret.empty()) {

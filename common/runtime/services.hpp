@@ -8,6 +8,7 @@
 #include "common/core/secret_box.hpp"
 #include "common/events/follower.hpp"
 #include "common/keys/service.hpp"
+#include "common/states/service.hpp"
 #include "common/store/store.hpp"
 #include "common/tokens/service.hpp"
 
@@ -49,6 +50,8 @@ class Services {
     // for a bad setting: pbd should call limits() at start to fail early.
     limits::BanService& bans();
     limits::LimitService& limits();
+    // Named states (cheap to build: no cache, no follower).
+    states::StateService& states() { return *m_states; }
 
   private:
     Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store);
@@ -65,6 +68,7 @@ class Services {
     std::once_flag m_limits_once;
     std::unique_ptr<limits::BanService> m_bans;
     std::unique_ptr<limits::LimitService> m_limits;
+    std::unique_ptr<states::StateService> m_states;
 };
 
 }  // namespace pb

@@ -94,6 +94,35 @@ CREATE UNIQUE INDEX bans_target ON bans (kind, value);
 CREATE INDEX bans_expires ON bans (expires_at);
 ALTER TABLE api_keys ADD COLUMN rate_limit TEXT
 )SQL"},
+    Migration{4, "states and their history", R"SQL(
+CREATE TABLE states (
+    id         TEXT PRIMARY KEY,
+    type       TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    data       TEXT NOT NULL DEFAULT '{}',
+    allowed    TEXT,
+    version    BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    created_by TEXT NOT NULL DEFAULT '',
+    updated_at BIGINT NOT NULL,
+    updated_by TEXT NOT NULL DEFAULT '',
+    expires_at BIGINT,
+    ttl_ms     BIGINT
+);
+CREATE INDEX states_type_status ON states (type, status, id);
+CREATE INDEX states_expires ON states (expires_at);
+CREATE TABLE state_history (
+    id         {{serial_pk}},
+    state_id   TEXT NOT NULL,
+    version    BIGINT NOT NULL,
+    transition TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    data       TEXT NOT NULL DEFAULT '{}',
+    actor      TEXT NOT NULL DEFAULT '',
+    at         BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX state_history_version ON state_history (state_id, version)
+)SQL"},
 };
 
 constexpr std::string_view k_create_migrations_table =

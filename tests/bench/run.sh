@@ -72,6 +72,9 @@ PY
 echo "== 1c. in-process limits and bans, 100,000 identifiers / 10,000 ranges"
 "$bin/pb_bench_limits" --benchmark_format=console
 
+echo "== 1d. in-process states.update on SQLite (single, batched, and through dispatch)"
+"$bin/pb_bench_states" --benchmark_format=console
+
 echo "== 2. pbctl keys verify as a whole process"
 export PB_DB="$work/cli.db"
 key=$("$bin/pbctl" keys create --owner bench -q)

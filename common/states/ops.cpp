@@ -1,0 +1,266 @@
+#include "common/states/ops.hpp"
+
+#include "common/core/error.hpp"
+#include "common/runtime/services.hpp"
+#include "common/states/service.hpp"
+
+namespace pb::states {
+namespace {
+
+using nlohmann::json;
+using namespace pb::ops;
+
+std::vector<std::string> names(auto values) {
+    std::vector<std::string> out;
+    for (const auto v : values) {
+        out.emplace_back(to_string(v));
+    }
+    return out;
+}
+
+const std::vector<std::string> k_state_columns{"id",         "type",       "status",    "version",
+                                               "updated_at", "updated_by", "expires_at"};
+const std::vector<std::string> k_history_columns{"version", "transition", "status",
+                                                 "actor",   "at",         "data"};
+
+Param id_param() {
+    return Param{.name = "id",
+                 .help = "The state's name (letters, digits, . _ - : @)",
+                 .required = Required::yes,
+                 .positional = Positional::yes};
+}
+
+Param if_version_param() {
+    return Param{.name = "if_version",
+                 .type = ParamType::integer,
+                 .help = "Only if the state is still at this version (else conflict, exit 5)",
+                 .min = 1};
+}
+
+Param ttl_param(std::string help) {
+    return Param{.name = "ttl", .type = ParamType::duration, .help = std::move(help)};
+}
+
+std::optional<std::int64_t> opt_int(const json& a, const char* name) {
+    if (!a.contains(name) || a[name].is_null()) {
+        return std::nullopt;
+    }
+    return a[name].get<std::int64_t>();
+}
+
+std::vector<Transition> parse_allowed(const json& list) {
+    std::vector<Transition> out;
+    for (const auto& item : list) {
+        const auto t = transition_from_string(item.get<std::string>());
+        if (!t) {
+            throw Error(ErrorCode::invalid_argument,
+                        "allowed_transitions: \"" + item.get<std::string>() +
+                            "\" is not a transition (create, update, delete, activate, "
+                            "deactivate, suspend, resume, expire, renew)",
+                        {{"param", "allowed_transitions"}});
+        }
+        if (std::find(out.begin(), out.end(), *t) == out.end()) {
+            out.push_back(*t);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+void register_states_ops(OpTable& t) {
+    t.add(Op{
+        .name = "states.register",
+        .summary = "Create a named state (status active, version 1)",
+        .params =
+            {
+                id_param(),
+                Param{.name = "type",
+                      .help = "What it describes",
+                      .required = Required::yes,
+                      .choices = names(k_all_types)},
+                Param{.name = "data",
+                      .type = ParamType::json_object,
+                      .help = "Its JSON object (text, @file or - for stdin)",
+                      .fallback = json::object()},
+                Param{.name = "allowed_transitions",
+                      .type = ParamType::string_list,
+                      .help = "Allow only this transition (repeatable; default: all the table "
+                              "allows)",
+                      .flag = "allow"},
+                ttl_param("Expire by itself this long after creation and each renew (e.g. 30m)"),
+            },
+        .permission = "states:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/states", 201},
+        .handler =
+            [](Context& ctx, const json& a) {
+                NewState req{.id = a["id"],
+                             .type = *type_from_string(a["type"].get<std::string>()),
+                             .data = a["data"],
+                             .ttl_ms = opt_int(a, "ttl")};
+                if (a.contains("allowed_transitions"))
+                    req.allowed = parse_allowed(a["allowed_transitions"]);
+                return ctx.services.states().register_state(req, ctx.caller.actor).to_json();
+            },
+        .quiet_field = "version",
+        .audit_target = "id",
+    });
+    t.add(Op{
+        .name = "states.get",
+        .summary = "Show a state: its data, type, status, version and times",
+        .params = {id_param()},
+        .permission = "states:read",
+        .route = {"GET", "/v1/states/{id}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                return ctx.services.states().get(a["id"].get<std::string>()).to_json();
+            },
+        .quiet_field = "status",
+    });
+    t.add(Op{
+        .name = "states.update",
+        .summary = "Change a state's data: merged into it (RFC 7386; null removes a field), or "
+                   "--replace",
+        .params =
+            {
+                id_param(),
+                Param{.name = "data",
+                      .type = ParamType::json_object,
+                      .help = "A JSON object (text, @file or - for stdin)",
+                      .required = Required::yes},
+                Param{.name = "replace",
+                      .type = ParamType::boolean,
+                      .help = "Replace the data instead of merging",
+                      .fallback = false},
+                if_version_param(),
+            },
+        .permission = "states:write",
+        .mutates = Mutates::yes,
+        .route = {"PATCH", "/v1/states/{id}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                StateUpdate u{
+                    .id = a["id"],
+                    .data = a["data"],
+                    .mode = a["replace"].get<bool>() ? UpdateMode::replace : UpdateMode::merge,
+                    .if_version = opt_int(a, "if_version")};
+                return ctx.services.states().update(u, ctx.caller.actor).to_json();
+            },
+        .quiet_field = "version",
+        .audit_target = "id",
+    });
+    t.add(Op{
+        .name = "states.transition",
+        .summary = "Move a state: activate, deactivate, suspend, resume, expire or renew",
+        .params =
+            {
+                id_param(),
+                Param{
+                    .name = "transition",
+                    .help = "What to do",
+                    .required = Required::yes,
+                    .positional = Positional::yes,
+                    .choices = {"activate", "deactivate", "suspend", "resume", "expire", "renew"}},
+                if_version_param(),
+                ttl_param("With renew: a new time to live (default: the state's own)"),
+            },
+        .permission = "states:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/states/{id}/transition"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                return ctx.services.states()
+                    .transition(a["id"].get<std::string>(),
+                                *transition_from_string(a["transition"].get<std::string>()),
+                                opt_int(a, "if_version"), opt_int(a, "ttl"), ctx.caller.actor)
+                    .to_json();
+            },
+        .quiet_field = "status",
+        .audit_target = "id",
+    });
+    t.add(Op{
+        .name = "states.history",
+        .summary = "A state's changes, newest first: transition, data, who, when, version",
+        .params = {id_param(), Param{.name = "limit",
+                                     .type = ParamType::integer,
+                                     .help = "At most this many entries",
+                                     .fallback = 100,
+                                     .min = 1}},
+        .permission = "states:read",
+        .route = {"GET", "/v1/states/{id}/history"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                json rows = json::array();
+                for (const auto& h : ctx.services.states().history(
+                         a["id"].get<std::string>(), a["limit"].get<std::int64_t>())) {
+                    rows.push_back(h.to_json());
+                }
+                return json{{"id", a["id"]}, {"history", rows}};
+            },
+        .columns = k_history_columns,
+        .list_field = "history",
+    });
+    t.add(Op{
+        .name = "states.list",
+        .summary = "List states in id order, a page at a time (--cursor NEXT_CURSOR for the next)",
+        .params =
+            {
+                Param{.name = "type",
+                      .help = "Only states of this type",
+                      .choices = names(k_all_types)},
+                Param{.name = "status",
+                      .help = "Only states in this status",
+                      .choices = names(k_all_statuses)},
+                Param{.name = "limit",
+                      .type = ParamType::integer,
+                      .help = "At most this many per page (up to 1000)",
+                      .fallback = 100,
+                      .min = 1},
+                Param{.name = "cursor", .help = "The next_cursor of the previous page"},
+            },
+        .permission = "states:read",
+        .route = {"GET", "/v1/states"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                ListFilter f;
+                if (a.contains("type"))
+                    f.type = type_from_string(a["type"].get<std::string>());
+                if (a.contains("status"))
+                    f.status = status_from_string(a["status"].get<std::string>());
+                f.limit = a["limit"].get<std::int64_t>();
+                if (a.contains("cursor"))
+                    f.cursor = a["cursor"].get<std::string>();
+                const auto page = ctx.services.states().list(f);
+                json rows = json::array();
+                for (const auto& s : page.states) {
+                    rows.push_back(s.to_json());
+                }
+                return json{
+                    {"states", rows},
+                    {"next_cursor", page.next_cursor ? json(*page.next_cursor) : json(nullptr)}};
+            },
+        .columns = k_state_columns,
+        .list_field = "states",
+    });
+    t.add(Op{
+        .name = "states.delete",
+        .summary = "Delete a state (its history stays)",
+        .params = {id_param(), if_version_param()},
+        .permission = "states:write",
+        .mutates = Mutates::yes,
+        .route = {"DELETE", "/v1/states/{id}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                auto j = ctx.services.states()
+                             .remove(a["id"].get<std::string>(), opt_int(a, "if_version"),
+                                     ctx.caller.actor)
+                             .to_json();
+                j["deleted"] = true;
+                return j;
+            },
+        .audit_target = "id",
+    });
+}
+
+}  // namespace pb::states

@@ -18,6 +18,7 @@ struct PathData {
     std::vector<std::string> valued;
     std::vector<std::string> files;
     std::map<std::string, std::vector<std::string>> choices;
+    std::vector<std::vector<std::string>> positionals;  // choices of each positional
 };
 
 std::string join(const std::vector<std::string>& words, const char* sep = " ") {
@@ -34,6 +35,7 @@ void collect(const CommandSpec& c, std::vector<const FlagSpec*> inherited,
         inherited.push_back(&f);
     }
     PathData& d = out[join(c.path)];
+    d.positionals = c.positional_choices;
     for (const auto& sub : c.commands) {
         d.commands.push_back(sub.name);
     }
@@ -93,10 +95,20 @@ std::string sh_data(const std::map<std::string, PathData>& paths) {
         }
     }
     s << "        *) choices=\"\" ;;\n    esac\n}\n";
+    s << "__pbctl_positional() {\n    case \"$1|$2\" in\n";
+    for (const auto& [path, d] : paths) {
+        for (std::size_t i = 0; i < d.positionals.size(); ++i) {
+            if (!d.positionals[i].empty()) {
+                s << "        \"" << path << "|" << i << "\") choices=\"" << join(d.positionals[i])
+                  << "\" ;;\n";
+            }
+        }
+    }
+    s << "        *) choices=\"\" ;;\n    esac\n}\n";
     // Walks the words before the cursor: the command path, skipping flags and
     // the values of flags that take one.
     s << R"(__pbctl_path() {
-    cmdpath="" skip=0
+    cmdpath="" skip=0 npos=0
     local word
     for word in "$@"; do
         if [ "$skip" = 1 ]; then skip=0; continue; fi
@@ -104,7 +116,10 @@ std::string sh_data(const std::map<std::string, PathData>& paths) {
         case "$word" in
             -*=*) ;;
             -*) case "$valued" in *" $word "*) skip=1 ;; esac ;;
-            *) case " $commands " in *" $word "*) cmdpath="${cmdpath:+$cmdpath }$word" ;; esac ;;
+            *) case " $commands " in
+                   *" $word "*) cmdpath="${cmdpath:+$cmdpath }$word" ;;
+                   *) npos=$((npos + 1)) ;;
+               esac ;;
         esac
     done
     __pbctl_data "$cmdpath"
@@ -118,7 +133,7 @@ std::string bash_script(const std::map<std::string, PathData>& paths) {
     s << header("bash") << sh_data(paths);
     s << R"(_pbctl() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local cmdpath skip commands flags valued files choices
+    local cmdpath skip npos commands flags valued files choices
     __pbctl_path "${COMP_WORDS[@]:1:COMP_CWORD-1}"
     COMPREPLY=()
     if [ "$skip" = 1 ]; then
@@ -130,8 +145,11 @@ std::string bash_script(const std::map<std::string, PathData>& paths) {
         fi
     elif [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$flags" -- "$cur"))
-    else
+    elif [ -n "$commands" ]; then
         COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+    else
+        __pbctl_positional "$cmdpath" "$npos"
+        COMPREPLY=($(compgen -W "$choices" -- "$cur"))
     fi
 }
 complete -o default -F _pbctl pbctl
@@ -144,7 +162,7 @@ std::string zsh_script(const std::map<std::string, PathData>& paths) {
     s << "#compdef pbctl\n" << header("zsh") << sh_data(paths);
     s << R"(_pbctl() {
     local cur=${words[CURRENT]} prev=${words[CURRENT-1]}
-    local cmdpath skip commands flags valued files choices
+    local cmdpath skip npos commands flags valued files choices
     __pbctl_path "${(@)words[2,CURRENT-1]}"
     if [[ $skip == 1 ]]; then
         __pbctl_choices "$cmdpath" "$prev"
@@ -155,8 +173,11 @@ std::string zsh_script(const std::map<std::string, PathData>& paths) {
         fi
     elif [[ $cur == -* ]]; then
         compadd -- ${=flags}
-    else
+    elif [[ -n $commands ]]; then
         compadd -- ${=commands}
+    else
+        __pbctl_positional "$cmdpath" "$npos"
+        compadd -- ${=choices}
     fi
 }
 if (( $+functions[compdef] )); then
@@ -188,11 +209,23 @@ std::string fish_script(const std::map<std::string, PathData>& paths) {
         }
     }
     s << "    end\nend\n";
+    s << "function __pbctl_positional --argument-names cmdpath index\n"
+      << "    switch \"$cmdpath|$index\"\n";
+    for (const auto& [path, d] : paths) {
+        for (std::size_t i = 0; i < d.positionals.size(); ++i) {
+            if (!d.positionals[i].empty()) {
+                s << "        case '" << path << "|" << i << "'\n            printf '%s\\n' "
+                  << join(d.positionals[i]) << "\n";
+            }
+        }
+    }
+    s << "    end\nend\n";
     s << R"(function __pbctl_candidates
     set -l words (commandline -opc)
     set -l cur (commandline -ct)
     set -l cmdpath ''
     set -l skip 0
+    set -l npos 0
     for word in $words[2..-1]
         if test $skip = 1
             set skip 0
@@ -205,6 +238,8 @@ std::string fish_script(const std::map<std::string, PathData>& paths) {
             contains -- $word $__pbctl_valued; and set skip 1
         else if contains -- $word $__pbctl_commands
             set cmdpath (string trim -- "$cmdpath $word")
+        else
+            set npos (math $npos + 1)
         end
     end
     __pbctl_data "$cmdpath"
@@ -217,8 +252,10 @@ std::string fish_script(const std::map<std::string, PathData>& paths) {
         end
     else if string match -q -- '-*' $cur
         printf '%s\n' $__pbctl_flags
-    else
+    else if test (count $__pbctl_commands) -gt 0
         printf '%s\n' $__pbctl_commands
+    else
+        __pbctl_positional "$cmdpath" $npos
     end
 end
 complete -c pbctl -f -a '(__pbctl_candidates)'

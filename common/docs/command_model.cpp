@@ -23,6 +23,8 @@ CommandSpec describe_at(const CLI::App& app, std::vector<std::string> path, cons
     for (const CLI::Option* opt : app.get_options()) {
         if (opt->get_positional()) {
             spec.positionals.push_back(upper(opt->get_name(true, false)));
+            spec.positional_choices.push_back(hints ? hints(*opt).choices
+                                                    : std::vector<std::string>{});
             continue;
         }
         FlagSpec f;

@@ -26,7 +26,8 @@ struct CommandSpec {
     std::string name;               // "create"
     std::vector<std::string> path;  // {"keys", "create"}; empty for pbctl itself
     std::string summary;
-    std::vector<std::string> positionals;  // "ID", "TOKEN"
+    std::vector<std::string> positionals;                      // "ID", "TOKEN"
+    std::vector<std::vector<std::string>> positional_choices;  // per positional, if limited
     std::vector<FlagSpec> flags;
     std::vector<CommandSpec> commands;
     std::string footer;

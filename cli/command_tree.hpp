@@ -23,6 +23,8 @@ class CommandTree {
     // The arguments the user gave for the selected op, as raw JSON (strings,
     // lists, booleans); a secret positional given as "-" is read from stdin.
     nlohmann::json collect_args() const;
+    // True when --exit-status was given (ops with an exit_status_field only).
+    bool exit_status_requested() const;
 
   private:
     struct Value {
@@ -36,6 +38,7 @@ class CommandTree {
         const ops::Op* op = nullptr;
         CLI::App* app = nullptr;
         std::deque<Value> values;
+        bool exit_status = false;
     };
     std::deque<Command> m_commands;
 };

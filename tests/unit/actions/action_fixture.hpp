@@ -40,6 +40,9 @@ class ActionTest : public ::testing::Test {
     std::string write_action(const std::string& file, const std::string& yaml) {
         const auto path = actions_dir() + "/" + file;
         std::ofstream(path) << yaml;
+        if (m_services) {
+            m_services->actions().reload();
+        }
         return path;
     }
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # Prints what it received, as JSON: its arguments (without argv[0]), its whole
 # environment and its working directory. The actions tests read this to prove
 # how values reach a command.

@@ -554,14 +554,16 @@ json lint(const std::vector<fs::path>& paths, const ops::OpTable* table) {
                      "action \"" + r.action->name + "\" is already declared by an earlier file"});
             }
             if (r.problems.empty()) {
-                rows.push_back({{"file", file.string()},
+                rows.push_back({{"where", file.string()},
+                                {"file", file.string()},
                                 {"line", nullptr},
                                 {"status", "ok"},
-                                {"message", r.action->name}});
+                                {"message", "action " + r.action->name}});
             }
             for (const auto& p : r.problems) {
                 ++problems;
-                rows.push_back({{"file", p.file},
+                rows.push_back({{"where", p.file + ":" + std::to_string(p.line)},
+                                {"file", p.file},
                                 {"line", p.line},
                                 {"status", "error"},
                                 {"message", p.message}});
@@ -570,8 +572,11 @@ json lint(const std::vector<fs::path>& paths, const ops::OpTable* table) {
     }
     for (const auto& p : missing) {
         ++problems;
-        rows.push_back(
-            {{"file", p.file}, {"line", p.line}, {"status", "error"}, {"message", p.message}});
+        rows.push_back({{"where", p.file},
+                        {"file", p.file},
+                        {"line", p.line},
+                        {"status", "error"},
+                        {"message", p.message}});
     }
     const bool ok = problems == 0 && files > 0;
     std::string summary =

@@ -46,7 +46,8 @@ struct Loaded {
 Loaded load_paths(const std::vector<std::filesystem::path>& paths, const ops::OpTable* table);
 
 // `pbctl actions lint`: one row per file checked and per problem,
-// {"ok","summary","files":[{"file","line","status","message"}]}.
+// {"ok","summary","files":[{"where","file","line","status","message"}]}
+// ("where" is "file:line").
 nlohmann::json lint(const std::vector<std::filesystem::path>& paths, const ops::OpTable* table);
 
 }  // namespace pb::actions

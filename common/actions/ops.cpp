@@ -122,7 +122,7 @@ void register_actions_ops(OpTable& t) {
         .verdict_field = "ok",
         .verdict_reason_field = "summary",
         .verdict_code = ErrorCode::invalid_argument,
-        .columns = {"file", "line", "status", "message"},
+        .columns = {"where", "status", "message"},
         .list_field = "files",
     });
 }

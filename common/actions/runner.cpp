@@ -74,7 +74,8 @@ std::string env_or(const char* name, std::string_view fallback) {
 
 fs::path beside(const Action& action, const std::string& p) {
     const fs::path path = p;
-    return path.is_absolute() ? path : (action.file.parent_path() / path).lexically_normal();
+    auto out = path.is_absolute() ? path : (action.file.parent_path() / path).lexically_normal();
+    return out.has_filename() ? out : out.parent_path();  // "dir/" from "." -> "dir"
 }
 
 struct Prepared {

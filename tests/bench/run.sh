@@ -51,6 +51,9 @@ PY
 echo "== 1c. in-process limits and bans, 100,000 identifiers / 10,000 ranges"
 "$bin/pb_bench_limits" --benchmark_format=console
 
+echo "== 1d. actions: argument checks and argv rendering; a whole /bin/true run (spawn, wait, audit row)"
+"$bin/pb_bench_actions" --benchmark_format=console
+
 echo "== 2. pbctl keys verify as a whole process"
 export PB_DB="$work/cli.db"
 key=$("$bin/pbctl" keys create --owner bench -q)

@@ -98,6 +98,23 @@ TEST_F(DaemonActions, RunChecksTheActionsOwnPermission) {
     EXPECT_EQ(status_of(run(runner, "nope", json::object())), 404);
 }
 
+// pbctl --server sends actions.run to pbd; --exit-status works remotely too.
+TEST_F(DaemonActions, PbctlRunsActionsThroughPbd) {
+    const auto runner = key_with({"actions:read", "deploy:run"})["key"].get<std::string>();
+    const std::map<std::string, std::string> env{{"PB_SERVER", m_pbd->url()},
+                                                 {"PB_API_KEY", runner},
+                                                 {"PB_CONFIG", m_dir.file("none.yaml")}};
+    std::ofstream(m_dir.file("none.yaml")) << "";
+    auto r = pb::test::run(
+        {pbctl_path(), "actions", "run", "echo", "--arg", "word=$(id)", "-o", "json"}, env);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto result = json::parse(r.out);
+    EXPECT_EQ(json::parse(result["stdout"].get<std::string>())["argv"], json::array({"$(id)"}));
+    r = pb::test::run({pbctl_path(), "actions", "run", "rotate", "--arg", "id=x", "--exit-status"},
+                      env);
+    EXPECT_EQ(r.exit_code, 6) << r.err;  // permission_denied, not the command's code
+}
+
 // An op action runs its op as the caller: the action's permission and the
 // op's own (keys:write for keys.rotate) are both needed.
 TEST_F(DaemonActions, OpActionsKeepTheOpsPermission) {

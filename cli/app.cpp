@@ -161,6 +161,10 @@ int run(int argc, char** argv) {
             result = runtime::dispatch(*services, *op, raw, caller, ops::NameStyle::flag);
         }
         render(std::cout, *op, result, format);
+        if (tree.exit_status_requested() && result.contains(op->exit_status_field) &&
+            result[op->exit_status_field].is_number_integer()) {
+            return result[op->exit_status_field].get<int>();
+        }
         if (!op->verdict_field.empty() && result.value(op->verdict_field, true) == false) {
             std::cerr << "pbctl: " << op->name << ": "
                       << result.value(op->verdict_reason_field, std::string("not valid")) << '\n';

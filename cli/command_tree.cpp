@@ -84,7 +84,10 @@ CommandTree::CommandTree(CLI::App& app, const ops::OpTable& table) {
             auto& v = cmd.values.emplace_back();
             v.param = &p;
             const auto label = ops::param_label(p, ops::NameStyle::flag);
-            if (p.positional == ops::Positional::yes) {
+            if (p.positional == ops::Positional::yes && p.type == ops::ParamType::string_list) {
+                v.option = cmd.app->add_option(p.name, v.list, help_text(p));
+                v.option->type_name("");
+            } else if (p.positional == ops::Positional::yes) {
                 v.option = cmd.app->add_option(p.name, v.text, help_text(p));
                 v.option->type_name("");
             } else if (p.type == ops::ParamType::boolean) {
@@ -98,6 +101,11 @@ CommandTree::CommandTree(CLI::App& app, const ops::OpTable& table) {
             if (p.required == ops::Required::yes) {
                 v.option->required();
             }
+        }
+        if (!op.exit_status_field.empty()) {
+            cmd.app->add_flag("--exit-status", cmd.exit_status,
+                              "Exit with the " + op.exit_status_field +
+                                  " of the result instead of pb's own status");
         }
     }
 }
@@ -149,6 +157,15 @@ docs::OptionHints CommandTree::hints(const CLI::Option& option) const {
         }
     }
     return {};
+}
+
+bool CommandTree::exit_status_requested() const {
+    for (const auto& c : m_commands) {
+        if (c.app->parsed()) {
+            return c.exit_status;
+        }
+    }
+    return false;
 }
 
 }  // namespace pb::cli

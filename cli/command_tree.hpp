@@ -26,6 +26,8 @@ class CommandTree {
     nlohmann::json collect_args() const;
     // What an op's option accepts (choices, a path), for completions and docs.
     docs::OptionHints hints(const CLI::Option& option) const;
+    // True when --exit-status was given (ops with an exit_status_field only).
+    bool exit_status_requested() const;
 
   private:
     struct Value {
@@ -39,6 +41,7 @@ class CommandTree {
         const ops::Op* op = nullptr;
         CLI::App* app = nullptr;
         std::deque<Value> values;
+        bool exit_status = false;
     };
     std::deque<Command> m_commands;
 };

@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/actions/catalog.hpp"
 #include "common/core/clock.hpp"
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
@@ -186,6 +187,12 @@ void Lifecycle::serve() {
             } catch (const std::exception& e) {
                 logger()->warn("could not expire due states: {}", e.what());
             }
+            // A few stat calls: edited action files take effect within a second.
+            try {
+                m_services->actions().reload_if_changed();
+            } catch (const std::exception& e) {
+                logger()->warn("could not reload actions: {}", e.what());
+            }
             next_flush = now + k_flush_interval;
             continue;
         }
@@ -196,8 +203,13 @@ void Lifecycle::serve() {
         const int sig = sigtimedwait(&signals, nullptr, &ts);
         if (sig == SIGHUP) {
             logger()->info(
-                "reload requested (SIGHUP); reloading configuration is not supported "
-                "yet, nothing changed");
+                "reload requested (SIGHUP); reloading actions (other configuration is not "
+                "reloaded yet)");
+            try {
+                m_services->actions().reload();
+            } catch (const std::exception& e) {
+                logger()->warn("could not reload actions: {}", e.what());
+            }
         } else if (sig == SIGTERM || sig == SIGINT) {
             logger()->info("stopping on {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
             return;
@@ -263,6 +275,7 @@ int Lifecycle::run(int argc, char** argv) {
         if (bootstrap_enabled) {
             bootstrap();
         }
+        m_services->actions();  // load now: a bad actions.* setting stops the start
         m_metrics = std::make_unique<Metrics>(runtime::op_table());
         m_router = std::make_unique<Router>(*m_services, runtime::op_table(), *m_metrics);
         m_server = std::make_unique<HttpServer>(*m_router, *m_metrics, options);

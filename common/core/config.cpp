@@ -108,6 +108,15 @@ constexpr std::array k_keys{
               "operator's own network)."},
     ConfigKey{"bans.retention", duration, "30d", "PB_BANS_RETENTION", both, Sensitivity::plain,
               "Expired bans are kept this long (bans list --all, repeat counting), then purged."},
+    ConfigKey{"actions.paths", string, "", "PB_ACTIONS_PATHS", both, Sensitivity::plain,
+              "Comma-separated folders (or files) of action YAML files; empty: no actions. pbd "
+              "reloads them on SIGHUP and when they change."},
+    ConfigKey{"actions.max_concurrent", integer, "4", "PB_ACTIONS_MAX_CONCURRENT", both,
+              Sensitivity::plain, "Action commands that may run at once; more are refused (503)."},
+    ConfigKey{"actions.kill_grace", duration, "5s", "PB_ACTIONS_KILL_GRACE", both,
+              Sensitivity::plain,
+              "After an action's timeout, how long its process group has between SIGTERM and "
+              "SIGKILL."},
 };
 
 void check_type(const ConfigKey& key, const std::string& value, std::string_view source) {

@@ -75,6 +75,9 @@ struct Op {
     std::string verdict_reason_field;
     // The error code whose exit status pbctl uses for a false verdict.
     ErrorCode verdict_code = ErrorCode::unauthenticated;
+    // An integer result field pbctl exits with when given --exit-status (the
+    // flag exists only for ops that set this), e.g. an action's exit code.
+    std::string exit_status_field;
     // Table columns when the result is a list (empty: every field).
     std::vector<std::string> columns;
     // The list field of a result that holds rows, e.g. "keys".

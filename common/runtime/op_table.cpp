@@ -1,7 +1,9 @@
 #include "common/runtime/op_table.hpp"
 
+#include "common/actions/ops.hpp"
 #include "common/keys/ops.hpp"
 #include "common/limits/ops.hpp"
+#include "common/runtime/maintenance_ops.hpp"
 #include "common/states/ops.hpp"
 #include "common/tokens/ops.hpp"
 
@@ -15,6 +17,8 @@ const ops::OpTable& op_table() {
         tokens::register_tokens_ops(t);
         limits::register_limits_ops(t);
         states::register_states_ops(t);
+        register_maintenance_ops(t);
+        actions::register_actions_ops(t);
         return t;
     }();
     return table;

@@ -2,10 +2,12 @@
 
 #include <filesystem>
 
+#include "common/actions/catalog.hpp"
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
 #include "common/limits/ban_service.hpp"
 #include "common/limits/service.hpp"
+#include "common/runtime/op_table.hpp"
 #include "common/store/migrations.hpp"
 
 namespace pb {
@@ -76,6 +78,14 @@ limits::LimitService& Services::limits() {
             std::make_unique<limits::LimitService>(m_clock, *m_bans, std::move(limit_settings));
     });
     return *m_limits;
+}
+
+actions::Catalog& Services::actions() {
+    std::call_once(m_actions_once, [this] {
+        m_actions = std::make_unique<actions::Catalog>(
+            actions::catalog_settings_from_config(m_config), &runtime::op_table());
+    });
+    return *m_actions;
 }
 
 std::unique_ptr<Services> Services::open(Config config, const Clock& clock, Options options) {

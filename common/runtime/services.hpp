@@ -12,6 +12,10 @@
 #include "common/store/store.hpp"
 #include "common/tokens/service.hpp"
 
+namespace pb::actions {
+class Catalog;
+}
+
 namespace pb::limits {
 class BanService;
 class LimitService;
@@ -52,6 +56,9 @@ class Services {
     limits::LimitService& limits();
     // Named states (cheap to build: no cache, no follower).
     states::StateService& states() { return *m_states; }
+    // The actions of actions.paths, loaded on first use (files with problems
+    // are logged and skipped). Error(invalid_argument) for a bad actions.* setting.
+    actions::Catalog& actions();
 
   private:
     Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store);
@@ -69,6 +76,8 @@ class Services {
     std::unique_ptr<limits::BanService> m_bans;
     std::unique_ptr<limits::LimitService> m_limits;
     std::unique_ptr<states::StateService> m_states;
+    std::once_flag m_actions_once;
+    std::unique_ptr<actions::Catalog> m_actions;
 };
 
 }  // namespace pb

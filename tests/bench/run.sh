@@ -74,6 +74,8 @@ echo "== 1c. in-process limits and bans, 100,000 identifiers / 10,000 ranges"
 
 echo "== 1d. in-process states.update on SQLite (single, batched, and through dispatch)"
 "$bin/pb_bench_states" --benchmark_format=console
+echo "== 1e. actions: argument checks and argv rendering; a whole /bin/true run (spawn, wait, audit row)"
+"$bin/pb_bench_actions" --benchmark_format=console
 
 echo "== 2. pbctl keys verify as a whole process"
 export PB_DB="$work/cli.db"

@@ -1,0 +1,130 @@
+#include "common/actions/ops.hpp"
+
+#include "common/actions/args.hpp"
+#include "common/actions/catalog.hpp"
+#include "common/actions/runner.hpp"
+#include "common/core/error.hpp"
+#include "common/runtime/op_table.hpp"
+#include "common/runtime/services.hpp"
+
+namespace pb::actions {
+namespace {
+
+using nlohmann::json;
+using namespace pb::ops;
+
+Param name_param() {
+    return Param{.name = "name",
+                 .help = "The action's name",
+                 .required = Required::yes,
+                 .positional = Positional::yes};
+}
+
+}  // namespace
+
+void register_actions_ops(OpTable& t) {
+    t.add(Op{
+        .name = "actions.list",
+        .summary = "List the actions loaded from actions.paths, and the files skipped",
+        .permission = "actions:read",
+        .route = {"GET", "/v1/actions"},
+        .handler =
+            [](Context& ctx, const json&) {
+                const auto snap = ctx.services.actions().snapshot();
+                json rows = json::array();
+                for (const auto& a : snap->actions) {
+                    rows.push_back({{"name", a.name},
+                                    {"description", a.description},
+                                    {"permission", a.permission},
+                                    {"file", a.file.string()}});
+                }
+                json problems = json::array();
+                for (const auto& p : snap->problems) {
+                    problems.push_back(p.to_string());
+                }
+                return json{{"actions", rows}, {"problems", problems}};
+            },
+        .columns = {"name", "description", "permission", "file"},
+        .list_field = "actions",
+    });
+    t.add(Op{
+        .name = "actions.show",
+        .summary = "Show an action: its parameters with types and defaults, and what it runs",
+        .params = {name_param()},
+        .permission = "actions:read",
+        .route = {"GET", "/v1/actions/{name}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                return ctx.services.actions().find(a["name"].get<std::string>())->to_json();
+            },
+    });
+    t.add(Op{
+        .name = "actions.run",
+        .summary = "Run an action; needs the permission the action declares. A command that "
+                   "fails exits 1 with its result",
+        .params =
+            {
+                name_param(),
+                Param{.name = "arg",
+                      .type = ParamType::string_list,
+                      .help = "NAME=VALUE for a parameter of the action (repeatable; a name "
+                              "given twice makes a list)",
+                      .fallback = json::array()},
+                Param{.name = "args",
+                      .type = ParamType::json_object,
+                      .help = "The action's parameters as a JSON object",
+                      .fallback = json::object(),
+                      .flag = "args-json"},
+                Param{.name = "dry_run",
+                      .type = ParamType::boolean,
+                      .help = "Check the arguments and show what would run; run nothing",
+                      .fallback = false},
+            },
+        // Only to see that the action exists: the run itself is checked against
+        // the action's own permission and audited by the runner, which knows the
+        // action's secret parameters (the dispatcher only knows this op's).
+        .permission = "actions:read",
+        .route = {"POST", "/v1/actions/{name}/run"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                const auto action = ctx.services.actions().find(a["name"].get<std::string>());
+                json values = a["args"];
+                merge_pairs(a["arg"].get<std::vector<std::string>>(), values);
+                return run_action(ctx.services, *action, values, ctx.caller,
+                                  a["dry_run"].get<bool>() ? RunMode::dry_run : RunMode::run);
+            },
+        .quiet_field = "stdout",
+        .verdict_field = "ok",
+        .verdict_reason_field = "status",
+        .verdict_code = ErrorCode::internal,
+        .exit_status_field = "exit_code",
+        .audit_target = "name",
+    });
+    t.add(Op{
+        .name = "actions.lint",
+        .summary = "Check action files (folders or files, read where the op runs); exit 2 on any "
+                   "problem",
+        .params = {Param{.name = "paths",
+                         .type = ParamType::string_list,
+                         .help = "Folders of action files (*.yaml, *.yml) or single files",
+                         .required = Required::yes,
+                         .positional = Positional::yes}},
+        .permission = "admin",
+        .route = {"POST", "/v1/actions/lint"},
+        .handler =
+            [](Context&, const json& a) {
+                std::vector<std::filesystem::path> paths;
+                for (const auto& p : a["paths"]) {
+                    paths.emplace_back(p.get<std::string>());
+                }
+                return lint(paths, &runtime::op_table());
+            },
+        .verdict_field = "ok",
+        .verdict_reason_field = "summary",
+        .verdict_code = ErrorCode::invalid_argument,
+        .columns = {"where", "status", "message"},
+        .list_field = "files",
+    });
+}
+
+}  // namespace pb::actions

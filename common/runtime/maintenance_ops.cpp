@@ -1,0 +1,197 @@
+#include "common/runtime/maintenance_ops.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <sqlite3.h>
+
+#include "common/core/error.hpp"
+#include "common/core/time_format.hpp"
+#include "common/limits/ban_service.hpp"
+#include "common/runtime/services.hpp"
+
+namespace pb::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace pb::ops;
+
+struct Db {
+    sqlite3* handle = nullptr;
+    ~Db() { sqlite3_close_v2(handle); }
+};
+
+[[noreturn]] void fail(sqlite3* db, const std::string& what) {
+    throw Error(ErrorCode::unavailable,
+                what + ": " + (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+// A consistent copy of the live database, taken with sqlite3_backup while pb
+// keeps running; written beside the target and renamed, so the target is
+// either absent or complete.
+json backup(Services& s, const std::string& target_text) {
+    if (s.store().backend() != "sqlite") {
+        throw Error(ErrorCode::invalid_argument, "db.backup works on SQLite only");
+    }
+    const fs::path target = fs::absolute(target_text).lexically_normal();
+    std::error_code ec;
+    if (fs::exists(target, ec)) {
+        throw Error(ErrorCode::conflict, "db.backup: " + target.string() + " already exists",
+                    {{"target", target.string()}});
+    }
+    if (!fs::is_directory(target.parent_path(), ec)) {
+        throw Error(ErrorCode::invalid_argument,
+                    "db.backup: no folder " + target.parent_path().string(),
+                    {{"target", target.string()}});
+    }
+    const auto partial = target.string() + ".partial";
+    fs::remove(partial, ec);
+    const auto start = std::chrono::steady_clock::now();
+    Db src;
+    Db dst;
+    if (sqlite3_open_v2(s.store().location().c_str(), &src.handle, SQLITE_OPEN_READONLY, nullptr) !=
+        SQLITE_OK) {
+        fail(src.handle, "db.backup: cannot open the database");
+    }
+    sqlite3_busy_timeout(src.handle,
+                         static_cast<int>(s.config().get_duration_ms("db.busy_timeout")));
+    if (sqlite3_open_v2(partial.c_str(), &dst.handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        nullptr) != SQLITE_OK) {
+        fail(dst.handle, "db.backup: cannot create " + partial);
+    }
+    sqlite3_backup* b = sqlite3_backup_init(dst.handle, "main", src.handle, "main");
+    if (b == nullptr) {
+        fail(dst.handle, "db.backup");
+    }
+    int rc = SQLITE_OK;
+    // -1: every page in one step, under one read transaction (no restarts when
+    // pb writes meanwhile). Busy only while a writer holds an exclusive lock.
+    for (int attempt = 0; attempt < 500; ++attempt) {
+        rc = sqlite3_backup_step(b, -1);
+        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const int pages = sqlite3_backup_pagecount(b);
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) {
+        const std::string msg = sqlite3_errstr(rc);
+        fs::remove(partial, ec);
+        throw Error(ErrorCode::unavailable, "db.backup: " + msg);
+    }
+    sqlite3_close_v2(dst.handle);
+    dst.handle = nullptr;
+    fs::rename(partial, target, ec);
+    if (ec) {
+        fs::remove(partial, ec);
+        throw Error(ErrorCode::unavailable, "db.backup: cannot write " + target.string());
+    }
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    return json{{"target", target.string()},
+                {"bytes", static_cast<std::int64_t>(fs::file_size(target, ec))},
+                {"pages", pages},
+                {"duration_ms", ms}};
+}
+
+json purge(Services& s) {
+    const auto now = s.clock().now();
+    const auto bans = s.bans().purge_expired();
+    auto [revocations, refresh] = s.store().transaction([&](store::Connection& c) {
+        // Past their expiry these rows decide nothing: the tokens they concern
+        // are refused as expired anyway.
+        return std::pair{c.exec("DELETE FROM token_revocations WHERE expires_at < $1", {now}),
+                         c.exec("DELETE FROM refresh_tokens WHERE expires_at < $1", {now})};
+    });
+    return json{{"bans", bans}, {"token_revocations", revocations}, {"refresh_tokens", refresh}};
+}
+
+json audit_list(Services& s, const json& a) {
+    std::string sql =
+        "SELECT id, at, actor, op, target, outcome, args FROM audit_log WHERE at >= $1";
+    store::Params params{s.clock().now() - a["since"].get<std::int64_t>()};
+    for (const char* field : {"actor", "op"}) {
+        if (a.contains(field)) {
+            params.emplace_back(a[field].get<std::string>());
+            sql += std::string(" AND ") + field + " = $" + std::to_string(params.size());
+        }
+    }
+    params.emplace_back(a["limit"].get<std::int64_t>());
+    sql += " ORDER BY id LIMIT $" + std::to_string(params.size());
+    json rows = json::array();
+    s.store().transaction(
+        [&](store::Connection& c) {
+            for (const auto& r : c.query(sql, params)) {
+                auto args = json::parse(r.get_text(6), nullptr, false);
+                rows.push_back({{"id", r.get_int(0)},
+                                {"at", format_rfc3339(r.get_int(1))},
+                                {"actor", r.get_text(2)},
+                                {"op", r.get_text(3)},
+                                {"target", r.get_text(4)},
+                                {"outcome", r.get_text(5)},
+                                {"args", args.is_discarded() ? json(nullptr) : args}});
+            }
+        },
+        store::TxMode::read);
+    return json{{"entries", rows}};
+}
+
+}  // namespace
+
+void register_maintenance_ops(OpTable& t) {
+    t.add(Op{
+        .name = "db.backup",
+        .summary = "Copy the SQLite database to a new file while pb runs (online backup API)",
+        .params = {Param{.name = "target",
+                         .help = "The file to create (refused if it exists)",
+                         .required = Required::yes,
+                         .positional = Positional::yes}},
+        .permission = "admin",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/db/backup"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                return backup(ctx.services, a["target"].get<std::string>());
+            },
+        .quiet_field = "target",
+        .audit_target = "target",
+    });
+    t.add(Op{
+        .name = "db.purge",
+        .summary = "Delete expired bans (after bans.retention), token revocations and refresh "
+                   "tokens",
+        .permission = "admin",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/db/purge"},
+        .handler = [](Context& ctx, const json&) { return purge(ctx.services); },
+    });
+    t.add(Op{
+        .name = "audit.list",
+        .summary = "The audit log: who ran which mutating op or action, on what, with what outcome",
+        .params =
+            {
+                Param{.name = "since",
+                      .type = ParamType::duration,
+                      .help = "How far back, e.g. 7d",
+                      .fallback = "1d"},
+                Param{.name = "actor", .help = "Only this actor, e.g. key:abc123"},
+                Param{.name = "op", .help = "Only this op, e.g. keys.create"},
+                Param{.name = "limit",
+                      .type = ParamType::integer,
+                      .help = "At most this many, oldest first",
+                      .fallback = 1000,
+                      .min = 1},
+            },
+        .permission = "admin",
+        .route = {"GET", "/v1/audit"},
+        .handler = [](Context& ctx, const json& a) { return audit_list(ctx.services, a); },
+        .columns = {"at", "actor", "op", "target", "outcome"},
+        .list_field = "entries",
+    });
+}
+
+}  // namespace pb::runtime

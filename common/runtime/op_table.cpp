@@ -2,6 +2,7 @@
 
 #include "common/keys/ops.hpp"
 #include "common/limits/ops.hpp"
+#include "common/secrets/ops.hpp"
 #include "common/tokens/ops.hpp"
 
 namespace pb::runtime {
@@ -13,6 +14,7 @@ const ops::OpTable& op_table() {
         keys::register_keys_ops(t);
         tokens::register_tokens_ops(t);
         limits::register_limits_ops(t);
+        secrets::register_secrets_ops(t);
         return t;
     }();
     return table;

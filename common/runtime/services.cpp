@@ -6,12 +6,16 @@
 #include "common/core/log.hpp"
 #include "common/limits/ban_service.hpp"
 #include "common/limits/service.hpp"
+#include "common/secrets/service.hpp"
 #include "common/store/migrations.hpp"
 
 namespace pb {
 
 Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store)
     : m_config(std::move(config)), m_clock(clock), m_store(std::move(store)) {
+    // Secret references and sensitive settings first: everything below reads config.
+    m_config.resolve_secrets(
+        secrets::config_lookup([this]() -> secrets::Backend& { return secrets(); }));
     m_follower = std::make_unique<events::Follower>(*m_store);
     m_keys = std::make_unique<keys::KeyService>(*m_store, m_clock, *m_follower);
 
@@ -75,6 +79,14 @@ limits::LimitService& Services::limits() {
             std::make_unique<limits::LimitService>(m_clock, *m_bans, std::move(limit_settings));
     });
     return *m_limits;
+}
+
+secrets::Backend& Services::secrets() {
+    std::call_once(m_secrets_once, [this] {
+        m_secrets = secrets::make_backend(m_config, *m_store, m_clock,
+                                          [this]() -> const SecretBox& { return secret_box(); });
+    });
+    return *m_secrets;
 }
 
 std::unique_ptr<Services> Services::open(Config config, const Clock& clock, Options options) {

@@ -11,6 +11,10 @@
 #include "common/store/store.hpp"
 #include "common/tokens/service.hpp"
 
+namespace pb::secrets {
+class Backend;
+}  // namespace pb::secrets
+
 namespace pb::limits {
 class BanService;
 class LimitService;
@@ -49,6 +53,9 @@ class Services {
     // for a bad setting: pbd should call limits() at start to fail early.
     limits::BanService& bans();
     limits::LimitService& limits();
+    // The secrets backend secrets.backend names, built on first use.
+    // Error(invalid_argument) for a bad secrets.* setting.
+    secrets::Backend& secrets();
 
   private:
     Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store);
@@ -65,6 +72,8 @@ class Services {
     std::once_flag m_limits_once;
     std::unique_ptr<limits::BanService> m_bans;
     std::unique_ptr<limits::LimitService> m_limits;
+    std::once_flag m_secrets_once;
+    std::unique_ptr<secrets::Backend> m_secrets;
 };
 
 }  // namespace pb

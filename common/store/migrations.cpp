@@ -94,6 +94,27 @@ CREATE UNIQUE INDEX bans_target ON bans (kind, value);
 CREATE INDEX bans_expires ON bans (expires_at);
 ALTER TABLE api_keys ADD COLUMN rate_limit TEXT
 )SQL"},
+    Migration{5, "local secrets (versions sealed under the master key)", R"SQL(
+CREATE TABLE secrets (
+    path            TEXT PRIMARY KEY,
+    current_version BIGINT NOT NULL DEFAULT 0,
+    oldest_version  BIGINT NOT NULL DEFAULT 0,
+    max_versions    BIGINT NOT NULL DEFAULT 0,
+    cas_required    BIGINT NOT NULL DEFAULT 0,
+    custom_metadata TEXT NOT NULL DEFAULT '{}',
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL
+);
+CREATE TABLE secret_versions (
+    path       TEXT NOT NULL REFERENCES secrets (path),
+    version    BIGINT NOT NULL,
+    sealed     TEXT,
+    created_at BIGINT NOT NULL,
+    deleted_at BIGINT,
+    destroyed  BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (path, version)
+)
+)SQL"},
 };
 
 constexpr std::string_view k_create_migrations_table =

@@ -132,7 +132,7 @@ CommandTree::CommandTree(CLI::App& app, const ops::OpTable& table) {
             if (p.positional == ops::Positional::yes && p.type == ops::ParamType::json_object) {
                 // NAME=VALUE words, the rest of the command line.
                 v.option = cmd.app->add_option(p.name, v.list, help_text(p));
-                v.option->type_name("NAME=VALUE...");
+                v.option->type_name("NAME=VALUE");
             } else if (p.positional == ops::Positional::yes) {
                 v.option = cmd.app->add_option(p.name, v.text, help_text(p));
                 v.option->type_name("");

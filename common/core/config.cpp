@@ -362,10 +362,15 @@ void Config::resolve_secrets(const SecretLookup& lookup) {
             try {
                 value = lookup(config_path, k.key);
             } catch (const Error& err) {
-                if (err.code() != ErrorCode::unavailable) {
+                // Like the original: a store that cannot be asked falls through to
+                // the next source. A token without access to this path is normal.
+                if (err.code() == ErrorCode::unavailable) {
+                    log::get("config")->warn("{}: secret store skipped: {}", k.key, err.what());
+                } else if (err.code() == ErrorCode::permission_denied) {
+                    log::get("config")->debug("{}: secret store skipped: {}", k.key, err.what());
+                } else {
                     throw;
                 }
-                log::get("config")->warn("{}: secret store skipped: {}", k.key, err.what());
             }
             if (value) {
                 const auto ref = "secret:" + config_path + "#" + std::string(k.key);

@@ -69,8 +69,8 @@ class Config {
     // order, field KEY of the secret secrets.config_path, the file KEY in
     // secrets.files_dir, or keeps its env/file/default value (the original
     // framework's vault > files > env > default). A secret store that cannot
-    // be reached is skipped with a warning for that implicit step (Error for an
-    // explicit reference). secrets.* settings are never looked up (the store
+    // be reached (warning) or denies the read is skipped for that implicit
+    // step; for an explicit reference it is an Error. secrets.* settings are never looked up (the store
     // needs them to open).
     void resolve_secrets(const SecretLookup& lookup);
 

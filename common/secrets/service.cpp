@@ -22,27 +22,36 @@ std::unique_ptr<Backend> make_backend(const Config& config, store::Store& store,
 }
 
 SecretLookup config_lookup(std::function<Backend&()> backend) {
-    auto cache = std::make_shared<std::map<std::string, std::optional<Fields>, std::less<>>>();
+    // One read per path; a failure is remembered too, so an unreachable Vault
+    // costs one timeout, not one per setting.
+    struct Cached {
+        std::optional<Fields> fields;
+        std::optional<Error> error;
+    };
+    auto cache = std::make_shared<std::map<std::string, Cached, std::less<>>>();
     return [backend = std::move(backend), cache](
                std::string_view path, std::string_view field) -> std::optional<std::string> {
         auto it = cache->find(path);
         if (it == cache->end()) {
             validate_path(path);
-            std::optional<Fields> fields;
+            Cached c;
             try {
-                fields = backend().read(path, std::nullopt).data;
+                c.fields = backend().read(path, std::nullopt).data;
             } catch (const Error& e) {
                 if (e.code() != ErrorCode::not_found) {
-                    throw;
+                    c.error = e;
                 }
             }
-            it = cache->emplace(std::string(path), std::move(fields)).first;
+            it = cache->emplace(std::string(path), std::move(c)).first;
         }
-        if (!it->second) {
+        if (it->second.error) {
+            throw *it->second.error;
+        }
+        if (!it->second.fields) {
             return std::nullopt;
         }
-        const auto f = it->second->find(std::string(field));
-        if (f == it->second->end()) {
+        const auto f = it->second.fields->find(std::string(field));
+        if (f == it->second.fields->end()) {
             return std::nullopt;
         }
         return f->second;

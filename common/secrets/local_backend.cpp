@@ -118,12 +118,47 @@ Fields LocalBackend::open_fields(std::string_view path, std::int64_t version,
     return out;
 }
 
+namespace {
+constexpr std::size_t k_max_cached = 10'000;
+}  // namespace
+
+std::optional<LocalBackend::Cached> LocalBackend::cached_latest(std::string_view path,
+                                                                std::uint64_t token) {
+    std::lock_guard lock(m_cache_mutex);
+    if (token != m_cache_token) {
+        m_cache.clear();
+        m_cache_token = token;
+        return std::nullopt;
+    }
+    const auto it = m_cache.find(std::string(path));
+    if (it == m_cache.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+void LocalBackend::remember_latest(std::string_view path, std::uint64_t token, const Cached& row) {
+    std::lock_guard lock(m_cache_mutex);
+    // The token was taken before the query: a commit since then has moved it,
+    // and this (possibly stale) row must not be kept.
+    if (token != m_cache_token) {
+        return;
+    }
+    if (m_cache.size() >= k_max_cached) {
+        m_cache.clear();
+    }
+    m_cache[std::string(path)] = row;
+}
+
 Secret LocalBackend::read(std::string_view path, std::optional<std::int64_t> version) {
-    struct Found {
-        std::int64_t version;
-        std::string sealed;
-        UnixMillis created_at;
-    };
+    using Found = Cached;
+    const auto token = m_store.change_token();
+    if (!version) {
+        if (auto hit = cached_latest(path, token)) {
+            return Secret{std::string(path), hit->version, hit->created_at,
+                          open_fields(path, hit->version, hit->sealed)};
+        }
+    }
     const auto found = m_store.transaction(
         [&](store::Connection& c) {
             const auto head = read_head(c, path);
@@ -151,8 +186,11 @@ Secret LocalBackend::read(std::string_view path, std::optional<std::int64_t> ver
             return Found{v, r.get_text(0), r.get_int(1)};
         },
         store::TxMode::read);
-    return Secret{std::string(path), found.version, found.created_at,
-                  open_fields(path, found.version, found.sealed)};
+    auto fields = open_fields(path, found.version, found.sealed);
+    if (!version) {
+        remember_latest(path, token, found);
+    }
+    return Secret{std::string(path), found.version, found.created_at, std::move(fields)};
 }
 
 std::int64_t LocalBackend::store_version(store::Connection& c, std::string_view path,

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <functional>
+#include <mutex>
+#include <unordered_map>
 
 #include "common/core/clock.hpp"
 #include "common/core/secret_box.hpp"
@@ -13,7 +15,9 @@ namespace pb::secrets {
 // secret_versions), each version's fields sealed with AES-256-GCM under the
 // master key, with the path and version as associated data so a ciphertext
 // copied to another row or version does not open. Every change appends an
-// event (topic "secrets/<path>", never a value) in its transaction.
+// event (topic "secrets/<path>", never a value) in its transaction. Reads of
+// the latest version are served from a cache of ciphertexts that any commit to
+// the store (from any process) invalidates.
 class LocalBackend final : public Backend {
   public:
     // `box` opens the master key on first use (pbctl commands that never
@@ -46,10 +50,23 @@ class LocalBackend final : public Backend {
     void mark_versions(std::string_view path, const std::vector<std::int64_t>& versions,
                        std::string_view action);
 
+    struct Cached {
+        std::int64_t version = 0;
+        std::string sealed;
+        UnixMillis created_at = 0;
+    };
+    std::optional<Cached> cached_latest(std::string_view path, std::uint64_t token);
+    void remember_latest(std::string_view path, std::uint64_t token, const Cached& row);
+
     store::Store& m_store;
     const Clock& m_clock;
     std::function<const SecretBox&()> m_box;
     std::int64_t m_default_max_versions;
+    // Latest live versions' ciphertexts (never plaintext), valid while the
+    // store's change token stands still: a get then skips SQLite.
+    std::mutex m_cache_mutex;
+    std::uint64_t m_cache_token = 0;
+    std::unordered_map<std::string, Cached> m_cache;
 };
 
 }  // namespace pb::secrets

@@ -134,6 +134,25 @@ TEST_F(LocalBackendTest, ChangesAreEventsWithoutValues) {
                                         "secret.destroyed", "secret.metadata"}));
 }
 
+// The latest-version cache of one backend sees every commit made by another
+// (as another process would make them) at once.
+TEST_F(LocalBackendTest, CacheSeesOtherWriters) {
+    auto reader = local_backend();
+    auto writer = local_backend();
+    writer->write("app/db", {{"p", "1"}}, std::nullopt);
+    EXPECT_EQ(reader->read("app/db", std::nullopt).data.at("p"), "1");
+    EXPECT_EQ(reader->read("app/db", std::nullopt).data.at("p"), "1");
+    writer->write("app/db", {{"p", "2"}}, std::nullopt);
+    EXPECT_EQ(reader->read("app/db", std::nullopt).data.at("p"), "2");
+    writer->remove("app/db", {});
+    EXPECT_EQ(error_code_of([&] { reader->read("app/db", std::nullopt); }), ErrorCode::not_found);
+    writer->undelete("app/db", {2});
+    EXPECT_EQ(reader->read("app/db", std::nullopt).version, 2);
+    exec("UPDATE secret_versions SET sealed = 'v1:AAAA' WHERE path = $1 AND version = $2",
+         {std::string("app/db"), std::int64_t{2}});
+    EXPECT_EQ(error_code_of([&] { reader->read("app/db", std::nullopt); }), ErrorCode::internal);
+}
+
 // Paths are checked before anything is stored.
 TEST(SecretPath, RejectsBadPaths) {
     for (const char* bad :

@@ -64,6 +64,17 @@ std::vector<std::int64_t> versions_of(const json& req) {
 
 Kv2Server::Kv2Server(std::string mount)
     : m_mount(std::move(mount)), m_server(std::make_unique<httplib::Server>()) {
+    start();
+}
+
+Kv2Server::Kv2Server(const std::string& cert_file, const std::string& key_file)
+    : m_mount("secret"),
+      m_server(std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str())),
+      m_tls(true) {
+    start();
+}
+
+void Kv2Server::start() {
     m_server->set_tcp_nodelay(true);
     m_server->set_keep_alive_max_count(1'000'000);
     m_server->set_keep_alive_timeout(30);

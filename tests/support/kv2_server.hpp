@@ -30,12 +30,16 @@ namespace pb::test {
 class Kv2Server {
   public:
     explicit Kv2Server(std::string mount = "secret");
+    // The same over TLS with this PEM certificate and key.
+    Kv2Server(const std::string& cert_file, const std::string& key_file);
     ~Kv2Server();
     Kv2Server(const Kv2Server&) = delete;
     Kv2Server& operator=(const Kv2Server&) = delete;
 
     int port() const { return m_port; }
-    std::string address() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+    std::string address() const {
+        return (m_tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(m_port);
+    }
 
     // A token that may do everything.
     static constexpr const char* k_root_token = "root-token";
@@ -80,6 +84,7 @@ class Kv2Server {
         nlohmann::json body;
     };
 
+    void start();
     void install();
     Answer kv(const std::string& method, const std::string& kind, const std::string& path,
               const std::string& body, const std::multimap<std::string, std::string>& params);
@@ -93,6 +98,7 @@ class Kv2Server {
     std::unique_ptr<httplib::Server> m_server;
     std::thread m_thread;
     int m_port = 0;
+    bool m_tls = false;
 
     mutable std::mutex m_mutex;
     std::map<std::string, Entry> m_entries;

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <thread>
 
+#include "tests/support/process.hpp"
 #include "tests/unit/secrets/backend_fixture.hpp"
 
 namespace pb::secrets::test {
@@ -164,6 +165,33 @@ TEST_F(VaultBackendTest, ReusesTheConnection) {
         b.read("app/db", std::nullopt);
     }
     EXPECT_EQ(server->connections(), 1U);
+}
+
+// TLS: a certificate no trusted CA signed is refused by default; VAULT_CACERT
+// makes it trusted; skip_verify turns the check off.
+TEST_F(VaultBackendTest, VerifiesTlsByDefault) {
+    const auto cert = dir.file("vault.crt");
+    const auto key = dir.file("vault.key");
+    const auto gen = pb::test::run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048",
+                                    "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj",
+                                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+                                   {});
+    ASSERT_EQ(gen.exit_code, 0) << gen.err;
+    pb::test::Kv2Server tls(cert, key);
+    settings.address = tls.address();
+    ASSERT_TRUE(settings.address.starts_with("https://"));
+    error_of(ErrorCode::unavailable, [&] {
+        VaultBackend(settings).write("app/db", {{"p", "v"}}, std::nullopt);
+    });
+    auto trusted = settings;
+    trusted.cacert = cert;
+    VaultBackend b(trusted);
+    b.write("app/db", {{"p", "v"}}, std::nullopt);
+    EXPECT_EQ(b.read("app/db", std::nullopt).data.at("p"), "v");
+    EXPECT_EQ(b.status().at("tls_verify"), true);
+    auto unchecked = settings;
+    unchecked.skip_verify = true;
+    EXPECT_EQ(VaultBackend(unchecked).read("app/db", std::nullopt).data.at("p"), "v");
 }
 
 // Settings: an address and a way to authenticate are required; TLS is verified by default.

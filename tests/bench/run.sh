@@ -51,6 +51,10 @@ PY
 echo "== 1c. in-process limits and bans, 100,000 identifiers / 10,000 ranges"
 "$bin/pb_bench_limits" --benchmark_format=console
 
+echo "== 1d. secrets: local get in-process; Vault backend vs a bare GET of the KV v2 test server"
+"$bin/pb_bench_secrets" --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
+    --benchmark_report_aggregates_only=true --benchmark_format=console
+
 echo "== 2. pbctl keys verify as a whole process"
 export PB_DB="$work/cli.db"
 key=$("$bin/pbctl" keys create --owner bench -q)

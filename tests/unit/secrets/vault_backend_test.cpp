@@ -48,8 +48,8 @@ TEST_F(VaultBackendTest, ServerDownIsUnavailable) {
 
 // A server slower than the timeout: unavailable, not a hang.
 TEST_F(VaultBackendTest, SlowServerTimesOut) {
-    server->delay_ms = 1500;
-    settings.timeout_ms = 200;
+    server->delay_ms = 2500;
+    settings.timeout_ms = 800;
     VaultBackend b(settings);
     error_of(ErrorCode::unavailable, [&] { b.read("app/db", std::nullopt); });
     server->delay_ms = 0;

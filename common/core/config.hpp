@@ -70,8 +70,8 @@ class Config {
     // secrets.files_dir, or keeps its env/file/default value (the original
     // framework's vault > files > env > default). A secret store that cannot
     // be reached (warning) or denies the read is skipped for that implicit
-    // step; for an explicit reference it is an Error. secrets.* settings are never looked up (the store
-    // needs them to open).
+    // step; for an explicit reference it is an Error. secrets.* settings are never looked up (the
+    // store needs them to open).
     void resolve_secrets(const SecretLookup& lookup);
 
     // Typed accessors; the key must be in the table (programmer error otherwise).

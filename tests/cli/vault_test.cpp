@@ -145,7 +145,11 @@ TEST_F(VaultCliTest, VaultBackend) {
     EXPECT_EQ(status.at("sealed"), false);
     EXPECT_EQ(status.at("version"), "1.15.2");
     EXPECT_EQ(pbctl({"vault", "put", "app/db", "password=x", "--cas", "0"}).exit_code, 5);
+    EXPECT_EQ(ok_json({"health"}).at("components").at("secrets").at("status"), "ok");
     server.sealed = true;
+    const auto h = pbctl({"health", "-o", "json"});
+    EXPECT_EQ(h.exit_code, 7) << h.out << h.err;
+    EXPECT_NE(h.out.find("\"sealed\": true"), std::string::npos) << h.out;
     const auto r = pbctl({"vault", "get", "app/db"});
     EXPECT_EQ(r.exit_code, 7) << r.err;  // unavailable
     EXPECT_NE(r.err.find("sealed"), std::string::npos) << r.err;

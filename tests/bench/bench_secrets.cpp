@@ -102,6 +102,7 @@ BENCHMARK(BM_BareHttpGet)->UseRealTime()->ComputeStatistics("min", min_of);
 void BM_VaultGet(benchmark::State& state) {
     auto& f = vault();
     const auto handler_before = f.server.handler_micros();
+    const auto requests_before = f.server.requests();
     for (auto _ : state) {
         auto s = f.backend->read("app/db", std::nullopt);
         benchmark::DoNotOptimize(s);
@@ -109,6 +110,9 @@ void BM_VaultGet(benchmark::State& state) {
     // The server's own handler time per request (routing, JSON), for comparison.
     state.counters["server_us"] = static_cast<double>(f.server.handler_micros() - handler_before) /
                                   static_cast<double>(state.iterations());
+    state.counters["requests_per_get"] =
+        static_cast<double>(f.server.requests() - requests_before) /
+        static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_VaultGet)->UseRealTime()->ComputeStatistics("min", min_of);
 

@@ -66,6 +66,23 @@ int report(const Error& e, OutputFormat format) {
     return exit_code(e.code());
 }
 
+// Hides secret values from a table on a terminal (JSON and -q are for scripts).
+void mask_fields(const ops::Op& op, nlohmann::json& result) {
+    for (const auto& name : op.masked_fields) {
+        if (!result.is_object() || !result.contains(name)) {
+            continue;
+        }
+        auto& v = result[name];
+        if (v.is_object()) {
+            for (auto& [k, item] : v.items()) {
+                item = "<hidden: --show>";
+            }
+        } else {
+            v = "<hidden: --show>";
+        }
+    }
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -159,6 +176,9 @@ int run(int argc, char** argv) {
             auto services = Services::open(config, services_clock, {.pool_size = 1});
             const ops::Caller caller{local_actor(), {"admin"}};
             result = runtime::dispatch(*services, *op, raw, caller, ops::NameStyle::flag);
+        }
+        if (format == OutputFormat::table && !raw.value("show", false)) {
+            mask_fields(*op, result);
         }
         render(std::cout, *op, result, format);
         if (tree.exit_status_requested() && result.contains(op->exit_status_field) &&

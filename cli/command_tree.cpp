@@ -52,6 +52,49 @@ std::string read_json_file(const ops::Param& p, const std::string& value) {
     return std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// NAME=VALUE words as a JSON object. VALUE "-" is read from stdin (once), and
+// "@path" from a file as it is, so a secret never has to be an argument that
+// ps or the shell history would show.
+nlohmann::json fields_from_words(const ops::Param& p, const std::vector<std::string>& words) {
+    nlohmann::json out = nlohmann::json::object();
+    bool stdin_used = false;
+    const auto label = ops::param_label(p, ops::NameStyle::flag);
+    for (const auto& w : words) {
+        const auto eq = w.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            // Only the part before any "=" could be shown, and there is none: say nothing of w.
+            throw Error(ErrorCode::invalid_argument, label + ": expected NAME=VALUE words",
+                        {{"param", p.name}});
+        }
+        const auto name = w.substr(0, eq);
+        const auto value = w.substr(eq + 1);
+        if (out.contains(name)) {
+            throw Error(ErrorCode::invalid_argument, label + ": field \"" + name + "\" given twice",
+                        {{"param", p.name}});
+        }
+        if (value == "-") {
+            if (stdin_used) {
+                throw Error(ErrorCode::invalid_argument,
+                            label + ": only one field can be read from stdin", {{"param", p.name}});
+            }
+            stdin_used = true;
+            out[name] = read_stdin_secret();
+        } else if (value.starts_with("@")) {
+            std::ifstream in(value.substr(1), std::ios::binary);
+            if (!in) {
+                throw Error(ErrorCode::invalid_argument,
+                            label + ": field \"" + name + "\": cannot read file " + value.substr(1),
+                            {{"param", p.name}});
+            }
+            out[name] =
+                std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+        } else {
+            out[name] = value;
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 CommandTree::CommandTree(CLI::App& app, const ops::OpTable& table) {
@@ -61,7 +104,9 @@ CommandTree::CommandTree(CLI::App& app, const ops::OpTable& table) {
     for (const auto& op : table.all()) {
         CLI::App* parent = &app;
         std::string path;
-        std::string_view rest = op.name;
+        const std::string cli_name =
+            op.cli_group.empty() ? op.name : op.cli_group + op.name.substr(op.group().size());
+        std::string_view rest = cli_name;
         for (auto dot = rest.find('.'); dot != std::string_view::npos; dot = rest.find('.')) {
             const std::string segment(rest.substr(0, dot));
             path += (path.empty() ? "" : ".") + segment;
@@ -87,6 +132,11 @@ CommandTree::CommandTree(CLI::App& app, const ops::OpTable& table) {
             if (p.positional == ops::Positional::yes && p.type == ops::ParamType::string_list) {
                 v.option = cmd.app->add_option(p.name, v.list, help_text(p));
                 v.option->type_name("");
+            } else if (p.positional == ops::Positional::yes &&
+                       p.type == ops::ParamType::json_object) {
+                // NAME=VALUE words, the rest of the command line.
+                v.option = cmd.app->add_option(p.name, v.list, help_text(p));
+                v.option->type_name("NAME=VALUE");
             } else if (p.positional == ops::Positional::yes) {
                 v.option = cmd.app->add_option(p.name, v.text, help_text(p));
                 v.option->type_name("");
@@ -130,7 +180,9 @@ nlohmann::json CommandTree::collect_args() const {
                 continue;
             }
             const auto& p = *v.param;
-            if (p.type == ops::ParamType::boolean) {
+            if (p.type == ops::ParamType::json_object && p.positional == ops::Positional::yes) {
+                args[p.name] = fields_from_words(p, v.list);
+            } else if (p.type == ops::ParamType::boolean) {
                 args[p.name] = v.flag;
             } else if (p.type == ops::ParamType::string_list) {
                 args[p.name] = v.list;

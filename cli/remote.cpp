@@ -37,10 +37,26 @@ std::string build_path(const ops::Op& op, json& args) {
     std::string path = op.route.path;
     for (auto open = path.find('{'); open != std::string::npos; open = path.find('{', open)) {
         const auto close = path.find('}', open);
-        const auto name = path.substr(open + 1, close - open - 1);
+        auto name = path.substr(open + 1, close - open - 1);
+        // A "{name...}" tail keeps its slashes: each segment is encoded alone.
+        const bool tail = name.ends_with("...");
+        if (tail) {
+            name.resize(name.size() - 3);
+        }
         const auto value = args.contains(name) ? query_value(args[name]) : std::string();
         args.erase(name);
-        const auto encoded = encode_segment(value);
+        std::string encoded;
+        if (tail) {
+            std::string_view rest(value);
+            for (auto slash = rest.find('/'); slash != std::string_view::npos;
+                 slash = rest.find('/')) {
+                encoded += encode_segment(rest.substr(0, slash)) + "/";
+                rest.remove_prefix(slash + 1);
+            }
+            encoded += encode_segment(rest);
+        } else {
+            encoded = encode_segment(value);
+        }
         path.replace(open, close - open + 1, encoded);
         open += encoded.size();
     }

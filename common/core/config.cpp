@@ -3,11 +3,14 @@
 #include <array>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <unistd.h>
 
 #include <yaml-cpp/yaml.h>
 
 #include "common/core/error.hpp"
+#include "common/core/log.hpp"
 #include "common/core/time_format.hpp"
 
 extern char** environ;
@@ -117,6 +120,46 @@ constexpr std::array k_keys{
               Sensitivity::plain,
               "After an action's timeout, how long its process group has between SIGTERM and "
               "SIGKILL."},
+    ConfigKey{"secrets.backend", string, "local", "PB_SECRETS_BACKEND", both, Sensitivity::plain,
+              "Where secrets live: local (in the database, AES-256-GCM under the master key) or "
+              "vault (HashiCorp Vault's KV v2 at secrets.vault.address)."},
+    ConfigKey{"secrets.max_versions", integer, "10", "PB_SECRETS_MAX_VERSIONS", both,
+              Sensitivity::plain,
+              "Versions the local backend keeps of a secret whose own max_versions is 0."},
+    ConfigKey{"secrets.config_path", string, "pb/config", "PB_SECRETS_CONFIG_PATH", both,
+              Sensitivity::plain,
+              "The secret whose fields, named after settings (\"tokens.hmac_secret\"), win "
+              "for sensitive settings: secret store > secrets.files_dir > env > pb.yaml > "
+              "default. Empty: not consulted."},
+    ConfigKey{"secrets.files_dir", string, "", "PB_SECRETS_DIR", both, Sensitivity::plain,
+              "A folder of files named after sensitive settings (Kubernetes or Docker "
+              "secrets), read after the secret store and before the environment."},
+    ConfigKey{"secrets.vault.address", string, "", "VAULT_ADDR", both, Sensitivity::plain,
+              "Vault's URL, e.g. https://vault.example:8200."},
+    ConfigKey{"secrets.vault.token", string, "", "VAULT_TOKEN", both, Sensitivity::secret,
+              "The Vault token (prefer secrets.vault.token_file or AppRole)."},
+    ConfigKey{"secrets.vault.token_file", string, "", "PB_VAULT_TOKEN_FILE", both,
+              Sensitivity::plain, "A file holding the Vault token (e.g. a Vault Agent sink)."},
+    ConfigKey{"secrets.vault.role_id", string, "", "PB_VAULT_ROLE_ID", both, Sensitivity::plain,
+              "AppRole role_id: with secret_id, pb logs in and renews its token itself."},
+    ConfigKey{"secrets.vault.secret_id", string, "", "PB_VAULT_SECRET_ID", both,
+              Sensitivity::secret, "AppRole secret_id."},
+    ConfigKey{"secrets.vault.approle_mount", string, "approle", "PB_VAULT_APPROLE_MOUNT", both,
+              Sensitivity::plain, "Where the AppRole auth method is mounted."},
+    ConfigKey{"secrets.vault.namespace", string, "", "VAULT_NAMESPACE", both, Sensitivity::plain,
+              "Vault Enterprise namespace (sent as X-Vault-Namespace)."},
+    ConfigKey{"secrets.vault.mount", string, "secret", "PB_VAULT_MOUNT", both, Sensitivity::plain,
+              "The KV v2 secrets engine's mount path."},
+    ConfigKey{"secrets.vault.cacert", string, "", "VAULT_CACERT", both, Sensitivity::plain,
+              "A PEM file of CA certificates that verify Vault's TLS certificate."},
+    ConfigKey{"secrets.vault.skip_verify", boolean, "false", "VAULT_SKIP_VERIFY", both,
+              Sensitivity::plain, "Do not verify Vault's TLS certificate (never in production)."},
+    ConfigKey{"secrets.vault.timeout", duration, "10s", "VAULT_CLIENT_TIMEOUT", both,
+              Sensitivity::plain, "How long one request to Vault may take."},
+    ConfigKey{"secrets.vault.max_retries", integer, "2", "VAULT_MAX_RETRIES", both,
+              Sensitivity::plain,
+              "Retries (with backoff) of a read that failed to reach Vault or got 5xx; writes "
+              "are never retried."},
 };
 
 void check_type(const ConfigKey& key, const std::string& value, std::string_view source) {
@@ -202,6 +245,10 @@ std::string_view to_string(ConfigSource source) {
             return "file";
         case ConfigSource::fallback:
             return "default";
+        case ConfigSource::secret:
+            return "secret";
+        case ConfigSource::secret_file:
+            return "secret_file";
     }
     return "default";
 }
@@ -210,7 +257,9 @@ std::map<std::string, std::string> read_environment() {
     std::map<std::string, std::string> env;
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
         std::string_view kv(*e);
-        if (!kv.starts_with("PB_")) {
+        // Vault's own variables (VAULT_ADDR, …) too, so a shell set up for the
+        // vault CLI works unchanged.
+        if (!kv.starts_with("PB_") && !kv.starts_with("VAULT_")) {
             continue;
         }
         const auto eq = kv.find('=');
@@ -282,6 +331,79 @@ Config Config::load(const ConfigInputs& inputs) {
     return cfg;
 }
 
+void Config::resolve_secrets(const SecretLookup& lookup) {
+    constexpr std::string_view k_ref = "secret:";
+    const auto& config_path = get("secrets.config_path");
+    const auto& files_dir = get("secrets.files_dir");
+    for (const auto& k : k_keys) {
+        if (k.key.starts_with("secrets.")) {
+            continue;
+        }
+        auto& e = m_values[std::string(k.key)];
+        const std::string where = e.origin.empty() ? std::string(to_string(e.source)) : e.origin;
+        if (std::string_view(e.value).starts_with(k_ref)) {
+            const std::string ref = e.value;
+            const auto hash = ref.find('#');
+            if (hash == std::string::npos || hash == k_ref.size() || hash + 1 == ref.size()) {
+                throw Error(ErrorCode::invalid_argument,
+                            std::string(k.key) + " (from " + where +
+                                "): a secret reference is secret:PATH#FIELD",
+                            {{"key", k.key}});
+            }
+            const auto path = ref.substr(k_ref.size(), hash - k_ref.size());
+            const auto field = ref.substr(hash + 1);
+            auto value = lookup(path, field);
+            if (!value) {
+                throw Error(
+                    ErrorCode::invalid_argument,
+                    std::string(k.key) + " (from " + where + "): " + ref + " does not exist",
+                    {{"key", k.key}});
+            }
+            check_type(k, *value, ref);
+            e = Entry{std::move(*value), ConfigSource::secret, ref, true};
+            continue;
+        }
+        if (k.sensitivity != Sensitivity::secret || e.source == ConfigSource::flag) {
+            continue;
+        }
+        if (!config_path.empty()) {
+            std::optional<std::string> value;
+            try {
+                value = lookup(config_path, k.key);
+            } catch (const Error& err) {
+                // Like the original: a store that cannot be asked falls through to
+                // the next source. A token without access to this path is normal.
+                if (err.code() == ErrorCode::unavailable) {
+                    log::get("config")->warn("{}: secret store skipped: {}", k.key, err.what());
+                } else if (err.code() == ErrorCode::permission_denied) {
+                    log::get("config")->debug("{}: secret store skipped: {}", k.key, err.what());
+                } else {
+                    throw;
+                }
+            }
+            if (value) {
+                const auto ref = "secret:" + config_path + "#" + std::string(k.key);
+                check_type(k, *value, ref);
+                e = Entry{std::move(*value), ConfigSource::secret, ref, true};
+                continue;
+            }
+        }
+        if (!files_dir.empty()) {
+            const auto file = (std::filesystem::path(files_dir) / std::string(k.key)).string();
+            std::ifstream in(file);
+            if (in) {
+                std::string value{std::istreambuf_iterator<char>(in),
+                                  std::istreambuf_iterator<char>()};
+                while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) {
+                    value.pop_back();
+                }
+                check_type(k, value, file);
+                e = Entry{std::move(value), ConfigSource::secret_file, file, true};
+            }
+        }
+    }
+}
+
 const Config::Entry& Config::entry(std::string_view key) const {
     auto it = m_values.find(key);
     if (it == m_values.end()) {
@@ -311,7 +433,8 @@ std::int64_t Config::get_duration_ms(std::string_view key) const {
 nlohmann::json Config::explain(std::string_view key) const {
     const auto& e = entry(key);
     const auto* spec = find_config_key(key);
-    const bool secret = spec->sensitivity == Sensitivity::secret;
+    // A value that came from a secret is one, whatever the key.
+    const bool secret = spec->sensitivity == Sensitivity::secret || e.from_secret;
     nlohmann::json j{{"key", key},
                      {"value", secret && !e.value.empty() ? "<redacted>" : e.value},
                      {"source", to_string(e.source)},

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -33,8 +34,10 @@ std::span<const ConfigKey> config_keys();
 // The entry for `key`, or nullptr.
 const ConfigKey* find_config_key(std::string_view key);
 
-// Where a value came from, highest precedence first.
-enum class ConfigSource { flag, env, file, fallback };
+// Where a value came from. Plain settings: flag > env > file > default.
+// Sensitive ones: flag > secret (the secret store) > secret_file > env > file >
+// default. `secret` is also the source of a resolved "secret:path#field" value.
+enum class ConfigSource { flag, env, file, fallback, secret, secret_file };
 std::string_view to_string(ConfigSource source);
 
 // What to layer. Flags are keyed by config key.
@@ -44,7 +47,13 @@ struct ConfigInputs {
     std::optional<std::string> file;         // explicit --config / PB_CONFIG
 };
 
-// The process environment's PB_* variables.
+// Reads field `field` of secret `path` for Config::resolve_secrets(): the value,
+// or nullopt when there is no such secret or field; throws pb::Error otherwise.
+// Installed by the runtime, so core config does not depend on the secrets module.
+using SecretLookup =
+    std::function<std::optional<std::string>(std::string_view path, std::string_view field)>;
+
+// The process environment's PB_* and VAULT_* variables.
 std::map<std::string, std::string> read_environment();
 
 // Merged configuration: flag > env > file > default, with each value's origin
@@ -53,6 +62,17 @@ std::map<std::string, std::string> read_environment();
 class Config {
   public:
     static Config load(const ConfigInputs& inputs);
+
+    // Resolves secrets, once, after load(): every "secret:PATH#FIELD" value is
+    // replaced by that field (Error(invalid_argument) naming the key when it does
+    // not exist); then each sensitive setting not given as a flag takes, in
+    // order, field KEY of the secret secrets.config_path, the file KEY in
+    // secrets.files_dir, or keeps its env/file/default value (the original
+    // framework's vault > files > env > default). A secret store that cannot
+    // be reached (warning) or denies the read is skipped for that implicit
+    // step; for an explicit reference it is an Error. secrets.* settings are never looked up (the
+    // store needs them to open).
+    void resolve_secrets(const SecretLookup& lookup);
 
     // Typed accessors; the key must be in the table (programmer error otherwise).
     const std::string& get(std::string_view key) const;
@@ -73,7 +93,8 @@ class Config {
     struct Entry {
         std::string value;
         ConfigSource source = ConfigSource::fallback;
-        std::string origin;  // env var name or file path
+        std::string origin;  // env var name, file path or secret reference
+        bool from_secret = false;
     };
     const Entry& entry(std::string_view key) const;
 

@@ -47,7 +47,8 @@ struct Param {
     std::int64_t min = 0;               // lower bound of an integer
 };
 
-// An HTTP route: method, path with {name} captures, status on success.
+// An HTTP route: method, path with {name} captures (a last "{name...}" takes
+// the rest of the path, slashes included), status on success.
 struct Route {
     std::string method;
     std::string path;
@@ -84,6 +85,11 @@ struct Op {
     std::string list_field;
     // Which argument names the object acted on, for the audit log.
     std::string audit_target;
+    // The CLI group when it is not the op's group (secrets.get is `pbctl vault get`).
+    std::string cli_group;
+    // Object fields whose values the CLI's table output hides unless the op's
+    // boolean "show" arg is set (JSON and -q output are for scripts: shown).
+    std::vector<std::string> masked_fields;
 
     std::string group() const { return name.substr(0, name.find('.')); }
     std::string verb() const {

@@ -7,7 +7,7 @@
 namespace pb::ops {
 namespace {
 
-constexpr std::size_t k_max_segments = 16;
+constexpr std::size_t k_max_segments = 32;
 
 // Splits "/v1/keys/abc" into {"v1","keys","abc"}; false when there are too many segments.
 bool split_path(std::string_view path, std::array<std::string_view, k_max_segments>& out,
@@ -32,14 +32,31 @@ bool is_capture(std::string_view segment) {
     return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+// "{path...}": a capture of one or more segments, slashes included; only last.
+bool is_tail_capture(std::string_view segment) {
+    return is_capture(segment) && segment.ends_with("...}") && segment.size() > 5;
+}
+
+std::string capture_name(std::string_view segment) {
+    segment = segment.substr(1, segment.size() - 2);
+    if (segment.ends_with("...")) {
+        segment.remove_suffix(3);
+    }
+    return std::string(segment);
+}
+
+bool has_tail(const std::vector<std::string>& pattern) {
+    return !pattern.empty() && is_tail_capture(pattern.back());
+}
+
 // The number of literal segments matched, or -1 when the path does not fit.
 int match_segments(const std::vector<std::string>& pattern,
                    const std::array<std::string_view, k_max_segments>& path, std::size_t n) {
-    if (pattern.size() != n) {
+    if (has_tail(pattern) ? n < pattern.size() : pattern.size() != n) {
         return -1;
     }
     int literals = 0;
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
         if (is_capture(pattern[i])) {
             continue;
         }
@@ -76,6 +93,12 @@ void OpTable::add(Op op) {
     if (!split_path(op.route.path, segments, n)) {
         throw Error(ErrorCode::internal, "route has too many segments: " + op.route.path);
     }
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+        if (is_tail_capture(segments[i])) {
+            throw Error(ErrorCode::internal,
+                        "a {name...} capture must end the route: " + op.route.path);
+        }
+    }
     m_patterns.emplace_back(segments.begin(), segments.begin() + static_cast<std::ptrdiff_t>(n));
     m_ops.push_back(std::move(op));
 }
@@ -107,7 +130,10 @@ OpTable::RouteMatch OpTable::match(std::string_view method, std::string_view pat
             best.path_known = true;
             continue;
         }
-        if (literals > best_literals) {
+        // Between equal literals a fixed-length route is more specific than a tail.
+        if (literals > best_literals ||
+            (literals == best_literals && best.op != nullptr && has_tail(m_patterns[best_index]) &&
+             !has_tail(m_patterns[i]))) {
             best_literals = literals;
             best_index = i;
             best.op = &m_ops[i];
@@ -115,10 +141,17 @@ OpTable::RouteMatch OpTable::match(std::string_view method, std::string_view pat
     }
     if (best.op != nullptr) {
         const auto& pattern = m_patterns[best_index];
-        for (std::size_t i = 0; i < n; ++i) {
-            if (is_capture(pattern[i])) {
-                best.captures[pattern[i].substr(1, pattern[i].size() - 2)] =
-                    std::string(segments[i]);
+        for (std::size_t i = 0; i < pattern.size(); ++i) {
+            if (is_tail_capture(pattern[i])) {
+                // The rest of the path as sent, one "/" between segments.
+                std::string tail(segments[i]);
+                for (std::size_t j = i + 1; j < n; ++j) {
+                    tail += '/';
+                    tail += segments[j];
+                }
+                best.captures[capture_name(pattern[i])] = std::move(tail);
+            } else if (is_capture(pattern[i])) {
+                best.captures[capture_name(pattern[i])] = std::string(segments[i]);
             }
         }
     }

@@ -24,7 +24,10 @@ class OpTable {
         std::map<std::string, std::string> captures;
         bool path_known = false;  // the path exists under another method (405)
     };
-    // The op whose route matches; literal segments win over {captures}.
+    // The op whose route matches; literal segments win over {captures}. A last
+    // segment "{name...}" captures one or more segments with their slashes
+    // ("/v1/secrets/{path...}" matches "/v1/secrets/app/db" with path "app/db");
+    // a fixed-length route wins over a tail capture with as many literals.
     RouteMatch match(std::string_view method, std::string_view path) const;
 
   private:

@@ -4,6 +4,7 @@
 #include "common/keys/ops.hpp"
 #include "common/limits/ops.hpp"
 #include "common/runtime/maintenance_ops.hpp"
+#include "common/secrets/ops.hpp"
 #include "common/states/ops.hpp"
 #include "common/tokens/ops.hpp"
 
@@ -19,6 +20,7 @@ const ops::OpTable& op_table() {
         states::register_states_ops(t);
         register_maintenance_ops(t);
         actions::register_actions_ops(t);
+        secrets::register_secrets_ops(t);
         return t;
     }();
     return table;

@@ -8,12 +8,16 @@
 #include "common/limits/ban_service.hpp"
 #include "common/limits/service.hpp"
 #include "common/runtime/op_table.hpp"
+#include "common/secrets/service.hpp"
 #include "common/store/migrations.hpp"
 
 namespace pb {
 
 Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store)
     : m_config(std::move(config)), m_clock(clock), m_store(std::move(store)) {
+    // Secret references and sensitive settings first: everything below reads config.
+    m_config.resolve_secrets(
+        secrets::config_lookup([this]() -> secrets::Backend& { return secrets(); }));
     m_follower = std::make_unique<events::Follower>(*m_store);
     m_keys = std::make_unique<keys::KeyService>(*m_store, m_clock, *m_follower);
     m_states = std::make_unique<states::StateService>(*m_store, m_clock);
@@ -86,6 +90,14 @@ actions::Catalog& Services::actions() {
             actions::catalog_settings_from_config(m_config), &runtime::op_table());
     });
     return *m_actions;
+}
+
+secrets::Backend& Services::secrets() {
+    std::call_once(m_secrets_once, [this] {
+        m_secrets = secrets::make_backend(m_config, *m_store, m_clock,
+                                          [this]() -> const SecretBox& { return secret_box(); });
+    });
+    return *m_secrets;
 }
 
 std::unique_ptr<Services> Services::open(Config config, const Clock& clock, Options options) {

@@ -15,6 +15,9 @@
 namespace pb::actions {
 class Catalog;
 }
+namespace pb::secrets {
+class Backend;
+}  // namespace pb::secrets
 
 namespace pb::limits {
 class BanService;
@@ -59,6 +62,9 @@ class Services {
     // The actions of actions.paths, loaded on first use (files with problems
     // are logged and skipped). Error(invalid_argument) for a bad actions.* setting.
     actions::Catalog& actions();
+    // The secrets backend secrets.backend names, built on first use.
+    // Error(invalid_argument) for a bad secrets.* setting.
+    secrets::Backend& secrets();
 
   private:
     Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store);
@@ -78,6 +84,8 @@ class Services {
     std::unique_ptr<states::StateService> m_states;
     std::once_flag m_actions_once;
     std::unique_ptr<actions::Catalog> m_actions;
+    std::once_flag m_secrets_once;
+    std::unique_ptr<secrets::Backend> m_secrets;
 };
 
 }  // namespace pb

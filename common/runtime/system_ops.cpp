@@ -3,6 +3,7 @@
 #include "common/core/error.hpp"
 #include "common/runtime/op_table.hpp"
 #include "common/runtime/services.hpp"
+#include "common/secrets/backend.hpp"
 #include "common/store/migrations.hpp"
 
 namespace pb::runtime {
@@ -25,16 +26,33 @@ json db_component(Services& s) {
     }
 }
 
+// Vault, when it holds the secrets (the local backend is the database).
+json secrets_component(Services& s) {
+    try {
+        auto status = s.secrets().status();
+        const bool ok = status.value("sealed", true) == false;
+        return {{"status", ok ? "ok" : "unavailable"},
+                {"backend", "vault"},
+                {"sealed", status.value("sealed", true)},
+                {"version", status.value("version", "")}};
+    } catch (const std::exception& e) {
+        return {{"status", "unavailable"}, {"backend", "vault"}, {"error", e.what()}};
+    }
+}
+
 }  // namespace
 
 void register_system_ops(OpTable& t) {
     t.add(Op{
         .name = "health",
-        .summary = "Health of pb and of each component (database)",
+        .summary = "Health of pb and of each component (database; Vault when it holds secrets)",
         .route = {"GET", "/health"},
         .handler =
             [](Context& ctx, const json&) {
                 json components{{"db", db_component(ctx.services)}};
+                if (ctx.services.config().get("secrets.backend") == "vault") {
+                    components["secrets"] = secrets_component(ctx.services);
+                }
                 for (const auto& [name, c] : components.items()) {
                     if (c["status"] != "ok") {
                         throw Error(ErrorCode::unavailable, name + " is unavailable",

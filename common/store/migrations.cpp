@@ -123,6 +123,27 @@ CREATE TABLE state_history (
 );
 CREATE UNIQUE INDEX state_history_version ON state_history (state_id, version)
 )SQL"},
+    Migration{5, "local secrets (versions sealed under the master key)", R"SQL(
+CREATE TABLE secrets (
+    path            TEXT PRIMARY KEY,
+    current_version BIGINT NOT NULL DEFAULT 0,
+    oldest_version  BIGINT NOT NULL DEFAULT 0,
+    max_versions    BIGINT NOT NULL DEFAULT 0,
+    cas_required    BIGINT NOT NULL DEFAULT 0,
+    custom_metadata TEXT NOT NULL DEFAULT '{}',
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL
+);
+CREATE TABLE secret_versions (
+    path       TEXT NOT NULL REFERENCES secrets (path),
+    version    BIGINT NOT NULL,
+    sealed     TEXT,
+    created_at BIGINT NOT NULL,
+    deleted_at BIGINT,
+    destroyed  BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (path, version)
+)
+)SQL"},
 };
 
 constexpr std::string_view k_create_migrations_table =

@@ -76,6 +76,9 @@ echo "== 1d. in-process states.update on SQLite (single, batched, and through di
 "$bin/pb_bench_states" --benchmark_format=console
 echo "== 1e. actions: argument checks and argv rendering; a whole /bin/true run (spawn, wait, audit row)"
 "$bin/pb_bench_actions" --benchmark_format=console
+echo "== 1d. secrets: local get in-process; Vault backend vs a bare GET of the KV v2 test server"
+"$bin/pb_bench_secrets" --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
+    --benchmark_report_aggregates_only=true --benchmark_format=console
 
 echo "== 2. pbctl keys verify as a whole process"
 export PB_DB="$work/cli.db"

@@ -110,7 +110,7 @@ TEST(OpTableDrift, RoutesAreWellFormedAndUnique) {
 
 // Every {capture} in a route names a param of the op.
 TEST(OpTableDrift, RouteCapturesAreParams) {
-    const std::regex capture(R"(\{([^}]+)\})");
+    const std::regex capture(R"(\{([^}.]+)(\.\.\.)?\})");
     for (const auto& op : table().all()) {
         SCOPED_TRACE(op.name);
         for (std::sregex_iterator it(op.route.path.begin(), op.route.path.end(), capture), end;

@@ -104,5 +104,47 @@ TEST(OpTableAdd, RefusesDuplicates) {
     EXPECT_EQ(t.find("a.two"), nullptr);
 }
 
+// A last "{name...}" captures the rest of the path, slashes included, and needs one segment.
+TEST(OpTableMatch, TailCaptureTakesTheRestOfThePath) {
+    OpTable t;
+    t.add(route_op("secrets.get", "GET", "/v1/secrets/{path...}"));
+    t.add(route_op("secrets.list", "GET", "/v1/secrets"));
+    t.add(route_op("secrets.put", "PUT", "/v1/secrets/{path...}"));
+    const auto deep = t.match("GET", "/v1/secrets/app/db/primary");
+    ASSERT_NE(deep.op, nullptr);
+    EXPECT_EQ(deep.op->name, "secrets.get");
+    EXPECT_EQ(deep.captures.at("path"), "app/db/primary");
+    const auto one = t.match("GET", "/v1/secrets/db");
+    ASSERT_NE(one.op, nullptr);
+    EXPECT_EQ(one.captures.at("path"), "db");
+    const auto bare = t.match("GET", "/v1/secrets");
+    ASSERT_NE(bare.op, nullptr);
+    EXPECT_EQ(bare.op->name, "secrets.list");
+    const auto other = t.match("DELETE", "/v1/secrets/app/db");
+    EXPECT_EQ(other.op, nullptr);
+    EXPECT_TRUE(other.path_known);
+    EXPECT_EQ(t.match("GET", "/v1/other/app/db").op, nullptr);
+}
+
+// A fixed route beats a tail capture with as many literal segments; a tail must end the route.
+TEST(OpTableMatch, FixedRouteBeatsTailCapture) {
+    for (bool tail_first : {true, false}) {
+        OpTable t;
+        auto tail = route_op("files.get", "GET", "/v1/files/{path...}");
+        auto fixed = route_op("files.show", "GET", "/v1/files/{id}");
+        if (tail_first) {
+            t.add(tail);
+            t.add(fixed);
+        } else {
+            t.add(fixed);
+            t.add(tail);
+        }
+        EXPECT_EQ(t.match("GET", "/v1/files/abc").op->name, "files.show");
+        EXPECT_EQ(t.match("GET", "/v1/files/a/b").op->name, "files.get");
+    }
+    OpTable bad;
+    EXPECT_THROW(bad.add(route_op("x.y", "GET", "/v1/{rest...}/more")), Error);
+}
+
 }  // namespace
 }  // namespace pb::ops

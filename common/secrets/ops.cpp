@@ -1,0 +1,386 @@
+#include "common/secrets/ops.hpp"
+
+#include <charconv>
+
+#include "common/core/error.hpp"
+#include "common/core/time_format.hpp"
+#include "common/runtime/services.hpp"
+#include "common/secrets/backend.hpp"
+
+namespace pb::secrets {
+namespace {
+
+using nlohmann::json;
+using namespace pb::ops;
+
+constexpr std::size_t k_max_field_name = 256;
+constexpr std::size_t k_max_fields = 256;
+
+Param path_param() {
+    return Param{.name = "path",
+                 .help = "The secret's path, e.g. app/db",
+                 .required = Required::yes,
+                 .positional = Positional::yes};
+}
+
+Param data_param(std::string help) {
+    return Param{.name = "data",
+                 .type = ParamType::json_object,
+                 .help = std::move(help),
+                 .required = Required::yes,
+                 .positional = Positional::yes,
+                 .secret = ops::Secret::yes};
+}
+
+Param cas_param() {
+    return Param{.name = "cas",
+                 .type = ParamType::integer,
+                 .help =
+                     "Only if the secret's current version is this (0: only if it does not "
+                     "exist yet)"};
+}
+
+Param versions_param(Required required, std::string help) {
+    return Param{.name = "versions",
+                 .type = ParamType::string_list,
+                 .help = std::move(help),
+                 .required = required};
+}
+
+std::string path_of(const json& args) {
+    auto path = args.at("path").get<std::string>();
+    validate_path(path);
+    return path;
+}
+
+std::optional<std::int64_t> opt_int(const json& args, const char* name) {
+    if (!args.contains(name) || args[name].is_null()) {
+        return std::nullopt;
+    }
+    return args[name].get<std::int64_t>();
+}
+
+// Field names are checked and named in errors; values never are echoed.
+void check_field_name(const std::string& name) {
+    if (name.empty() || name.size() > k_max_field_name) {
+        throw Error(ErrorCode::invalid_argument, "a field name must be 1-256 characters",
+                    {{"param", "data"}});
+    }
+}
+
+Fields fields_of(const json& args) {
+    const auto& data = args.at("data");
+    if (data.empty()) {
+        throw Error(ErrorCode::invalid_argument, "give at least one field (name=value)",
+                    {{"param", "data"}});
+    }
+    if (data.size() > k_max_fields) {
+        throw Error(ErrorCode::invalid_argument, "at most 256 fields", {{"param", "data"}});
+    }
+    Fields out;
+    for (const auto& [k, v] : data.items()) {
+        check_field_name(k);
+        if (!v.is_string()) {
+            throw Error(ErrorCode::invalid_argument, "field \"" + k + "\": expected text",
+                        {{"param", "data"}, {"field", k}});
+        }
+        out.emplace(k, v.get<std::string>());
+    }
+    return out;
+}
+
+FieldPatch patch_of(const json& args) {
+    const auto& data = args.at("data");
+    if (data.empty()) {
+        throw Error(ErrorCode::invalid_argument, "give at least one field (name=value)",
+                    {{"param", "data"}});
+    }
+    FieldPatch out;
+    for (const auto& [k, v] : data.items()) {
+        check_field_name(k);
+        if (v.is_null()) {
+            out.emplace(k, std::nullopt);
+        } else if (v.is_string()) {
+            out.emplace(k, v.get<std::string>());
+        } else {
+            throw Error(ErrorCode::invalid_argument,
+                        "field \"" + k + "\": expected text (or null to remove it)",
+                        {{"param", "data"}, {"field", k}});
+        }
+    }
+    return out;
+}
+
+// "--versions 2,3" or repeated: positive version numbers.
+std::vector<std::int64_t> versions_of(const json& args) {
+    std::vector<std::int64_t> out;
+    if (!args.contains("versions")) {
+        return out;
+    }
+    for (const auto& item : args["versions"]) {
+        std::string_view rest = item.get_ref<const std::string&>();
+        while (true) {
+            const auto comma = rest.find(',');
+            const auto word = rest.substr(0, comma);
+            std::int64_t v = 0;
+            const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
+            if (ec != std::errc() || end != word.data() + word.size() || v < 1) {
+                throw Error(ErrorCode::invalid_argument,
+                            "versions: expected version numbers like 2,3, got \"" +
+                                std::string(word.substr(0, 40)) + "\"",
+                            {{"param", "versions"}});
+            }
+            out.push_back(v);
+            if (comma == std::string_view::npos) {
+                break;
+            }
+            rest.remove_prefix(comma + 1);
+        }
+    }
+    return out;
+}
+
+std::vector<std::int64_t> required_versions(const json& args) {
+    auto out = versions_of(args);
+    if (out.empty()) {
+        throw Error(ErrorCode::invalid_argument, "versions: name at least one (e.g. 2,3)",
+                    {{"param", "versions"}});
+    }
+    return out;
+}
+
+Backend& backend(Context& ctx) {
+    return ctx.services.secrets();
+}
+
+json versions_result(const std::string& path, const std::vector<std::int64_t>& versions,
+                     std::string_view state) {
+    return {{"path", path}, {"versions", versions}, {"state", state}};
+}
+
+}  // namespace
+
+void register_secrets_ops(OpTable& t) {
+    t.add(Op{
+        .name = "secrets.status",
+        .summary = "The secrets backend: kind, address, auth method, sealed or not, version",
+        .permission = "secrets:read",
+        .route = {"GET", "/v1/secrets-status"},
+        .handler = [](Context& ctx, const json&) { return backend(ctx).status(); },
+        .quiet_field = "sealed",
+        .cli_group = "vault",
+    });
+    t.add(Op{
+        .name = "secrets.put",
+        .summary = "Write a new version of a secret: NAME=VALUE, NAME=- (stdin), NAME=@FILE",
+        .params = {path_param(),
+                   data_param("The fields: NAME=VALUE words (VALUE - reads stdin, @FILE a file); "
+                              "over HTTP a JSON object of strings"),
+                   cas_param()},
+        .permission = "secrets:write",
+        .mutates = Mutates::yes,
+        .route = {"PUT", "/v1/secrets/{path...}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                const auto path = path_of(a);
+                const auto v = backend(ctx).write(path, fields_of(a), opt_int(a, "cas"));
+                return json{{"path", path}, {"version", v}};
+            },
+        .quiet_field = "version",
+        .audit_target = "path",
+        .cli_group = "vault",
+    });
+    t.add(Op{
+        .name = "secrets.get",
+        .summary = "Read a secret (values shown with --show, -o json or --field F -q)",
+        .params = {path_param(),
+                   Param{.name = "version",
+                         .type = ParamType::integer,
+                         .help = "A version other than the latest",
+                         .min = 1},
+                   Param{.name = "field", .help = "Only this field (-q prints its bare value)"},
+                   Param{.name = "show",
+                         .type = ParamType::boolean,
+                         .help = "Show the values in the table output"}},
+        .permission = "secrets:read",
+        .route = {"GET", "/v1/secrets/{path...}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                const auto path = path_of(a);
+                auto s = backend(ctx).read(path, opt_int(a, "version"));
+                json out{{"path", path},
+                         {"version", s.version},
+                         {"created", format_rfc3339(s.created_at)}};
+                if (a.contains("field")) {
+                    const auto field = a["field"].get<std::string>();
+                    const auto it = s.data.find(field);
+                    if (it == s.data.end()) {
+                        throw Error(ErrorCode::not_found,
+                                    "secret \"" + path + "\" has no field \"" + field + "\"",
+                                    {{"path", path}, {"field", field}});
+                    }
+                    out["field"] = field;
+                    out["value"] = it->second;
+                } else {
+                    out["data"] = s.data;
+                }
+                return out;
+            },
+        .quiet_field = "value",
+        .cli_group = "vault",
+        .masked_fields = {"data", "value"},
+    });
+    t.add(Op{
+        .name = "secrets.patch",
+        .summary = "Merge fields into a new version of an existing secret",
+        .params = {path_param(),
+                   data_param("NAME=VALUE words as for put; over HTTP a JSON object whose null "
+                              "values remove fields"),
+                   cas_param()},
+        .permission = "secrets:write",
+        .mutates = Mutates::yes,
+        .route = {"PATCH", "/v1/secrets/{path...}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                const auto path = path_of(a);
+                const auto v = backend(ctx).patch(path, patch_of(a), opt_int(a, "cas"));
+                return json{{"path", path}, {"version", v}};
+            },
+        .quiet_field = "version",
+        .audit_target = "path",
+        .cli_group = "vault",
+    });
+    t.add(Op{
+        .name = "secrets.list",
+        .summary = "The secrets and folders directly under a prefix",
+        .params = {Param{.name = "prefix",
+                         .help = "A folder, e.g. app/ (empty: the top)",
+                         .positional = Positional::yes,
+                         .fallback = ""}},
+        .permission = "secrets:read",
+        .route = {"GET", "/v1/secrets"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                const auto prefix = a.value("prefix", std::string());
+                json keys = json::array();
+                for (const auto& k : backend(ctx).list(prefix)) {
+                    keys.push_back({{"key", k}, {"kind", k.ends_with('/') ? "folder" : "secret"}});
+                }
+                return json{{"prefix", prefix}, {"keys", keys}};
+            },
+        .columns = {"key", "kind"},
+        .list_field = "keys",
+        .cli_group = "vault",
+    });
+    t.add(Op{
+        .name = "secrets.metadata",
+        .summary = "A secret's versions (created, deleted, destroyed) and settings",
+        .params = {path_param()},
+        .permission = "secrets:read",
+        .route = {"GET", "/v1/secrets-metadata/{path...}"},
+        .handler = [](Context& ctx,
+                      const json& a) { return to_json(backend(ctx).metadata(path_of(a))); },
+        .quiet_field = "current_version",
+        .cli_group = "vault",
+    });
+    t.add(Op{
+        .name = "secrets.configure",
+        .summary = "Set a secret's max versions, check-and-set requirement or custom metadata",
+        .params = {path_param(),
+                   Param{.name = "max_versions",
+                         .type = ParamType::integer,
+                         .help = "Versions to keep (0: the backend's default)"},
+                   Param{.name = "cas_required",
+                         .help = "Require --cas on every write",
+                         .choices = {"true", "false"}},
+                   Param{.name = "custom_metadata",
+                         .type = ParamType::json_object,
+                         .help = "Non-secret metadata as a JSON object of strings (replaces it)",
+                         .flag = "custom"}},
+        .permission = "secrets:write",
+        .mutates = Mutates::yes,
+        .route = {"PUT", "/v1/secrets-metadata/{path...}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                const auto path = path_of(a);
+                MetadataUpdate u;
+                u.max_versions = opt_int(a, "max_versions");
+                if (a.contains("cas_required")) {
+                    u.cas_required = a["cas_required"] == "true";
+                }
+                if (a.contains("custom_metadata")) {
+                    std::map<std::string, std::string> custom;
+                    for (const auto& [k, v] : a["custom_metadata"].items()) {
+                        if (!v.is_string() || k.empty() || k.size() > 128 ||
+                            v.get_ref<const std::string&>().size() > 512) {
+                            throw Error(ErrorCode::invalid_argument,
+                                        "custom metadata: names of 1-128 characters with text "
+                                        "values of at most 512",
+                                        {{"param", "custom_metadata"}});
+                        }
+                        custom.emplace(k, v.get<std::string>());
+                    }
+                    u.custom_metadata = std::move(custom);
+                }
+                backend(ctx).update_metadata(path, u);
+                return to_json(backend(ctx).metadata(path));
+            },
+        .audit_target = "path",
+        .cli_group = "vault",
+    });
+    t.add(Op{
+        .name = "secrets.delete",
+        .summary = "Soft-delete the latest version, or --versions 2,3 (undelete restores)",
+        .params = {path_param(),
+                   versions_param(Required::no,
+                                  "Versions to delete, e.g. 2,3 (default: the latest)")},
+        .permission = "secrets:write",
+        .mutates = Mutates::yes,
+        .route = {"DELETE", "/v1/secrets/{path...}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                const auto path = path_of(a);
+                const auto versions = versions_of(a);
+                backend(ctx).remove(path, versions);
+                return versions_result(path, versions, "deleted");
+            },
+        .audit_target = "path",
+        .cli_group = "vault",
+    });
+    t.add(Op{
+        .name = "secrets.undelete",
+        .summary = "Restore soft-deleted versions of a secret",
+        .params = {path_param(), versions_param(Required::yes, "Versions to restore, e.g. 2,3")},
+        .permission = "secrets:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/secrets-undelete/{path...}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                const auto path = path_of(a);
+                const auto versions = required_versions(a);
+                backend(ctx).undelete(path, versions);
+                return versions_result(path, versions, "live");
+            },
+        .audit_target = "path",
+        .cli_group = "vault",
+    });
+    t.add(Op{
+        .name = "secrets.destroy",
+        .summary = "Erase versions of a secret for good (their metadata stays)",
+        .params = {path_param(), versions_param(Required::yes, "Versions to destroy, e.g. 1,2")},
+        .permission = "secrets:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/secrets-destroy/{path...}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                const auto path = path_of(a);
+                const auto versions = required_versions(a);
+                backend(ctx).destroy(path, versions);
+                return versions_result(path, versions, "destroyed");
+            },
+        .audit_target = "path",
+        .cli_group = "vault",
+    });
+}
+
+}  // namespace pb::secrets

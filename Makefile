@@ -2,7 +2,7 @@
 PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: all deps configure build run test bench format check-format clean
+.PHONY: all deps configure build run test bench docs format check-format clean
 
 all: build
 
@@ -26,10 +26,18 @@ bench: build
 	@scripts/install-deps.sh --bench
 	@tests/bench/run.sh $(BUILD_DIR)
 
+# Regenerates completions/ and man/ from the built programs (commit the result).
+docs: build
+	@scripts/gen-docs.sh $(BUILD_DIR)/bin
+
 format: configure
 	@cmake --build --preset $(PRESET) --target format
 
-check-format: configure
+check-# Regenerates completions/ and man/ from the built programs (commit the result).
+docs: build
+	@scripts/gen-docs.sh $(BUILD_DIR)/bin
+
+format: configure
 	@cmake --build --preset $(PRESET) --target check-format
 
 clean:

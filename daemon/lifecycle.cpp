@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
@@ -20,6 +21,7 @@
 #include "daemon/http_server.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/router.hpp"
+#include "daemon/sd_notify.hpp"
 
 namespace pb::daemon {
 namespace {
@@ -205,11 +207,13 @@ void Lifecycle::serve() {
             logger()->info(
                 "reload requested (SIGHUP); reloading actions (other configuration is not "
                 "reloaded yet)");
+            sd_notify("RELOADING=1");
             try {
                 m_services->actions().reload();
             } catch (const std::exception& e) {
                 logger()->warn("could not reload actions: {}", e.what());
             }
+            sd_notify("READY=1");
         } else if (sig == SIGTERM || sig == SIGINT) {
             logger()->info("stopping on {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
             return;
@@ -218,6 +222,7 @@ void Lifecycle::serve() {
 }
 
 void Lifecycle::shut_down() {
+    sd_notify("STOPPING=1");
     m_router->set_ready(false);
     m_server->stop(k_shutdown_grace);
     m_server.reset();
@@ -286,6 +291,8 @@ int Lifecycle::run(int argc, char** argv) {
         m_router->set_ready(true);
         logger()->info("listening on {} (port {}) with {} thread(s), database {}", options.listen,
                        port, threads, m_services->store().location());
+        sd_notify("READY=1\nSTATUS=listening on port " + std::to_string(port) +
+                  "\nMAINPID=" + std::to_string(getpid()));
     } catch (const std::exception& e) {
         logger()->critical("cannot start: {}", e.what());
         const auto* error = dynamic_cast<const Error*>(&e);

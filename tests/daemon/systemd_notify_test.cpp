@@ -1,0 +1,75 @@
+// pbd under systemd's Type=notify: READY=1 once it listens, RELOADING=1 and
+// READY=1 around a SIGHUP reload, STOPPING=1 when it stops; nothing breaks
+// without $NOTIFY_SOCKET. The test plays systemd's side with a real socket.
+#include <chrono>
+#include <csignal>
+#include <string>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "tests/daemon/daemon_fixture.hpp"
+
+namespace pb::test {
+namespace {
+
+// A unix datagram socket like the one systemd gives a notify service.
+class NotifySocket {
+  public:
+    explicit NotifySocket(const std::string& path) : m_path(path) {
+        m_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+        EXPECT_EQ(bind(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+        timeval tv{.tv_sec = 10, .tv_usec = 0};
+        setsockopt(m_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    ~NotifySocket() { close(m_fd); }
+
+    // The next message, or "" after the 10 s receive timeout.
+    std::string next() {
+        char buf[4096];
+        const auto n = recv(m_fd, buf, sizeof buf, 0);
+        return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+    }
+
+  private:
+    std::string m_path;
+    int m_fd = -1;
+};
+
+TEST(SystemdNotify, ReadyReloadingAndStoppingReachTheNotifySocket) {
+    TempDir dir;
+    NotifySocket systemd(dir.file("notify.sock"));
+    RunningDaemon pbd(dir, {.env = {{"NOTIFY_SOCKET", dir.file("notify.sock")}}});
+    const auto ready = systemd.next();
+    EXPECT_NE(ready.find("READY=1"), std::string::npos) << ready;
+    EXPECT_NE(ready.find("MAINPID=" + std::to_string(pbd.process().pid())), std::string::npos)
+        << ready;
+    EXPECT_NE(ready.find("STATUS=listening on port " + std::to_string(pbd.port())),
+              std::string::npos)
+        << ready;
+    // Ready means serving: the health check answers at once.
+    EXPECT_EQ(status_of(pbd.client()->Get("/health")), 200);
+
+    kill(pbd.process().pid(), SIGHUP);
+    EXPECT_EQ(systemd.next(), "RELOADING=1");
+    EXPECT_EQ(systemd.next(), "READY=1");
+
+    EXPECT_EQ(pbd.process().signal_and_wait(SIGTERM, std::chrono::seconds(10)), 0);
+    EXPECT_EQ(systemd.next(), "STOPPING=1");
+}
+
+TEST(SystemdNotify, AnAbsentOrBrokenNotifySocketDoesNotStopPbd) {
+    TempDir dir;
+    // Nobody listens at this path: pbd must start and serve all the same.
+    RunningDaemon pbd(dir, {.env = {{"NOTIFY_SOCKET", dir.file("nobody.sock")}}});
+    EXPECT_EQ(status_of(pbd.client()->Get("/health")), 200);
+    EXPECT_EQ(pbd.process().signal_and_wait(SIGTERM, std::chrono::seconds(10)), 0);
+}
+
+}  // namespace
+}  // namespace pb::test

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/command_tree.hpp"
+#include "cli/events_command.hpp"
 #include "cli/remote.hpp"
 #include "cli/render.hpp"
 #include "common/core/config.hpp"
@@ -87,6 +88,7 @@ int run(int argc, char** argv) {
 
     const auto& table = runtime::op_table();
     CommandTree tree(app, table);
+    StreamCommands streams(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -94,6 +96,19 @@ int run(int argc, char** argv) {
         return rc == 0 ? 0 : 2;
     }
     const ops::Op* op = tree.selected();
+    if (op == nullptr && streams.selected()) {
+        const auto format = g.output == "json" ? OutputFormat::json : OutputFormat::table;
+        try {
+            const Config config = load_config(g);
+            const bool level_set = config.explain("log.level")["source"] != "default";
+            log::init(level_set ? config.get("log.level") : "warn", "text");
+            return streams.run(config);
+        } catch (const Error& e) {
+            return report(e, format);
+        } catch (const std::exception& e) {
+            return report(Error(ErrorCode::internal, e.what()), format);
+        }
+    }
     if (op == nullptr) {
         std::cout << app.help();
         return 0;

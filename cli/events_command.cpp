@@ -58,7 +58,11 @@ class Printer {
     }
     bool done() const { return m_count && m_printed >= *m_count; }
     bool expired() const { return m_deadline && Clock::now() >= *m_deadline; }
-    Clock::time_point deadline() const { return m_deadline.value_or(Clock::time_point::max()); }
+    // Without --timeout, waits are cut in hours (time_point::max() overflows Asio's arithmetic).
+    Clock::time_point deadline() const {
+        return m_deadline.value_or(Clock::now() + std::chrono::hours(1));
+    }
+    bool bounded() const { return m_deadline.has_value(); }
 
     int finish() const {
         if (m_count && m_printed < *m_count) {
@@ -124,7 +128,10 @@ int tail_remote(const Config& config, const std::vector<std::string>& patterns,
     while (!out.done()) {
         const auto message = client.receive(out.deadline());
         if (!message) {
-            break;
+            if (out.bounded()) {
+                break;
+            }
+            continue;
         }
         if (message->contains("id")) {
             if (!message->value("ok", false)) {

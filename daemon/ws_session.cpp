@@ -272,7 +272,8 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
                 ec != beast::error::timeout) {
                 m_hub.closed_by_protocol.fetch_add(1, std::memory_order_relaxed);
             }
-            hard_close();
+            // Not closed here: Beast is still seeing its close handshake
+            // through, and the socket closes with the session.
             return finish();
         }
         m_hub.messages_in.fetch_add(1, std::memory_order_relaxed);

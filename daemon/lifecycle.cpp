@@ -263,7 +263,7 @@ int Lifecycle::run(int argc, char** argv) {
             .max_queue = static_cast<std::uint64_t>(config.get_int("ws.max_queue")),
             .idle_timeout = std::chrono::milliseconds(config.get_duration_ms("ws.idle_timeout")),
             .retention = std::chrono::milliseconds(config.get_duration_ms("events.retention")),
-            .poll_interval = std::chrono::milliseconds(50),
+            .poll_interval = std::chrono::milliseconds(10),
             .op_threads = std::max(2, threads),
         };
         const bool bootstrap_enabled = config.get_bool("server.bootstrap");

@@ -174,6 +174,14 @@ void WsHub::pool_loop() {
     }
 }
 
+void WsHub::poke() {
+    {
+        std::lock_guard lock(m_tail_mutex);
+        m_poked = true;
+    }
+    m_tail_cv.notify_one();
+}
+
 std::uint64_t WsHub::attach(std::weak_ptr<WsSink> sink) {
     std::lock_guard lock(m_mutex);
     const auto id = m_next_id++;
@@ -230,9 +238,12 @@ void WsHub::tail_loop() {
     for (;;) {
         {
             std::unique_lock lock(m_tail_mutex);
-            if (m_tail_cv.wait_for(lock, m_options.poll_interval, [this] { return m_tail_stop; })) {
+            m_tail_cv.wait_for(lock, m_options.poll_interval,
+                               [this] { return m_tail_stop || m_poked; });
+            if (m_tail_stop) {
                 return;
             }
+            m_poked = false;
         }
         try {
             batch.clear();

@@ -30,8 +30,9 @@ struct WsOptions {
     std::uint64_t max_queue = 4 << 20;
     std::chrono::milliseconds idle_timeout{60'000};
     std::chrono::milliseconds retention{7LL * 86'400'000};
-    // How often the outbox is polled for commits by any process.
-    std::chrono::milliseconds poll_interval{50};
+    // How often the outbox is checked for commits by any process (a change
+    // token read: nanoseconds, no syscall, when nothing was committed).
+    std::chrono::milliseconds poll_interval{10};
     // Threads that run ops, authentication and replays (they may wait on the database).
     int op_threads = 2;
 };
@@ -81,6 +82,10 @@ class WsHub {
     // Runs `job` on the pool (in submission order per pool thread; callers
     // that need order run one job at a time). Dropped once stopped.
     void run_blocking(std::function<void()> job);
+
+    // Reads the outbox now rather than at the next poll: pbd itself just
+    // committed (a mutating op over the WebSocket).
+    void poke();
 
     // A session joins or leaves. attach() returns its id.
     std::uint64_t attach(std::weak_ptr<WsSink> sink);
@@ -144,6 +149,7 @@ class WsHub {
     std::mutex m_tail_mutex;
     std::condition_variable m_tail_cv;
     bool m_tail_stop = false;
+    bool m_poked = false;  // guarded by m_tail_mutex
     std::thread m_tail;
     bool m_started = false;
 };

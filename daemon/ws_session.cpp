@@ -432,7 +432,11 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
         if (found == nullptr) {
             throw Error(ErrorCode::not_found, "unknown op \"" + op + "\"", {{"op", op}});
         }
-        return runtime::dispatch(services, *found, args, *m_caller, ops::NameStyle::field);
+        auto result = runtime::dispatch(services, *found, args, *m_caller, ops::NameStyle::field);
+        if (found->mutates == ops::Mutates::yes) {
+            m_hub.poke();
+        }
+        return result;
     }
 
     void check_topic_permissions(const json& args) {

@@ -90,7 +90,8 @@ Lifecycle::Lifecycle() = default;
 Lifecycle::~Lifecycle() = default;
 
 std::optional<int> Lifecycle::parse_flags(int argc, char** argv) {
-    CLI::App app{"pbd: pb's daemon. Serves pb's operations over HTTP on one port."};
+    CLI::App app{
+        "pbd: pb's daemon. Serves pb's operations over HTTP and WebSocket (/ws) on one port."};
     app.name("pbd");
     auto& f = m_flags;
     app.add_option("--config", f.config, "A pb.yaml to read [env PB_CONFIG]");

@@ -532,8 +532,8 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
     // when nothing is being written (1013), else at once (it would never read it).
     void on_slow() {
         m_hub.dropped_slow.fetch_add(1, std::memory_order_relaxed);
-        logger()->info("dropping WebSocket client {} ({}): more than ws.max_queue behind", m_remote,
-                       m_caller ? m_caller->actor : "unauthenticated");
+        logger()->info("dropping WebSocket client {} (session {}): more than ws.max_queue behind",
+                       m_remote, m_id);
         {
             std::lock_guard lock(m_out_mutex);
             m_out.clear();

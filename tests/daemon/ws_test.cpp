@@ -351,6 +351,23 @@ TEST(DaemonWs, ASlowClientIsDroppedAndTheOthersGoOn) {
     EXPECT_EQ(slow.wait_closed(std::chrono::seconds(20)).kind, WsMessage::Kind::closed);
 }
 
+TEST(DaemonWs, SigtermClosesSocketsWithGoingAway) {
+    TempDir dir;
+    RunningDaemon pbd(dir);
+    WsClient ws(pbd.port(), {{"X-API-Key", pbd.bootstrap_key()}});
+    ASSERT_EQ(ws.call("subscribe", {{"topics", {"keys"}}})["ok"], true);
+    ASSERT_EQ(ws.call("join_room", {{"room", "r"}})["ok"], true);
+    // The client answers the close while pbd stops, as a live client would.
+    WsMessage m;
+    std::thread reader([&] { m = ws.wait_closed(); });
+    const auto rc = pbd.process().signal_and_wait(SIGTERM, std::chrono::seconds(10));
+    reader.join();
+    ASSERT_TRUE(rc.has_value()) << "pbd did not stop";
+    EXPECT_EQ(*rc, 0) << pbd.err();
+    EXPECT_EQ(m.kind, WsMessage::Kind::closed);
+    EXPECT_EQ(m.close_code, 1001);
+}
+
 TEST(DaemonWs, MetricsCountConnectionsAndMessages) {
     TempDir dir;
     RunningDaemon pbd(dir);

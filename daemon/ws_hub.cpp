@@ -22,6 +22,7 @@ constexpr auto k_prune_interval = std::chrono::minutes(1);
 constexpr std::int64_t k_prune_batch = 10'000;
 constexpr std::size_t k_max_patterns = 100;
 constexpr std::size_t k_max_rooms = 100;
+constexpr auto k_replay_patience = std::chrono::seconds(5);
 
 std::string dump(const json& j) {
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -380,9 +381,15 @@ json WsHub::subscribe(std::uint64_t session, const json& args) {
                 after = e.seq;
                 if (matches_any(fresh, e.topic) && !matches_any(established, e.topic)) {
                     // A long replay waits for the client to read rather than
-                    // outgrowing its queue; a client that stops reading is dropped.
-                    for (int i = 0; i < 2000 && sink->queued_bytes() > m_options.max_queue / 2;
-                         ++i) {
+                    // outgrowing its queue. One that stops reading is dropped
+                    // within a few seconds, so it holds a pool thread no longer.
+                    const auto give_up = std::chrono::steady_clock::now() + k_replay_patience;
+                    while (sink->queued_bytes() > m_options.max_queue / 2) {
+                        if (std::chrono::steady_clock::now() >= give_up) {
+                            sink->drop_slow();
+                            throw Error(ErrorCode::unavailable,
+                                        "the client stopped reading during the replay");
+                        }
                         std::this_thread::sleep_for(std::chrono::milliseconds(5));
                     }
                     sink->push(frame(events::to_json(e)));

@@ -351,6 +351,19 @@ TEST(DaemonWs, ASlowClientIsDroppedAndTheOthersGoOn) {
     EXPECT_EQ(slow.wait_closed(std::chrono::seconds(20)).kind, WsMessage::Kind::closed);
 }
 
+TEST(DaemonWs, KeepAlivePingsHoldAReadingClientAndDropASilentOne) {
+    TempDir dir;
+    RunningDaemon pbd(dir, {.env = {{"PB_WS_IDLE_TIMEOUT", "400ms"}}});
+    const auto admin = pbd.bootstrap_key();
+    WsClient reading(pbd.port(), {{"X-API-Key", admin}});
+    WsClient silent(pbd.port(), {{"X-API-Key", admin}});
+    // A client that keeps a read pending answers pbd's pings (Beast does).
+    EXPECT_FALSE(reading.next_event(milliseconds(1500)).is_object());
+    EXPECT_EQ(reading.call("keys.list")["ok"], true);
+    // One that reads nothing for that long answered none, and was closed.
+    EXPECT_EQ(silent.wait_closed(milliseconds(2000)).kind, WsMessage::Kind::closed);
+}
+
 TEST(DaemonWs, SigtermClosesSocketsWithGoingAway) {
     TempDir dir;
     RunningDaemon pbd(dir);

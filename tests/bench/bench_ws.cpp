@@ -40,6 +40,7 @@ struct Client : std::enable_shared_from_this<Client> {
     bool open = false;
     bool failed = false;
     int answers = 0;
+    int oks = 0;
     int events = 0;
     std::function<void(Client&, std::string_view)> on_message;
 
@@ -74,6 +75,7 @@ struct Client : std::enable_shared_from_this<Client> {
                 ++self->events;
             } else {
                 ++self->answers;
+                self->oks += text.find("\"ok\":true") != std::string::npos ? 1 : 0;
             }
             if (self->on_message) {
                 self->on_message(*self, text);
@@ -245,7 +247,8 @@ int idle(const tcp::endpoint& at, const std::string& key, int n, int pid) {
     const auto open =
         std::count_if(clients.begin(), clients.end(), [](const auto& c) { return c->open; });
     std::printf(
-        "idle: %ld authenticated WebSockets open; pbd RSS %.1f MiB (%.1f MiB before them, %.1f "
+        "idle: %ld authenticated WebSockets open, each served one op; pbd RSS %.1f MiB (%.1f MiB "
+        "before them, %.1f "
         "KiB per connection) (target < 200 MiB)\n",
         static_cast<long>(open), after / 1024.0, before / 1024.0,
         static_cast<double>(after - before) / static_cast<double>(n));

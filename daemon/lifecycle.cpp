@@ -268,8 +268,9 @@ int Lifecycle::run(int argc, char** argv) {
             .op_threads = std::max(2, threads),
         };
         const bool bootstrap_enabled = config.get_bool("server.bootstrap");
-        m_services =
-            Services::open(std::move(config), SystemClock::instance(), {.pool_size = threads + 2});
+        // Database connections: the HTTP workers, the WebSocket op pool and its outbox tail.
+        m_services = Services::open(std::move(config), SystemClock::instance(),
+                                    {.pool_size = threads + ws_options.op_threads + 2});
         if (bootstrap_enabled) {
             bootstrap();
         }

@@ -265,6 +265,7 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
 
     void on_read(error_code ec) {
         if (ec) {
+            logger()->debug("WebSocket {} (session {}) ended: {}", m_remote, m_id, ec.message());
             // Beast has already sent the close frame a protocol violation
             // calls for (1002 bad frame, 1007 bad UTF-8, 1009 too big).
             if (ec != websocket::error::closed && ec != asio::error::operation_aborted &&
@@ -495,6 +496,8 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
                              }
                              self->m_current.reset();
                              if (ec) {
+                                 logger()->debug("WebSocket {} (session {}): write failed: {}",
+                                                 self->m_remote, self->m_id, ec.message());
                                  self->hard_close();
                                  return;
                              }

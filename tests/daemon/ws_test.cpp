@@ -189,7 +189,10 @@ TEST(DaemonWs, ResumeWithSinceAfterReconnectLosesAndRepeatsNothing) {
     std::vector<long long> seqs;
     for (;;) {
         const auto e = ws.next_event(milliseconds(5000));
-        ASSERT_TRUE(e.is_object()) << "stopped after " << seqs.size() << " events";
+        ASSERT_TRUE(e.is_object())
+            << "stopped after " << seqs.size()
+            << " events: " << static_cast<int>(ws.last_failure.kind) << " "
+            << ws.last_failure.close_code << " " << ws.last_failure.close_reason;
         seqs.push_back(e["seq"].get<long long>());
         if (e["topic"] == "keys/" + key_id(latest)) {
             break;

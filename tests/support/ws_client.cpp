@@ -167,6 +167,7 @@ nlohmann::json WsClient::next_event(std::chrono::milliseconds timeout) {
         const auto m = read(std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - Clock::now() + std::chrono::milliseconds(1)));
         if (m.kind != WsMessage::Kind::text) {
+            last_failure = m;
             return nullptr;
         }
         auto j = m.json();

@@ -63,6 +63,9 @@ class WsClient {
     // or timed_out). Other messages are discarded.
     WsMessage wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+    // Why the last call() or next_event() came back empty.
+    WsMessage last_failure;
+
     // Stops reading (the socket's receive buffer stays as it is).
     void close();
 

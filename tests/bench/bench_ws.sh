@@ -2,8 +2,9 @@
 # pbd's WebSocket figures of the states/events issue, on loopback:
 #   1. one update delivered to 1,000 subscribed WebSocket clients (p99 < 50 ms)
 #   2. 10,000 idle authenticated WebSocket connections, pbd RSS (< 200 MB)
-# Usage: tests/bench/bench_ws.sh [build/dev]. Every process started here is
-# stopped here, by PID.
+# Usage: tests/bench/bench_ws.sh [build/dev]. Exits non-zero when a figure
+# misses its target. Every process started here is stopped here, by PID.
+# The figures need a quiet machine: other work on the cores shows in the p99.
 set -euo pipefail
 build=${1:-build/dev}
 bin=$(cd "$build/bin" && pwd)
@@ -35,10 +36,13 @@ start_pbd() {
 
 echo "== WebSocket fan-out: $clients subscribers, $rounds updates"
 start_pbd
-"$bin/pb_bench_ws" fanout "$port" "$key" "$clients" "$rounds"
+status=0
+"$bin/pb_bench_ws" fanout "$port" "$key" "$clients" "$rounds" || status=$?
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 rm -f "$work/port" "$work"/pb.db*
 
 echo "== $idle idle authenticated WebSockets"
 start_pbd
-"$bin/pb_bench_ws" idle "$port" "$key" "$idle" "$pid"
+"$bin/pb_bench_ws" idle "$port" "$key" "$idle" "$pid" || status=$?
+# Non-zero when a figure missed its target (or a run failed).
+exit "$status"

@@ -125,9 +125,8 @@ WsMessage WsClient::read(std::chrono::milliseconds timeout) {
         // server may close its socket right after a close it starts).
         out.close_code = static_cast<int>(s.ws.reason().code);
         // Without a close frame, what went wrong instead.
-        out.close_reason = s.error == websocket::error::closed
-                               ? std::string(s.ws.reason().reason)
-                               : s.error.message();
+        out.close_reason = s.error == websocket::error::closed ? std::string(s.ws.reason().reason)
+                                                               : s.error.message();
         return out;
     }
     out.kind = s.ws.got_text() ? WsMessage::Kind::text : WsMessage::Kind::binary;

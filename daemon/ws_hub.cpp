@@ -214,6 +214,14 @@ std::shared_ptr<WsSink> WsHub::sink_of(std::uint64_t session) {
     return it == m_sessions.end() ? nullptr : it->second.sink.lock();
 }
 
+WsHub::Session& WsHub::session_of(std::uint64_t session) {
+    const auto it = m_sessions.find(session);
+    if (it == m_sessions.end()) {
+        throw Error(ErrorCode::unavailable, "the connection is closing");
+    }
+    return it->second;
+}
+
 void WsHub::tail_loop() {
     // Starts where start() read the position: history is replayed on request.
     events::Tailer tailer(m_services.store(), m_position);
@@ -313,7 +321,7 @@ json WsHub::subscribe(std::uint64_t session, const json& args) {
     std::shared_ptr<WsSink> sink;
     {
         std::lock_guard lock(m_mutex);
-        auto& s = m_sessions.at(session);
+        auto& s = session_of(session);
         sink = s.sink.lock();
         if (!sink) {
             throw Error(ErrorCode::unavailable, "the connection is closing");
@@ -395,7 +403,7 @@ json WsHub::subscribe(std::uint64_t session, const json& args) {
         throw;
     }
     std::lock_guard lock(m_mutex);
-    auto& s = m_sessions.at(session);
+    auto& s = session_of(session);
     for (auto& f : s.held) {
         sink->push(std::move(f));
     }
@@ -409,7 +417,7 @@ json WsHub::subscribe(std::uint64_t session, const json& args) {
 json WsHub::unsubscribe(std::uint64_t session, const json& args) {
     const auto patterns = topics_arg(args);
     std::lock_guard lock(m_mutex);
-    auto& s = m_sessions.at(session);
+    auto& s = session_of(session);
     std::erase_if(s.live, [&](const std::string& p) {
         return std::find(patterns.begin(), patterns.end(), p) != patterns.end();
     });

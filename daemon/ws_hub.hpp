@@ -125,6 +125,8 @@ class WsHub {
     void fan_out(const std::vector<events::Event>& batch);
     void prune();
     std::shared_ptr<WsSink> sink_of(std::uint64_t session);
+    // The session's entry; Error(unavailable) once it has closed. Hold m_mutex.
+    Session& session_of(std::uint64_t session);
     void pool_loop();
 
     Services& m_services;

@@ -36,7 +36,7 @@ std::string room_arg(const json& args) {
 json WsHub::join_room(std::uint64_t session, const json& args) {
     const auto room = room_arg(args);
     std::lock_guard lock(m_mutex);
-    auto& s = m_sessions.at(session);
+    auto& s = session_of(session);
     if (!s.rooms.contains(room)) {
         if (s.rooms.size() >= k_max_rooms) {
             throw Error(ErrorCode::invalid_argument, "a connection joins at most 100 rooms",
@@ -60,7 +60,7 @@ json WsHub::join_room(std::uint64_t session, const json& args) {
 json WsHub::leave_room(std::uint64_t session, const json& args) {
     const auto room = room_arg(args);
     std::lock_guard lock(m_mutex);
-    auto& s = m_sessions.at(session);
+    auto& s = session_of(session);
     if (!s.rooms.erase(room)) {
         throw Error(ErrorCode::not_found, "not a member of room \"" + room + "\"",
                     {{"room", room}});
@@ -89,7 +89,7 @@ json WsHub::room_message(std::uint64_t session, const json& args) {
                     {{"param", "data"}});
     }
     std::lock_guard lock(m_mutex);
-    auto& s = m_sessions.at(session);
+    auto& s = session_of(session);
     if (!s.rooms.contains(room)) {
         throw Error(ErrorCode::permission_denied, "join room \"" + room + "\" before sending to it",
                     {{"room", room}});

@@ -8,6 +8,7 @@
 
 #include "cli/command_tree.hpp"
 #include "cli/completion.hpp"
+#include "cli/events_command.hpp"
 #include "cli/remote.hpp"
 #include "cli/render.hpp"
 #include "common/core/config.hpp"
@@ -118,6 +119,7 @@ int run(int argc, char** argv) {
     std::string page;
     auto* man = app.add_subcommand("__man", "Print a manual page in roff")->group("");
     man->add_option("page", page)->required()->check(CLI::IsMember({"pbctl.1", "pb.yaml.5"}));
+    StreamCommands streams(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -149,6 +151,19 @@ int run(int argc, char** argv) {
         return 0;
     }
     const ops::Op* op = tree.selected();
+    if (op == nullptr && streams.selected()) {
+        const auto format = g.output == "json" ? OutputFormat::json : OutputFormat::table;
+        try {
+            const Config config = load_config(g);
+            const bool level_set = config.explain("log.level")["source"] != "default";
+            log::init(level_set ? config.get("log.level") : "warn", "text");
+            return streams.run(config);
+        } catch (const Error& e) {
+            return report(e, format);
+        } catch (const std::exception& e) {
+            return report(Error(ErrorCode::internal, e.what()), format);
+        }
+    }
     if (op == nullptr) {
         std::cout << app.help();
         return 0;

@@ -3,7 +3,7 @@
 __pbctl_data() {
     case "$1" in
         "")
-            commands="health version db config keys tokens bans limits states audit actions vault completion"
+            commands="health version db config keys tokens bans limits states audit actions vault completion events"
             flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
             valued=" --config --db --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
@@ -122,6 +122,16 @@ __pbctl_data() {
             flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
             valued=" --config --db --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
+        "events")
+            commands="tail"
+            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "events tail")
+            commands=""
+            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --topic --since --count"
+            valued=" --config --db --server --api-key --timeout --output -o --log-level --topic --since --count "
+            files=" --config --db " ;;
         "health")
             commands=""
             flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
@@ -193,7 +203,7 @@ __pbctl_data() {
             valued=" --config --db --server --api-key --timeout --output -o --log-level --scope "
             files=" --config --db " ;;
         "states")
-            commands="register get update transition history list delete"
+            commands="register get update transition history list delete watch"
             flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
             valued=" --config --db --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
@@ -232,6 +242,11 @@ __pbctl_data() {
             flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --data --replace --if-version"
             valued=" --config --db --server --api-key --timeout --output -o --log-level --data --if-version "
             files=" --config --db --data " ;;
+        "states watch")
+            commands=""
+            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --since --count"
+            valued=" --config --db --server --api-key --timeout --output -o --log-level --since --count "
+            files=" --config --db " ;;
         "tokens")
             commands="issue verify refresh revoke inspect jwks keys"
             flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
@@ -431,6 +446,12 @@ __pbctl_choices() {
         "db status|--log-level") choices="trace debug info warn error off" ;;
         "db status|--output") choices="table json" ;;
         "db status|-o") choices="table json" ;;
+        "events|--log-level") choices="trace debug info warn error off" ;;
+        "events|--output") choices="table json" ;;
+        "events|-o") choices="table json" ;;
+        "events tail|--log-level") choices="trace debug info warn error off" ;;
+        "events tail|--output") choices="table json" ;;
+        "events tail|-o") choices="table json" ;;
         "health|--log-level") choices="trace debug info warn error off" ;;
         "health|--output") choices="table json" ;;
         "health|-o") choices="table json" ;;
@@ -504,6 +525,9 @@ __pbctl_choices() {
         "states update|--log-level") choices="trace debug info warn error off" ;;
         "states update|--output") choices="table json" ;;
         "states update|-o") choices="table json" ;;
+        "states watch|--log-level") choices="trace debug info warn error off" ;;
+        "states watch|--output") choices="table json" ;;
+        "states watch|-o") choices="table json" ;;
         "tokens|--log-level") choices="trace debug info warn error off" ;;
         "tokens|--output") choices="table json" ;;
         "tokens|-o") choices="table json" ;;

@@ -3,7 +3,7 @@
 function __pbctl_data --argument-names cmdpath
     switch "$cmdpath"
         case ''
-            set -g __pbctl_commands health version db config keys tokens bans limits states audit actions vault completion
+            set -g __pbctl_commands health version db config keys tokens bans limits states audit actions vault completion events
             set -g __pbctl_flags --help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version
             set -g __pbctl_valued --config --db --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
@@ -122,6 +122,16 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_flags --help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version
             set -g __pbctl_valued --config --db --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
+        case 'events'
+            set -g __pbctl_commands tail
+            set -g __pbctl_flags --help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_valued --config --db --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'events tail'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --topic --since --count
+            set -g __pbctl_valued --config --db --server --api-key --timeout --output -o --log-level --topic --since --count
+            set -g __pbctl_files --config --db
         case 'health'
             set -g __pbctl_commands 
             set -g __pbctl_flags --help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version
@@ -193,7 +203,7 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_valued --config --db --server --api-key --timeout --output -o --log-level --scope
             set -g __pbctl_files --config --db
         case 'states'
-            set -g __pbctl_commands register get update transition history list delete
+            set -g __pbctl_commands register get update transition history list delete watch
             set -g __pbctl_flags --help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version
             set -g __pbctl_valued --config --db --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
@@ -232,6 +242,11 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_flags --help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --data --replace --if-version
             set -g __pbctl_valued --config --db --server --api-key --timeout --output -o --log-level --data --if-version
             set -g __pbctl_files --config --db --data
+        case 'states watch'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --since --count
+            set -g __pbctl_valued --config --db --server --api-key --timeout --output -o --log-level --since --count
+            set -g __pbctl_files --config --db
         case 'tokens'
             set -g __pbctl_commands issue verify refresh revoke inspect jwks keys
             set -g __pbctl_flags --help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version
@@ -509,6 +524,18 @@ function __pbctl_choices --argument-names cmdpath flag
             printf '%s\n' table json
         case 'db status|-o'
             printf '%s\n' table json
+        case 'events|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'events|--output'
+            printf '%s\n' table json
+        case 'events|-o'
+            printf '%s\n' table json
+        case 'events tail|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'events tail|--output'
+            printf '%s\n' table json
+        case 'events tail|-o'
+            printf '%s\n' table json
         case 'health|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'health|--output'
@@ -654,6 +681,12 @@ function __pbctl_choices --argument-names cmdpath flag
         case 'states update|--output'
             printf '%s\n' table json
         case 'states update|-o'
+            printf '%s\n' table json
+        case 'states watch|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'states watch|--output'
+            printf '%s\n' table json
+        case 'states watch|-o'
             printf '%s\n' table json
         case 'tokens|--log-level'
             printf '%s\n' trace debug info warn error off

@@ -17,6 +17,7 @@
 #include <boost/beast/http/status.hpp>
 
 #include "common/core/error.hpp"
+#include "daemon/ws_session.hpp"
 
 namespace pb::daemon::http_detail {
 namespace {
@@ -298,6 +299,17 @@ class Connection final : public std::enable_shared_from_this<Connection> {
     void answer() {
         if (m_overloaded) {
             return refuse(503, ErrorCode::unavailable, "too many connections; try again later");
+        }
+        if (m_server.websocket != nullptr &&
+            std::string_view(m_data.target).substr(0, m_data.target.find('?')) == "/ws") {
+            if (!wants_websocket(request())) {
+                return refuse(426, ErrorCode::invalid_argument,
+                              "/ws speaks WebSocket only: send a WebSocket upgrade request");
+            }
+            // The socket is the WebSocket session's from now on.
+            m_closed = true;
+            m_timer.cancel();
+            return serve_websocket(m_server, std::move(m_socket), m_request);
         }
         m_server.router.handle(request(), m_response);
         write(m_parser->keep_alive() && !m_server.draining.load(std::memory_order_relaxed));

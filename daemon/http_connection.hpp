@@ -16,6 +16,10 @@
 
 #include "daemon/http_server.hpp"
 
+namespace pb::daemon {
+class WsHub;
+}
+
 namespace pb::daemon::http_detail {
 
 namespace asio = boost::asio;
@@ -48,6 +52,7 @@ struct ServerState {
     Router& router;
     Metrics& metrics;
     const ServerOptions options;
+    WsHub* websocket = nullptr;  // WebSocket on /ws when set (before start)
     std::atomic<bool> draining{false};
     std::vector<std::unique_ptr<Worker>> workers;
     // Both live on workers[0]'s thread.

@@ -97,6 +97,10 @@ HttpServer::~HttpServer() {
     stop(std::chrono::milliseconds(0));
 }
 
+void HttpServer::enable_websocket(WsHub& hub) {
+    m_impl->websocket = &hub;
+}
+
 std::uint16_t HttpServer::start() {
     auto& s = *m_impl;
     const auto address = parse_listen(s.options.listen);

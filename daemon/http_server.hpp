@@ -10,6 +10,8 @@
 
 namespace pb::daemon {
 
+class WsHub;
+
 struct ServerOptions {
     std::string listen = "127.0.0.1:8700";  // host:port; port 0 picks a free one
     int threads = 1;
@@ -38,6 +40,10 @@ class HttpServer {
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
+
+    // Serves WebSocket upgrades on /ws with `hub` (which must outlive the
+    // server). Call before start().
+    void enable_websocket(WsHub& hub);
 
     // Binds, listens and starts the worker threads; returns the bound port.
     // Throws Error(unavailable) when it cannot listen, Error(invalid_argument)

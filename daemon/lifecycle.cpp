@@ -22,6 +22,7 @@
 #include "daemon/metrics.hpp"
 #include "daemon/router.hpp"
 #include "daemon/sd_notify.hpp"
+#include "daemon/ws_hub.hpp"
 
 namespace pb::daemon {
 namespace {
@@ -64,6 +65,14 @@ void check_daemon_config(const Config& config) {
     check_range(config, "server.max_body", 1, std::int64_t{1} << 32);
     check_range(config, "server.max_header", 1024, std::int64_t{1} << 24);
     check_range(config, "server.max_connections", 1, 10'000'000);
+    check_range(config, "ws.max_message", 1024, std::int64_t{1} << 30);
+    check_range(config, "ws.max_queue", 4096, std::int64_t{1} << 32);
+    for (const auto* key : {"ws.auth_timeout", "ws.idle_timeout", "events.retention"}) {
+        if (config.get_duration_ms(key) <= 0) {
+            throw Error(ErrorCode::invalid_argument, std::string(key) + ": must be longer than 0",
+                        {{"key", key}});
+        }
+    }
     if (config.get_duration_ms("server.idle_timeout") <= 0) {
         throw Error(ErrorCode::invalid_argument, "server.idle_timeout: must be longer than 0",
                     {{"key", "server.idle_timeout"}});
@@ -85,7 +94,8 @@ Lifecycle::Lifecycle() = default;
 Lifecycle::~Lifecycle() = default;
 
 std::optional<int> Lifecycle::parse_flags(int argc, char** argv) {
-    CLI::App app{"pbd: pb's daemon. Serves pb's operations over HTTP on one port."};
+    CLI::App app{
+        "pbd: pb's daemon. Serves pb's operations over HTTP and WebSocket (/ws) on one port."};
     app.name("pbd");
     auto& f = m_flags;
     app.add_option("--config", f.config, "A pb.yaml to read [env PB_CONFIG]");
@@ -224,6 +234,9 @@ void Lifecycle::serve() {
 void Lifecycle::shut_down() {
     sd_notify("STOPPING=1");
     m_router->set_ready(false);
+    // WebSocket sessions close first (1001) and the hub's pool drains while
+    // the workers still run, so nothing of the hub outlives its sockets' threads.
+    m_hub->stop();
     m_server->stop(k_shutdown_grace);
     m_server.reset();
     try {
@@ -232,6 +245,7 @@ void Lifecycle::shut_down() {
         logger()->warn("could not record key usage on shutdown: {}", e.what());
     }
     m_router.reset();
+    m_hub.reset();
     m_metrics.reset();
     m_services.reset();
     logger()->info("stopped");
@@ -274,9 +288,19 @@ int Lifecycle::run(int argc, char** argv) {
                 std::chrono::milliseconds(config.get_duration_ms("server.idle_timeout")),
             .max_connections = config.get_int("server.max_connections"),
         };
+        const WsOptions ws_options{
+            .auth_timeout = std::chrono::milliseconds(config.get_duration_ms("ws.auth_timeout")),
+            .max_message = static_cast<std::uint64_t>(config.get_int("ws.max_message")),
+            .max_queue = static_cast<std::uint64_t>(config.get_int("ws.max_queue")),
+            .idle_timeout = std::chrono::milliseconds(config.get_duration_ms("ws.idle_timeout")),
+            .retention = std::chrono::milliseconds(config.get_duration_ms("events.retention")),
+            .poll_interval = std::chrono::milliseconds(10),
+            .op_threads = std::max(2, threads),
+        };
         const bool bootstrap_enabled = config.get_bool("server.bootstrap");
-        m_services =
-            Services::open(std::move(config), SystemClock::instance(), {.pool_size = threads + 2});
+        // Database connections: the HTTP workers, the WebSocket op pool and its outbox tail.
+        m_services = Services::open(std::move(config), SystemClock::instance(),
+                                    {.pool_size = threads + ws_options.op_threads + 2});
         if (bootstrap_enabled) {
             bootstrap();
         }
@@ -284,6 +308,10 @@ int Lifecycle::run(int argc, char** argv) {
         m_metrics = std::make_unique<Metrics>(runtime::op_table());
         m_router = std::make_unique<Router>(*m_services, runtime::op_table(), *m_metrics);
         m_server = std::make_unique<HttpServer>(*m_router, *m_metrics, options);
+        m_hub = std::make_unique<WsHub>(*m_services, ws_options);
+        m_metrics->set_extra([hub = m_hub.get()](std::string& out) { hub->render_metrics(out); });
+        m_server->enable_websocket(*m_hub);
+        m_hub->start();
         const auto port = m_server->start();
         if (!m_flags.port_file.empty()) {
             write_port_file(port);

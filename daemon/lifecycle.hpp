@@ -15,6 +15,7 @@ namespace pb::daemon {
 class Metrics;
 class Router;
 class HttpServer;
+class WsHub;
 
 // pbd from start to exit: flags, configuration, logging, the database
 // (Services), the bootstrap admin key, signals, the HTTP listener, the
@@ -58,6 +59,7 @@ class Lifecycle {
     std::unique_ptr<Services> m_services;
     std::unique_ptr<Metrics> m_metrics;
     std::unique_ptr<Router> m_router;
+    std::unique_ptr<WsHub> m_hub;          // outlives the server: its sessions detach from it
     std::unique_ptr<HttpServer> m_server;  // last: stopped before what it uses
 };
 

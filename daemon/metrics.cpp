@@ -213,6 +213,9 @@ std::string Metrics::render() const {
     out += "# HELP pb_build_info The running pbd's version.\n";
     out += "# TYPE pb_build_info gauge\n";
     out += "pb_build_info{version=\"" PB_VERSION "\"} 1\n";
+    if (m_extra) {
+        m_extra(out);
+    }
     return out;
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +45,10 @@ class Metrics {
     void connection_closed() { m_connections.fetch_sub(1, std::memory_order_relaxed); }
     std::int64_t connections() const { return m_connections.load(std::memory_order_relaxed); }
 
+    // Another part of pbd (the WebSocket hub) appends its own metrics to every
+    // render. Set once, before serving.
+    void set_extra(std::function<void(std::string&)> extra) { m_extra = std::move(extra); }
+
     // Everything in the Prometheus text format 0.0.4.
     std::string render() const;
 
@@ -65,6 +70,7 @@ class Metrics {
     std::unique_ptr<Shard[]> m_shards;
     std::atomic<std::uint64_t> m_db_errors{0};
     std::atomic<std::int64_t> m_connections{0};
+    std::function<void(std::string&)> m_extra;
 };
 
 }  // namespace pb::daemon

@@ -9,7 +9,7 @@ packages=(
     libssl-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
     libspdlog-dev libfmt-dev libcpp-httplib-dev libboost-dev
     libgtest-dev libgmock-dev libbenchmark-dev
-    curl python3-jwt python3-cryptography nginx-light
+    curl python3-jwt python3-cryptography python3-websockets nginx-light
     zsh fish groff-base openssl
 )
 if [[ "${1:-}" == "--bench" ]]; then

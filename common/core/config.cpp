@@ -160,6 +160,19 @@ constexpr std::array k_keys{
               Sensitivity::plain,
               "Retries (with backoff) of a read that failed to reach Vault or got 5xx; writes "
               "are never retried."},
+    ConfigKey{"events.retention", duration, "7d", "PB_EVENTS_RETENTION", daemon, Sensitivity::plain,
+              "pbd deletes outbox events older than this (the newest is always kept); resuming "
+              "a subscription from before it is refused as a gap."},
+    ConfigKey{"ws.auth_timeout", duration, "10s", "PB_WS_AUTH_TIMEOUT", daemon, Sensitivity::plain,
+              "A WebSocket that has not authenticated within this long is closed (1008)."},
+    ConfigKey{"ws.max_message", integer, "1048576", "PB_WS_MAX_MESSAGE", daemon, Sensitivity::plain,
+              "The largest WebSocket message pbd reads, in bytes (else 1009)."},
+    ConfigKey{"ws.max_queue", integer, "4194304", "PB_WS_MAX_QUEUE", daemon, Sensitivity::plain,
+              "Bytes of outgoing messages a WebSocket client may fall behind by before it is "
+              "dropped (1013)."},
+    ConfigKey{"ws.idle_timeout", duration, "60s", "PB_WS_IDLE_TIMEOUT", daemon, Sensitivity::plain,
+              "pbd pings a quiet WebSocket after half this time and closes it when nothing, not "
+              "even the pong, came back within it."},
 };
 
 void check_type(const ConfigKey& key, const std::string& value, std::string_view source) {

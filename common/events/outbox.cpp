@@ -1,5 +1,7 @@
 #include "common/events/outbox.hpp"
 
+#include <algorithm>
+
 namespace pb::events {
 
 void append(store::Connection& c, std::string_view topic, std::string_view type,
@@ -24,6 +26,25 @@ std::vector<Event> read_after(store::Connection& c, std::int64_t after, int limi
 
 std::int64_t latest_seq(store::Connection& c) {
     return c.query("SELECT COALESCE(MAX(seq), 0) FROM events").front().get_int(0);
+}
+
+std::int64_t oldest_seq(store::Connection& c) {
+    return c.query("SELECT COALESCE(MIN(seq), 0) FROM events").front().get_int(0);
+}
+
+std::int64_t prune(store::Connection& c, UnixMillis cutoff, std::int64_t limit) {
+    // The first seq to keep: the oldest event young enough, or the newest one.
+    // The scan walks seq upwards and stops there, so it reads what it deletes.
+    const auto latest = latest_seq(c);
+    if (latest == 0) {
+        return 0;
+    }
+    const auto young =
+        c.query("SELECT seq FROM events WHERE created_at >= $1 ORDER BY seq LIMIT 1", {cutoff});
+    auto keep_from = young.empty() ? latest : std::min(young.front().get_int(0), latest);
+    const auto oldest = oldest_seq(c);
+    keep_from = std::min(keep_from, oldest + limit);
+    return c.exec("DELETE FROM events WHERE seq < $1", {keep_from});
 }
 
 }  // namespace pb::events

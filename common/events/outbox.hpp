@@ -32,4 +32,15 @@ std::vector<Event> read_after(store::Connection& c, std::int64_t after, int limi
 // The highest seq so far (0 when empty).
 std::int64_t latest_seq(store::Connection& c);
 
+// The lowest seq still kept (0 when empty). Events between a reader's
+// position and this one were pruned: the reader has a gap.
+std::int64_t oldest_seq(store::Connection& c);
+
+// Deletes events created before `cutoff`, at most `limit` of them (oldest
+// first), but never the newest event: seqs are never reused, and keeping the
+// last one lets a reader tell "pruned" from "nothing happened". Walks the
+// primary key only (no index on created_at is needed: seq order is close to
+// creation order). Returns how many were deleted.
+std::int64_t prune(store::Connection& c, UnixMillis cutoff, std::int64_t limit);
+
 }  // namespace pb::events

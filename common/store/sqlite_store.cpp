@@ -280,13 +280,21 @@ class SqliteStore::WalIndexView {
         if (fstat(fd, &st) == 0 && st.st_size >= k_header_size) {
             map = mmap(nullptr, k_header_size, PROT_READ, MAP_SHARED, fd, 0);
         }
-        ::close(fd);
         if (map == MAP_FAILED) {
+            ::close(fd);
             return nullptr;
         }
-        return std::unique_ptr<WalIndexView>(new WalIndexView(map));
+        // The descriptor stays open as long as the view: closing any descriptor
+        // of a file drops every POSIX lock this process holds on it, SQLite's
+        // "-shm" DMS lock included, and without that lock the next process to
+        // open the database truncates the "-shm" under our connections' mappings
+        // (SIGBUS).
+        return std::unique_ptr<WalIndexView>(new WalIndexView(map, fd));
     }
-    ~WalIndexView() { munmap(m_map, k_header_size); }
+    ~WalIndexView() {
+        munmap(m_map, k_header_size);
+        ::close(m_fd);
+    }
     WalIndexView(const WalIndexView&) = delete;
     WalIndexView& operator=(const WalIndexView&) = delete;
 
@@ -303,8 +311,9 @@ class SqliteStore::WalIndexView {
 
   private:
     static constexpr off_t k_header_size = 136;  // two 48-byte header copies and checkpoint info
-    explicit WalIndexView(void* map) : m_map(map) {}
+    WalIndexView(void* map, int fd) : m_map(map), m_fd(fd) {}
     void* m_map;
+    int m_fd;
 };
 
 SqliteStore::SqliteStore(std::string path, const StoreOptions& options) : m_path(std::move(path)) {

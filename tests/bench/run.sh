@@ -141,3 +141,6 @@ n, p64, p512, auth = rps("nginx64"), rps("pbd64"), rps("pbd512"), rps("auth64")
 print(f"pbd/nginx at c64: {100*p64/n:.0f}% (target >= 50%); c512 vs c64: {100*(p512-p64)/p64:+.0f}% (target > -20%)")
 print(f"/v1/auth vs keys.verify at c64: {100*auth/p64:.0f}% (target >= 80%)")
 PY
+
+echo "== 4. WebSocket fan-out and idle connections"
+"$(dirname "$0")/bench_ws.sh" "$build"

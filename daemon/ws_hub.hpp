@@ -1,0 +1,159 @@
+#pragma once
+// Beast-free: the WebSocket sessions (ws_session.cpp) and the lifecycle share it.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/runtime/services.hpp"
+#include "daemon/gate.hpp"
+
+namespace pb::daemon {
+
+// pbd's WebSocket settings (ws.*, events.retention).
+struct WsOptions {
+    std::chrono::milliseconds auth_timeout{10'000};
+    std::uint64_t max_message = 1 << 20;
+    std::uint64_t max_queue = 4 << 20;
+    std::chrono::milliseconds idle_timeout{60'000};
+    std::chrono::milliseconds retention{7LL * 86'400'000};
+    // How often the outbox is checked for commits by any process (a change
+    // token read: nanoseconds, no syscall, when nothing was committed).
+    std::chrono::milliseconds poll_interval{10};
+    // Threads that run ops, authentication and replays (they may wait on the database).
+    int op_threads = 2;
+};
+
+// What the hub pushes frames to: one WebSocket session (ws_session.cpp).
+class WsSink {
+  public:
+    virtual ~WsSink() = default;
+    // Queues a text frame to send. Thread-safe and never blocks; a sink whose
+    // queue would pass ws.max_queue drops its client instead.
+    virtual void push(std::shared_ptr<const std::string> frame) = 0;
+    // Bytes queued and not yet written.
+    virtual std::uint64_t queued_bytes() const = 0;
+    // Drops the client (close 1013, or a hard close when it does not read).
+    virtual void drop_slow() = 0;
+    // Closes with 1001 (going away): pbd is stopping.
+    virtual void going_away() = 0;
+};
+
+// The daemon side of events and rooms: one thread tails the outbox (every
+// commit, by pbd or by `pbctl` on the same database) and fans each event out
+// to the sessions subscribed to its topic; rooms relay messages between
+// sessions; a small pool runs what may wait on the database. Thread-safe.
+//
+// Subscriptions with `since` replay from the outbox up to the position the
+// tail had reached when the subscription was registered, while the tail holds
+// newer matching events back for that session; then the held events follow
+// and the subscription goes live. Nothing is lost or sent twice.
+class WsHub {
+  public:
+    WsHub(Services& services, WsOptions options);
+    ~WsHub();
+    WsHub(const WsHub&) = delete;
+    WsHub& operator=(const WsHub&) = delete;
+
+    // Starts the tail thread and the pool.
+    void start();
+    // Closes every session (1001), stops the tail and drains the pool. Call
+    // before the HTTP server stops.
+    void stop();
+
+    const WsOptions& options() const { return m_options; }
+    Services& services() { return m_services; }
+    // Bans and rate limits, as for HTTP callers.
+    Gate& gate() { return m_gate; }
+
+    // Runs `job` on the pool (in submission order per pool thread; callers
+    // that need order run one job at a time). Dropped once stopped.
+    void run_blocking(std::function<void()> job);
+
+    // Reads the outbox now rather than at the next poll: pbd itself just
+    // committed (a mutating op over the WebSocket).
+    void poke();
+
+    // A session joins or leaves. attach() returns its id.
+    std::uint64_t attach(std::weak_ptr<WsSink> sink);
+    void detach(std::uint64_t session);
+    void set_actor(std::uint64_t session, const std::string& actor);
+
+    // The ops of the WebSocket protocol that are not in the op table. Each
+    // throws pb::Error for bad arguments; subscribe() may wait on the database.
+    nlohmann::json subscribe(std::uint64_t session, const nlohmann::json& args);
+    nlohmann::json unsubscribe(std::uint64_t session, const nlohmann::json& args);
+    nlohmann::json join_room(std::uint64_t session, const nlohmann::json& args);
+    nlohmann::json leave_room(std::uint64_t session, const nlohmann::json& args);
+    nlohmann::json room_message(std::uint64_t session, const nlohmann::json& args);
+    nlohmann::json room_info(std::uint64_t session, const nlohmann::json& args);
+
+    // Counters for /metrics.
+    std::atomic<std::uint64_t> messages_in{0};
+    std::atomic<std::uint64_t> messages_out{0};
+    std::atomic<std::uint64_t> dropped_slow{0};
+    std::atomic<std::uint64_t> closed_by_protocol{0};
+    std::atomic<std::int64_t> open_sessions{0};
+    // Appends pb_ws_* and pb_events_* metrics in the Prometheus text format.
+    void render_metrics(std::string& out) const;
+
+  private:
+    struct Session {
+        std::weak_ptr<WsSink> sink;
+        std::string actor;
+        std::vector<std::string> live;     // patterns delivered as events arrive
+        std::vector<std::string> pending;  // patterns being replayed
+        std::vector<std::shared_ptr<const std::string>> held;  // live events while replaying
+        std::uint64_t held_bytes = 0;
+        std::set<std::string> rooms;
+    };
+
+    void tail_loop();
+    void fan_out(const std::vector<events::Event>& batch);
+    void prune();
+    std::shared_ptr<WsSink> sink_of(std::uint64_t session);
+    // The session's entry; Error(unavailable) once it has closed. Hold m_mutex.
+    Session& session_of(std::uint64_t session);
+    void pool_loop();
+
+    Services& m_services;
+    const WsOptions m_options;
+    Gate m_gate;
+
+    mutable std::mutex m_mutex;  // sessions, rooms, position
+    std::unordered_map<std::uint64_t, Session> m_sessions;
+    std::map<std::string, std::set<std::uint64_t>> m_rooms;
+    std::uint64_t m_next_id = 1;
+    std::int64_t m_position = 0;  // the last seq fanned out
+    std::atomic<std::int64_t> m_last_seq{0};
+    std::atomic<std::uint64_t> m_events_delivered{0};
+    std::atomic<std::uint64_t> m_events_pruned{0};
+
+    std::mutex m_pool_mutex;
+    std::condition_variable m_pool_cv;
+    std::deque<std::function<void()>> m_jobs;
+    std::vector<std::thread> m_pool;
+    bool m_stopping = false;  // guarded by m_pool_mutex
+
+    std::mutex m_tail_mutex;
+    std::condition_variable m_tail_cv;
+    bool m_tail_stop = false;
+    bool m_poked = false;  // guarded by m_tail_mutex
+    std::thread m_tail;
+    bool m_started = false;
+};
+
+}  // namespace pb::daemon

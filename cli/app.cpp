@@ -11,6 +11,8 @@
 #include "cli/events_command.hpp"
 #include "cli/remote.hpp"
 #include "cli/render.hpp"
+#include "cli/style.hpp"
+#include "common/core/build_info.hpp"
 #include "common/core/config.hpp"
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
@@ -63,8 +65,75 @@ int report(const Error& e, OutputFormat format) {
                          2, ' ', false, nlohmann::json::error_handler_t::replace)
                   << '\n';
     }
-    std::cerr << "pbctl: " << e.what() << '\n';
+    std::cerr << Style::for_fd(STDERR_FILENO).red("pbctl:") << ' ' << e.what() << '\n';
     return exit_code(e.code());
+}
+
+// The deepest command the user named (pbctl itself when none).
+const CLI::App* deepest_parsed(const CLI::App& app) {
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+        if (sub->parsed()) {
+            return deepest_parsed(*sub);
+        }
+    }
+    return &app;
+}
+
+// A parse error, with the nearest command when a word was not one: a typo in a
+// group or verb is the most common mistake.
+int parse_failure(const CLI::App& app, const CLI::ParseError& e) {
+    // An unknown word is left over on the deepest command named, whether CLI11
+    // calls it an extra argument or a missing subcommand.
+    {
+        const CLI::App* at = deepest_parsed(app);
+        std::vector<std::string> names;
+        for (const CLI::App* sub :
+             at->get_subcommands([](const CLI::App* a) { return !a->get_group().empty(); })) {
+            names.push_back(sub->get_name());
+        }
+        // With fallthrough, CLI11 may leave the word on any command up the chain.
+        std::vector<std::string> extras;
+        for (const CLI::App* p = at; p != nullptr && extras.empty(); p = p->get_parent()) {
+            extras = p->remaining();
+        }
+        if (!extras.empty() && !names.empty() && extras.front().rfind('-', 0) != 0) {
+            const auto hint = nearest(extras.front(), names);
+            std::string where = at->get_name();
+            for (const CLI::App* p = at->get_parent(); p != nullptr; p = p->get_parent()) {
+                where = p->get_name() + " " + where;
+            }
+            std::cerr << Style::for_fd(STDERR_FILENO).red("pbctl:") << " \"" << extras.front()
+                      << "\" is not a command of " << where;
+            if (!hint.empty()) {
+                std::cerr << "; did you mean \"" << hint << "\"?";
+            }
+            std::cerr << "\nRun `" << where << " --help` for the list.\n";
+            return 2;
+        }
+    }
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+}
+
+// `pbctl` alone: what it is and where to go next, in a screen.
+void print_overview(const CLI::App& app) {
+    const Style style = Style::for_fd(STDOUT_FILENO);
+    std::cout << style.bold("pbctl " + std::string(build_info::version())) << ": "
+              << "API keys, tokens, states, bans, limits, secrets and actions.\n\n"
+              << "Usage: pbctl [options] GROUP VERB [ARGS]\n\n"
+              << style.bold("Commands:") << '\n';
+    for (const CLI::App* sub :
+         app.get_subcommands([](const CLI::App* a) { return !a->get_group().empty(); })) {
+        std::string name = sub->get_name();
+        name.resize(std::max<std::size_t>(name.size(), 12), ' ');
+        std::cout << "  " << name << sub->get_description() << '\n';
+    }
+    std::cout << "\nExamples:\n"
+                 "  pbctl keys create --owner ci --perm deploy:write --expires 30d -q\n"
+                 "  pbctl keys verify - <<<\"$KEY\"\n"
+                 "  pbctl tokens issue --sub user-1 --ttl 15m -q\n\n"
+                 "`pbctl GROUP --help` lists a group's verbs; `pbctl --help` the global "
+                 "options; man pbctl has everything.\n";
 }
 
 // Hides secret values from a table on a terminal (JSON and -q are for scripts).
@@ -102,7 +171,7 @@ int run(int argc, char** argv) {
         ->check(CLI::IsMember({"table", "json"}));
     app.add_flag("-q,--quiet", g.quiet, "Print only the one value a script wants");
     app.add_option("--log-level", g.log_level, "trace|debug|info|warn|error|off");
-    app.set_version_flag("--version", std::string("pbctl ") + PB_VERSION);
+    app.set_version_flag("--version", "pbctl " + build_info::summary());
     app.fallthrough();
 
     const auto& table = runtime::op_table();
@@ -123,8 +192,7 @@ int run(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        const int rc = app.exit(e);
-        return rc == 0 ? 0 : 2;
+        return parse_failure(app, e);
     }
     if (completion->parsed() || man->parsed()) {
         const auto model = docs::describe(app, [&](const CLI::Option& o) -> docs::OptionHints {
@@ -165,7 +233,7 @@ int run(int argc, char** argv) {
         }
     }
     if (op == nullptr) {
-        std::cout << app.help();
+        print_overview(app);
         return 0;
     }
     const auto format = g.quiet ? OutputFormat::quiet
@@ -195,7 +263,7 @@ int run(int argc, char** argv) {
         if (format == OutputFormat::table && !raw.value("show", false)) {
             mask_fields(*op, result);
         }
-        render(std::cout, *op, result, format);
+        render(std::cout, *op, result, format, Style::for_fd(STDOUT_FILENO));
         if (tree.exit_status_requested() && result.contains(op->exit_status_field) &&
             result[op->exit_status_field].is_number_integer()) {
             return result[op->exit_status_field].get<int>();

@@ -8,7 +8,8 @@ namespace {
 
 using nlohmann::json;
 
-void render_table(std::ostream& out, const std::vector<std::string>& columns, const json& rows) {
+void render_table(std::ostream& out, const std::vector<std::string>& columns, const json& rows,
+                  const Style& style) {
     std::vector<std::vector<std::string>> cells;
     std::vector<std::size_t> widths;
     for (const auto& c : columns) {
@@ -31,9 +32,10 @@ void render_table(std::ostream& out, const std::vector<std::string>& columns, co
         }
         cells.push_back(std::move(line));
     }
-    for (const auto& line : cells) {
+    for (std::size_t n = 0; n < cells.size(); ++n) {
+        const auto& line = cells[n];
         for (std::size_t i = 0; i < line.size(); ++i) {
-            out << line[i];
+            out << (n == 0 ? style.bold(line[i]) : line[i]);
             if (i + 1 < line.size()) {
                 out << std::string(widths[i] - line[i].size() + 2, ' ');
             }
@@ -42,13 +44,14 @@ void render_table(std::ostream& out, const std::vector<std::string>& columns, co
     }
 }
 
-void render_fields(std::ostream& out, const json& obj) {
+void render_fields(std::ostream& out, const json& obj, const Style& style) {
     std::size_t width = 0;
     for (const auto& [k, v] : obj.items()) {
         width = std::max(width, k.size());
     }
     for (const auto& [k, v] : obj.items()) {
-        out << k << ':' << std::string(width - k.size() + 2, ' ') << cell_text(v) << '\n';
+        out << style.bold(k + ':') << std::string(width - k.size() + 2, ' ') << cell_text(v)
+            << '\n';
     }
 }
 
@@ -72,7 +75,8 @@ std::string cell_text(const json& v) {
     return v.dump();
 }
 
-void render(std::ostream& out, const ops::Op& op, const json& result, OutputFormat format) {
+void render(std::ostream& out, const ops::Op& op, const json& result, OutputFormat format,
+            const Style& style) {
     switch (format) {
         case OutputFormat::json:
             out << result.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
@@ -94,7 +98,7 @@ void render(std::ostream& out, const ops::Op& op, const json& result, OutputForm
                 columns.push_back(k);
             }
         }
-        render_table(out, columns, rows);
+        render_table(out, columns, rows, style);
         // A paged list says how to get the next page.
         if (result.contains("next_cursor") && result["next_cursor"].is_string()) {
             out << "more: --cursor " << result["next_cursor"].get<std::string>() << '\n';
@@ -102,7 +106,7 @@ void render(std::ostream& out, const ops::Op& op, const json& result, OutputForm
         return;
     }
     if (result.is_object()) {
-        render_fields(out, result);
+        render_fields(out, result, style);
     } else {
         out << cell_text(result) << '\n';
     }

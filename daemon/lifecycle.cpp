@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/actions/catalog.hpp"
+#include "common/core/build_info.hpp"
 #include "common/core/clock.hpp"
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
@@ -110,7 +111,7 @@ std::optional<int> Lifecycle::parse_flags(int argc, char** argv) {
                    "Once listening, write the bound port number to this file");
     app.add_flag("--check-config", f.check_config,
                  "Load and check the configuration, print OK and exit (2 when it is not valid)");
-    app.set_version_flag("--version", std::string("pbd ") + PB_VERSION);
+    app.set_version_flag("--version", "pbd " + build_info::summary());
     // Prints pbd(8); hidden (no group): the build runs it, people read man.
     bool man = false;
     app.add_flag("--man", man, "Print the manual page in roff")->group("");

@@ -1,5 +1,6 @@
 #include <chrono>
 
+#include "common/core/build_info.hpp"
 #include "common/core/error.hpp"
 #include "common/runtime/op_table.hpp"
 #include "common/runtime/services.hpp"
@@ -69,8 +70,10 @@ void register_system_ops(OpTable& t) {
         .route = {"GET", "/v1/version"},
         .handler =
             [](Context&, const json&) {
-                return json{
-                    {"version", PB_VERSION}, {"compiler", "g++ " __VERSION__}, {"built", __DATE__}};
+                return json{{"version", build_info::version()},
+                            {"commit", build_info::commit()},
+                            {"compiler", build_info::compiler()},
+                            {"build_type", build_info::build_type()}};
             },
         .quiet_field = "version",
     });

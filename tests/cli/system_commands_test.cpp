@@ -100,7 +100,10 @@ TEST_F(SystemCommandsTest, VersionFlag) {
     EXPECT_EQ(r.exit_code, 0);
     ASSERT_TRUE(r.out.starts_with("pbctl ")) << r.out;
     const auto v = ok_json({"version"});
-    EXPECT_EQ(r.out, "pbctl " + v.at("version").get<std::string>() + "\n");
+    EXPECT_EQ(r.out, "pbctl " + v.at("version").get<std::string>() + " (commit " +
+                         v.at("commit").get<std::string>() + ", " +
+                         v.at("compiler").get<std::string>() + ", " +
+                         v.at("build_type").get<std::string>() + ")\n");
 }
 
 // With no command pbctl prints help listing the groups and exits 0.

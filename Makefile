@@ -2,7 +2,7 @@
 PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: all deps configure build run test bench docs format check-format clean
+.PHONY: all deps configure build run test bench docs package format check-format clean
 
 all: build
 
@@ -30,14 +30,14 @@ bench: build
 docs: build
 	@scripts/gen-docs.sh $(BUILD_DIR)/bin
 
+# The Debian package, by CPack: build/$(PRESET)/pb_<version>_amd64.deb.
+package: build
+	@cd $(BUILD_DIR) && cpack -B .
+
 format: configure
 	@cmake --build --preset $(PRESET) --target format
 
-check-# Regenerates completions/ and man/ from the built programs (commit the result).
-docs: build
-	@scripts/gen-docs.sh $(BUILD_DIR)/bin
-
-format: configure
+check-format: configure
 	@cmake --build --preset $(PRESET) --target check-format
 
 clean:

@@ -1,5 +1,6 @@
 #include "cli/app.hpp"
 
+#include <filesystem>
 #include <iostream>
 #include <pwd.h>
 #include <unistd.h>
@@ -115,6 +116,40 @@ int parse_failure(const CLI::App& app, const CLI::ParseError& e) {
     return rc == 0 ? 0 : 2;
 }
 
+// `pbctl __complete OP FIELD`: the FIELD of each row OP lists, one per line, read
+// locally and only from a database that already exists (completion must not
+// create one, wait for a daemon, or print errors into the command line).
+int print_live_values(const GlobalOptions& g, const ops::OpTable& table, const std::string& name,
+                      const std::string& field) {
+    try {
+        const ops::Op* op = table.find(name);
+        const Config config = load_config(g);
+        std::string url = config.get("db.url");
+        if (op == nullptr || op->list_field.empty() || url.rfind("postgres", 0) == 0) {
+            return 0;
+        }
+        if (url.rfind("sqlite://", 0) == 0) {
+            url = url.substr(9);
+        }
+        if (!std::filesystem::exists(url)) {
+            return 0;
+        }
+        log::init("off", "text");
+        auto services = Services::open(config, SystemClock::instance(), {.pool_size = 1});
+        const ops::Caller caller{local_actor(), {"admin"}};
+        const auto result = runtime::dispatch(*services, *op, nlohmann::json::object(), caller,
+                                              ops::NameStyle::flag);
+        for (const auto& row : result.value(op->list_field, nlohmann::json::array())) {
+            if (row.contains(field) && row[field].is_string()) {
+                std::cout << row[field].get<std::string>() << '\n';
+            }
+        }
+    } catch (const std::exception&) {
+        // Completion offers nothing rather than an error.
+    }
+    return 0;
+}
+
 // `pbctl` alone: what it is and where to go next, in a screen.
 void print_overview(const CLI::App& app) {
     const Style style = Style::for_fd(STDOUT_FILENO);
@@ -187,12 +222,20 @@ int run(int argc, char** argv) {
     // Writes the manual pages; hidden (no group): the build runs it, people read man.
     std::string page;
     auto* man = app.add_subcommand("__man", "Print a manual page in roff")->group("");
+    // Live values for shell completion (state ids, action names); hidden.
+    std::vector<std::string> complete_args;
+    auto* complete =
+        app.add_subcommand("__complete", "Print live values for completion")->group("");
+    complete->add_option("op_and_field", complete_args)->expected(2)->required();
     man->add_option("page", page)->required()->check(CLI::IsMember({"pbctl.1", "pb.yaml.5"}));
     StreamCommands streams(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return parse_failure(app, e);
+    }
+    if (complete->parsed()) {
+        return print_live_values(g, table, complete_args[0], complete_args[1]);
     }
     if (completion->parsed() || man->parsed()) {
         const auto model = docs::describe(app, [&](const CLI::Option& o) -> docs::OptionHints {

@@ -203,8 +203,11 @@ docs::OptionHints CommandTree::hints(const CLI::Option& option) const {
     for (const auto& c : m_commands) {
         for (const auto& v : c.values) {
             if (v.option == &option) {
+                const auto& [op, field] = v.param->values_from;
                 return {.choices = v.param->choices,
-                        .file = v.param->type == ops::ParamType::json_object};
+                        .file = v.param->type == ops::ParamType::json_object,
+                        .live = op.empty() ? std::vector<std::string>{}
+                                           : std::vector<std::string>{op, field}};
             }
         }
     }

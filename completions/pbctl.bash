@@ -608,8 +608,16 @@ __pbctl_choices() {
 }
 __pbctl_positional() {
     case "$1|$2" in
+        "actions run|0") choices="$(command pbctl __complete actions.list name 2>/dev/null)" ;;
+        "actions show|0") choices="$(command pbctl __complete actions.list name 2>/dev/null)" ;;
         "completion|0") choices="bash zsh fish" ;;
+        "states delete|0") choices="$(command pbctl __complete states.list id 2>/dev/null)" ;;
+        "states get|0") choices="$(command pbctl __complete states.list id 2>/dev/null)" ;;
+        "states history|0") choices="$(command pbctl __complete states.list id 2>/dev/null)" ;;
+        "states register|0") choices="$(command pbctl __complete states.list id 2>/dev/null)" ;;
+        "states transition|0") choices="$(command pbctl __complete states.list id 2>/dev/null)" ;;
         "states transition|1") choices="activate deactivate suspend resume expire renew" ;;
+        "states update|0") choices="$(command pbctl __complete states.list id 2>/dev/null)" ;;
         *) choices="" ;;
     esac
 }

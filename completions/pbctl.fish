@@ -842,10 +842,26 @@ function __pbctl_choices --argument-names cmdpath flag
 end
 function __pbctl_positional --argument-names cmdpath index
     switch "$cmdpath|$index"
+        case 'actions run|0'
+            command pbctl __complete actions.list name 2>/dev/null
+        case 'actions show|0'
+            command pbctl __complete actions.list name 2>/dev/null
         case 'completion|0'
             printf '%s\n' bash zsh fish
+        case 'states delete|0'
+            command pbctl __complete states.list id 2>/dev/null
+        case 'states get|0'
+            command pbctl __complete states.list id 2>/dev/null
+        case 'states history|0'
+            command pbctl __complete states.list id 2>/dev/null
+        case 'states register|0'
+            command pbctl __complete states.list id 2>/dev/null
+        case 'states transition|0'
+            command pbctl __complete states.list id 2>/dev/null
         case 'states transition|1'
             printf '%s\n' activate deactivate suspend resume expire renew
+        case 'states update|0'
+            command pbctl __complete states.list id 2>/dev/null
     end
 end
 function __pbctl_candidates

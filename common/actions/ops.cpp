@@ -17,7 +17,8 @@ Param name_param() {
     return Param{.name = "name",
                  .help = "The action's name",
                  .required = Required::yes,
-                 .positional = Positional::yes};
+                 .positional = Positional::yes,
+                 .values_from = {"actions.list", "name"}};
 }
 
 }  // namespace

@@ -23,8 +23,9 @@ CommandSpec describe_at(const CLI::App& app, std::vector<std::string> path, cons
     for (const CLI::Option* opt : app.get_options()) {
         if (opt->get_positional()) {
             spec.positionals.push_back(upper(opt->get_name(true, false)));
-            spec.positional_choices.push_back(hints ? hints(*opt).choices
-                                                    : std::vector<std::string>{});
+            auto h = hints ? hints(*opt) : OptionHints{};
+            spec.positional_choices.push_back(std::move(h.choices));
+            spec.positional_live.push_back(std::move(h.live));
             continue;
         }
         FlagSpec f;

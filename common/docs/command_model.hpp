@@ -28,6 +28,9 @@ struct CommandSpec {
     std::string summary;
     std::vector<std::string> positionals;                      // "ID", "TOKEN"
     std::vector<std::vector<std::string>> positional_choices;  // per positional, if limited
+    // Per positional: the hidden `pbctl __complete` arguments that list its
+    // live values (e.g. {"states.list", "id"}), or empty.
+    std::vector<std::vector<std::string>> positional_live;
     std::vector<FlagSpec> flags;
     std::vector<CommandSpec> commands;
     std::string footer;
@@ -37,6 +40,7 @@ struct CommandSpec {
 struct OptionHints {
     std::vector<std::string> choices;
     bool file = false;
+    std::vector<std::string> live;  // `pbctl __complete` arguments for live values
 };
 using HintsFor = std::function<OptionHints(const CLI::Option&)>;
 

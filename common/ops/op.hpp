@@ -45,6 +45,10 @@ struct Param {
     std::vector<std::string> choices;   // allowed values of a string, if limited
     std::string flag;                   // CLI long flag when not the name ("perm")
     std::int64_t min = 0;               // lower bound of an integer
+    // Where shell completion finds live values: a list op and the field of its
+    // rows, e.g. {"states.list", "id"}. Completion runs it locally, so only for
+    // lists that are cheap to read.
+    std::pair<std::string, std::string> values_from;
 };
 
 // An HTTP route: method, path with {name} captures (a last "{name...}" takes

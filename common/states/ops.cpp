@@ -27,7 +27,8 @@ Param id_param() {
     return Param{.name = "id",
                  .help = "The state's name (letters, digits, . _ - : @)",
                  .required = Required::yes,
-                 .positional = Positional::yes};
+                 .positional = Positional::yes,
+                 .values_from = {"states.list", "id"}};
 }
 
 Param if_version_param() {

@@ -2,6 +2,7 @@
 // the programs generate now, the man pages render without a groff warning, and
 // the completion scripts load and complete in bash, zsh and fish.
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -166,6 +167,53 @@ TEST(Completion, FishCompletesGroupsVerbsFlagsAndValues) {
         r.out = plain;
         expect_offered("fish", c, r);
     }
+}
+
+}  // namespace
+
+namespace {
+
+// State ids and action names are completed from the local database and the
+// configured actions, by `pbctl __complete`; nothing when there is no database.
+TEST(Completion, LiveStateIdsAndActionNamesInEveryShell) {
+    pb::test::TempDir dir;
+    const std::string bin = std::string(PB_BIN_DIR);
+    std::map<std::string, std::string> env{
+        {"PB_DB", dir.file("pb.db")},
+        {"PB_ACTIONS_PATHS", std::string(PB_SOURCE_DIR) + "/actions"},
+        {"PATH", bin + ":/usr/bin:/bin"},
+        {"HOME", dir.path().string()},
+        {"XDG_CONFIG_HOME", dir.file("config")},
+        {"XDG_DATA_HOME", dir.file("data")}};
+    const auto bash = [&](const std::string& words, int cword) {
+        return run({"/bin/bash", "--norc", "-c",
+                    "source '" + std::string(PB_SOURCE_DIR) +
+                        "/completions/pbctl.bash'; COMP_WORDS=(" + words + "); COMP_CWORD=" +
+                        std::to_string(cword) + "; _pbctl; printf '%s\\n' \"${COMPREPLY[@]}\""},
+                   env)
+            .out;
+    };
+    EXPECT_EQ(bash("pbctl states get ''", 3), "\n") << "no database: nothing";
+    EXPECT_FALSE(std::filesystem::exists(dir.file("pb.db"))) << "completion created a database";
+    for (const std::string id : {"sess_a", "sess_b", "other"}) {
+        ASSERT_EQ(run({pb::test::pbctl_path(), "states", "register", id, "--type", "session"}, env)
+                      .exit_code,
+                  0);
+    }
+    EXPECT_EQ(bash("pbctl states get se", 3), "sess_a\nsess_b\n");
+    EXPECT_NE(bash("pbctl actions run ''", 3).find("backup-db\n"), std::string::npos);
+    const auto fish = run({"/usr/bin/fish", "--no-config", "-c",
+                           "source '" + std::string(PB_SOURCE_DIR) +
+                               "/completions/pbctl.fish'; complete -C 'pbctl states delete o'"},
+                          env);
+    EXPECT_EQ(fish.out, "other\n");
+    const auto zsh = run({"/usr/bin/zsh", "-f", "-c",
+                          "compadd() { [[ $1 == -- ]] && shift; print -l -- \"$@\"; }; source '" +
+                              std::string(PB_SOURCE_DIR) +
+                              "/completions/_pbctl'; words=(pbctl actions show ''); CURRENT=4; "
+                              "_pbctl"},
+                         env);
+    EXPECT_NE(zsh.out.find("rotate-key\n"), std::string::npos) << zsh.out;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // without $NOTIFY_SOCKET. The test plays systemd's side with a real socket.
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <string>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -26,14 +27,37 @@ class NotifySocket {
         EXPECT_EQ(bind(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
         timeval tv{.tv_sec = 10, .tv_usec = 0};
         setsockopt(m_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        // As systemd does: the kernel attaches the sender's credentials, which
+        // systemd checks against the service's main PID (NotifyAccess=main).
+        const int on = 1;
+        setsockopt(m_fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
     }
     ~NotifySocket() { close(m_fd); }
 
-    // The next message, or "" after the 10 s receive timeout.
-    std::string next() {
+    // The next message, or "" after the 10 s receive timeout; `sender` gets
+    // the PID the kernel vouches for.
+    std::string next(pid_t* sender = nullptr) {
         char buf[4096];
-        const auto n = recv(m_fd, buf, sizeof buf, 0);
-        return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+        iovec iov{.iov_base = buf, .iov_len = sizeof buf};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        const auto n = recvmsg(m_fd, &msg, 0);
+        if (n <= 0) {
+            return {};
+        }
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr && sender != nullptr;
+             c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+                ucred cred{};
+                std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+                *sender = cred.pid;
+            }
+        }
+        return std::string(buf, static_cast<std::size_t>(n));
     }
 
   private:
@@ -45,7 +69,9 @@ TEST(SystemdNotify, ReadyReloadingAndStoppingReachTheNotifySocket) {
     TempDir dir;
     NotifySocket systemd(dir.file("notify.sock"));
     RunningDaemon pbd(dir, {.env = {{"NOTIFY_SOCKET", dir.file("notify.sock")}}});
-    const auto ready = systemd.next();
+    pid_t sender = 0;
+    const auto ready = systemd.next(&sender);
+    EXPECT_EQ(sender, pbd.process().pid()) << "sent from the main PID, as NotifyAccess=main needs";
     EXPECT_NE(ready.find("READY=1"), std::string::npos) << ready;
     EXPECT_NE(ready.find("MAINPID=" + std::to_string(pbd.process().pid())), std::string::npos)
         << ready;

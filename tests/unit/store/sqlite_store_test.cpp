@@ -291,11 +291,26 @@ TEST(OpenStore, RejectsBadUrls) {
         ADD_FAILURE() << "opened " << url;
         return ErrorCode::internal;
     };
-    EXPECT_EQ(code_of("postgresql://user:pw@host/db"), ErrorCode::invalid_argument);
     EXPECT_EQ(code_of("sqlite://"), ErrorCode::invalid_argument);
     EXPECT_EQ(code_of(""), ErrorCode::invalid_argument);
     std::ofstream(dir.file("plain-file")) << "x";
     EXPECT_EQ(code_of(dir.file("plain-file/pb.db")), ErrorCode::unavailable);
+}
+
+// An unreachable PostgreSQL server is unavailable (never a crash or a hang), and
+// neither the message nor location() shows the password.
+TEST(OpenStore, UnreachablePostgresIsUnavailableWithoutCredentials) {
+    try {
+        // Port 1 on loopback: refused at once.
+        open_store("postgresql://admin:hunter2@127.0.0.1:1/pb", StoreOptions{.pool_size = 1});
+        FAIL() << "connected to port 1";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::unavailable);
+        EXPECT_NE(std::string(e.what()).find("postgresql://admin@127.0.0.1:1/pb"),
+                  std::string::npos)
+            << e.what();
+        EXPECT_EQ(std::string(e.what()).find("hunter2"), std::string::npos) << e.what();
+    }
 }
 
 // The unsupported-scheme message names the scheme but never the URL's password.

@@ -1,5 +1,7 @@
 #include "common/events/follower.hpp"
 
+#include <algorithm>
+
 namespace pb::events {
 
 Follower::Follower(store::Store& store) : m_store(store) {
@@ -26,23 +28,52 @@ void Follower::catch_up() {
         return;
     }
     constexpr int k_batch = 1000;
-    for (;;) {
+    for (std::int64_t cursor = m_last_seq;;) {
         const auto batch = m_store.transaction(
-            [&](store::Connection& c) { return read_after(c, m_last_seq, k_batch); },
+            [&](store::Connection& c) { return read_after(c, cursor, k_batch); },
             store::TxMode::read);
         for (const auto& e : batch) {
+            cursor = e.seq;
+            if (!m_delivered.insert(e.seq).second) {
+                continue;  // delivered by an earlier call, above a gap
+            }
             for (const auto& [prefix, listener] : m_listeners) {
                 if (e.topic.starts_with(prefix)) {
                     listener(e);
                 }
             }
-            m_last_seq = e.seq;
         }
+        advance_watermark();
         if (batch.size() < k_batch) {
             break;
         }
     }
     m_applied_token.store(token, std::memory_order_release);
+}
+
+void Follower::advance_watermark() {
+    for (;;) {
+        while (!m_delivered.empty() && *m_delivered.begin() <= m_last_seq + 1) {
+            m_last_seq = std::max(m_last_seq, *m_delivered.begin());
+            m_delivered.erase(m_delivered.begin());
+        }
+        if (m_delivered.empty()) {
+            m_gap_since.reset();
+            return;
+        }
+        // m_last_seq + 1 is missing below delivered events: a transaction that
+        // has not committed yet, or never will.
+        const auto now = std::chrono::steady_clock::now();
+        if (!m_gap_since) {
+            m_gap_since = now;
+            return;
+        }
+        if (now - *m_gap_since < k_gap_wait) {
+            return;
+        }
+        m_last_seq = *m_delivered.begin() - 1;
+        m_gap_since.reset();
+    }
 }
 
 std::int64_t Follower::last_seq() const {

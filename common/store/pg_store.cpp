@@ -97,6 +97,7 @@ PgTarget pg_target(const std::string& url, const std::string& password, int conn
     PgTarget t;
     std::string user, host, port, dbname;
     bool has_timeout = false;
+    bool has_name = false;
     for (auto* o = opts; o->keyword != nullptr; ++o) {
         if (o->val == nullptr || o->val[0] == '\0') {
             continue;
@@ -116,6 +117,8 @@ PgTarget pg_target(const std::string& url, const std::string& password, int conn
             dbname = o->val;
         } else if (key == "connect_timeout") {
             has_timeout = true;
+        } else if (key == "application_name") {
+            has_name = true;
         }
     }
     PQconninfoFree(opts);
@@ -125,7 +128,9 @@ PgTarget pg_target(const std::string& url, const std::string& password, int conn
     if (!has_timeout) {
         t.conninfo += "connect_timeout=" + std::to_string(std::max(1, connect_timeout_s)) + " ";
     }
-    t.conninfo += "application_name='pb'";
+    if (!has_name) {
+        t.conninfo += "application_name='pb'";
+    }
     t.location = "postgresql://" + (user.empty() ? "" : user + "@") +
                  (host.empty() ? "localhost" : host) + (port.empty() ? "" : ":" + port) + "/" +
                  dbname;

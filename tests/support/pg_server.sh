@@ -3,6 +3,8 @@
 #   pg_server.sh start STATE_DIR   initdb in a fresh temporary directory, start on
 #                                  a free 127.0.0.1 port, write the URL to STATE_DIR/url
 #   pg_server.sh stop STATE_DIR    stop it and remove both directories
+#   pg_server.sh halt STATE_DIR    stop it, keeping its data (an outage)
+#   pg_server.sh resume STATE_DIR  start it again on the same port
 # Run by ctest as the setup and cleanup of the "postgres" fixture. As root, the
 # server runs as the unprivileged user "postgres" (PostgreSQL refuses root).
 set -euo pipefail
@@ -58,6 +60,18 @@ start)
     cat "$data/server.log" >&2
     exit 1
     ;;
+halt)
+    data=$(cat "$state/data_dir")
+    as_owner "$bin/pg_ctl" -D "$data/data" -m fast -w stop >/dev/null
+    ;;
+resume)
+    data=$(cat "$state/data_dir")
+    port=$(cat "$state/port")
+    as_owner "$bin/pg_ctl" -D "$data/data" -l "$data/server.log" -w -t 30 start \
+        -o "-p $port -k $data -c listen_addresses=127.0.0.1 -c max_connections=400 \
+            -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+            -c shared_buffers=64MB" >/dev/null
+    ;;
 stop)
     data=$(cat "$state/data_dir" 2>/dev/null || true)
     if [[ -n "$data" && -d "$data/data" ]]; then
@@ -67,7 +81,7 @@ stop)
     rm -rf "$state"
     ;;
 *)
-    echo "usage: $0 start|stop STATE_DIR" >&2
+    echo "usage: $0 start|stop|halt|resume STATE_DIR" >&2
     exit 2
     ;;
 esac

@@ -57,7 +57,7 @@ TestDb::TestDb(Backend backend) : m_backend(backend) {
     }
     // libpq URI: options=-csearch_path=<schema>, percent-encoded.
     m_url = server + (server.find('?') == std::string::npos ? "?" : "&") +
-            "options=-csearch_path%3D" + m_schema;
+            "options=-csearch_path%3D" + m_schema + "&application_name=" + m_schema;
 }
 
 TestDb::~TestDb() {

@@ -37,6 +37,8 @@ class TestDb {
     Backend backend() const { return m_backend; }
     // What open_store() and db.url take.
     const std::string& url() const { return m_url; }
+    // PostgreSQL: the schema, also the application_name of every connection.
+    const std::string& schema() const { return m_schema; }
     // A scratch folder (the SQLite file lives here).
     const TempDir& dir() const { return m_dir; }
 

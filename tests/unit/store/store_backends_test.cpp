@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "common/core/error.hpp"
+#include "common/store/pg_store.hpp"
 #include "common/store/store.hpp"
 #include "tests/support/errors.hpp"
 #include "tests/support/test_db.hpp"
@@ -175,6 +176,26 @@ TEST_P(PgStoreTest, ReconnectsAfterTheServerDropsConnections) {
     EXPECT_EQ(store->backend(), "postgresql");
     EXPECT_GE(store->info().at("pool_size").get<int>(), 4);
     EXPECT_GE(store->info().at("reconnects").get<int>(), 1);  // the kill was felt, and survived
+}
+
+// A password from db.password_file replaces the URL's; neither ever shows in
+// location(), and a malformed URL's message does not echo it.
+TEST(PgTarget, PasswordsStayOutOfLocationAndMessages) {
+    const auto t =
+        pg_target("postgresql://app:in-url@db.example:5433/pb?sslmode=disable", "from-file", 5);
+    EXPECT_EQ(t.location, "postgresql://app@db.example:5433/pb");
+    EXPECT_NE(t.conninfo.find("password='from-file'"), std::string::npos);
+    EXPECT_EQ(t.conninfo.find("in-url"), std::string::npos);
+    EXPECT_NE(t.conninfo.find("connect_timeout=5"), std::string::npos) << t.conninfo;
+    const auto u = pg_target("postgres://app:s3cret@h/db", "", 5);
+    EXPECT_EQ(u.location.find("s3cret"), std::string::npos);
+    try {
+        (void)pg_target("postgresql://app:s3cret@h:notaport/db?bogus=1", "", 5);
+        FAIL() << "accepted a bad URL";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+        EXPECT_EQ(std::string(e.what()).find("s3cret"), std::string::npos) << e.what();
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(, PgStoreTest, ::testing::Values(Backend::postgres), test::backend_name);

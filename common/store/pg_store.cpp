@@ -531,10 +531,10 @@ nlohmann::json PgStore::info() {
     std::lock_guard lock(m_mutex);
     std::size_t connected = 0;
     int server = 0;
-    for (const auto* s : m_free) {
-        if (const_cast<PgSession*>(s)->connected()) {
+    for (auto* s : m_free) {  // idle sessions only: the others belong to their callers
+        if (s->connected()) {
             ++connected;
-            server = const_cast<PgSession*>(s)->conn().server_version();
+            server = s->conn().server_version();
         }
     }
     nlohmann::json out{

@@ -199,8 +199,10 @@ class PgSession final : public Connection {
             throw Error(ErrorCode::internal, "SQL outside a transaction");
         }
         try {
+            // The extended protocol even without parameters: it refuses several
+            // statements in one call, as SQLite does, rather than running them all.
             pqxx::result r =
-                params.empty() ? m_tx->exec(std::string(sql)) : run_params(sql, params);
+                params.empty() ? m_tx->exec_params(std::string(sql)) : run_params(sql, params);
             note_write(sql, r);
             return r;
         } catch (const pqxx::integrity_constraint_violation& e) {

@@ -6,8 +6,24 @@ namespace pb::events {
 
 Follower::Follower(store::Store& store) : m_store(store) {
     m_applied_token = m_store.change_token();
-    m_last_seq = m_store.transaction([](store::Connection& c) { return latest_seq(c); },
-                                     store::TxMode::read);
+    // Starts after the newest event. A transaction still open now may yet
+    // commit a lower seq, so the recent seqs that exist count as delivered and
+    // the missing ones among them as gaps: waited for, then skipped.
+    const auto rows = m_store.transaction(
+        [](store::Connection& c) {
+            return c.query(
+                "SELECT seq FROM events WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM events) - "
+                "$1 ORDER BY seq",
+                {k_start_window});
+        },
+        store::TxMode::read);
+    const std::int64_t latest = rows.empty() ? 0 : rows.back().get_int(0);
+    m_last_seq = std::max<std::int64_t>(0, latest - k_start_window);
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& r : rows) {
+        m_delivered.emplace(r.get_int(0), now);
+    }
+    advance_watermark();
 }
 
 void Follower::on(std::string topic_prefix, Listener listener) {
@@ -34,7 +50,8 @@ void Follower::catch_up() {
             store::TxMode::read);
         for (const auto& e : batch) {
             cursor = e.seq;
-            if (!m_delivered.insert(e.seq).second) {
+            if (e.seq <= m_last_seq ||
+                !m_delivered.emplace(e.seq, std::chrono::steady_clock::now()).second) {
                 continue;  // delivered by an earlier call, above a gap
             }
             for (const auto& [prefix, listener] : m_listeners) {
@@ -52,27 +69,16 @@ void Follower::catch_up() {
 }
 
 void Follower::advance_watermark() {
-    for (;;) {
-        while (!m_delivered.empty() && *m_delivered.begin() <= m_last_seq + 1) {
-            m_last_seq = std::max(m_last_seq, *m_delivered.begin());
-            m_delivered.erase(m_delivered.begin());
-        }
-        if (m_delivered.empty()) {
-            m_gap_since.reset();
+    // A missing seq below delivered seq X was taken before X was; once X has
+    // been seen for k_gap_wait, its transaction is taken to have rolled back.
+    const auto now = std::chrono::steady_clock::now();
+    while (!m_delivered.empty()) {
+        const auto it = m_delivered.begin();
+        if (it->first > m_last_seq + 1 && now - it->second < k_gap_wait) {
             return;
         }
-        // m_last_seq + 1 is missing below delivered events: a transaction that
-        // has not committed yet, or never will.
-        const auto now = std::chrono::steady_clock::now();
-        if (!m_gap_since) {
-            m_gap_since = now;
-            return;
-        }
-        if (now - *m_gap_since < k_gap_wait) {
-            return;
-        }
-        m_last_seq = *m_delivered.begin() - 1;
-        m_gap_since.reset();
+        m_last_seq = std::max(m_last_seq, it->first);
+        m_delivered.erase(it);
     }
 }
 

@@ -1,8 +1,10 @@
 // The follower on PostgreSQL, where an event's seq is taken at INSERT but the
 // event is visible only at COMMIT: a lower seq can commit after a higher one.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -81,6 +83,69 @@ TEST_P(FollowerGapTest, LateCommitOfALowerSeqIsDelivered) {
     append_committed("after");
     ASSERT_TRUE(wait_for(3));
     EXPECT_EQ(seen, (std::vector<std::string>{"fast", "slow", "after"}));
+}
+
+// A transaction open while a follower starts, with a lower seq than the
+// newest, is still delivered to it when it commits.
+TEST_P(FollowerGapTest, LateCommitAtStartIsDelivered) {
+    std::mutex m;
+    std::condition_variable cv;
+    bool inserted = false;
+    bool release = false;
+    std::thread slow([&] {
+        store->transaction([&](store::Connection& c) {
+            append(c, "t/x", "slow", {}, 1);
+            std::unique_lock lock(m);
+            inserted = true;
+            cv.notify_all();
+            cv.wait(lock, [&] { return release; });
+        });
+    });
+    {
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return inserted; });
+    }
+    append_committed("before-start");
+    std::vector<std::string> late;
+    Follower fresh(*store);  // starts after "before-start"
+    fresh.on("t/", [&](const Event& e) { late.push_back(e.type); });
+    {
+        std::lock_guard lock(m);
+        release = true;
+    }
+    cv.notify_all();
+    slow.join();
+    for (int i = 0; i < 400 && late.empty(); ++i) {
+        fresh.catch_up();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(late, (std::vector<std::string>{"slow"}));
+}
+
+// A seq taken by a transaction that rolled back holds the watermark only for
+// k_gap_wait; events after it are delivered meanwhile.
+TEST_P(FollowerGapTest, RolledBackSeqIsSkippedAfterTheWait) {
+    EXPECT_THROW(store->transaction([&](store::Connection& c) {
+        append(c, "t/x", "never", {}, 1);
+        throw std::runtime_error("roll back");
+    }),
+                 std::runtime_error);
+    append_committed("kept");
+    ASSERT_TRUE(wait_for(1));
+    const auto latest =
+        store->transaction([](store::Connection& c) { return latest_seq(c); }, store::TxMode::read);
+    EXPECT_LT(follower->last_seq(),
+              latest);  // the rolled-back seq may still commit, for all it knows
+    bool passed = false;
+    for (int i = 0; i < 100 && !passed; ++i) {  // bounded: k_gap_wait is 3 s
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        append_committed("tick");
+        follower->catch_up();
+        passed = follower->last_seq() >= latest;
+    }
+    EXPECT_TRUE(passed);
+    EXPECT_EQ(seen.front(), "kept");
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), "never"), 0);
 }
 
 // SQLite serialises writers, so the out-of-order commit above cannot happen there.

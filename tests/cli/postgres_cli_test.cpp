@@ -1,5 +1,6 @@
 // The real pbctl on PostgreSQL: status, concurrent migrations, shared uses.
 #include <atomic>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -40,6 +41,21 @@ TEST_F(PbctlOnPostgres, DbStatusWithoutThePassword) {
     EXPECT_EQ(j.at("location").get<std::string>().find("hunter2"), std::string::npos);
     EXPECT_EQ(ok({"config", "show"}).find("hunter2"), std::string::npos);
     EXPECT_EQ(ok({"db", "status"}).find("hunter2"), std::string::npos);
+}
+
+// A password file that cannot be read is a clear "unavailable", naming the
+// file; a readable one is used (the test server accepts any password).
+TEST_F(PbctlOnPostgres, PasswordFile) {
+    env["PB_DB_PASSWORD_FILE"] = dir.file("missing");
+    const auto r = pbctl({"db", "status"});
+    EXPECT_EQ(r.exit_code, 7) << r.err;  // unavailable
+    EXPECT_NE(r.err.find("db.password_file"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(dir.file("missing")), std::string::npos) << r.err;
+    std::ofstream(dir.file("db.password")) << "from-a-file\n";
+    env["PB_DB_PASSWORD_FILE"] = dir.file("db.password");
+    const auto out = ok({"db", "status"});
+    EXPECT_EQ(out.find("from-a-file"), std::string::npos);
+    EXPECT_EQ(out.find("hunter2"), std::string::npos);
 }
 
 // Several pbctl migrating one fresh database at once all succeed, and the

@@ -75,6 +75,25 @@ void BM_KeysVerifyMalformed(benchmark::State& state) {
 }
 BENCHMARK(BM_KeysVerifyMalformed);
 
+// A key with remaining uses: every verify is a write transaction (the atomic
+// UPDATE … WHERE remaining > 0 RETURNING), the database's round trips included.
+void BM_KeysVerifyRemaining(benchmark::State& state) {
+    auto& f = fixture();
+    static const std::string key = [&] {
+        pb::keys::NewKey req;
+        req.owner = "bench-remaining";
+        req.remaining = std::int64_t{1} << 40;
+        return f.keys->create(req, "bench").key;
+    }();
+    for (auto _ : state) {
+        auto r = f.keys->verify(key);
+        benchmark::DoNotOptimize(r.valid);
+    }
+    state.SetItemsProcessed(state.iterations());
+    f.keys->flush_usage();
+}
+BENCHMARK(BM_KeysVerifyRemaining);
+
 // The change detector every verify consults (PRAGMA data_version on SQLite).
 void BM_StoreChangedElsewhere(benchmark::State& state) {
     auto& f = fixture();

@@ -397,6 +397,9 @@ void PgStore::run_transaction(const std::function<void(Connection&)>& fn, TxMode
     for (int attempt = 1;; ++attempt) {
         Lease lease(*this);
         auto& s = *lease;
+        // Only a connection that was open before is worth a second try: a
+        // failed connect would fail again (and might wait connect_timeout).
+        const bool was_open = s.connected();
         try {
             if (run_once(s, fn, mode)) {
                 m_token.fetch_add(1, std::memory_order_acq_rel);  // our own commit, seen at once
@@ -410,7 +413,7 @@ void PgStore::run_transaction(const std::function<void(Connection&)>& fn, TxMode
         } catch (const pqxx::broken_connection& e) {
             s.drop();
             m_reconnects.fetch_add(1);
-            if (attempt >= 2) {
+            if (attempt >= 2 || !was_open) {
                 throw Error(ErrorCode::unavailable,
                             "PostgreSQL at " + m_target.location + " is unreachable: " + e.what());
             }

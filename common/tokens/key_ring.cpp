@@ -142,24 +142,21 @@ std::shared_ptr<const RingKey> KeyRing::insert(const JoseKey& key, std::string k
     if (!is_hmac(key.alg())) {
         pub = key.public_jwk(kid).dump();
     }
-    m_store.transaction(
-        [&](Connection& c) {
-            if (demote_others) {
-                c.exec(
-                    "UPDATE signing_keys SET status = 'verify' WHERE alg = $1 AND status = "
-                    "'active'",
-                    {std::string(to_string(key.alg()))});
-            }
-            c.exec(
-                "INSERT INTO signing_keys (kid, alg, status, origin, public_jwk, private_sealed, "
-                "created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                {kid, std::string(to_string(key.alg())), status, origin, store::nullable(pub),
-                 store::nullable(sealed), now, std::string(actor)});
-            events::append(c, k_topic, "signing_key.added",
-                           {{"kid", kid}, {"alg", to_string(key.alg())}, {"status", status}}, now);
-        },
-        // demote-then-insert must not leave two active keys of an alg
-        store::TxMode::serializable);
+    // Serializable: demote-then-insert must not leave two active keys of an alg.
+    const auto write = [&](Connection& c) {
+        if (demote_others) {
+            c.exec("UPDATE signing_keys SET status = 'verify' WHERE alg = $1 AND status = 'active'",
+                   {std::string(to_string(key.alg()))});
+        }
+        c.exec(
+            "INSERT INTO signing_keys (kid, alg, status, origin, public_jwk, private_sealed, "
+            "created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            {kid, std::string(to_string(key.alg())), status, origin, store::nullable(pub),
+             store::nullable(sealed), now, std::string(actor)});
+        events::append(c, k_topic, "signing_key.added",
+                       {{"kid", kid}, {"alg", to_string(key.alg())}, {"status", status}}, now);
+    };
+    m_store.transaction(write, store::TxMode::serializable);
     {
         std::unique_lock lock(m_mutex);
         m_map.reset();

@@ -374,21 +374,32 @@ bool PgStore::run_once(PgSession& s, const std::function<void(Connection&)>& fn,
         s.end();
         return false;
     }
-    std::unique_ptr<pqxx::dbtransaction> tx;
-    if (mode == TxMode::serializable) {
-        tx = std::make_unique<pqxx::transaction<pqxx::serializable>>(s.conn());
-    } else {
-        tx = std::make_unique<pqxx::work>(s.conn());
-    }
-    s.begin(*tx);
-    fn(s);
-    const bool wrote = s.wrote();
-    if (wrote) {
-        // Delivered at commit, with the commit, to every listener.
-        tx->exec_params("SELECT pg_notify($1, $2)", m_channel, m_instance);
+    // The transaction block is ours (BEGIN … COMMIT on a nontransaction), so
+    // the NOTIFY rides with the COMMIT in one round trip.
+    pqxx::nontransaction tx(s.conn());
+    tx.exec(mode == TxMode::serializable ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN");
+    s.begin(tx);
+    try {
+        fn(s);
+    } catch (...) {
+        s.end();
+        try {
+            tx.exec("ROLLBACK");
+        } catch (...) {
+            // The caller needs the original failure; a broken session is dropped later.
+        }
+        throw;
     }
     s.end();
-    tx->commit();
+    const bool wrote = s.wrote();
+    try {
+        // Delivered at commit, with the commit, to every listener.
+        tx.exec(wrote ? "SELECT pg_notify(" + tx.quote(m_channel) + ", " + tx.quote(m_instance) +
+                            "); COMMIT"
+                      : std::string("COMMIT"));
+    } catch (const pqxx::broken_connection& e) {
+        throw pqxx::in_doubt_error(e.what());
+    }
     return wrote;
 }
 

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
     build-essential cmake ninja-build pkg-config ccache clang-format
-    libssl-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
+    libssl-dev libsqlite3-dev sqlite3 libpqxx-dev libpq-dev postgresql nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
     libspdlog-dev libfmt-dev libcpp-httplib-dev libboost-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     curl python3-jwt python3-cryptography python3-websockets nginx-light

@@ -23,7 +23,8 @@ using enum ConfigScope;
 
 constexpr std::array k_keys{
     ConfigKey{"db.url", string, "", "PB_DB", both, Sensitivity::plain,
-              "Database: a SQLite file path (sqlite:///path or a plain path). Empty means "
+              "Database: a SQLite file path (sqlite:///path or a plain path), or a PostgreSQL URL "
+              "(postgresql://user@host:port/db, shared by several pbd). Empty means "
               "$XDG_DATA_HOME/pb/pb.db (~/.local/share/pb/pb.db)."},
     ConfigKey{"db.busy_timeout", duration, "5s", "PB_DB_BUSY_TIMEOUT", both, Sensitivity::plain,
               "How long a writer waits for a locked SQLite database."},
@@ -173,7 +174,29 @@ constexpr std::array k_keys{
     ConfigKey{"ws.idle_timeout", duration, "60s", "PB_WS_IDLE_TIMEOUT", daemon, Sensitivity::plain,
               "pbd pings a quiet WebSocket after half this time and closes it when nothing, not "
               "even the pong, came back within it."},
+    ConfigKey{"db.pool_size", integer, "0", "PB_DB_POOL_SIZE", both, Sensitivity::plain,
+              "Database connections per process; 0 means pbd's worker threads + 2 (pbctl: 1)."},
+    ConfigKey{"db.password_file", string, "", "PB_DB_PASSWORD_FILE", both, Sensitivity::plain,
+              "PostgreSQL: a file holding the password (first line), used instead of one in "
+              "db.url."},
+    ConfigKey{"db.connect_timeout", duration, "5s", "PB_DB_CONNECT_TIMEOUT", both,
+              Sensitivity::plain,
+              "PostgreSQL: how long to wait for the server before answering unavailable."},
 };
+
+// "scheme://user:secret@host…" shown as "scheme://user:<redacted>@host…".
+std::string redact_url_password(const std::string& v) {
+    const auto scheme = v.find("://");
+    if (scheme == std::string::npos) {
+        return v;
+    }
+    const auto at = v.find('@', scheme + 3);
+    const auto colon = v.find(':', scheme + 3);
+    if (at == std::string::npos || colon == std::string::npos || colon > at) {
+        return v;
+    }
+    return v.substr(0, colon + 1) + "<redacted>" + v.substr(at);
+}
 
 void check_type(const ConfigKey& key, const std::string& value, std::string_view source) {
     bool ok = true;
@@ -448,12 +471,13 @@ nlohmann::json Config::explain(std::string_view key) const {
     const auto* spec = find_config_key(key);
     // A value that came from a secret is one, whatever the key.
     const bool secret = spec->sensitivity == Sensitivity::secret || e.from_secret;
-    nlohmann::json j{{"key", key},
-                     {"value", secret && !e.value.empty() ? "<redacted>" : e.value},
-                     {"source", to_string(e.source)},
-                     {"env", spec->env},
-                     {"default", spec->fallback},
-                     {"help", spec->help}};
+    nlohmann::json j{
+        {"key", key},
+        {"value", secret && !e.value.empty() ? "<redacted>" : redact_url_password(e.value)},
+        {"source", to_string(e.source)},
+        {"env", spec->env},
+        {"default", spec->fallback},
+        {"help", spec->help}};
     if (!e.origin.empty()) {
         j["origin"] = e.origin;
     }

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -22,7 +24,8 @@ class Follower {
   public:
     using Listener = std::function<void(const Event&)>;
 
-    // Starts after the newest event: history is the store's, not the cache's.
+    // Starts after the newest event (history is the store's, not the cache's),
+    // watching the last k_start_window seqs for ones still to commit.
     explicit Follower(store::Store& store);
 
     // Registers a listener; call before catch_up() runs on other threads.
@@ -30,14 +33,30 @@ class Follower {
 
     void catch_up();
 
-    // The seq of the last event delivered.
+    // Every event up to this seq has been delivered.
     std::int64_t last_seq() const;
 
+    // How long a missing seq below delivered ones is waited for before it is
+    // taken for a rolled-back transaction's.
+    static constexpr std::chrono::milliseconds k_gap_wait{3000};
+    // How far below the newest seq a new follower still watches for late commits.
+    static constexpr std::int64_t k_start_window = 1000;
+
   private:
+    // Moves m_last_seq over delivered seqs, and over a missing one once the
+    // event above it has been seen for k_gap_wait (its transaction rolled back).
+    void advance_watermark();
+
     store::Store& m_store;
     std::vector<std::pair<std::string, Listener>> m_listeners;
     mutable std::mutex m_mutex;
-    std::int64_t m_last_seq = 0;  // guarded by m_mutex
+    // Guarded by m_mutex. On PostgreSQL seqs are taken at INSERT but become
+    // visible at COMMIT, so seq 11 can be read before seq 10 commits: every seq
+    // up to m_last_seq was delivered (or given up), the ones above it that
+    // were are in m_delivered with when they were seen, and the outbox is
+    // re-read from m_last_seq.
+    std::int64_t m_last_seq = 0;
+    std::map<std::int64_t, std::chrono::steady_clock::time_point> m_delivered;
     std::atomic<std::uint64_t> m_applied_token{0};
 };
 

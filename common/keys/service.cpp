@@ -262,15 +262,16 @@ std::optional<CreatedKey> KeyService::create_first_admin(std::string_view actor)
     const auto now = m_clock.now();
     auto created = new_record(
         NewKey{.owner = "bootstrap", .name = "admin", .permissions = {"admin"}}, actor, now);
-    // Check and insert in one write transaction: of two daemons starting on a
-    // fresh database, the second sees the first's key and makes none.
-    const bool made = m_store.transaction([&](Connection& c) {
+    // Check and insert in one serializable transaction: of two daemons starting
+    // on a fresh database, the second sees the first's key and makes none.
+    const auto check_and_insert = [&](Connection& c) {
         if (any_active_admin(c, now)) {
             return false;
         }
         insert(c, created.record);
         return true;
-    });
+    };
+    const bool made = m_store.transaction(check_and_insert, store::TxMode::serializable);
     if (!made) {
         return std::nullopt;
     }

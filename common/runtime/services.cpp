@@ -1,6 +1,8 @@
 #include "common/runtime/services.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "common/actions/catalog.hpp"
 #include "common/core/error.hpp"
@@ -103,7 +105,21 @@ secrets::Backend& Services::secrets() {
 std::unique_ptr<Services> Services::open(Config config, const Clock& clock, Options options) {
     store::StoreOptions so;
     so.busy_timeout_ms = config.get_duration_ms("db.busy_timeout");
-    so.pool_size = options.pool_size;
+    so.pool_size = config.get_int("db.pool_size") > 0
+                       ? static_cast<int>(config.get_int("db.pool_size"))
+                       : options.pool_size;
+    so.connect_timeout_s = static_cast<int>(
+        std::max<std::int64_t>(1, config.get_duration_ms("db.connect_timeout") / 1000));
+    if (const auto file = config.get("db.password_file"); !file.empty()) {
+        std::ifstream in(file);
+        if (!in || !std::getline(in, so.password) || so.password.empty()) {
+            throw Error(ErrorCode::unavailable,
+                        "db.password_file: cannot read a password from " + file);
+        }
+        if (so.password.back() == '\r') {
+            so.password.pop_back();
+        }
+    }
     auto st = store::open_store(config.get("db.url"), so);
     store::migrate(*st, clock);
     return std::unique_ptr<Services>(new Services(std::move(config), clock, std::move(st)));

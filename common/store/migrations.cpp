@@ -1,6 +1,7 @@
 #include "common/store/migrations.hpp"
 
 #include <array>
+#include <chrono>
 
 #include "common/core/log.hpp"
 
@@ -162,6 +163,13 @@ std::span<const Migration> migrations() {
     return k_migrations;
 }
 
+std::string migration_lock_sql(Dialect dialect) {
+    // SQLite's write transaction (BEGIN IMMEDIATE) already excludes every other
+    // writer; on PostgreSQL, hosts migrating at once queue on one advisory lock
+    // (the number is arbitrary, fixed: "pb" schema), held until the step commits.
+    return dialect == Dialect::postgresql ? "SELECT pg_advisory_xact_lock(7062001)" : "";
+}
+
 std::string dialect_sql(std::string_view sql, Dialect dialect) {
     static constexpr std::string_view k_serial = "{{serial_pk}}";
     const std::string_view serial = dialect == Dialect::sqlite
@@ -181,6 +189,9 @@ std::vector<std::int64_t> migrate(Store& store, const Clock& clock) {
         // Each step re-reads the version inside its write transaction, so two
         // processes migrating at once apply every step exactly once.
         const bool did = store.transaction([&](Connection& c) {
+            if (const auto lock = migration_lock_sql(store.dialect()); !lock.empty()) {
+                c.query(lock);
+            }
             if (current_version(c) >= m.version) {
                 return false;
             }
@@ -207,18 +218,21 @@ std::vector<std::int64_t> migrate(Store& store, const Clock& clock) {
 }
 
 nlohmann::json schema_status(Store& store) {
+    const auto start = std::chrono::steady_clock::now();
     const auto version = store.transaction([](Connection& c) { return current_version(c); });
+    const auto latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - start)
+                                .count();
     nlohmann::json pending = nlohmann::json::array();
     for (const auto& m : k_migrations) {
         if (m.version > version) {
             pending.push_back({{"version", m.version}, {"name", m.name}});
         }
     }
-    nlohmann::json out{{"backend", store.backend()},
-                       {"location", store.location()},
-                       {"schema_version", version},
-                       {"latest_version", k_migrations.back().version},
-                       {"pending", pending}};
+    nlohmann::json out{
+        {"backend", store.backend()}, {"location", store.location()},
+        {"schema_version", version},  {"latest_version", k_migrations.back().version},
+        {"pending", pending},         {"latency_ms", static_cast<double>(latency_us) / 1000.0}};
     out.update(store.info());
     return out;
 }

@@ -22,6 +22,10 @@ struct Migration {
 // Every migration, oldest first.
 std::span<const Migration> migrations();
 
+// The statement that makes concurrent migrators wait for each other inside a
+// step's transaction (empty when the dialect needs none).
+std::string migration_lock_sql(Dialect dialect);
+
 // Expands the dialect words of `sql` for `dialect`.
 std::string dialect_sql(std::string_view sql, Dialect dialect);
 
@@ -30,7 +34,8 @@ std::string dialect_sql(std::string_view sql, Dialect dialect);
 // start.
 std::vector<std::int64_t> migrate(Store& store, const Clock& clock);
 
-// {"backend","location","schema_version","latest_version","pending":[…], …info()}
+// {"backend","location","schema_version","latest_version","pending":[…],
+// "latency_ms", …info()}
 nlohmann::json schema_status(Store& store);
 
 }  // namespace pb::store

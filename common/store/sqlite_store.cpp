@@ -355,7 +355,7 @@ void SqliteStore::release(SqliteConnection& c) {
 void SqliteStore::run_transaction(const std::function<void(Connection&)>& fn, TxMode mode) {
     Lease lease(*this);
     auto& conn = *lease;
-    conn.exec_plain(mode == TxMode::write ? "BEGIN IMMEDIATE" : "BEGIN");
+    conn.exec_plain(mode == TxMode::read ? "BEGIN" : "BEGIN IMMEDIATE");
     try {
         fn(conn);
         conn.exec_plain("COMMIT");
@@ -386,23 +386,6 @@ nlohmann::json SqliteStore::info() {
             {"pool_in_use", m_all.size() - m_free.size()},
             {"sqlite_version", sqlite3_libversion()},
             {"journal_mode", "wal"}};
-}
-
-std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& options) {
-    std::string_view u(url);
-    if (u.starts_with("sqlite://")) {
-        u.remove_prefix(9);
-    } else if (u.starts_with("sqlite:")) {
-        u.remove_prefix(7);
-    } else if (u.find("://") != std::string_view::npos) {
-        const auto scheme = u.substr(0, u.find("://"));
-        throw Error(ErrorCode::invalid_argument, "db.url: unsupported database \"" +
-                                                     std::string(scheme) + "\" (expected sqlite)");
-    }
-    if (u.empty()) {
-        throw Error(ErrorCode::invalid_argument, "db.url: empty database path");
-    }
-    return std::make_unique<SqliteStore>(std::string(u), options);
 }
 
 }  // namespace pb::store

@@ -1,6 +1,8 @@
 #include "common/store/store.hpp"
 
 #include "common/core/error.hpp"
+#include "common/store/pg_store.hpp"
+#include "common/store/sqlite_store.hpp"
 
 namespace pb::store {
 
@@ -57,6 +59,28 @@ std::optional<std::string> Row::get_opt_text(std::size_t i) const {
 bool Store::changed_elsewhere() {
     const auto token = change_token();
     return m_seen_token.exchange(token) != token;
+}
+
+std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& options) {
+    std::string_view u(url);
+    if (u.starts_with("postgresql://") || u.starts_with("postgres://")) {
+        return std::make_unique<PgStore>(
+            pg_target(url, options.password, options.connect_timeout_s), options);
+    }
+    if (u.starts_with("sqlite://")) {
+        u.remove_prefix(9);
+    } else if (u.starts_with("sqlite:")) {
+        u.remove_prefix(7);
+    } else if (u.find("://") != std::string_view::npos) {
+        const auto scheme = u.substr(0, u.find("://"));
+        throw Error(ErrorCode::invalid_argument, "db.url: unsupported database \"" +
+                                                     std::string(scheme) +
+                                                     "\" (expected sqlite or postgresql)");
+    }
+    if (u.empty()) {
+        throw Error(ErrorCode::invalid_argument, "db.url: empty database path");
+    }
+    return std::make_unique<SqliteStore>(std::string(u), options);
 }
 
 }  // namespace pb::store

@@ -57,7 +57,12 @@ class Connection {
     virtual Dialect dialect() const = 0;
 };
 
-enum class TxMode { read, write };
+// read: no writes intended (on PostgreSQL, statements run outside a
+// transaction block, each on its own snapshot). write: READ COMMITTED on
+// PostgreSQL, so checks must sit in the write itself (UPDATE … WHERE … RETURNING).
+// serializable: for a real check-then-write (read rows, decide, write); may be
+// re-run after a serialization failure. SQLite serialises every writer anyway.
+enum class TxMode { read, write, serializable };
 
 // The database: a pool of connections behind one small interface. Thread-safe.
 // Failures to reach the database are Error(unavailable); constraint violations
@@ -104,13 +109,16 @@ class Store {
 };
 
 struct StoreOptions {
-    std::int64_t busy_timeout_ms = 5000;
+    std::int64_t busy_timeout_ms = 5000;  // also the longest wait for a pooled connection
     int pool_size = 4;
+    std::string password;       // PostgreSQL: replaces any password in the URL
+    int connect_timeout_s = 5;  // PostgreSQL: unless the URL sets connect_timeout
 };
 
-// Opens the store named by `url` (sqlite:///path, sqlite://relative or a plain
-// path), creating the file and its folder if needed. Throws Error(unavailable)
-// when it cannot, Error(invalid_argument) for an unknown scheme.
+// Opens the store named by `url`: sqlite:///path, sqlite://relative or a plain
+// path (creating the file and its folder if needed), or postgresql://… /
+// postgres://… (any libpq URI). Throws Error(unavailable) when it cannot,
+// Error(invalid_argument) for an unknown scheme.
 std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& options);
 
 }  // namespace pb::store

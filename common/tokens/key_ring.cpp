@@ -142,7 +142,8 @@ std::shared_ptr<const RingKey> KeyRing::insert(const JoseKey& key, std::string k
     if (!is_hmac(key.alg())) {
         pub = key.public_jwk(kid).dump();
     }
-    m_store.transaction([&](Connection& c) {
+    // Serializable: demote-then-insert must not leave two active keys of an alg.
+    const auto write = [&](Connection& c) {
         if (demote_others) {
             c.exec("UPDATE signing_keys SET status = 'verify' WHERE alg = $1 AND status = 'active'",
                    {std::string(to_string(key.alg()))});
@@ -154,7 +155,8 @@ std::shared_ptr<const RingKey> KeyRing::insert(const JoseKey& key, std::string k
              store::nullable(sealed), now, std::string(actor)});
         events::append(c, k_topic, "signing_key.added",
                        {{"kid", kid}, {"alg", to_string(key.alg())}, {"status", status}}, now);
-    });
+    };
+    m_store.transaction(write, store::TxMode::serializable);
     {
         std::unique_lock lock(m_mutex);
         m_map.reset();

@@ -22,6 +22,7 @@ namespace pb::test {
 struct DaemonOptions {
     std::map<std::string, std::string> env;
     std::vector<std::string> args;
+    std::string db;  // a database URL; empty: pb.db in the daemon's dir
 };
 
 // A real pbd listening on a free loopback port, with its database, stdout and
@@ -35,6 +36,9 @@ class RunningDaemon {
         m_out = dir.file("pbd.out." + n);
         m_err = dir.file("pbd.err." + n);
         const auto port_file = dir.file("port." + n);
+        if (!options.db.empty()) {
+            m_db = options.db;
+        }
         std::vector<std::string> argv{pbd_path(), "--db",        db(),
                                       "--listen", "127.0.0.1:0", "--port-file",
                                       port_file,  "--threads",   "2"};
@@ -57,7 +61,7 @@ class RunningDaemon {
 
     int port() const { return m_port; }
     std::string url() const { return "http://127.0.0.1:" + std::to_string(m_port); }
-    std::string db() const { return m_dir.file("pb.db"); }
+    std::string db() const { return m_db.empty() ? m_dir.file("pb.db") : m_db; }
     std::string out() const { return read_file(m_out); }
     std::string err() const { return read_file(m_err); }
     Process& process() { return *m_process; }
@@ -82,6 +86,7 @@ class RunningDaemon {
 
   private:
     const TempDir& m_dir;
+    std::string m_db;
     std::string m_out;
     std::string m_err;
     int m_port = 0;

@@ -11,7 +11,7 @@ class BootstrapAdminTest : public KeyServiceTest {};
 
 // The first admin is made once: a second call, even from another "process" racing on the same file,
 // makes none.
-TEST_F(BootstrapAdminTest, MadeOnceEvenWhenTwoProcessesRace) {
+TEST_P(BootstrapAdminTest, MadeOnceEvenWhenTwoProcessesRace) {
     auto other_store = store::open_store(db_path(), store::StoreOptions{.pool_size = 2});
     KeyService other(*other_store, clock);
     std::optional<CreatedKey> a;
@@ -27,13 +27,15 @@ TEST_F(BootstrapAdminTest, MadeOnceEvenWhenTwoProcessesRace) {
 }
 
 // Once the admin key is revoked, a new first admin can be made (recovery on restart).
-TEST_F(BootstrapAdminTest, RevokedAdminDoesNotCount) {
+TEST_P(BootstrapAdminTest, RevokedAdminDoesNotCount) {
     const auto first = service->create_first_admin("t");
     ASSERT_TRUE(first.has_value());
     service->revoke(first->record.id);
     EXPECT_FALSE(service->has_active_admin());
     EXPECT_TRUE(service->create_first_admin("t").has_value());
 }
+
+PB_INSTANTIATE_BACKENDS(BootstrapAdminTest);
 
 }  // namespace
 }  // namespace pb::keys::test

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -11,7 +13,7 @@
 #include "common/store/migrations.hpp"
 #include "common/store/store.hpp"
 #include "tests/support/errors.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/test_db.hpp"
 
 namespace pb::keys::test {
 
@@ -20,15 +22,20 @@ using pb::test::error_code_of;
 constexpr std::int64_t k_hour = 3'600'000;
 constexpr std::int64_t k_day = 24 * k_hour;
 
-// A KeyService on a migrated SQLite file in a temp dir, with a ManualClock.
-class KeyServiceTest : public ::testing::Test {
+using pb::test::Backend;
+
+// A KeyService on a migrated database of the test's backend (a SQLite file in a
+// temp dir, or a fresh PostgreSQL schema), with a ManualClock.
+class KeyServiceTest : public ::testing::TestWithParam<Backend> {
   protected:
-    KeyServiceTest() : store(store::open_store(db_path(), store::StoreOptions{.pool_size = 2})) {
+    KeyServiceTest()
+        : db(GetParam()), store(store::open_store(db_path(), store::StoreOptions{.pool_size = 2})) {
         store::migrate(*store, clock);
         service = std::make_unique<KeyService>(*store, clock);
     }
 
-    std::string db_path() const { return dir.file("pb.db"); }
+    // The database's URL (the file's path on SQLite), for a second "process".
+    std::string db_path() const { return db.url(); }
 
     // A key for `owner` with the given settings.
     CreatedKey create(const std::string& owner = "ci-bot",
@@ -50,10 +57,25 @@ class KeyServiceTest : public ::testing::Test {
             store::TxMode::read);
     }
 
+    // True once `check` holds. Another Store's commit is seen at once on SQLite
+    // (shared memory) and a moment later on PostgreSQL (NOTIFY): there it is
+    // checked again for up to two seconds.
+    template <class F>
+    bool seen(F&& check) {
+        const int tries = GetParam() == Backend::sqlite ? 1 : 400;
+        for (int i = 0; i < tries; ++i) {
+            if (check()) {
+                return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return false;
+    }
+
     std::int64_t key_rows() { return scalar("SELECT COUNT(*) FROM api_keys"); }
     std::int64_t event_rows() { return scalar("SELECT COUNT(*) FROM events"); }
 
-    pb::test::TempDir dir;
+    pb::test::TestDb db;
     ManualClock clock;
     std::unique_ptr<store::Store> store;
     std::unique_ptr<KeyService> service;

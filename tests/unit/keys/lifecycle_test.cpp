@@ -10,7 +10,7 @@ namespace {
 using LifecycleTest = KeyServiceTest;
 
 // create stores what was asked and shows the secret only in its return value.
-TEST_F(LifecycleTest, CreateStoresTheRequest) {
+TEST_P(LifecycleTest, CreateStoresTheRequest) {
     const auto created = create("ci-bot", {"deploy:write"}, clock.now() + k_day, 5);
     EXPECT_EQ(key_rows(), 1);
     const auto k = service->get(created.record.id);
@@ -28,7 +28,7 @@ TEST_F(LifecycleTest, CreateStoresTheRequest) {
 }
 
 // update replaces permissions and remaining uses, and verify sees it at once.
-TEST_F(LifecycleTest, UpdatePermissionsAndRemaining) {
+TEST_P(LifecycleTest, UpdatePermissionsAndRemaining) {
     const auto created = create();
     ASSERT_TRUE(service->verify(created.key).valid);  // now cached
     clock.advance(1000);
@@ -47,7 +47,7 @@ TEST_F(LifecycleTest, UpdatePermissionsAndRemaining) {
 }
 
 // update can set an expiry, remove it again, and make uses unlimited.
-TEST_F(LifecycleTest, UpdateExpiryAndUnlimited) {
+TEST_P(LifecycleTest, UpdateExpiryAndUnlimited) {
     const auto created = create("ci-bot", {}, clock.now() + k_day, 3);
     KeyPatch later;
     later.expires_at = std::optional<UnixMillis>(clock.now() + 10 * k_day);
@@ -67,7 +67,7 @@ TEST_F(LifecycleTest, UpdateExpiryAndUnlimited) {
 }
 
 // Setting remaining to 0 exhausts the key.
-TEST_F(LifecycleTest, UpdateRemainingZeroExhausts) {
+TEST_P(LifecycleTest, UpdateRemainingZeroExhausts) {
     const auto created = create();
     KeyPatch patch;
     patch.remaining = std::optional<std::int64_t>(0);
@@ -76,7 +76,7 @@ TEST_F(LifecycleTest, UpdateRemainingZeroExhausts) {
 }
 
 // Bad updates are invalid_argument and change nothing.
-TEST_F(LifecycleTest, BadUpdatesChangeNothing) {
+TEST_P(LifecycleTest, BadUpdatesChangeNothing) {
     const auto created = create("ci-bot", {"deploy:write"});
     const auto before = service->get(created.record.id);
     const auto events = event_rows();
@@ -99,7 +99,7 @@ TEST_F(LifecycleTest, BadUpdatesChangeNothing) {
 }
 
 // A revoked key cannot be updated; an absent one is not_found.
-TEST_F(LifecycleTest, UpdateRevokedIsConflictAbsentIsNotFound) {
+TEST_P(LifecycleTest, UpdateRevokedIsConflictAbsentIsNotFound) {
     const auto created = create();
     service->revoke(created.record.id);
     KeyPatch patch;
@@ -110,7 +110,7 @@ TEST_F(LifecycleTest, UpdateRevokedIsConflictAbsentIsNotFound) {
 }
 
 // Revoking twice changes nothing the second time (same time, no second event).
-TEST_F(LifecycleTest, RevokeIsIdempotent) {
+TEST_P(LifecycleTest, RevokeIsIdempotent) {
     const auto created = create();
     const auto first = service->revoke(created.record.id);
     ASSERT_TRUE(first.revoked_at.has_value());
@@ -126,7 +126,7 @@ TEST_F(LifecycleTest, RevokeIsIdempotent) {
 }
 
 // A deleted key is gone: show is not_found, verify says unknown, delete again is not_found.
-TEST_F(LifecycleTest, DeleteThenShowIsNotFound) {
+TEST_P(LifecycleTest, DeleteThenShowIsNotFound) {
     const auto created = create();
     ASSERT_TRUE(service->verify(created.key).valid);
     service->remove(created.record.id);
@@ -137,7 +137,7 @@ TEST_F(LifecycleTest, DeleteThenShowIsNotFound) {
 }
 
 // not_found names the id in its details.
-TEST_F(LifecycleTest, NotFoundNamesTheId) {
+TEST_P(LifecycleTest, NotFoundNamesTheId) {
     try {
         service->get("nosuchkey123");
         FAIL() << "found a key that does not exist";
@@ -148,7 +148,7 @@ TEST_F(LifecycleTest, NotFoundNamesTheId) {
 }
 
 // Invalid create requests are invalid_argument and write no row and no event.
-TEST_F(LifecycleTest, InvalidCreateWritesNothing) {
+TEST_P(LifecycleTest, InvalidCreateWritesNothing) {
     const auto keys = key_rows();
     const auto events = event_rows();
     const std::vector<NewKey> bad{
@@ -174,13 +174,13 @@ TEST_F(LifecycleTest, InvalidCreateWritesNothing) {
 }
 
 // The documented permission forms are accepted.
-TEST_F(LifecycleTest, AcceptsDocumentedPermissionForms) {
+TEST_P(LifecycleTest, AcceptsDocumentedPermissionForms) {
     const auto k = create("ci", {"deploy:write", "keys:*", "admin", "*", "a.b-c_d:read"});
     EXPECT_EQ(service->get(k.record.id).permissions.size(), 5U);
 }
 
 // list filters by owner and status and honours the limit, oldest first.
-TEST_F(LifecycleTest, ListFiltersByOwnerStatusAndLimit) {
+TEST_P(LifecycleTest, ListFiltersByOwnerStatusAndLimit) {
     const auto a1 = create("alice");
     clock.advance(1);
     const auto b1 = create("bob");
@@ -204,7 +204,7 @@ TEST_F(LifecycleTest, ListFiltersByOwnerStatusAndLimit) {
 }
 
 // has_active_admin counts only active keys holding "admin".
-TEST_F(LifecycleTest, HasActiveAdmin) {
+TEST_P(LifecycleTest, HasActiveAdmin) {
     EXPECT_FALSE(service->has_active_admin());
     create("ops", {"keys:write"});
     EXPECT_FALSE(service->has_active_admin());
@@ -215,7 +215,7 @@ TEST_F(LifecycleTest, HasActiveAdmin) {
 }
 
 // Every change appends an event for the key's topic, never holding a secret.
-TEST_F(LifecycleTest, ChangesAppendEvents) {
+TEST_P(LifecycleTest, ChangesAppendEvents) {
     const auto k = create();
     service->rotate(k.record.id, k_hour);
     KeyPatch p;
@@ -237,6 +237,8 @@ TEST_F(LifecycleTest, ChangesAppendEvents) {
     EXPECT_EQ(types, (std::vector<std::string>{"key.created", "key.rotated", "key.updated",
                                                "key.revoked", "key.deleted"}));
 }
+
+PB_INSTANTIATE_BACKENDS(LifecycleTest);
 
 }  // namespace
 }  // namespace pb::keys::test

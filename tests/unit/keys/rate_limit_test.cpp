@@ -9,7 +9,7 @@ namespace {
 // writing anything.
 class RateLimitTest : public KeyServiceTest {};
 
-TEST_F(RateLimitTest, StoredChangedAndCleared) {
+TEST_P(RateLimitTest, StoredChangedAndCleared) {
     NewKey req;
     req.owner = "svc";
     req.rate_limit = "10/s";
@@ -25,6 +25,8 @@ TEST_F(RateLimitTest, StoredChangedAndCleared) {
     EXPECT_EQ(error_code_of([&] { service->create(req, "test"); }), ErrorCode::invalid_argument);
     EXPECT_EQ(key_rows(), rows);
 }
+
+PB_INSTANTIATE_BACKENDS(RateLimitTest);
 
 }  // namespace
 }  // namespace pb::keys::test

@@ -9,7 +9,7 @@ namespace {
 using RotateTest = KeyServiceTest;
 
 // With a grace period both secrets work; after it only the new one does.
-TEST_F(RotateTest, GraceKeepsTheOldSecretForAWhile) {
+TEST_P(RotateTest, GraceKeepsTheOldSecretForAWhile) {
     const auto old_key = create("ci-bot", {"deploy:write"});
     ASSERT_TRUE(service->verify(old_key.key).valid);
     const auto rotated = service->rotate(old_key.record.id, k_hour);
@@ -27,7 +27,7 @@ TEST_F(RotateTest, GraceKeepsTheOldSecretForAWhile) {
 }
 
 // Without grace the old secret stops working at once.
-TEST_F(RotateTest, NoGraceInvalidatesAtOnce) {
+TEST_P(RotateTest, NoGraceInvalidatesAtOnce) {
     const auto old_key = create();
     ASSERT_TRUE(service->verify(old_key.key).valid);
     const auto rotated = service->rotate(old_key.record.id, 0);
@@ -36,7 +36,7 @@ TEST_F(RotateTest, NoGraceInvalidatesAtOnce) {
 }
 
 // Rotation keeps the key's settings and says until when the old secret works.
-TEST_F(RotateTest, KeepsSettings) {
+TEST_P(RotateTest, KeepsSettings) {
     const auto old_key = create("ci-bot", {"a:read", "b:write"}, clock.now() + 30 * k_day, 10);
     const auto rotated = service->rotate(old_key.record.id, k_hour);
     const auto after = service->get(old_key.record.id);
@@ -53,7 +53,7 @@ TEST_F(RotateTest, KeepsSettings) {
 }
 
 // A second rotation ends the first one's grace: only the latest two secrets matter.
-TEST_F(RotateTest, SecondRotationDropsTheOldestSecret) {
+TEST_P(RotateTest, SecondRotationDropsTheOldestSecret) {
     const auto first = create();
     const auto second = service->rotate(first.record.id, k_hour);
     const auto third = service->rotate(first.record.id, k_hour);
@@ -63,7 +63,7 @@ TEST_F(RotateTest, SecondRotationDropsTheOldestSecret) {
 }
 
 // A revoked key cannot be rotated back to life; an absent key is not_found.
-TEST_F(RotateTest, RevokedIsConflictAbsentIsNotFound) {
+TEST_P(RotateTest, RevokedIsConflictAbsentIsNotFound) {
     const auto k = create();
     service->revoke(k.record.id);
     EXPECT_EQ(error_code_of([&] { service->rotate(k.record.id, 0); }), ErrorCode::conflict);
@@ -72,13 +72,15 @@ TEST_F(RotateTest, RevokedIsConflictAbsentIsNotFound) {
 }
 
 // Revoking during the grace period stops both secrets.
-TEST_F(RotateTest, RevokeDuringGraceStopsBoth) {
+TEST_P(RotateTest, RevokeDuringGraceStopsBoth) {
     const auto old_key = create();
     const auto rotated = service->rotate(old_key.record.id, k_hour);
     service->revoke(old_key.record.id);
     EXPECT_EQ(service->verify(old_key.key).reason, "revoked");
     EXPECT_EQ(service->verify(rotated.key).reason, "revoked");
 }
+
+PB_INSTANTIATE_BACKENDS(RotateTest);
 
 }  // namespace
 }  // namespace pb::keys::test

@@ -30,7 +30,7 @@ std::string secret_part(const std::string& key) {
 }
 
 // After create, verify, rotate and flush, no file holds a secret; only hashes.
-TEST_F(SecretStorageTest, DatabaseFilesNeverHoldTheSecret) {
+TEST_P(SecretStorageTest, DatabaseFilesNeverHoldTheSecret) {
     const auto created = create("ci-bot", {"deploy:write"});
     ASSERT_TRUE(service->verify(created.key).valid);
     service->flush_usage();
@@ -39,7 +39,7 @@ TEST_F(SecretStorageTest, DatabaseFilesNeverHoldTheSecret) {
     ASSERT_TRUE(service->verify(created.key).valid);
     service->flush_usage();
 
-    const auto bytes = all_bytes(dir.path());
+    const auto bytes = all_bytes(db.dir().path());
     ASSERT_TRUE(std::filesystem::exists(db_path() + "-wal"));
     // Positive controls: the files were read and hold the key's id and hash.
     ASSERT_NE(bytes.find(created.record.id), std::string::npos);
@@ -50,6 +50,10 @@ TEST_F(SecretStorageTest, DatabaseFilesNeverHoldTheSecret) {
         EXPECT_EQ(bytes.find(key), std::string::npos);
     }
 }
+
+// Reads the SQLite files themselves; PostgreSQL keeps its files elsewhere.
+INSTANTIATE_TEST_SUITE_P(, SecretStorageTest, ::testing::Values(Backend::sqlite),
+                         pb::test::backend_name);
 
 }  // namespace
 }  // namespace pb::keys::test

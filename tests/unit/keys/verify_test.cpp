@@ -14,7 +14,7 @@ namespace {
 using VerifyTest = KeyServiceTest;
 
 // A fresh key verifies, returning its identity and permissions.
-TEST_F(VerifyTest, FreshKeyIsValid) {
+TEST_P(VerifyTest, FreshKeyIsValid) {
     const auto created = create("ci-bot", {"deploy:write", "keys:read"});
     const auto r = service->verify(created.key);
     ASSERT_TRUE(r.valid) << r.reason;
@@ -31,7 +31,7 @@ TEST_F(VerifyTest, FreshKeyIsValid) {
 }
 
 // Verifying again and again stays valid (the cache answers the same).
-TEST_F(VerifyTest, RepeatedVerifyStaysValid) {
+TEST_P(VerifyTest, RepeatedVerifyStaysValid) {
     const auto created = create();
     for (int i = 0; i < 5; ++i) {
         EXPECT_TRUE(service->verify(created.key).valid) << i;
@@ -39,7 +39,7 @@ TEST_F(VerifyTest, RepeatedVerifyStaysValid) {
 }
 
 // Text that is not a well-formed key is "malformed".
-TEST_F(VerifyTest, MalformedKeys) {
+TEST_P(VerifyTest, MalformedKeys) {
     const auto created = create();
     auto typo = created.key;
     typo[20] = typo[20] == 'x' ? 'y' : 'x';
@@ -56,7 +56,7 @@ TEST_F(VerifyTest, MalformedKeys) {
 }
 
 // The right id with a different (well-formed) secret is "unknown", as is an unknown id.
-TEST_F(VerifyTest, UnknownKeys) {
+TEST_P(VerifyTest, UnknownKeys) {
     const auto created = create();
     const auto wrong_secret = make_key(created.record.id);
     ASSERT_TRUE(parse_key(wrong_secret).has_value());
@@ -71,7 +71,7 @@ TEST_F(VerifyTest, UnknownKeys) {
 }
 
 // A revoked key is "revoked" from the very next verify.
-TEST_F(VerifyTest, RevokedKey) {
+TEST_P(VerifyTest, RevokedKey) {
     const auto created = create();
     ASSERT_TRUE(service->verify(created.key).valid);
     service->revoke(created.record.id);
@@ -81,7 +81,7 @@ TEST_F(VerifyTest, RevokedKey) {
 }
 
 // A key is valid until just before its expiry and "expired" from that instant on.
-TEST_F(VerifyTest, ExpiredKey) {
+TEST_P(VerifyTest, ExpiredKey) {
     const auto created = create("ci-bot", {}, clock.now() + k_hour);
     ASSERT_TRUE(service->verify(created.key).valid);
     clock.advance(k_hour - 1);
@@ -94,7 +94,7 @@ TEST_F(VerifyTest, ExpiredKey) {
 }
 
 // Remaining 2: two successes counting down, then "exhausted", never below zero.
-TEST_F(VerifyTest, ExhaustedKey) {
+TEST_P(VerifyTest, ExhaustedKey) {
     const auto created = create("ci-bot", {}, std::nullopt, 2);
     auto r = service->verify(created.key);
     ASSERT_TRUE(r.valid);
@@ -112,7 +112,7 @@ TEST_F(VerifyTest, ExhaustedKey) {
 }
 
 // Concurrent verifications spend exactly the remaining uses, never more.
-TEST_F(VerifyTest, ConcurrentVerifySpendsExactlyRemaining) {
+TEST_P(VerifyTest, ConcurrentVerifySpendsExactlyRemaining) {
     const auto created = create("ci-bot", {}, std::nullopt, 50);
     std::atomic<int> valid{0};
     std::atomic<int> exhausted{0};
@@ -138,7 +138,7 @@ TEST_F(VerifyTest, ConcurrentVerifySpendsExactlyRemaining) {
 }
 
 // Failed verifications spend no uses.
-TEST_F(VerifyTest, FailedAttemptsSpendNoUses) {
+TEST_P(VerifyTest, FailedAttemptsSpendNoUses) {
     const auto created = create("ci-bot", {}, std::nullopt, 1);
     EXPECT_FALSE(service->verify(make_key(created.record.id)).valid);
     EXPECT_EQ(scalar("SELECT remaining FROM api_keys WHERE id = $1", {created.record.id}), 1);
@@ -146,7 +146,7 @@ TEST_F(VerifyTest, FailedAttemptsSpendNoUses) {
 }
 
 // Revocation is reported before expiry and exhaustion.
-TEST_F(VerifyTest, RevokedWinsOverExpired) {
+TEST_P(VerifyTest, RevokedWinsOverExpired) {
     const auto created = create("ci-bot", {}, clock.now() + k_hour, 1);
     service->revoke(created.record.id);
     clock.advance(2 * k_hour);
@@ -154,14 +154,14 @@ TEST_F(VerifyTest, RevokedWinsOverExpired) {
 }
 
 // A wrong secret for a revoked key is "unknown": no hint about the real key's state.
-TEST_F(VerifyTest, WrongSecretOfRevokedKeyIsUnknown) {
+TEST_P(VerifyTest, WrongSecretOfRevokedKeyIsUnknown) {
     const auto created = create();
     service->revoke(created.record.id);
     EXPECT_EQ(service->verify(make_key(created.record.id)).reason, "unknown");
 }
 
 // flush_usage writes the last verification time; nothing is written before it.
-TEST_F(VerifyTest, FlushUsageSetsLastUsedAt) {
+TEST_P(VerifyTest, FlushUsageSetsLastUsedAt) {
     const auto created = create();
     const std::string sql = "SELECT COUNT(*) FROM api_keys WHERE id = $1 AND last_used_at IS NULL";
     clock.advance(5000);
@@ -177,12 +177,14 @@ TEST_F(VerifyTest, FlushUsageSetsLastUsedAt) {
 }
 
 // A failed verification is not a use.
-TEST_F(VerifyTest, FailedVerifyIsNotAUse) {
+TEST_P(VerifyTest, FailedVerifyIsNotAUse) {
     const auto created = create();
     (void)service->verify(make_key(created.record.id));
     service->flush_usage();
     EXPECT_FALSE(service->get(created.record.id).last_used_at.has_value());
 }
+
+PB_INSTANTIATE_BACKENDS(VerifyTest);
 
 }  // namespace
 }  // namespace pb::keys::test

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -11,7 +13,7 @@
 #include "common/store/migrations.hpp"
 #include "common/store/store.hpp"
 #include "tests/support/errors.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/test_db.hpp"
 
 namespace pb::limits::test {
 
@@ -32,16 +34,19 @@ inline BanSettings test_settings() {
     return s;
 }
 
-// A BanService on a migrated SQLite file in a temp dir, with a ManualClock.
-class BanServiceTest : public ::testing::Test {
+using pb::test::Backend;
+
+// A BanService on a migrated database of the test's backend (a SQLite file in a
+// temp dir, or a fresh PostgreSQL schema), with a ManualClock.
+class BanServiceTest : public ::testing::TestWithParam<Backend> {
   protected:
-    BanServiceTest() : store(open()) {
+    BanServiceTest() : db(GetParam()), store(open()) {
         store::migrate(*store, clock);
         bans = std::make_unique<BanService>(*store, clock, test_settings());
     }
 
     std::unique_ptr<store::Store> open() {
-        return store::open_store(dir.file("pb.db"), store::StoreOptions{.pool_size = 2});
+        return store::open_store(db.url(), store::StoreOptions{.pool_size = 2});
     }
 
     Ban add(const std::string& target, std::optional<std::int64_t> duration = std::nullopt,
@@ -52,13 +57,28 @@ class BanServiceTest : public ::testing::Test {
 
     bool banned(const std::string& target) { return bans->check(target) != nullptr; }
 
+    // True once `check` holds. Another Store's commit is seen at once on SQLite
+    // (shared memory) and a moment later on PostgreSQL (NOTIFY): there it is
+    // checked again for up to two seconds.
+    template <class F>
+    bool seen(F&& check) {
+        const int tries = GetParam() == Backend::sqlite ? 1 : 400;
+        for (int i = 0; i < tries; ++i) {
+            if (check()) {
+                return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return false;
+    }
+
     std::int64_t scalar(const std::string& sql) {
         return store->transaction(
             [&](store::Connection& c) { return c.query(sql).front().get_int(0); },
             store::TxMode::read);
     }
 
-    pb::test::TempDir dir;
+    pb::test::TestDb db;
     ManualClock clock;
     std::unique_ptr<store::Store> store;
     std::unique_ptr<BanService> bans;

@@ -23,7 +23,7 @@ class LimitServiceTest : public BanServiceTest {
 };
 
 // Repeated denials ban the identifier automatically; the ban then matches.
-TEST_F(LimitServiceTest, RepeatedViolationsBan) {
+TEST_P(LimitServiceTest, RepeatedViolationsBan) {
     EXPECT_TRUE(limits->check(Scope::ip, "198.51.100.4").allowed);
     EXPECT_TRUE(limits->check(Scope::ip, "198.51.100.4").allowed);
     for (int i = 0; i < 2; ++i) {
@@ -39,7 +39,7 @@ TEST_F(LimitServiceTest, RepeatedViolationsBan) {
 }
 
 // Every spelling of an address, and the daemon's check_address, count in one bucket.
-TEST_F(LimitServiceTest, OneBucketPerAddress) {
+TEST_P(LimitServiceTest, OneBucketPerAddress) {
     EXPECT_EQ(limits->check(Scope::ip, "::ffff:198.51.100.4").remaining, 1);
     EXPECT_EQ(limits->check_address(*parse_ip("198.51.100.4")).remaining, 0);
     EXPECT_FALSE(limits->status(Scope::ip, "198.51.100.4").allowed);
@@ -49,7 +49,7 @@ TEST_F(LimitServiceTest, OneBucketPerAddress) {
 }
 
 // The allow-list is limited like anyone but never banned.
-TEST_F(LimitServiceTest, AllowListedAreLimitedNotBanned) {
+TEST_P(LimitServiceTest, AllowListedAreLimitedNotBanned) {
     for (int i = 0; i < 10; ++i) {
         limits->check(Scope::ip, "127.0.0.1");
     }
@@ -58,7 +58,7 @@ TEST_F(LimitServiceTest, AllowListedAreLimitedNotBanned) {
 }
 
 // A scope without a policy always allows; an override replaces the scope's policy.
-TEST_F(LimitServiceTest, OffAndOverride) {
+TEST_P(LimitServiceTest, OffAndOverride) {
     for (int i = 0; i < 1000; ++i) {
         ASSERT_TRUE(limits->check(Scope::user, "alice").allowed);
     }
@@ -116,6 +116,8 @@ TEST(LimitSettingsConfig, BadSettingsNameTheKey) {
     EXPECT_TRUE(message({{"PB_BANS_AUTO_FACTOR", "0"}}, true).starts_with("bans.auto.factor: "));
     EXPECT_EQ(message({{"PB_LIMITS_USER_RATE", "off"}}, false), "accepted");
 }
+
+PB_INSTANTIATE_BACKENDS(LimitServiceTest);
 
 }  // namespace
 }  // namespace pb::limits::test

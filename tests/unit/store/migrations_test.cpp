@@ -12,32 +12,37 @@
 
 #include "common/core/clock.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_db.hpp"
 
 namespace pb::store {
 namespace {
 
+using test::Backend;
 using test::TempDir;
 
-class MigrationsTest : public ::testing::Test {
+class MigrationsTest : public ::testing::TestWithParam<Backend> {
   protected:
-    TempDir dir;
+    test::TestDb db{GetParam()};
     ManualClock clock;
-    std::unique_ptr<Store> store = open_store(dir.file("pb.db"), StoreOptions{.pool_size = 2});
+    std::unique_ptr<Store> store = open_store(db.url(), StoreOptions{.pool_size = 2});
 };
 
 // A fresh database is at version 0 with every migration pending.
-TEST_F(MigrationsTest, FreshDatabaseHasEverythingPending) {
+TEST_P(MigrationsTest, FreshDatabaseHasEverythingPending) {
     const auto s = schema_status(*store);
     EXPECT_EQ(s.at("schema_version"), 0);
     EXPECT_EQ(s.at("latest_version"), migrations().back().version);
     EXPECT_EQ(s.at("pending").size(), migrations().size());
-    EXPECT_EQ(s.at("backend"), "sqlite");
-    EXPECT_EQ(s.at("location"), dir.file("pb.db"));
+    EXPECT_EQ(s.at("backend"), GetParam() == Backend::sqlite ? "sqlite" : "postgresql");
+    if (GetParam() == Backend::sqlite) {
+        EXPECT_EQ(s.at("location"), db.url());
+    }
     EXPECT_TRUE(s.contains("pool_size"));
+    EXPECT_TRUE(s.contains("latency_ms"));
 }
 
 // migrate() applies every step once; a second run applies nothing.
-TEST_F(MigrationsTest, MigrateIsIdempotent) {
+TEST_P(MigrationsTest, MigrateIsIdempotent) {
     std::vector<std::int64_t> all;
     for (const auto& m : migrations()) {
         all.push_back(m.version);
@@ -52,7 +57,7 @@ TEST_F(MigrationsTest, MigrateIsIdempotent) {
 }
 
 // After migrate() the status is current with nothing pending, and the tables exist.
-TEST_F(MigrationsTest, StatusIsCurrentAfterMigrate) {
+TEST_P(MigrationsTest, StatusIsCurrentAfterMigrate) {
     migrate(*store, clock);
     const auto s = schema_status(*store);
     EXPECT_EQ(s.at("schema_version"), s.at("latest_version"));
@@ -66,9 +71,9 @@ TEST_F(MigrationsTest, StatusIsCurrentAfterMigrate) {
 }
 
 // A second Store (another process) sees the schema current and migrates nothing.
-TEST_F(MigrationsTest, SecondStoreFindsSchemaCurrent) {
+TEST_P(MigrationsTest, SecondStoreFindsSchemaCurrent) {
     migrate(*store, clock);
-    auto other = open_store(dir.file("pb.db"), StoreOptions{.pool_size = 1});
+    auto other = open_store(db.url(), StoreOptions{.pool_size = 1});
     EXPECT_TRUE(migrate(*other, clock).empty());
 }
 
@@ -152,8 +157,8 @@ TEST(ConcurrentMigrate, EachStepRunsOnceAndEveryOpenSucceeds) {
     EXPECT_EQ(failed_opens, 0) << "first error: " << first_error;
 }
 
-// Serial keys get AUTOINCREMENT on SQLite: seq never reuses a deleted number.
-TEST_F(MigrationsTest, EventSeqIsNeverReused) {
+// Serial keys (AUTOINCREMENT on SQLite, identity on PostgreSQL) never reuse a deleted number.
+TEST_P(MigrationsTest, EventSeqIsNeverReused) {
     migrate(*store, clock);
     const auto seqs = store->transaction([](Connection& c) {
         c.exec("INSERT INTO events (topic, type, created_at) VALUES ('a', 't', 1)");
@@ -167,6 +172,42 @@ TEST_F(MigrationsTest, EventSeqIsNeverReused) {
             .get_int(0);
     });
     EXPECT_EQ(seqs, 3);
+}
+
+// Hosts migrating one fresh PostgreSQL schema at once apply each step exactly
+// once (the advisory lock), and every one of them ends current.
+TEST(ConcurrentMigrate, PostgresAdvisoryLockAppliesEachStepOnce) {
+    constexpr int k_openers = 4;
+    for (int round = 0; round < 5; ++round) {
+        test::TestDb db(Backend::postgres);
+        ManualClock clock;
+        std::vector<std::int64_t> applied[k_openers];
+        std::string errors[k_openers];
+        {
+            std::vector<std::thread> threads;
+            std::latch start(k_openers);
+            for (int i = 0; i < k_openers; ++i) {
+                threads.emplace_back([&, i] {
+                    try {
+                        auto s = open_store(db.url(), StoreOptions{.pool_size = 1});
+                        start.arrive_and_wait();
+                        applied[i] = migrate(*s, clock);
+                    } catch (const std::exception& e) {
+                        errors[i] = e.what();
+                    }
+                });
+            }
+            for (auto& t : threads) {
+                t.join();
+            }
+        }
+        std::size_t total = 0;
+        for (int i = 0; i < k_openers; ++i) {
+            EXPECT_EQ(errors[i], "") << "round " << round;
+            total += applied[i].size();
+        }
+        EXPECT_EQ(total, migrations().size()) << "round " << round;
+    }
 }
 
 // Drift: migrations are numbered 1, 2, … without gaps and each has a name and SQL.
@@ -202,6 +243,8 @@ TEST(DialectSql, LeavesNoPlaceholderInAnyMigration) {
         }
     }
 }
+
+PB_INSTANTIATE_BACKENDS(MigrationsTest);
 
 }  // namespace
 }  // namespace pb::store

@@ -8,6 +8,9 @@ namespace pb::tokens {
 namespace {
 
 using nlohmann::json;
+using TokenVerify = test::TokenBackendTest;
+using TokenIssue = test::TokenBackendTest;
+using TokenKeysStored = test::TokenBackendTest;
 
 std::string issue(test::TokenFixture& f, Alg alg, json claims = json::object(),
                   std::vector<std::string> aud = {}) {
@@ -32,8 +35,8 @@ Reason refused(test::TokenFixture& f, const std::string& token, VerifyOptions o 
 }
 
 // A token pb issued verifies, for every algorithm pb supports.
-TEST(TokenVerify, OwnTokensVerifyForEveryAlgorithm) {
-    test::TokenFixture f;
+TEST_P(TokenVerify, OwnTokensVerifyForEveryAlgorithm) {
+    test::TokenFixture f(GetParam());
     for (const auto& name : alg_names()) {
         const auto token = issue(f, *alg_from_string(name));
         const auto check = f.tokens->verify(token, {});
@@ -43,8 +46,8 @@ TEST(TokenVerify, OwnTokensVerifyForEveryAlgorithm) {
 }
 
 // alg "none" with the signature stripped is refused as an unsupported algorithm.
-TEST(TokenVerify, AlgNoneRefused) {
-    test::TokenFixture f;
+TEST_P(TokenVerify, AlgNoneRefused) {
+    test::TokenFixture f(GetParam());
     const auto p = parts(issue(f, Alg::ES256));
     auto header = json::parse(*base64url_decode(p[0]));
     header["alg"] = "none";
@@ -54,8 +57,8 @@ TEST(TokenVerify, AlgNoneRefused) {
 
 // HS256 signed with the RSA public key (the classic confusion) is refused: the key fixes the
 // algorithm.
-TEST(TokenVerify, HmacWithRsaPublicKeyRefused) {
-    test::TokenFixture f;
+TEST_P(TokenVerify, HmacWithRsaPublicKeyRefused) {
+    test::TokenFixture f(GetParam());
     const auto p = parts(issue(f, Alg::RS256));
     auto header = json::parse(*base64url_decode(p[0]));
     const auto kid = header["kid"].get<std::string>();
@@ -67,8 +70,8 @@ TEST(TokenVerify, HmacWithRsaPublicKeyRefused) {
 }
 
 // An altered payload, a stripped or truncated signature, or a swapped header fail the signature.
-TEST(TokenVerify, TamperingBreaksTheSignature) {
-    test::TokenFixture f;
+TEST_P(TokenVerify, TamperingBreaksTheSignature) {
+    test::TokenFixture f(GetParam());
     const auto token = issue(f, Alg::HS256);
     const auto p = parts(token);
     auto claims = json::parse(*base64url_decode(p[1]));
@@ -82,8 +85,8 @@ TEST(TokenVerify, TamperingBreaksTheSignature) {
 }
 
 // A kid nobody trusts is reported as unknown_key.
-TEST(TokenVerify, UnknownKidRefused) {
-    test::TokenFixture f;
+TEST_P(TokenVerify, UnknownKidRefused) {
+    test::TokenFixture f(GetParam());
     const auto p = parts(issue(f, Alg::ES256));
     auto header = json::parse(*base64url_decode(p[0]));
     header["kid"] = "nobody";
@@ -92,8 +95,8 @@ TEST(TokenVerify, UnknownKidRefused) {
 }
 
 // exp is enforced (with the leeway), nbf in the future is not yet valid.
-TEST(TokenVerify, ExpiredAndNotYetValid) {
-    test::TokenFixture f;
+TEST_P(TokenVerify, ExpiredAndNotYetValid) {
+    test::TokenFixture f(GetParam());
     const auto token = issue(f, Alg::HS256);
     f.clock.advance(TokenSettings{}.access_ttl_ms + TokenSettings{}.leeway_ms);
     EXPECT_EQ(refused(f, token), Reason::expired);
@@ -106,8 +109,8 @@ TEST(TokenVerify, ExpiredAndNotYetValid) {
 }
 
 // An audience asked for must be in aud; an issuer asked for must match.
-TEST(TokenVerify, AudienceAndIssuer) {
-    test::TokenFixture f;
+TEST_P(TokenVerify, AudienceAndIssuer) {
+    test::TokenFixture f(GetParam());
     const auto token = issue(f, Alg::ES256, json::object(), {"api", "web"});
     EXPECT_TRUE(f.tokens->verify(token, {.audience = "web"}).valid);
     EXPECT_EQ(refused(f, token, {.audience = "billing"}), Reason::wrong_audience);
@@ -115,8 +118,8 @@ TEST(TokenVerify, AudienceAndIssuer) {
 }
 
 // Oversized tokens, bad base64, a non-object payload and duplicate claims are malformed.
-TEST(TokenVerify, MalformedInputs) {
-    test::TokenFixture f;
+TEST_P(TokenVerify, MalformedInputs) {
+    test::TokenFixture f(GetParam());
     const auto p = parts(issue(f, Alg::HS256));
     EXPECT_EQ(refused(f, std::string(9000, 'a')), Reason::malformed);
     EXPECT_EQ(refused(f, p[0] + ".@@@." + p[2]), Reason::malformed);
@@ -131,8 +134,8 @@ TEST(TokenVerify, MalformedInputs) {
 }
 
 // A refresh token cannot stand in for an access token.
-TEST(TokenVerify, RefreshTokenIsNotAnAccessToken) {
-    test::TokenFixture f;
+TEST_P(TokenVerify, RefreshTokenIsNotAnAccessToken) {
+    test::TokenFixture f(GetParam());
     IssueRequest r;
     r.sub = "u";
     r.refresh = true;
@@ -149,8 +152,8 @@ TEST(TokenKeys, ShortHmacSecretRefused) {
 }
 
 // Reserved claims cannot be set by the caller.
-TEST(TokenIssue, ReservedClaimsRefused) {
-    test::TokenFixture f;
+TEST_P(TokenIssue, ReservedClaimsRefused) {
+    test::TokenFixture f(GetParam());
     IssueRequest r;
     r.sub = "u";
     r.claims = {{"exp", 99999999999}};
@@ -158,8 +161,8 @@ TEST(TokenIssue, ReservedClaimsRefused) {
 }
 
 // A retired key's tokens stop verifying; a rotated-out key's tokens still verify.
-TEST(TokenKeys, RotateKeepsOldKeysUntilRetired) {
-    test::TokenFixture f;
+TEST_P(TokenKeysStored, RotateKeepsOldKeysUntilRetired) {
+    test::TokenFixture f(GetParam());
     const auto old_token = issue(f, Alg::ES256);
     const auto old_kid =
         json::parse(*base64url_decode(parts(old_token)[0]))["kid"].get<std::string>();
@@ -174,8 +177,8 @@ TEST(TokenKeys, RotateKeepsOldKeysUntilRetired) {
 }
 
 // Signing keys are sealed at rest: the database never holds a private key in clear.
-TEST(TokenKeys, PrivateKeysSealedAtRest) {
-    test::TokenFixture f;
+TEST_P(TokenKeysStored, PrivateKeysSealedAtRest) {
+    test::TokenFixture f(GetParam());
     issue(f, Alg::HS256);
     const auto rows = f.store->transaction(
         [](store::Connection& c) { return c.query("SELECT private_sealed FROM signing_keys"); });
@@ -186,6 +189,10 @@ TEST(TokenKeys, PrivateKeysSealedAtRest) {
         f.box.open_sealed(sealed, "pb.signing_key." + f.ring->list().front()->kid);
     EXPECT_EQ(sealed.find(base64_encode(material)), std::string::npos);
 }
+
+PB_INSTANTIATE_BACKENDS(TokenVerify);
+PB_INSTANTIATE_BACKENDS(TokenIssue);
+PB_INSTANTIATE_BACKENDS(TokenKeysStored);
 
 }  // namespace
 }  // namespace pb::tokens

@@ -7,6 +7,8 @@ namespace pb::tokens {
 namespace {
 
 using nlohmann::json;
+using TokenRefresh = test::TokenBackendTest;
+using TokenRevoke = test::TokenBackendTest;
 
 json pair_for(test::TokenFixture& f, const std::string& sub) {
     IssueRequest r;
@@ -17,8 +19,8 @@ json pair_for(test::TokenFixture& f, const std::string& sub) {
 }
 
 // A refresh spends the old refresh token and returns a new pair carrying the same grant.
-TEST(TokenRefresh, RotatesAndKeepsClaims) {
-    test::TokenFixture f;
+TEST_P(TokenRefresh, RotatesAndKeepsClaims) {
+    test::TokenFixture f(GetParam());
     const auto first = pair_for(f, "alice");
     const auto second = f.tokens->refresh(first["refresh_token"].get<std::string>());
     const auto check = f.tokens->verify(second["access_token"].get<std::string>(), {});
@@ -29,8 +31,8 @@ TEST(TokenRefresh, RotatesAndKeepsClaims) {
 }
 
 // Reusing a spent refresh token revokes the whole family: every token of it stops working.
-TEST(TokenRefresh, ReuseRevokesTheFamily) {
-    test::TokenFixture f;
+TEST_P(TokenRefresh, ReuseRevokesTheFamily) {
+    test::TokenFixture f(GetParam());
     const auto first = pair_for(f, "bob");
     const auto second = f.tokens->refresh(first["refresh_token"].get<std::string>());
     EXPECT_THROW(f.tokens->refresh(first["refresh_token"].get<std::string>()), Error);
@@ -43,8 +45,8 @@ TEST(TokenRefresh, ReuseRevokesTheFamily) {
 }
 
 // An access token cannot be used to refresh.
-TEST(TokenRefresh, AccessTokenCannotRefresh) {
-    test::TokenFixture f;
+TEST_P(TokenRefresh, AccessTokenCannotRefresh) {
+    test::TokenFixture f(GetParam());
     const auto p = pair_for(f, "dave");
     try {
         f.tokens->refresh(p["access_token"].get<std::string>());
@@ -55,8 +57,8 @@ TEST(TokenRefresh, AccessTokenCannotRefresh) {
 }
 
 // A revoked token is refused at once, also by another service instance on the same database.
-TEST(TokenRevoke, SeenAtOnceByAnotherInstance) {
-    test::TokenFixture f;
+TEST_P(TokenRevoke, SeenAtOnceByAnotherInstance) {
+    test::TokenFixture f(GetParam());
     const auto token = pair_for(f, "erin")["access_token"].get<std::string>();
     // A second instance (another process, in effect) that has already verified the token.
     auto follower2 = std::make_unique<events::Follower>(*f.store);
@@ -69,8 +71,8 @@ TEST(TokenRevoke, SeenAtOnceByAnotherInstance) {
 }
 
 // Revocation by jti works without the token, and revoking twice is harmless.
-TEST(TokenRevoke, ByJtiAndIdempotent) {
-    test::TokenFixture f;
+TEST_P(TokenRevoke, ByJtiAndIdempotent) {
+    test::TokenFixture f(GetParam());
     const auto token = pair_for(f, "frank")["access_token"].get<std::string>();
     const auto jti = f.tokens->verify(token, {}).claims()["jti"].get<std::string>();
     f.tokens->revoke(std::nullopt, jti, std::nullopt, "test");
@@ -79,15 +81,18 @@ TEST(TokenRevoke, ByJtiAndIdempotent) {
 }
 
 // Revoking garbage or a token from an unknown signer is bad input.
-TEST(TokenRevoke, RefusesUntrustedTokens) {
-    test::TokenFixture f;
+TEST_P(TokenRevoke, RefusesUntrustedTokens) {
+    test::TokenFixture f(GetParam());
     EXPECT_THROW(f.tokens->revoke(std::string_view("a.b.c"), std::nullopt, std::nullopt, "t"),
                  Error);
-    test::TokenFixture other;
+    test::TokenFixture other(GetParam());
     const auto foreign = pair_for(other, "x")["access_token"].get<std::string>();
     EXPECT_THROW(f.tokens->revoke(std::string_view(foreign), std::nullopt, std::nullopt, "t"),
                  Error);
 }
+
+PB_INSTANTIATE_BACKENDS(TokenRefresh);
+PB_INSTANTIATE_BACKENDS(TokenRevoke);
 
 }  // namespace
 }  // namespace pb::tokens

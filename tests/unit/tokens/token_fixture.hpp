@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "common/core/clock.hpp"
@@ -12,13 +13,14 @@
 #include "common/store/migrations.hpp"
 #include "common/store/store.hpp"
 #include "common/tokens/service.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/test_db.hpp"
 
 namespace pb::test {
 
-// A token service on a fresh SQLite file, with a manual clock and a fixed master key.
+// A token service on a fresh database of the given backend, with a manual
+// clock and a fixed master key.
 struct TokenFixture {
-    TempDir dir;
+    TestDb db;
     ManualClock clock{1'700'000'000'000};
     SecretBox box{std::string(32, 'k')};
     std::unique_ptr<store::Store> store;
@@ -26,8 +28,13 @@ struct TokenFixture {
     std::unique_ptr<tokens::KeyRing> ring;
     std::unique_ptr<tokens::TokenService> tokens;
 
-    explicit TokenFixture(std::optional<tokens::JoseKey> config_hmac = std::nullopt) {
-        store = store::open_store(dir.file("pb.db"), {.busy_timeout_ms = 5000, .pool_size = 2});
+    explicit TokenFixture(std::optional<tokens::JoseKey> config_hmac = std::nullopt)
+        : TokenFixture(Backend::sqlite, std::move(config_hmac)) {}
+
+    explicit TokenFixture(Backend backend,
+                          std::optional<tokens::JoseKey> config_hmac = std::nullopt)
+        : db(backend) {
+        store = store::open_store(db.url(), {.busy_timeout_ms = 5000, .pool_size = 2});
         store::migrate(*store, clock);
         reopen(std::move(config_hmac));
     }
@@ -44,6 +51,9 @@ struct TokenFixture {
                                                         tokens::TokenSettings{});
     }
 };
+
+// The suites whose tests build a TokenFixture of the parameter's backend.
+class TokenBackendTest : public ::testing::TestWithParam<Backend> {};
 
 inline nlohmann::json read_vector(const std::string& name) {
     std::ifstream in(std::string(PB_SHARED_DIR) + "/vectors/jwt/" + name);

@@ -46,10 +46,35 @@ void check_ttl(const std::optional<std::int64_t>& ttl_ms) {
                  {"version", actual}});
 }
 
+// Another writer changed the row between this transaction's read and its
+// conditional write. On SQLite write transactions are serialized and this
+// cannot happen; on PostgreSQL (read committed) it can, and the whole
+// transaction is run again from a fresh read (run_with_retry).
+struct LostRace : Error {
+    using Error::Error;
+};
+
 [[noreturn]] void lost_race(const std::string& id) {
-    throw Error(ErrorCode::conflict,
-                "state \"" + id + "\" was changed by someone else at the same time; try again",
-                {{"id", id}, {"reason", "version_mismatch"}});
+    throw LostRace(ErrorCode::conflict,
+                   "state \"" + id + "\" was changed by someone else at the same time; try again",
+                   {{"id", id}, {"reason", "version_mismatch"}});
+}
+
+// Each lost race means another writer's change committed, so retries make
+// progress; the bound only guards against a livelock.
+constexpr int k_max_attempts = 64;
+
+template <class F>
+auto run_with_retry(store::Store& st, F&& body) {
+    for (int attempt = 1;; ++attempt) {
+        try {
+            return st.transaction(body);
+        } catch (const LostRace&) {
+            if (attempt == k_max_attempts) {
+                throw;
+            }
+        }
+    }
 }
 
 // Error(conflict) unless the table and the state's own list allow `t`.
@@ -182,7 +207,7 @@ State StateService::get(std::string_view id) {
         return std::move(*s);
     }
     // Expire it first, so what a reader sees is what history and events say.
-    return m_store.transaction([&](Connection& c) { return load_settled(c, id, now); });
+    return run_with_retry(m_store, [&](Connection& c) { return load_settled(c, id, now); });
 }
 
 State StateService::mutate(std::string_view id, Transition t,
@@ -190,7 +215,7 @@ State StateService::mutate(std::string_view id, Transition t,
                            const std::function<void(State&)>& change) {
     check_id(id);
     const auto now = m_clock.now();
-    return m_store.transaction([&](Connection& c) {
+    return run_with_retry(m_store, [&](Connection& c) {
         auto s = load_settled(c, id, now);
         if (if_version && *if_version != s.version) {
             version_mismatch(s.id, *if_version, s.version);
@@ -220,7 +245,7 @@ std::vector<State> StateService::update_many(const std::vector<StateUpdate>& req
         check_data(r.data);
     }
     const auto now = m_clock.now();
-    return m_store.transaction([&](Connection& c) {
+    return run_with_retry(m_store, [&](Connection& c) {
         std::vector<State> out;
         out.reserve(requests.size());
         for (const auto& r : requests) {
@@ -273,7 +298,7 @@ State StateService::remove(std::string_view id, std::optional<std::int64_t> if_v
                            std::string_view actor) {
     check_id(id);
     const auto now = m_clock.now();
-    return m_store.transaction([&](Connection& c) {
+    return run_with_retry(m_store, [&](Connection& c) {
         auto s = load_settled(c, id, now);
         if (if_version && *if_version != s.version) {
             version_mismatch(s.id, *if_version, s.version);

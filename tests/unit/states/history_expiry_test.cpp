@@ -14,7 +14,7 @@ using StateExpiry = StateServiceTest;
 
 // Pins history: newest first, one row per change with transition, data,
 // actor, time and version; limit keeps the newest.
-TEST_F(StateHistory, NewestFirstWithEverything) {
+TEST_P(StateHistory, NewestFirstWithEverything) {
     make("s", {{"n", 0}});
     for (int i = 1; i <= 3; ++i) {
         clock.advance(1000);
@@ -43,7 +43,7 @@ TEST_F(StateHistory, NewestFirstWithEverything) {
 
 // Pins the sweep: a state with a TTL passes to expired by itself once due,
 // with a history row by system:expiry and a state.expired event; not before.
-TEST_F(StateExpiry, SweepExpiresDueStates) {
+TEST_P(StateExpiry, SweepExpiresDueStates) {
     make("short", {{"a", 1}}, std::nullopt, 30 * k_minute);
     make("long", {{"a", 1}}, std::nullopt, 60 * k_minute);
     make("never");
@@ -74,7 +74,7 @@ TEST_F(StateExpiry, SweepExpiresDueStates) {
 
 // Pins that reads are right before any sweep: get, history and list expire a
 // due state first, so they never show it as active.
-TEST_F(StateExpiry, ReadsExpireADueStateFirst) {
+TEST_P(StateExpiry, ReadsExpireADueStateFirst) {
     make("s", {{"a", 1}}, std::nullopt, k_minute);
     make("t", {{"a", 1}}, std::nullopt, k_minute);
     make("u", {{"a", 1}}, std::nullopt, k_minute);
@@ -90,7 +90,7 @@ TEST_F(StateExpiry, ReadsExpireADueStateFirst) {
 
 // Pins that a change meeting a due state expires it first: an update is then
 // illegal (and the expiry too is rolled back with it), a renew applies.
-TEST_F(StateExpiry, ChangesMeetTheExpiryFirst) {
+TEST_P(StateExpiry, ChangesMeetTheExpiryFirst) {
     make("s", {{"a", 1}}, std::nullopt, k_minute);
     clock.advance(k_minute);
     const auto snap = snapshot();
@@ -113,7 +113,7 @@ TEST_F(StateExpiry, ChangesMeetTheExpiryFirst) {
 
 // Pins renew: from active it extends the TTL; --ttl replaces it; without a
 // TTL nothing expires.
-TEST_F(StateExpiry, RenewExtends) {
+TEST_P(StateExpiry, RenewExtends) {
     make("s", {{"a", 1}}, std::nullopt, 10 * k_minute);
     clock.advance(9 * k_minute);
     auto s = service->transition("s", Transition::renew, {}, {}, "bob");
@@ -138,7 +138,7 @@ TEST_F(StateExpiry, RenewExtends) {
 
 // Pins that a suspended or inactive state with a TTL expires too, and that
 // manually expiring keeps a later sweep from touching it again.
-TEST_F(StateExpiry, AnyLiveStatusExpires) {
+TEST_P(StateExpiry, AnyLiveStatusExpires) {
     make("a", json::object(), std::nullopt, k_minute);
     make("b", json::object(), std::nullopt, k_minute);
     make("c", json::object(), std::nullopt, k_minute);
@@ -151,6 +151,9 @@ TEST_F(StateExpiry, AnyLiveStatusExpires) {
     EXPECT_EQ(service->get("b").status, Status::expired);
     EXPECT_EQ(service->get("c").version, 2);
 }
+
+PB_INSTANTIATE_BACKENDS(StateExpiry);
+PB_INSTANTIATE_BACKENDS(StateHistory);
 
 }  // namespace
 }  // namespace pb::states::test

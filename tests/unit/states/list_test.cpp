@@ -22,7 +22,7 @@ std::vector<std::string> ids(const StatePage& p) {
 
 // Pins paging: pages in id order, a next_cursor until the last page, every
 // state exactly once.
-TEST_F(StateList, PagesCoverEveryStateOnce) {
+TEST_P(StateList, PagesCoverEveryStateOnce) {
     for (int i = 0; i < 25; ++i) {
         make("s" + std::string(i < 10 ? "0" : "") + std::to_string(i));
     }
@@ -49,7 +49,7 @@ TEST_F(StateList, PagesCoverEveryStateOnce) {
 
 // Pins stability: states added (before and after the cursor) and deleted
 // while paging never make a listed state repeat or a remaining one vanish.
-TEST_F(StateList, CursorIsStableAcrossInsertsAndDeletes) {
+TEST_P(StateList, CursorIsStableAcrossInsertsAndDeletes) {
     for (const auto* id : {"b", "d", "f", "h", "j"}) {
         make(id);
     }
@@ -66,7 +66,7 @@ TEST_F(StateList, CursorIsStableAcrossInsertsAndDeletes) {
 }
 
 // Pins the type and status filters, alone and together, with paging.
-TEST_F(StateList, FiltersByTypeAndStatus) {
+TEST_P(StateList, FiltersByTypeAndStatus) {
     make("sess1");
     make("sess2");
     make("sess3");
@@ -93,7 +93,7 @@ TEST_F(StateList, FiltersByTypeAndStatus) {
 }
 
 // Pins that a bad limit or cursor is invalid_argument.
-TEST_F(StateList, BadLimitOrCursor) {
+TEST_P(StateList, BadLimitOrCursor) {
     EXPECT_EQ(error_code_of([&] { service->list(ListFilter{.limit = 0}); }),
               ErrorCode::invalid_argument);
     EXPECT_EQ(error_code_of([&] { service->list(ListFilter{.limit = k_max_page + 1}); }),
@@ -104,6 +104,8 @@ TEST_F(StateList, BadLimitOrCursor) {
             << c;
     }
 }
+
+PB_INSTANTIATE_BACKENDS(StateList);
 
 }  // namespace
 }  // namespace pb::states::test

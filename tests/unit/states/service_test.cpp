@@ -20,7 +20,7 @@ std::vector<events::Event> all_events(store::Store& st) {
 }
 
 // Pins what register stores and what get shows.
-TEST_F(StateService_, RegisterThenGet) {
+TEST_P(StateService_, RegisterThenGet) {
     const auto s =
         make("user_123_session", {{"user_id", "123"}},
              std::vector<Transition>{Transition::update, Transition::remove, Transition::expire});
@@ -40,7 +40,7 @@ TEST_F(StateService_, RegisterThenGet) {
 }
 
 // Pins merge (RFC 7386, null removes), replace, and one version per change.
-TEST_F(StateService_, MergeAndReplaceBumpTheVersion) {
+TEST_P(StateService_, MergeAndReplaceBumpTheVersion) {
     make("s", {{"user_id", "123"}, {"n", {{"a", 1}, {"b", 2}}}});
     clock.advance(1000);
     auto s = service->update(
@@ -58,7 +58,7 @@ TEST_F(StateService_, MergeAndReplaceBumpTheVersion) {
 
 // Pins --if-version: the right version applies, a stale one is a conflict
 // (reason version_mismatch, with both versions) and changes nothing.
-TEST_F(StateService_, ConditionalUpdate) {
+TEST_P(StateService_, ConditionalUpdate) {
     make("s");
     service->update(StateUpdate{.id = "s", .data = {{"x", 1}}, .if_version = 1}, "bob");
     const auto snap = snapshot();
@@ -79,7 +79,7 @@ TEST_F(StateService_, ConditionalUpdate) {
 }
 
 // Pins the error code of each bad call, and that none of them writes anything.
-TEST_F(StateService_, BadCallsChangeNothing) {
+TEST_P(StateService_, BadCallsChangeNothing) {
     make("s");
     const auto snap = snapshot();
     const auto code = [&](auto fn) { return error_code_of(fn); };
@@ -138,7 +138,7 @@ TEST_F(StateService_, BadCallsChangeNothing) {
 
 // Pins that every change appends its event in the same transaction: topic
 // states/<id>, the type of the transition, the state's JSON as data.
-TEST_F(StateService_, EveryChangeIsAnEvent) {
+TEST_P(StateService_, EveryChangeIsAnEvent) {
     make("s");
     service->update(StateUpdate{.id = "s", .data = {{"x", 1}}}, "bob");
     service->transition("s", Transition::suspend, {}, {}, "bob");
@@ -160,7 +160,7 @@ TEST_F(StateService_, EveryChangeIsAnEvent) {
 
 // Pins that a deleted id can be registered again and its versions continue
 // after the delete, so one history never repeats a version.
-TEST_F(StateService_, ReRegisterContinuesVersions) {
+TEST_P(StateService_, ReRegisterContinuesVersions) {
     make("s");
     service->update(StateUpdate{.id = "s", .data = {{"x", 1}}}, "bob");
     EXPECT_EQ(service->remove("s", {}, "bob").version, 3);
@@ -175,7 +175,7 @@ TEST_F(StateService_, ReRegisterContinuesVersions) {
 }
 
 // Pins update_many: all updates in one transaction, or none when one fails.
-TEST_F(StateService_, UpdateManyIsAllOrNothing) {
+TEST_P(StateService_, UpdateManyIsAllOrNothing) {
     make("a");
     make("b");
     const auto done = service->update_many(
@@ -204,8 +204,8 @@ TEST_F(StateService_, UpdateManyIsAllOrNothing) {
 
 // Pins that a second service on the same database (another process, in
 // effect) sees changes at once and loses a conditional race cleanly.
-TEST_F(StateService_, TwoWritersOneVersion) {
-    auto other_store = store::open_store(dir.file("pb.db"), store::StoreOptions{.pool_size = 1});
+TEST_P(StateService_, TwoWritersOneVersion) {
+    auto other_store = store::open_store(db.url(), store::StoreOptions{.pool_size = 1});
     StateService other(*other_store, clock);
     make("s");
     other.update(StateUpdate{.id = "s", .data = {{"by", "other"}}, .if_version = 1}, "carol");
@@ -220,9 +220,9 @@ TEST_F(StateService_, TwoWritersOneVersion) {
 
 // Pins that concurrent writers through two stores (as two processes would)
 // lose no update: every merge lands and each takes exactly one version.
-TEST_F(StateService_, ConcurrentUpdatesLoseNothing) {
+TEST_P(StateService_, ConcurrentUpdatesLoseNothing) {
     make("s", json::object());
-    auto other_store = store::open_store(dir.file("pb.db"), store::StoreOptions{.pool_size = 2});
+    auto other_store = store::open_store(db.url(), store::StoreOptions{.pool_size = 2});
     StateService other(*other_store, clock);
     constexpr int k_threads = 4;
     constexpr int k_each = 25;
@@ -244,6 +244,8 @@ TEST_F(StateService_, ConcurrentUpdatesLoseNothing) {
     EXPECT_EQ(s.data.size(), static_cast<std::size_t>(k_threads * k_each));
     EXPECT_EQ(history_rows(), 1 + k_threads * k_each);
 }
+
+PB_INSTANTIATE_BACKENDS(StateService_);
 
 }  // namespace
 }  // namespace pb::states::test

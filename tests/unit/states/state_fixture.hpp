@@ -12,6 +12,7 @@
 #include "common/store/store.hpp"
 #include "tests/support/errors.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_db.hpp"
 
 namespace pb::states::test {
 
@@ -19,11 +20,11 @@ using pb::test::error_code_of;
 
 constexpr std::int64_t k_minute = 60'000;
 
-// A StateService on a migrated SQLite file in a temp dir, with a ManualClock.
-class StateServiceTest : public ::testing::Test {
+// A StateService on a migrated database of its own, SQLite or PostgreSQL (the
+// test's parameter), with a ManualClock.
+class StateServiceTest : public ::testing::TestWithParam<pb::test::Backend> {
   protected:
-    StateServiceTest()
-        : store(store::open_store(dir.file("pb.db"), store::StoreOptions{.pool_size = 2})) {
+    StateServiceTest() : store(store::open_store(db.url(), store::StoreOptions{.pool_size = 2})) {
         store::migrate(*store, clock);
         service = std::make_unique<StateService>(*store, clock);
     }
@@ -75,7 +76,7 @@ class StateServiceTest : public ::testing::Test {
             store::TxMode::read);
     }
 
-    pb::test::TempDir dir;
+    pb::test::TestDb db{GetParam()};
     ManualClock clock;
     std::unique_ptr<store::Store> store;
     std::unique_ptr<StateService> service;

@@ -63,7 +63,7 @@ class TransitionTable : public StateServiceTest {
 // Pins every cell of the table: a legal move lands on its status, bumps the
 // version by one and records history and an event; an illegal one is a
 // conflict (reason illegal_transition) and changes nothing.
-TEST_F(TransitionTable, EveryTransitionFromEveryStatus) {
+TEST_P(TransitionTable, EveryTransitionFromEveryStatus) {
     int n = 0;
     for (const auto from : k_all_statuses) {
         for (const auto t : k_moves) {
@@ -101,7 +101,7 @@ TEST_F(TransitionTable, EveryTransitionFromEveryStatus) {
 }
 
 // Pins that delete is legal from every status, and create from none.
-TEST_F(TransitionTable, DeleteFromAnyStatusCreateFromNone) {
+TEST_P(TransitionTable, DeleteFromAnyStatusCreateFromNone) {
     int n = 0;
     for (const auto from : k_all_statuses) {
         const std::string id = "d" + std::to_string(n++);
@@ -115,7 +115,7 @@ TEST_F(TransitionTable, DeleteFromAnyStatusCreateFromNone) {
 
 // Pins that an explicit allowed list narrows the table (update and delete
 // included) and never widens it.
-TEST_F(TransitionTable, AllowedListNarrowsTheTable) {
+TEST_P(TransitionTable, AllowedListNarrowsTheTable) {
     make("narrow", {{"a", 1}},
          std::vector<Transition>{Transition::update, Transition::remove, Transition::expire});
     service->update(StateUpdate{.id = "narrow", .data = {{"b", 2}}}, "bob");
@@ -161,6 +161,8 @@ TEST(StateNames, RoundTrip) {
     EXPECT_EQ(event_type(Transition::suspend), "state.suspended");
     EXPECT_EQ(event_type(Transition::remove), "state.deleted");
 }
+
+PB_INSTANTIATE_BACKENDS(TransitionTable);
 
 }  // namespace
 }  // namespace pb::states::test

@@ -10,7 +10,8 @@
 namespace pb::secrets::test {
 namespace {
 
-INSTANTIATE_TEST_SUITE_P(Backends, BackendTest, ::testing::Values(Kind::local, Kind::vault),
+INSTANTIATE_TEST_SUITE_P(Backends, BackendTest,
+                         ::testing::Values(Kind::local, Kind::local_postgres, Kind::vault),
                          kind_name);
 
 // Each write makes a new version; the latest is read by default, older ones by number.
@@ -193,7 +194,7 @@ TEST_P(BackendTest, CasRacesLoseNoUpdate) {
 // Status names the backend and says it is not sealed.
 TEST_P(BackendTest, Status) {
     const auto s = backend->status();
-    EXPECT_EQ(s.at("backend"), GetParam() == Kind::local ? "local" : "vault");
+    EXPECT_EQ(s.at("backend"), GetParam() == Kind::vault ? "vault" : "local");
     EXPECT_EQ(s.at("sealed"), false);
     EXPECT_FALSE(s.at("version").get<std::string>().empty());
     EXPECT_FALSE(s.at("auth").get<std::string>().empty());

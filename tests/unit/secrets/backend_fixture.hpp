@@ -15,22 +15,33 @@
 #include "tests/support/errors.hpp"
 #include "tests/support/kv2_server.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_db.hpp"
 
 namespace pb::secrets::test {
 
 using pb::test::error_code_of;
 
-enum class Kind { local, vault };
+// The local backend on each database, and Vault's API.
+enum class Kind { local, local_postgres, vault };
 
 inline std::string kind_name(const ::testing::TestParamInfo<Kind>& info) {
-    return info.param == Kind::local ? "Local" : "Vault";
+    switch (info.param) {
+        case Kind::local:
+            return "Local";
+        case Kind::local_postgres:
+            return "LocalPostgres";
+        case Kind::vault:
+            return "Vault";
+    }
+    return "?";
 }
 
 // The store, a master key and the Vault test server every secrets test may use.
 class SecretsEnv {
   protected:
-    SecretsEnv()
-        : store(store::open_store(dir.file("pb.db"), store::StoreOptions{.pool_size = 4})),
+    explicit SecretsEnv(pb::test::Backend database = pb::test::Backend::sqlite)
+        : db(database),
+          store(store::open_store(db.url(), store::StoreOptions{.pool_size = 4})),
           box(std::make_unique<SecretBox>(std::string(32, 'k'))) {
         store::migrate(*store, clock);
     }
@@ -56,6 +67,7 @@ class SecretsEnv {
     }
 
     pb::test::TempDir dir;
+    pb::test::TestDb db;
     ManualClock clock;
     std::unique_ptr<store::Store> store;
     std::unique_ptr<SecretBox> box;
@@ -65,8 +77,10 @@ class SecretsEnv {
 // One behaviour suite, run against each backend.
 class BackendTest : public SecretsEnv, public ::testing::TestWithParam<Kind> {
   protected:
-    BackendTest() {
-        if (GetParam() == Kind::local) {
+    BackendTest()
+        : SecretsEnv(GetParam() == Kind::local_postgres ? pb::test::Backend::postgres
+                                                        : pb::test::Backend::sqlite) {
+        if (GetParam() != Kind::vault) {
             backend = local_backend();
         } else {
             backend = std::make_unique<VaultBackend>(vault_settings());

@@ -38,7 +38,7 @@ class Follower {
 
     // How long a missing seq below delivered ones is waited for before it is
     // taken for a rolled-back transaction's.
-    static constexpr std::chrono::milliseconds k_gap_wait{3000};
+    static constexpr std::chrono::milliseconds k_gap_wait = k_commit_gap_wait;
     // How far below the newest seq a new follower still watches for late commits.
     static constexpr std::int64_t k_start_window = 1000;
 

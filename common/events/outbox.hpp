@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -11,6 +12,11 @@
 #include "common/store/store.hpp"
 
 namespace pb::events {
+
+// How long a reader waits for a missing seq below ones it has seen before it
+// takes it for a rolled-back transaction's. On PostgreSQL a seq is taken at
+// INSERT and becomes visible at COMMIT, so a lower seq can appear later.
+inline constexpr std::chrono::milliseconds k_commit_gap_wait{3000};
 
 // One change, as stored in the outbox and pushed to subscribers.
 struct Event {

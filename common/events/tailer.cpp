@@ -8,23 +8,43 @@ Tailer::Tailer(store::Store& store, std::int64_t after) : m_store(store), m_afte
 
 std::size_t Tailer::poll(const std::function<void(const Event&)>& fn) {
     // The token is read before the outbox, so a commit racing with the read
-    // leaves the token stale and the next poll reads again.
+    // leaves the token stale and the next poll reads again. A pending gap is
+    // re-checked even without a commit: its wait may have run out.
     const auto token = m_store.change_token();
-    if (!m_first && token == m_token) {
+    if (!m_first && token == m_token && !m_gap_seen) {
         return 0;
     }
+    // On SQLite writers are serialized, so seqs commit in order and none is
+    // ever missing. On PostgreSQL a seq is taken at INSERT and seen at COMMIT:
+    // seq 11 can be read while seq 10's transaction is still open. Events are
+    // delivered in seq order only, so that a subscriber resuming "after 11"
+    // cannot miss 10; a missing seq is waited for until k_gap_wait has passed
+    // since the event above it was first seen (then its transaction rolled back).
+    const bool in_order = m_store.dialect() == store::Dialect::postgresql;
     constexpr int k_batch = 1000;
     std::size_t delivered = 0;
     for (;;) {
         const auto batch = m_store.transaction(
             [&](store::Connection& c) { return read_after(c, m_after, k_batch); },
             store::TxMode::read);
+        bool held = false;
         for (const auto& e : batch) {
+            if (in_order && e.seq != m_after + 1) {
+                const auto now = std::chrono::steady_clock::now();
+                if (!m_gap_seen) {
+                    m_gap_seen = now;
+                }
+                if (now - *m_gap_seen < k_gap_wait) {
+                    held = true;
+                    break;
+                }
+            }
+            m_gap_seen.reset();
             m_after = e.seq;
             fn(e);
             ++delivered;
         }
-        if (batch.size() < k_batch) {
+        if (held || batch.size() < k_batch) {
             break;
         }
     }

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "common/core/clock.hpp"
 #include "common/events/outbox.hpp"
@@ -10,11 +12,12 @@
 namespace pb::events {
 
 // Reads the outbox forward from a position, for pbd's fan-out to WebSocket
-// subscribers and for `pbctl events tail`. The one place that decides which
-// events come next: on SQLite seq order is commit order, so "every seq above
-// the last one seen" is exact; on PostgreSQL a smaller seq can commit after a
-// larger one, and this is where the reader will have to hold back until the
-// seqs below have committed or rolled back. Not thread-safe: one reader.
+// subscribers and for `pbctl events tail`, always in seq order. The one place
+// that decides which events come next: on SQLite seq order is commit order, so
+// "every seq above the last one seen" is exact; on PostgreSQL a smaller seq can
+// commit after a larger one, so the reader holds back behind a missing seq
+// until it commits, or for k_gap_wait (then it was rolled back). Not
+// thread-safe: one reader.
 class Tailer {
   public:
     // Starts after `after` (0: from the oldest event kept).
@@ -28,11 +31,17 @@ class Tailer {
     // The seq of the last event delivered (or `after`).
     std::int64_t position() const { return m_after; }
 
+    // How long a missing seq is waited for (PostgreSQL) before it is taken
+    // for a rolled-back transaction's: as the caches' Follower waits.
+    static constexpr std::chrono::milliseconds k_gap_wait = k_commit_gap_wait;
+
   private:
     store::Store& m_store;
     std::int64_t m_after;
     std::uint64_t m_token = 0;
     bool m_first = true;
+    // When the event above a missing seq was first seen.
+    std::optional<std::chrono::steady_clock::time_point> m_gap_seen;
 };
 
 // An event as subscribers see it, over the WebSocket and from `pbctl events

@@ -104,8 +104,7 @@ CommandTree::CommandTree(CLI::App& app, const ops::OpTable& table) {
     for (const auto& op : table.all()) {
         CLI::App* parent = &app;
         std::string path;
-        const std::string cli_name =
-            op.cli_group.empty() ? op.name : op.cli_group + op.name.substr(op.group().size());
+        const std::string cli_name = op.cli_path();
         std::string_view rest = cli_name;
         for (auto dot = rest.find('.'); dot != std::string_view::npos; dot = rest.find('.')) {
             const std::string segment(rest.substr(0, dot));

@@ -96,6 +96,10 @@ struct Op {
     std::vector<std::string> masked_fields;
 
     std::string group() const { return name.substr(0, name.find('.')); }
+    // The command's dotted path in pbctl: the name, with cli_group for group.
+    std::string cli_path() const {
+        return cli_group.empty() ? name : cli_group + name.substr(group().size());
+    }
     std::string verb() const {
         const auto dot = name.find('.');
         return dot == std::string::npos ? std::string() : name.substr(dot + 1);

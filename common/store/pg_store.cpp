@@ -563,4 +563,15 @@ nlohmann::json PgStore::info() {
     return out;
 }
 
+namespace {
+
+std::unique_ptr<Store> open_pg_store(const std::string& url, const StoreOptions& options) {
+    return std::make_unique<PgStore>(pg_target(url, options.password, options.connect_timeout_s),
+                                     options);
+}
+
+// Runs when the module is loaded (or at start in a program that links this file).
+[[maybe_unused]] const bool k_registered = (register_postgresql(&open_pg_store), true);
+
+}  // namespace
 }  // namespace pb::store

@@ -1,7 +1,11 @@
 #include "common/store/store.hpp"
 
+#include <atomic>
+#include <dlfcn.h>
+#include <filesystem>
+#include <mutex>
+
 #include "common/core/error.hpp"
-#include "common/store/pg_store.hpp"
 #include "common/store/sqlite_store.hpp"
 
 namespace pb::store {
@@ -61,11 +65,51 @@ bool Store::changed_elsewhere() {
     return m_seen_token.exchange(token) != token;
 }
 
+namespace {
+
+std::atomic<StoreFactory> g_postgresql{nullptr};
+
+std::filesystem::path default_module_path() {
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return (ec ? std::filesystem::path(".") : exe.parent_path()) / ".." / "lib" / "pb" /
+           "libpb_pg.so";
+}
+
+// The registered factory, loading the module on first use.
+StoreFactory postgresql_factory() {
+    static std::mutex mutex;
+    std::lock_guard lock(mutex);
+    if (auto f = g_postgresql.load()) {
+        return f;
+    }
+    const char* env = std::getenv("PB_PG_MODULE");
+    const std::string path = env != nullptr && *env != '\0'
+                                 ? std::string(env)
+                                 : default_module_path().lexically_normal().string();
+    // Never unloaded: the factory and its stores live as long as the process.
+    if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
+        const char* why = dlerror();
+        throw Error(ErrorCode::unavailable, "PostgreSQL support is not available: cannot load " +
+                                                path + ": " +
+                                                (why != nullptr ? why : "unknown error"));
+    }
+    if (auto f = g_postgresql.load()) {
+        return f;
+    }
+    throw Error(ErrorCode::unavailable, path + " is not pb's PostgreSQL module");
+}
+
+}  // namespace
+
+void register_postgresql(StoreFactory factory) {
+    g_postgresql.store(factory);
+}
+
 std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& options) {
     std::string_view u(url);
     if (u.starts_with("postgresql://") || u.starts_with("postgres://")) {
-        return std::make_unique<PgStore>(
-            pg_target(url, options.password, options.connect_timeout_s), options);
+        return postgresql_factory()(url, options);
     }
     if (u.starts_with("sqlite://")) {
         u.remove_prefix(9);

@@ -121,4 +121,13 @@ struct StoreOptions {
 // Error(invalid_argument) for an unknown scheme.
 std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& options);
 
+// PostgreSQL support lives in a module (lib/pb/libpb_pg.so beside bin/, or
+// $PB_PG_MODULE), loaded by open_store() on the first postgresql:// URL: libpq
+// brings some twenty libraries (Kerberos, LDAP, GnuTLS) that every pbctl run on
+// SQLite would otherwise pay for at start. The module registers its factory
+// when loaded; a program that links pg_store.cpp itself registers it at start.
+using StoreFactory = std::unique_ptr<Store> (*)(const std::string& url,
+                                                const StoreOptions& options);
+void register_postgresql(StoreFactory factory);
+
 }  // namespace pb::store

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/docs/man_page.hpp"
+#include "common/runtime/op_table.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -214,6 +216,50 @@ TEST(Completion, LiveStateIdsAndActionNamesInEveryShell) {
                               "_pbctl"},
                          env);
     EXPECT_NE(zsh.out.find("rotate-key\n"), std::string::npos) << zsh.out;
+}
+
+}  // namespace
+
+namespace {
+
+// The subcommands the bash script offers after `pbctl <path>`, as " a b c ".
+std::string commands_of(const std::string& script, const std::string& path) {
+    const auto entry = script.find("\"" + path + "\")");
+    if (entry == std::string::npos) {
+        return {};
+    }
+    const auto start = script.find("commands=\"", entry) + 10;
+    return " " + script.substr(start, script.find('"', start) - start) + " ";
+}
+
+// Every op of the table has its section in pbctl(1) and its command in each
+// completion script: the table is read, not a list kept by hand.
+TEST(GeneratedDocs, EveryOpIsInTheManPageAndTheCompletions) {
+    const auto man = source_file("man/pbctl.1");
+    const auto bash = source_file("completions/pbctl.bash");
+    const auto zsh = source_file("completions/_pbctl");
+    const auto fish = source_file("completions/pbctl.fish");
+    std::size_t ops = 0;
+    for (const auto& op : pb::runtime::op_table().all()) {
+        std::string words;
+        for (char c : op.cli_path()) {
+            words += c == '.' ? ' ' : c;
+        }
+        const auto verb = words.substr(words.rfind(' ') + 1);
+        const auto parent = words.find(' ') == std::string::npos
+                                ? std::string()
+                                : words.substr(0, words.rfind(' '));
+        EXPECT_NE(man.find(".SS \\fBpbctl " + pb::docs::roff(words) + "\\fR"), std::string::npos)
+            << op.name << " is not in pbctl(1)";
+        // The command's own entry, and its name among its parent's commands.
+        EXPECT_NE(bash.find("\"" + words + "\")"), std::string::npos) << op.name << " (bash)";
+        EXPECT_NE(zsh.find("\"" + words + "\")"), std::string::npos) << op.name << " (zsh)";
+        EXPECT_NE(fish.find("case '" + words + "'"), std::string::npos) << op.name << " (fish)";
+        EXPECT_NE(commands_of(bash, parent).find(" " + verb + " "), std::string::npos)
+            << op.name << " is not offered after \"pbctl " << parent << "\"";
+        ++ops;
+    }
+    EXPECT_GT(ops, 50u);
 }
 
 }  // namespace

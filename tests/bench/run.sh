@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# `make bench`: every performance figure of the keys issue, in one run.
+# `make bench`: every performance figure of the issues, in one run.
 #   1. in-process keys.verify over 100,000 keys, pinned to one core (Google Benchmark);
-#      tokens.verify per algorithm next to `openssl speed`, PyJWT and node's JWT libraries
+#      tokens.verify per algorithm next to `openssl speed`, PyJWT and node's JWT libraries;
+#      limits, states, actions and secrets in-process
 #   2. `pbctl keys verify` as a whole process (hyperfine, median)
 #   3. pbd POST /v1/keys/verify under wrk -t2 -c64 and -c512, next to nginx `return 200`
+#   4. the WebSocket fan-out and idle connections (bench_ws.sh)
+#   5. PostgreSQL against SQLite through pbd (pg_http.sh, pg_states.sh)
 # Only loopback; every process started here is stopped here, by PID.
 set -euo pipefail
 build=${1:-build/dev}
@@ -76,7 +79,7 @@ echo "== 1d. in-process states.update on SQLite (single, batched, and through di
 "$bin/pb_bench_states" --benchmark_format=console
 echo "== 1e. actions: argument checks and argv rendering; a whole /bin/true run (spawn, wait, audit row)"
 "$bin/pb_bench_actions" --benchmark_format=console
-echo "== 1d. secrets: local get in-process; Vault backend vs a bare GET of the KV v2 test server"
+echo "== 1f. secrets: local get in-process; Vault backend vs a bare GET of the KV v2 test server"
 "$bin/pb_bench_secrets" --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
     --benchmark_report_aggregates_only=true --benchmark_format=console
 
@@ -144,3 +147,7 @@ PY
 
 echo "== 4. WebSocket fan-out and idle connections"
 "$(dirname "$0")/bench_ws.sh" "$build"
+
+echo "== 5. PostgreSQL: keys.verify through pbd next to SQLite; states.update with two daemons on one database"
+"$(dirname "$0")/pg_http.sh" "$build"
+"$(dirname "$0")/pg_states.sh" "$build"

@@ -179,6 +179,10 @@ constexpr std::array k_keys{
     ConfigKey{"db.password_file", string, "", "PB_DB_PASSWORD_FILE", both, Sensitivity::plain,
               "PostgreSQL: a file holding the password (first line), used instead of one in "
               "db.url."},
+    ConfigKey{"db.password", string, "", "PB_DB_PASSWORD", both, Sensitivity::secret,
+              "PostgreSQL: the password, used instead of one in db.url; may be a secret: "
+              "reference when secrets.backend is vault (the local backend lives in the "
+              "database it would open). db.password_file wins over it."},
     ConfigKey{"db.connect_timeout", duration, "5s", "PB_DB_CONNECT_TIMEOUT", both,
               Sensitivity::plain,
               "PostgreSQL: how long to wait for the server before answering unavailable."},
@@ -367,12 +371,12 @@ Config Config::load(const ConfigInputs& inputs) {
     return cfg;
 }
 
-void Config::resolve_secrets(const SecretLookup& lookup) {
+void Config::resolve_secrets(const SecretLookup& lookup, std::string_view only) {
     constexpr std::string_view k_ref = "secret:";
     const auto& config_path = get("secrets.config_path");
     const auto& files_dir = get("secrets.files_dir");
     for (const auto& k : k_keys) {
-        if (k.key.starts_with("secrets.")) {
+        if (k.key.starts_with("secrets.") || (!only.empty() && k.key != only)) {
             continue;
         }
         auto& e = m_values[std::string(k.key)];

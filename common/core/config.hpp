@@ -72,7 +72,8 @@ class Config {
     // be reached (warning) or denies the read is skipped for that implicit
     // step; for an explicit reference it is an Error. secrets.* settings are never looked up (the
     // store needs them to open).
-    void resolve_secrets(const SecretLookup& lookup);
+    // `only`: resolve just this key (settings needed before the store opens).
+    void resolve_secrets(const SecretLookup& lookup, std::string_view only = {});
 
     // Typed accessors; the key must be in the table (programmer error otherwise).
     const std::string& get(std::string_view key) const;

@@ -11,6 +11,7 @@
 #include "common/limits/service.hpp"
 #include "common/runtime/op_table.hpp"
 #include "common/secrets/service.hpp"
+#include "common/secrets/vault_backend.hpp"
 #include "common/store/migrations.hpp"
 
 namespace pb {
@@ -110,6 +111,30 @@ std::unique_ptr<Services> Services::open(Config config, const Clock& clock, Opti
                        : options.pool_size;
     so.connect_timeout_s = static_cast<int>(
         std::max<std::int64_t>(1, config.get_duration_ms("db.connect_timeout") / 1000));
+    // The password is needed before the store opens, so it may come from the
+    // secrets service only when that is Vault; the files dir and the
+    // environment serve as for any sensitive setting.
+    const bool vault = config.get("secrets.backend") == "vault";
+    if (!vault && config.get("db.password").starts_with("secret:")) {
+        throw Error(ErrorCode::invalid_argument,
+                    "db.password: a secret: reference needs secrets.backend vault (the local "
+                    "backend lives in the database this password opens)",
+                    {{"key", "db.password"}});
+    }
+    std::unique_ptr<secrets::Backend> vault_backend;
+    const SecretLookup no_store_yet = [](std::string_view, std::string_view) {
+        return std::optional<std::string>();
+    };
+    config.resolve_secrets(vault ? secrets::config_lookup([&]() -> secrets::Backend& {
+                               if (!vault_backend) {
+                                   vault_backend = std::make_unique<secrets::VaultBackend>(
+                                       secrets::vault_settings_from_config(config));
+                               }
+                               return *vault_backend;
+                           })
+                                 : no_store_yet,
+                           "db.password");
+    so.password = config.get("db.password");
     if (const auto file = config.get("db.password_file"); !file.empty()) {
         std::ifstream in(file);
         if (!in || !std::getline(in, so.password) || so.password.empty()) {

@@ -44,6 +44,9 @@ start)
     fi
     as_owner "$bin/initdb" -D "$data/data" -U pb --auth=trust --no-sync -E UTF8 \
         --locale=C >"$state/initdb.log" 2>&1 || { cat "$state/initdb.log" >&2; exit 1; }
+    # One role must give a password (tests of db.password); everyone else is trusted.
+    { echo "host all pb_password 127.0.0.1/32 scram-sha-256"; cat "$data/data/pg_hba.conf"; } \
+        >"$data/hba.tmp" && as_owner cp "$data/hba.tmp" "$data/data/pg_hba.conf"
     for attempt in 1 2 3 4 5; do
         port=$(free_port)
         if as_owner "$bin/pg_ctl" -D "$data/data" -l "$data/server.log" -w -t 30 start \
@@ -51,6 +54,8 @@ start)
                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
                 -c shared_buffers=64MB" >/dev/null; then
             echo "postgresql://pb@127.0.0.1:$port/postgres" >"$state/url"
+            "$bin/psql" -q -h 127.0.0.1 -p "$port" -U pb -d postgres -c \
+                "CREATE ROLE pb_password LOGIN SUPERUSER PASSWORD 'pb-test-password'" >/dev/null
             echo "$port" >"$state/port"
             head -n1 "$data/data/postmaster.pid" >"$state/pid"
             echo "PostgreSQL on 127.0.0.1:$port ($data)"

@@ -8,14 +8,13 @@
 set -euo pipefail
 source "$(dirname "$0")/pg_bench_env.sh"
 
-# start_pbd NAME DB_URL: starts a pbd, prints its port
+# start_pbd NAME DB_URL: starts a pbd and sets `port` (not in a subshell, so
+# that its PID reaches `pids` and the cleanup stops it)
 start_pbd() {
-    local port
     port=$(free_port)
     "$bin/pbd" --db "$2" --listen "127.0.0.1:$port" --log-level warn >"$work/$1.out" 2>"$work/$1.err" &
     pids+=($!)
     wait_http "http://127.0.0.1:$port/ready"
-    echo "$port"
 }
 
 # prepare PORT ADMIN: 64 states; writes the wrk script
@@ -40,7 +39,7 @@ rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
 errors() { awk '/Non-2xx|Socket errors/' "$1" | tr '\n' ' '; }
 
 # One pbd on SQLite.
-port=$(start_pbd sqlite "$work/pb.db")
+start_pbd sqlite "$work/pb.db"
 admin=$(sed -n 's/.*\(pb_[A-Za-z0-9_]*\).*/\1/p' "$work/sqlite.out" | head -1)
 prepare "$port" "$admin"
 wrk -t2 -c64 -d"${duration}s" --latency -s "$work/update.lua" "http://127.0.0.1:$port" >"$work/sqlite.txt"
@@ -49,9 +48,11 @@ printf '%-44s %10s req/s   p99 %s %s\n' "states.update, 1 pbd on SQLite, c64" \
 
 # Two pbds on one PostgreSQL database, loaded at the same time.
 url=$(cat "$work/pg/url")
-a=$(start_pbd pg_a "$url")
+start_pbd pg_a "$url"
+a=$port
 admin=$(sed -n 's/.*\(pb_[A-Za-z0-9_]*\).*/\1/p' "$work/pg_a.out" | head -1)
-b=$(start_pbd pg_b "$url")
+start_pbd pg_b "$url"
+b=$port
 prepare "$a" "$admin"
 wrk -t1 -c32 -d"${duration}s" --latency -s "$work/update.lua" "http://127.0.0.1:$a" >"$work/pg_a.txt" &
 wa=$!

@@ -1,6 +1,7 @@
 #include "common/keys/ops.hpp"
 
 #include "common/core/error.hpp"
+#include "common/ops/validate.hpp"
 #include "common/runtime/services.hpp"
 
 namespace pb::keys {
@@ -8,20 +9,6 @@ namespace {
 
 using nlohmann::json;
 using namespace pb::ops;
-
-std::optional<UnixMillis> opt_time(const json& args, const char* name) {
-    if (!args.contains(name) || args[name].is_null()) {
-        return std::nullopt;
-    }
-    return args[name].get<UnixMillis>();
-}
-
-std::optional<std::int64_t> opt_int(const json& args, const char* name) {
-    if (!args.contains(name) || args[name].is_null()) {
-        return std::nullopt;
-    }
-    return args[name].get<std::int64_t>();
-}
 
 const std::vector<std::string> k_list_columns{"id",     "owner",      "name",      "permissions",
                                               "status", "expires_at", "remaining", "last_used_at"};
@@ -80,8 +67,8 @@ void register_keys_ops(OpTable& t) {
                 NewKey req{.owner = a["owner"],
                            .name = a["name"],
                            .permissions = a["permissions"].get<std::vector<std::string>>(),
-                           .expires_at = opt_time(a, "expires"),
-                           .remaining = opt_int(a, "remaining"),
+                           .expires_at = optional_int(a, "expires"),
+                           .remaining = optional_int(a, "remaining"),
                            .metadata = a["metadata"]};
                 if (a.contains("rate_limit"))
                     req.rate_limit = a["rate_limit"].get<std::string>();
@@ -197,9 +184,9 @@ void register_keys_ops(OpTable& t) {
                 if (a.contains("permissions"))
                     p.permissions = a["permissions"].get<std::vector<std::string>>();
                 if (a.contains("expires"))
-                    p.expires_at = opt_time(a, "expires");
+                    p.expires_at = optional_int(a, "expires");
                 if (a.contains("remaining"))
-                    p.remaining = opt_int(a, "remaining");
+                    p.remaining = optional_int(a, "remaining");
                 if (a["unlimited"].get<bool>()) {
                     if (a.contains("remaining")) {
                         throw Error(ErrorCode::invalid_argument,

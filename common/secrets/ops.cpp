@@ -4,6 +4,7 @@
 
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
+#include "common/ops/validate.hpp"
 #include "common/runtime/services.hpp"
 #include "common/secrets/backend.hpp"
 
@@ -51,13 +52,6 @@ std::string path_of(const json& args) {
     auto path = args.at("path").get<std::string>();
     validate_path(path);
     return path;
-}
-
-std::optional<std::int64_t> opt_int(const json& args, const char* name) {
-    if (!args.contains(name) || args[name].is_null()) {
-        return std::nullopt;
-    }
-    return args[name].get<std::int64_t>();
 }
 
 // Field names are checked and named in errors; values never are echoed.
@@ -183,7 +177,7 @@ void register_secrets_ops(OpTable& t) {
         .handler =
             [](Context& ctx, const json& a) {
                 const auto path = path_of(a);
-                const auto v = backend(ctx).write(path, fields_of(a), opt_int(a, "cas"));
+                const auto v = backend(ctx).write(path, fields_of(a), optional_int(a, "cas"));
                 return json{{"path", path}, {"version", v}};
             },
         .quiet_field = "version",
@@ -207,7 +201,7 @@ void register_secrets_ops(OpTable& t) {
         .handler =
             [](Context& ctx, const json& a) {
                 const auto path = path_of(a);
-                auto s = backend(ctx).read(path, opt_int(a, "version"));
+                auto s = backend(ctx).read(path, optional_int(a, "version"));
                 json out{{"path", path},
                          {"version", s.version},
                          {"created", format_rfc3339(s.created_at)}};
@@ -243,7 +237,7 @@ void register_secrets_ops(OpTable& t) {
         .handler =
             [](Context& ctx, const json& a) {
                 const auto path = path_of(a);
-                const auto v = backend(ctx).patch(path, patch_of(a), opt_int(a, "cas"));
+                const auto v = backend(ctx).patch(path, patch_of(a), optional_int(a, "cas"));
                 return json{{"path", path}, {"version", v}};
             },
         .quiet_field = "version",
@@ -304,7 +298,7 @@ void register_secrets_ops(OpTable& t) {
             [](Context& ctx, const json& a) {
                 const auto path = path_of(a);
                 MetadataUpdate u;
-                u.max_versions = opt_int(a, "max_versions");
+                u.max_versions = optional_int(a, "max_versions");
                 if (a.contains("cas_required")) {
                     u.cas_required = a["cas_required"] == "true";
                 }

@@ -1,6 +1,7 @@
 #include "common/states/ops.hpp"
 
 #include "common/core/error.hpp"
+#include "common/ops/validate.hpp"
 #include "common/runtime/services.hpp"
 #include "common/states/service.hpp"
 
@@ -40,13 +41,6 @@ Param if_version_param() {
 
 Param ttl_param(std::string help) {
     return Param{.name = "ttl", .type = ParamType::duration, .help = std::move(help)};
-}
-
-std::optional<std::int64_t> opt_int(const json& a, const char* name) {
-    if (!a.contains(name) || a[name].is_null()) {
-        return std::nullopt;
-    }
-    return a[name].get<std::int64_t>();
 }
 
 std::vector<Transition> parse_allowed(const json& list) {
@@ -99,7 +93,7 @@ void register_states_ops(OpTable& t) {
                 NewState req{.id = a["id"],
                              .type = *type_from_string(a["type"].get<std::string>()),
                              .data = a["data"],
-                             .ttl_ms = opt_int(a, "ttl")};
+                             .ttl_ms = optional_int(a, "ttl")};
                 if (a.contains("allowed_transitions"))
                     req.allowed = parse_allowed(a["allowed_transitions"]);
                 return ctx.services.states().register_state(req, ctx.caller.actor).to_json();
@@ -145,7 +139,7 @@ void register_states_ops(OpTable& t) {
                     .id = a["id"],
                     .data = a["data"],
                     .mode = a["replace"].get<bool>() ? UpdateMode::replace : UpdateMode::merge,
-                    .if_version = opt_int(a, "if_version")};
+                    .if_version = optional_int(a, "if_version")};
                 return ctx.services.states().update(u, ctx.caller.actor).to_json();
             },
         .quiet_field = "version",
@@ -174,7 +168,8 @@ void register_states_ops(OpTable& t) {
                 return ctx.services.states()
                     .transition(a["id"].get<std::string>(),
                                 *transition_from_string(a["transition"].get<std::string>()),
-                                opt_int(a, "if_version"), opt_int(a, "ttl"), ctx.caller.actor)
+                                optional_int(a, "if_version"), optional_int(a, "ttl"),
+                                ctx.caller.actor)
                     .to_json();
             },
         .quiet_field = "status",
@@ -254,7 +249,7 @@ void register_states_ops(OpTable& t) {
         .handler =
             [](Context& ctx, const json& a) {
                 auto j = ctx.services.states()
-                             .remove(a["id"].get<std::string>(), opt_int(a, "if_version"),
+                             .remove(a["id"].get<std::string>(), optional_int(a, "if_version"),
                                      ctx.caller.actor)
                              .to_json();
                 j["deleted"] = true;

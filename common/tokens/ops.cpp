@@ -1,6 +1,7 @@
 #include "common/tokens/ops.hpp"
 
 #include "common/core/error.hpp"
+#include "common/ops/validate.hpp"
 #include "common/runtime/services.hpp"
 #include "common/tokens/service.hpp"
 
@@ -119,8 +120,7 @@ void register_tokens_ops(OpTable& t) {
                     o.audience = a["aud"].get<std::string>();
                 if (a.contains("iss"))
                     o.issuer = a["iss"].get<std::string>();
-                if (a.contains("at") && !a["at"].is_null())
-                    o.at = a["at"].get<UnixMillis>();
+                o.at = optional_int(a, "at");
                 return ctx.services.tokens().verify(a["token"].get<std::string>(), o).to_json();
             },
         .quiet_field = "valid",
@@ -169,8 +169,7 @@ void register_tokens_ops(OpTable& t) {
                     token = a["token"].get<std::string>();
                 if (a.contains("jti"))
                     jti = a["jti"].get<std::string>();
-                if (a.contains("until") && !a["until"].is_null())
-                    until = a["until"].get<UnixMillis>();
+                until = optional_int(a, "until");
                 return ctx.services.tokens().revoke(
                     token ? std::optional<std::string_view>(*token) : std::nullopt, jti, until,
                     ctx.caller.actor);

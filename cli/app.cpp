@@ -29,6 +29,7 @@ namespace {
 struct GlobalOptions {
     std::string config;
     std::string db;
+    std::string redis;
     std::string server;
     std::string api_key;
     std::string output = "table";
@@ -49,6 +50,8 @@ Config load_config(const GlobalOptions& g) {
         in.file = g.config;
     if (!g.db.empty())
         in.flags["db.url"] = g.db;
+    if (!g.redis.empty())
+        in.flags["redis.url"] = g.redis;
     if (!g.server.empty())
         in.flags["cli.server"] = g.server;
     if (!g.api_key.empty())
@@ -198,6 +201,9 @@ int run(int argc, char** argv) {
     GlobalOptions g;
     app.add_option("--config", g.config, "A pb.yaml to read (env PB_CONFIG)");
     app.add_option("--db", g.db, "Database URL or SQLite path (env PB_DB)");
+    app.add_option("--redis", g.redis,
+                   "Redis URL shared with pbd: limits count there, changes are announced there "
+                   "(env PB_REDIS)");
     app.add_option("--server", g.server, "Send the command to this pbd URL (env PB_SERVER)");
     app.add_option("--api-key", g.api_key,
                    "API key for --server (prefer env PB_API_KEY: arguments show in ps)");

@@ -95,7 +95,8 @@ void Gate::enforce(const limits::LimitResult& result, std::string_view what, Res
     }
 }
 
-void Gate::admit_address(const std::optional<limits::IpAddress>& client, Response& response) {
+void Gate::admit_address(const std::optional<limits::IpAddress>& client, Response& response,
+                         limits::LimitUse use) {
     if (!client) {
         return;
     }
@@ -105,12 +106,12 @@ void Gate::admit_address(const std::optional<limits::IpAddress>& client, Respons
                     ban->to_json(m_services.clock().now()));
     }
     if (!bans.allow_listed(*client)) {
-        enforce(m_services.limits().check_address(*client), "this address", response);
+        enforce(m_services.limits().check_address(*client, 1, use), "this address", response);
     }
 }
 
 void Gate::admit_caller(const std::optional<limits::IpAddress>& client, const ops::Caller& caller,
-                        Response& response) {
+                        Response& response, limits::LimitUse use) {
     if (auto ban = m_services.bans().match_caller(
             {.address = client, .user = caller.subject, .key_id = caller.key_id})) {
         throw Error(ErrorCode::banned, "this caller is banned",
@@ -125,10 +126,12 @@ void Gate::admit_caller(const std::optional<limits::IpAddress>& client, const op
         const auto own = caller.key_rate_limit.empty()
                              ? std::nullopt
                              : limits::parse_rate_limit(caller.key_rate_limit, "rate_limit");
-        enforce(limits.check(limits::Scope::key, caller.key_id, 1, own), "this API key", response);
+        enforce(limits.check(limits::Scope::key, caller.key_id, 1, own, use), "this API key",
+                response);
     } else if (!caller.subject.empty()) {
         enforce(limits.check(limits::Scope::user,
-                             limits::canonical_id(limits::Scope::user, caller.subject)),
+                             limits::canonical_id(limits::Scope::user, caller.subject), 1,
+                             std::nullopt, use),
                 "this user", response);
     }
 }

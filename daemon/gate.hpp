@@ -6,6 +6,7 @@
 
 #include "common/limits/cidr.hpp"
 #include "common/limits/limiter.hpp"
+#include "common/limits/service.hpp"
 #include "common/ops/op.hpp"
 #include "common/runtime/services.hpp"
 #include "daemon/request.hpp"
@@ -32,12 +33,15 @@ class Gate {
     // (Error rate_limited, 429, with Retry-After and RateLimit-* headers added
     // to `response`). Addresses on the bans.allow list are not rate limited:
     // they are the operator's own services and proxies.
-    void admit_address(const std::optional<limits::IpAddress>& client, Response& response);
+    // `use` picks the policy when Redis-backed limits cannot be checked:
+    // decision for GET /v1/auth, api for pbd's own routes.
+    void admit_address(const std::optional<limits::IpAddress>& client, Response& response,
+                       limits::LimitUse use = limits::LimitUse::api);
 
     // Refuses a caller whose key or subject is banned, or whose key or subject
     // is over its rate limit.
     void admit_caller(const std::optional<limits::IpAddress>& client, const ops::Caller& caller,
-                      Response& response);
+                      Response& response, limits::LimitUse use = limits::LimitUse::api);
 
   private:
     void enforce(const limits::LimitResult& result, std::string_view what, Response& response);

@@ -17,10 +17,13 @@
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
 #include "common/docs/man_page.hpp"
+#include "common/redis/client.hpp"
+#include "common/redis/event_bus.hpp"
 #include "common/runtime/op_table.hpp"
 #include "common/runtime/services.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/redis_metrics.hpp"
 #include "daemon/router.hpp"
 #include "daemon/sd_notify.hpp"
 #include "daemon/ws_hub.hpp"
@@ -101,6 +104,7 @@ std::optional<int> Lifecycle::parse_flags(int argc, char** argv) {
     auto& f = m_flags;
     app.add_option("--config", f.config, "A pb.yaml to read [env PB_CONFIG]");
     app.add_option("--db", f.db, key_help("db.url"));
+    app.add_option("--redis", f.redis, key_help("redis.url"))->type_name("URL");
     app.add_option("--listen", f.listen, key_help("server.listen"))->type_name("HOST:PORT");
     app.add_option("--threads", f.threads, key_help("server.threads"))->type_name("N");
     app.add_option("--log-level", f.log_level, key_help("log.level"));
@@ -136,6 +140,8 @@ Config Lifecycle::load_config() const {
         in.file = f.config;
     if (!f.db.empty())
         in.flags["db.url"] = f.db;
+    if (!f.redis.empty())
+        in.flags["redis.url"] = f.redis;
     if (!f.listen.empty())
         in.flags["server.listen"] = f.listen;
     if (!f.threads.empty())
@@ -235,6 +241,9 @@ void Lifecycle::serve() {
 void Lifecycle::shut_down() {
     sd_notify("STOPPING=1");
     m_router->set_ready(false);
+    if (auto* bus = m_services->event_bus()) {
+        bus->stop_listening();  // its listeners reach into the hub
+    }
     // WebSocket sessions close first (1001) and the hub's pool drains while
     // the workers still run, so nothing of the hub outlives its sockets' threads.
     m_hub->stop();
@@ -310,16 +319,28 @@ int Lifecycle::run(int argc, char** argv) {
         m_router = std::make_unique<Router>(*m_services, runtime::op_table(), *m_metrics);
         m_server = std::make_unique<HttpServer>(*m_router, *m_metrics, options);
         m_hub = std::make_unique<WsHub>(*m_services, ws_options);
-        m_metrics->set_extra([hub = m_hub.get()](std::string& out) { hub->render_metrics(out); });
+        m_metrics->set_extra([hub = m_hub.get(), services = m_services.get()](std::string& out) {
+            hub->render_metrics(out);
+            append_redis_metrics(*services, out);
+        });
         m_server->enable_websocket(*m_hub);
         m_hub->start();
+        if (auto* bus = m_services->event_bus()) {
+            // Events committed by any daemon or pbctl reach this one's
+            // subscribers without waiting for its outbox poll.
+            bus->on_event([hub = m_hub.get()](const events::Event& e) { hub->offer(e); });
+            bus->on_resync([hub = m_hub.get()] { hub->poke(); });
+            bus->listen();
+        }
         const auto port = m_server->start();
         if (!m_flags.port_file.empty()) {
             write_port_file(port);
         }
         m_router->set_ready(true);
-        logger()->info("listening on {} (port {}) with {} thread(s), database {}", options.listen,
-                       port, threads, m_services->store().location());
+        logger()->info("listening on {} (port {}) with {} thread(s), database {}, {}",
+                       options.listen, port, threads, m_services->store().location(),
+                       m_services->redis() != nullptr ? "redis " + m_services->redis()->location()
+                                                      : std::string("no redis (limits in memory)"));
         sd_notify("READY=1\nSTATUS=listening on port " + std::to_string(port) +
                   "\nMAINPID=" + std::to_string(getpid()));
     } catch (const std::exception& e) {

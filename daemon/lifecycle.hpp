@@ -36,6 +36,7 @@ class Lifecycle {
     struct Flags {
         std::string config;
         std::string db;
+        std::string redis;
         std::string listen;
         std::string threads;
         std::string log_level;

@@ -145,7 +145,9 @@ void add_body(const Request& request, json& args) {
 }
 
 bool is_db_failure(const Error& e) {
-    return e.code() == ErrorCode::unavailable || e.code() == ErrorCode::internal;
+    // Redis failures carry details.redis and are counted as such (pb_redis_*).
+    return (e.code() == ErrorCode::unavailable || e.code() == ErrorCode::internal) &&
+           !e.details().contains("redis");
 }
 
 // A result that is a rate-limit decision (limits.check, limits.status) is also
@@ -295,7 +297,7 @@ int Router::auth(const Request& request, std::string_view query,
     }
     json q = json::object();
     add_query(query, json::object(), q);
-    m_gate.admit_address(client, response);
+    m_gate.admit_address(client, response, limits::LimitUse::decision);
     json out{{"allowed", true}};
     if (client) {
         out["client_ip"] = limits::to_string(*client);
@@ -309,7 +311,7 @@ int Router::auth(const Request& request, std::string_view query,
         return 200;
     }
     const auto caller = authenticate(m_services, request);
-    m_gate.admit_caller(client, caller, response);
+    m_gate.admit_caller(client, caller, response, limits::LimitUse::decision);
     if (q.contains("permission") && q["permission"].is_string() &&
         !ops::has_permission(caller.permissions, q["permission"].get<std::string>())) {
         throw Error(

@@ -19,6 +19,8 @@ const std::shared_ptr<spdlog::logger>& logger() {
 }
 
 constexpr auto k_prune_interval = std::chrono::minutes(1);
+// Announced events waiting for the tail at most (see WsHub::offer).
+constexpr std::size_t k_max_announced = 10'000;
 constexpr std::int64_t k_prune_batch = 10'000;
 constexpr std::size_t k_max_patterns = 100;
 constexpr auto k_replay_patience = std::chrono::seconds(5);
@@ -166,6 +168,38 @@ void WsHub::poke() {
     m_tail_cv.notify_one();
 }
 
+void WsHub::offer(const events::Event& event) {
+    {
+        std::lock_guard lock(m_tail_mutex);
+        // Bounded: past this, the outbox read delivers what was not taken.
+        if (m_offered.size() < k_max_announced) {
+            m_offered.push_back(event);
+        }
+        m_poked = true;
+    }
+    m_tail_cv.notify_one();
+}
+
+void WsHub::take_announced(events::Tailer& tailer, std::vector<events::Event>& batch) {
+    while (!m_early.empty()) {
+        auto it = m_early.begin();
+        if (it->first <= tailer.position()) {
+            m_early.erase(it);  // read from the outbox already
+            continue;
+        }
+        if (it->first != tailer.position() + 1) {
+            break;  // an earlier seq is still to come
+        }
+        tailer.advance(it->first);
+        batch.push_back(std::move(it->second));
+        m_early.erase(it);
+        m_events_announced.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (m_early.size() > k_max_announced) {
+        m_early.clear();
+    }
+}
+
 std::uint64_t WsHub::attach(std::weak_ptr<WsSink> sink) {
     std::lock_guard lock(m_mutex);
     const auto id = m_next_id++;
@@ -227,6 +261,7 @@ void WsHub::tail_loop() {
     events::Tailer tailer(m_services.store(), m_position);
     auto next_prune = std::chrono::steady_clock::now();
     std::vector<events::Event> batch;
+    std::vector<events::Event> offered;
     for (;;) {
         {
             std::unique_lock lock(m_tail_mutex);
@@ -236,21 +271,35 @@ void WsHub::tail_loop() {
                 return;
             }
             m_poked = false;
+            offered.swap(m_offered);
         }
         try {
             batch.clear();
+            for (auto& e : offered) {
+                const auto seq = e.seq;
+                m_early.emplace(seq, std::move(e));
+            }
+            offered.clear();
+            // Announced events first (no database read), then whatever the
+            // outbox has after them, then announced ones the read caught up to.
+            take_announced(tailer, batch);
             tailer.poll([&](const events::Event& e) { batch.push_back(e); });
-            if (!batch.empty()) {
-                fan_out(batch);
-            }
-            if (std::chrono::steady_clock::now() >= next_prune) {
-                next_prune = std::chrono::steady_clock::now() + k_prune_interval;
-                prune();
-            }
+            take_announced(tailer, batch);
         } catch (const std::exception& e) {
-            // The database may be busy or gone for a moment: the next poll retries
-            // from the same position.
+            // The database may be busy or gone for a moment: the next poll
+            // retries from the tailer's position, after what is in `batch`.
             logger()->warn("reading the event outbox failed: {}", e.what());
+        }
+        if (!batch.empty()) {
+            fan_out(batch);
+        }
+        if (std::chrono::steady_clock::now() >= next_prune) {
+            next_prune = std::chrono::steady_clock::now() + k_prune_interval;
+            try {
+                prune();
+            } catch (const std::exception& e) {
+                logger()->warn("pruning the event outbox failed: {}", e.what());
+            }
         }
     }
 }
@@ -451,6 +500,9 @@ void WsHub::render_metrics(std::string& out) const {
         out += '\n';
     };
     line("pb_ws_connections", "gauge", "Open WebSocket connections.", open_sessions.load());
+    line("pb_events_announced_total", "counter",
+         "Events fanned out as announced on Redis, without reading the outbox.",
+         m_events_announced.load());
     line("pb_ws_subscribed_connections", "gauge", "WebSocket connections with a subscription.",
          subscribed);
     line("pb_ws_rooms", "gauge", "Rooms with at least one member.", rooms);

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/events/tailer.hpp"
 #include "common/runtime/services.hpp"
 #include "daemon/gate.hpp"
 
@@ -86,6 +87,11 @@ class WsHub {
     // Reads the outbox now rather than at the next poll: pbd itself just
     // committed (a mutating op over the WebSocket).
     void poke();
+    // An event announced by its committer (Redis pub/sub, from any daemon or
+    // pbctl): fanned out without reading the outbox when it is the next seq,
+    // else held until the seqs before it arrive (announced or read). The
+    // outbox stays the authority: duplicates are dropped by seq.
+    void offer(const events::Event& event);
 
     // A session joins or leaves. attach() returns its id.
     std::uint64_t attach(std::weak_ptr<WsSink> sink);
@@ -122,6 +128,9 @@ class WsHub {
     };
 
     void tail_loop();
+    // Moves the announced events that continue `tailer`'s position into
+    // `batch`, advancing it; drops those already passed.
+    void take_announced(events::Tailer& tailer, std::vector<events::Event>& batch);
     void fan_out(const std::vector<events::Event>& batch);
     void prune();
     std::shared_ptr<WsSink> sink_of(std::uint64_t session);
@@ -151,7 +160,10 @@ class WsHub {
     std::mutex m_tail_mutex;
     std::condition_variable m_tail_cv;
     bool m_tail_stop = false;
-    bool m_poked = false;  // guarded by m_tail_mutex
+    bool m_poked = false;                           // guarded by m_tail_mutex
+    std::vector<events::Event> m_offered;           // guarded by m_tail_mutex
+    std::map<std::int64_t, events::Event> m_early;  // announced, not yet next; tail thread only
+    std::atomic<std::uint64_t> m_events_announced{0};
     std::thread m_tail;
     bool m_started = false;
 };

@@ -186,6 +186,29 @@ constexpr std::array k_keys{
     ConfigKey{"db.connect_timeout", duration, "5s", "PB_DB_CONNECT_TIMEOUT", both,
               Sensitivity::plain,
               "PostgreSQL: how long to wait for the server before answering unavailable."},
+    ConfigKey{"redis.url", string, "", "PB_REDIS", both, Sensitivity::plain,
+              "Redis shared by every pbd (and pbctl): redis://[user:password@]host:port/db or "
+              "unix:///path.sock. Rate limits then count across daemons, and bans, revocations "
+              "and events reach every daemon at once. Empty: no Redis."},
+    ConfigKey{"redis.password", string, "", "PB_REDIS_PASSWORD", both, Sensitivity::secret,
+              "Redis: the password (AUTH), used instead of one in redis.url (which ps would "
+              "show when given as --redis)."},
+    ConfigKey{"redis.pool_size", integer, "8", "PB_REDIS_POOL_SIZE", both, Sensitivity::plain,
+              "Redis connections per process, besides pbd's subscriber."},
+    ConfigKey{"redis.timeout", duration, "500ms", "PB_REDIS_TIMEOUT", both, Sensitivity::plain,
+              "How long a Redis command may take before it counts as a failure."},
+    ConfigKey{"redis.connect_timeout", duration, "1s", "PB_REDIS_CONNECT_TIMEOUT", both,
+              Sensitivity::plain, "How long to wait for Redis to accept a connection."},
+    ConfigKey{"redis.prefix", string, "pb:", "PB_REDIS_PREFIX", both, Sensitivity::plain,
+              "Prefix of every Redis key and channel pb uses, so that one Redis can serve "
+              "several installations."},
+    ConfigKey{"redis.on_failure", string, "closed", "PB_REDIS_ON_FAILURE", both, Sensitivity::plain,
+              "When Redis-backed rate limits cannot be checked, what GET /v1/auth and "
+              "limits.check answer: closed (refuse: 503) or open (allow, counted in /metrics)."},
+    ConfigKey{"redis.on_failure_api", string, "open", "PB_REDIS_ON_FAILURE_API", daemon,
+              Sensitivity::plain,
+              "The same choice for the rate limits on pbd's own API (keys, states, …): open "
+              "keeps operators working through a Redis outage."},
 };
 
 // "scheme://user:secret@host…" shown as "scheme://user:<redacted>@host…".

@@ -43,6 +43,34 @@ void Follower::catch_up() {
     if (token == m_applied_token.load(std::memory_order_acquire)) {
         return;
     }
+    read_outbox(token);
+}
+
+void Follower::resync() {
+    const auto token = m_store.change_token();
+    std::lock_guard lock(m_mutex);
+    read_outbox(token);
+}
+
+void Follower::offer(const Event& event) {
+    std::lock_guard lock(m_mutex);
+    deliver(event);
+    advance_watermark();
+}
+
+void Follower::deliver(const Event& e) {
+    if (e.seq <= m_last_seq ||
+        !m_delivered.emplace(e.seq, std::chrono::steady_clock::now()).second) {
+        return;  // delivered already (by an earlier read, or announced)
+    }
+    for (const auto& [prefix, listener] : m_listeners) {
+        if (e.topic.starts_with(prefix)) {
+            listener(e);
+        }
+    }
+}
+
+void Follower::read_outbox(std::uint64_t token) {
     constexpr int k_batch = 1000;
     for (std::int64_t cursor = m_last_seq;;) {
         const auto batch = m_store.transaction(
@@ -50,15 +78,7 @@ void Follower::catch_up() {
             store::TxMode::read);
         for (const auto& e : batch) {
             cursor = e.seq;
-            if (e.seq <= m_last_seq ||
-                !m_delivered.emplace(e.seq, std::chrono::steady_clock::now()).second) {
-                continue;  // delivered by an earlier call, above a gap
-            }
-            for (const auto& [prefix, listener] : m_listeners) {
-                if (e.topic.starts_with(prefix)) {
-                    listener(e);
-                }
-            }
+            deliver(e);
         }
         advance_watermark();
         if (batch.size() < k_batch) {

@@ -32,6 +32,13 @@ class Follower {
     void on(std::string topic_prefix, Listener listener);
 
     void catch_up();
+    // Reads the outbox even when the change token says nothing changed: after
+    // an announcement channel (Redis) was lost, whatever it missed is there.
+    void resync();
+    // Delivers an event announced by its committer (Redis pub/sub) without
+    // reading the outbox; an event already delivered, or delivered later by
+    // catch_up(), reaches the listeners once. The event must be committed.
+    void offer(const Event& event);
 
     // Every event up to this seq has been delivered.
     std::int64_t last_seq() const;
@@ -43,6 +50,8 @@ class Follower {
     static constexpr std::int64_t k_start_window = 1000;
 
   private:
+    void read_outbox(std::uint64_t token);
+    void deliver(const Event& e);
     // Moves m_last_seq over delivered seqs, and over a missing one once the
     // event above it has been seen for k_gap_wait (its transaction rolled back).
     void advance_watermark();

@@ -2,12 +2,27 @@
 
 #include <algorithm>
 
+#include "common/events/publisher.hpp"
+
 namespace pb::events {
 
 void append(store::Connection& c, std::string_view topic, std::string_view type,
             const nlohmann::json& data, UnixMillis now) {
-    c.exec("INSERT INTO events (topic, type, data, created_at) VALUES ($1, $2, $3, $4)",
-           {std::string(topic), std::string(type), data.dump(), now});
+    auto* publisher = c.publisher();
+    if (publisher == nullptr) {
+        c.exec("INSERT INTO events (topic, type, data, created_at) VALUES ($1, $2, $3, $4)",
+               {std::string(topic), std::string(type), data.dump(), now});
+        return;
+    }
+    const auto seq = c.query(
+                          "INSERT INTO events (topic, type, data, created_at) VALUES ($1, $2, $3, "
+                          "$4) RETURNING seq",
+                          {std::string(topic), std::string(type), data.dump(), now})
+                         .front()
+                         .get_int(0);
+    c.after_commit([publisher, e = Event{seq, std::string(topic), std::string(type), data, now}] {
+        publisher->publish(e);
+    });
 }
 
 std::vector<Event> read_after(store::Connection& c, std::int64_t after, int limit) {

@@ -53,12 +53,38 @@ std::size_t Tailer::poll(const std::function<void(const Event&)>& fn) {
     return delivered;
 }
 
+void Tailer::advance(std::int64_t seq) {
+    if (seq != m_after + 1) {
+        throw Error(ErrorCode::internal, "Tailer::advance: seq " + std::to_string(seq) +
+                                             " does not follow " + std::to_string(m_after));
+    }
+    m_after = seq;
+    m_gap_seen.reset();
+}
+
 nlohmann::json to_json(const Event& e) {
     return {{"event", e.type},
             {"topic", e.topic},
             {"seq", e.seq},
             {"data", e.data},
             {"created_at", e.created_at}};
+}
+
+std::optional<Event> event_from_json(const nlohmann::json& j) {
+    if (!j.is_object()) {
+        return std::nullopt;
+    }
+    const auto seq = j.find("seq");
+    const auto topic = j.find("topic");
+    const auto type = j.find("event");
+    const auto created = j.find("created_at");
+    if (seq == j.end() || !seq->is_number_integer() || topic == j.end() || !topic->is_string() ||
+        type == j.end() || !type->is_string() || created == j.end() ||
+        !created->is_number_integer() || seq->get<std::int64_t>() <= 0) {
+        return std::nullopt;
+    }
+    return Event{seq->get<std::int64_t>(), topic->get<std::string>(), type->get<std::string>(),
+                 j.value("data", nlohmann::json()), created->get<std::int64_t>()};
 }
 
 void check_resume(store::Connection& c, std::int64_t since) {

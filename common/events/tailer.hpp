@@ -30,6 +30,10 @@ class Tailer {
 
     // The seq of the last event delivered (or `after`).
     std::int64_t position() const { return m_after; }
+    // Counts the event after position() as delivered by other means (its
+    // committer announced it): the next poll reads after it. `seq` must be
+    // position() + 1, so order and completeness stay this class's.
+    void advance(std::int64_t seq);
 
     // How long a missing seq is waited for (PostgreSQL) before it is taken
     // for a rolled-back transaction's: as the caches' Follower waits.
@@ -47,6 +51,8 @@ class Tailer {
 // An event as subscribers see it, over the WebSocket and from `pbctl events
 // tail`: {"event":type,"topic","seq","data","created_at"}.
 nlohmann::json to_json(const Event& e);
+// The event to_json() describes; nullopt when `j` is not that shape.
+std::optional<Event> event_from_json(const nlohmann::json& j);
 
 // Checks that a reader resuming after `since` has lost nothing to retention.
 // Throws Error(not_found, details.reason "pruned") when events after `since`

@@ -24,11 +24,23 @@ LimitResult describe(const Policy& p, std::int64_t tat, std::int64_t now) {
 }  // namespace
 
 nlohmann::json LimitResult::to_json() const {
-    return {{"allowed", allowed},
-            {"limit", limit},
-            {"remaining", remaining},
-            {"reset_after_ms", reset_after_ms},
-            {"retry_after_ms", retry_after_ms}};
+    nlohmann::json j{{"allowed", allowed},
+                     {"limit", limit},
+                     {"remaining", remaining},
+                     {"reset_after_ms", reset_after_ms},
+                     {"retry_after_ms", retry_after_ms}};
+    if (degraded) {
+        j["degraded"] = true;
+    }
+    return j;
+}
+
+void check_cost(const Policy& policy, std::int64_t cost) {
+    if (cost < 1 || cost > policy.burst) {
+        throw Error(ErrorCode::invalid_argument,
+                    "cost: must be from 1 to the burst (" + std::to_string(policy.burst) + ")",
+                    {{"param", "cost"}});
+    }
 }
 
 RateLimiter::RateLimiter(const Clock& clock, std::size_t max_tracked)
@@ -61,11 +73,7 @@ void RateLimiter::make_room(Shard& shard, std::int64_t now_us, std::int64_t now_
 
 LimitResult RateLimiter::check(std::string_view id, const Policy& policy, std::int64_t cost,
                                const ViolationRule& rule) {
-    if (cost < 1 || cost > policy.burst) {
-        throw Error(ErrorCode::invalid_argument,
-                    "cost: must be from 1 to the burst (" + std::to_string(policy.burst) + ")",
-                    {{"param", "cost"}});
-    }
+    check_cost(policy, cost);
     const std::int64_t now_ms = m_clock.now();
     const std::int64_t now = now_ms * 1000;
     const std::int64_t t = policy.interval_us();

@@ -24,10 +24,16 @@ struct LimitResult {
     // This denial completed `threshold` violations within the window: the
     // caller should ban the identifier (reported once; the count restarts).
     bool ban_due = false;
+    // Redis could not be asked and redis.on_failure* said open: allowed
+    // without counting (limit 0, so no RateLimit-* headers).
+    bool degraded = false;
 
     // {"allowed","limit","remaining","reset_after_ms","retry_after_ms"}
     nlohmann::json to_json() const;
 };
+
+// Throws Error(invalid_argument) unless 1 <= cost <= policy.burst.
+void check_cost(const Policy& policy, std::int64_t cost);
 
 // When denials count toward an automatic ban. threshold 0: never.
 struct ViolationRule {

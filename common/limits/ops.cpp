@@ -92,6 +92,7 @@ json limit_json(Services& s, const Subject& sub, const LimitResult& r) {
     const auto policy = s.limits().effective_policy(sub.scope, sub.override);
     j["policy"] = policy ? policy->to_json() : json(nullptr);
     j["reason"] = r.allowed ? "" : "rate_limited";
+    j["counted_in"] = s.limits().backend();
     return j;
 }
 
@@ -292,8 +293,9 @@ void register_rate_ops(OpTable& t) {
     t.add(Op{
         .name = "limits.check",
         .summary = "Spend one request (or --cost) of an identifier's rate limit; exit 6 when "
-                   "limited or banned. Counters live in the process that answers: use --server "
-                   "to count in pbd (pbctl on the database starts afresh every time)",
+                   "limited or banned. Counters live in Redis when redis.url is set (shared by "
+                   "every pbd and pbctl), else in the process that answers: then use --server "
+                   "to count in pbd",
         .params =
             {
                 id_param(),
@@ -329,7 +331,7 @@ void register_rate_ops(OpTable& t) {
     t.add(Op{
         .name = "limits.status",
         .summary = "An identifier's remaining requests and reset time, spending nothing "
-                   "(in the answering process: use --server for pbd's counters)",
+                   "(from Redis, or the answering process: see limits check)",
         .params = {id_param(), scope_param()},
         .permission = "limits:read",
         .route = {"GET", "/v1/limits/{scope}/{id}"},
@@ -343,8 +345,8 @@ void register_rate_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "limits.reset",
-        .summary = "Give an identifier its whole burst back (in the answering process: use "
-                   "--server for pbd's counters)",
+        .summary = "Give an identifier its whole burst back (in Redis, or the answering "
+                   "process: see limits check)",
         .params = {id_param(), scope_param()},
         .permission = "limits:write",
         .mutates = Mutates::yes,

@@ -28,6 +28,17 @@ std::int64_t at_least(const Config& config, std::string_view key, std::int64_t m
     return v;
 }
 
+OnFailure on_failure_from(const Config& config, std::string_view key) {
+    const auto& v = config.get(key);
+    if (v == "closed") {
+        return OnFailure::closed;
+    }
+    if (v == "open") {
+        return OnFailure::open;
+    }
+    bad_setting(key, "expected closed or open, got \"" + v + "\"");
+}
+
 std::size_t index(Scope s) {
     return static_cast<std::size_t>(s);
 }
@@ -83,6 +94,8 @@ LimitSettings limit_settings_from_config(const Config& config) {
         bad_setting("bans.auto.window", "must be longer than 0 when bans.auto.threshold is set");
     }
     s.max_tracked = static_cast<std::size_t>(at_least(config, "limits.max_tracked", 64));
+    s.on_failure = on_failure_from(config, "redis.on_failure");
+    s.on_failure_api = on_failure_from(config, "redis.on_failure_api");
     return s;
 }
 
@@ -157,10 +170,41 @@ std::optional<Policy> key_rate_limit(store::Store& store, std::string_view key_i
     }
 }
 
-LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings settings)
+LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings settings,
+                           redis::Client* redis)
     : m_clock(clock), m_bans(bans), m_settings(std::move(settings)) {
     for (auto& l : m_limiters) {
         l = std::make_unique<RateLimiter>(m_clock, m_settings.max_tracked);
+    }
+    if (redis != nullptr) {
+        m_redis = std::make_unique<RedisLimiter>(*redis);
+    }
+}
+
+LimitResult LimitService::check_redis(Scope scope, std::string_view id, const Policy& policy,
+                                      std::int64_t cost, LimitUse use) {
+    try {
+        return m_redis->check(m_redis->key(scope, id), policy, cost, m_settings.violations);
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::unavailable) {
+            throw;
+        }
+        const auto on_failure =
+            use == LimitUse::api ? m_settings.on_failure_api : m_settings.on_failure;
+        // Not logged per request: the client logs the outage once, and
+        // /metrics counts what each policy decided.
+        if (on_failure == OnFailure::open) {
+            m_failed_open.fetch_add(1, std::memory_order_relaxed);
+            LimitResult r;
+            r.degraded = true;
+            return r;
+        }
+        m_failed_closed.fetch_add(1, std::memory_order_relaxed);
+        throw Error(ErrorCode::unavailable,
+                    "rate limits cannot be checked: Redis is unavailable (failing closed: "
+                    "redis.on_failure" +
+                        std::string(use == LimitUse::api ? "_api" : "") + " is closed)",
+                    {{"redis", "unavailable"}, {"retry_after_ms", 1000}});
     }
 }
 
@@ -174,33 +218,36 @@ std::optional<Policy> LimitService::effective_policy(Scope scope,
 }
 
 LimitResult LimitService::check(Scope scope, std::string_view id, std::int64_t cost,
-                                const std::optional<Policy>& override) {
+                                const std::optional<Policy>& override, LimitUse use) {
     if (scope == Scope::ip) {
-        return check_ip(address_of(id), cost, override);
+        return check_ip(address_of(id), cost, override, use);
     }
     const auto policy = effective_policy(scope, override);
     if (!policy) {
         return LimitResult{};
     }
-    auto r = limiter(scope).check(id, *policy, cost, m_settings.violations);
+    auto r = m_redis ? check_redis(scope, id, *policy, cost, use)
+                     : limiter(scope).check(id, *policy, cost, m_settings.violations);
     if (r.ban_due) {
         ban_automatically(scope, id, *policy);
     }
     return r;
 }
 
-LimitResult LimitService::check_address(const IpAddress& address, std::int64_t cost) {
-    return check_ip(address, cost, std::nullopt);
+LimitResult LimitService::check_address(const IpAddress& address, std::int64_t cost, LimitUse use) {
+    return check_ip(address, cost, std::nullopt, use);
 }
 
 LimitResult LimitService::check_ip(const IpAddress& address, std::int64_t cost,
-                                   const std::optional<Policy>& override) {
+                                   const std::optional<Policy>& override, LimitUse use) {
     const auto& policy = override ? override : m_settings.ip;
     if (!policy) {
         return LimitResult{};
     }
-    auto r =
-        limiter(Scope::ip).check(AddressKey(address).view(), *policy, cost, m_settings.violations);
+    // In Redis the canonical text is the key, readable by operators.
+    auto r = m_redis ? check_redis(Scope::ip, to_string(address), *policy, cost, use)
+                     : limiter(Scope::ip).check(AddressKey(address).view(), *policy, cost,
+                                                m_settings.violations);
     if (r.ban_due) {
         ban_automatically(Scope::ip, to_string(address), *policy);  // formatted only when banning
     }
@@ -230,6 +277,10 @@ LimitResult LimitService::status(Scope scope, std::string_view id,
     if (!policy) {
         return LimitResult{};
     }
+    if (m_redis) {
+        const auto key = scope == Scope::ip ? to_string(address_of(id)) : std::string(id);
+        return m_redis->status(m_redis->key(scope, key), *policy);
+    }
     if (scope == Scope::ip) {
         return limiter(scope).status(AddressKey(address_of(id)).view(), *policy);
     }
@@ -237,6 +288,10 @@ LimitResult LimitService::status(Scope scope, std::string_view id,
 }
 
 bool LimitService::reset(Scope scope, std::string_view id) {
+    if (m_redis) {
+        const auto key = scope == Scope::ip ? to_string(address_of(id)) : std::string(id);
+        return m_redis->reset(m_redis->key(scope, key));
+    }
     if (scope == Scope::ip) {
         return limiter(scope).reset(AddressKey(address_of(id)).view());
     }

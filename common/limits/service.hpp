@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -11,17 +12,30 @@
 #include "common/limits/ban_service.hpp"
 #include "common/limits/limiter.hpp"
 #include "common/limits/policy.hpp"
+#include "common/limits/redis_limiter.hpp"
 #include "common/store/store.hpp"
 
 namespace pb::limits {
 
-// Rate-limit settings, from the config (limits.*, bans.auto.threshold/window).
+// Who asks for a limit check, which decides what a Redis outage means.
+enum class LimitUse {
+    decision,  // a service asks pb (GET /v1/auth, limits.check): redis.on_failure
+    api,       // pbd's own API guarding itself: redis.on_failure_api
+};
+
+// What to answer when Redis-backed limits cannot be checked.
+enum class OnFailure { closed, open };
+
+// Rate-limit settings, from the config (limits.*, bans.auto.threshold/window,
+// redis.on_failure*).
 struct LimitSettings {
     std::optional<Policy> ip;  // nullopt: that scope is not limited
     std::optional<Policy> user;
     std::optional<Policy> key;
     ViolationRule violations;  // denials that trigger an automatic ban
     std::size_t max_tracked = 250'000;
+    OnFailure on_failure = OnFailure::closed;
+    OnFailure on_failure_api = OnFailure::open;
 
     const std::optional<Policy>& policy(Scope scope) const;
 };
@@ -41,13 +55,16 @@ std::string canonical_id(Scope scope, std::string_view id);
 // (logged). One query: the daemon should take it from the cached key instead.
 std::optional<Policy> key_rate_limit(store::Store& store, std::string_view key_id);
 
-// Rate limits per scope over one in-memory RateLimiter per scope, with
-// automatic bans through BanService after repeated denials. Counters live in
-// this process only (a later issue moves them to Redis so several daemons
-// share them). Thread-safe.
+// Rate limits per scope, with automatic bans through BanService after
+// repeated denials. Counters live in Redis when one is given (shared by every
+// daemon and pbctl), else in this process (one RateLimiter per scope). When
+// Redis cannot answer, a check follows the settings' failure policy for its
+// LimitUse: closed throws Error(unavailable), open allows (result.degraded).
+// Thread-safe.
 class LimitService {
   public:
-    LimitService(const Clock& clock, BanService& bans, LimitSettings settings);
+    LimitService(const Clock& clock, BanService& bans, LimitSettings settings,
+                 redis::Client* redis = nullptr);
 
     // Spends `cost` for `id` under the scope's policy, or `override` (a key's
     // own rate limit). A scope without a policy always allows (limit 0). A
@@ -58,14 +75,24 @@ class LimitService {
     // should be canonical (canonical_id()). Error(invalid_argument) when cost
     // is outside 1..burst or an ip id is not an address.
     LimitResult check(Scope scope, std::string_view id, std::int64_t cost = 1,
-                      const std::optional<Policy>& override = std::nullopt);
+                      const std::optional<Policy>& override = std::nullopt,
+                      LimitUse use = LimitUse::decision);
     // check() for a client address, without formatting it: the daemon's hot path.
-    LimitResult check_address(const IpAddress& address, std::int64_t cost = 1);
+    LimitResult check_address(const IpAddress& address, std::int64_t cost = 1,
+                              LimitUse use = LimitUse::decision);
     // What check() would answer for cost 1, spending nothing.
+    // Error(unavailable) when Redis cannot answer.
     LimitResult status(Scope scope, std::string_view id,
                        const std::optional<Policy>& override = std::nullopt) const;
     // Gives `id` its whole burst back. True if it was tracked.
+    // Error(unavailable) when Redis cannot answer.
     bool reset(Scope scope, std::string_view id);
+
+    // "redis" or "memory": where the counters live.
+    std::string_view backend() const { return m_redis ? "redis" : "memory"; }
+    // Checks that Redis could not answer, by the policy applied.
+    std::uint64_t failed_open() const { return m_failed_open.load(std::memory_order_relaxed); }
+    std::uint64_t failed_closed() const { return m_failed_closed.load(std::memory_order_relaxed); }
 
     // The policy check() applies for `scope` given `override`.
     std::optional<Policy> effective_policy(Scope scope,
@@ -77,13 +104,19 @@ class LimitService {
   private:
     RateLimiter& limiter(Scope scope) const;
     LimitResult check_ip(const IpAddress& address, std::int64_t cost,
-                         const std::optional<Policy>& override);
+                         const std::optional<Policy>& override, LimitUse use);
+    // Spends in Redis, applying the failure policy of `use`.
+    LimitResult check_redis(Scope scope, std::string_view id, const Policy& policy,
+                            std::int64_t cost, LimitUse use);
     void ban_automatically(Scope scope, std::string_view id, const Policy& policy);
 
     const Clock& m_clock;
     BanService& m_bans;
     LimitSettings m_settings;
     std::unique_ptr<RateLimiter> m_limiters[3];
+    std::unique_ptr<RedisLimiter> m_redis;
+    std::atomic<std::uint64_t> m_failed_open{0};
+    std::atomic<std::uint64_t> m_failed_closed{0};
 };
 
 }  // namespace pb::limits

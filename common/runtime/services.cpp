@@ -9,6 +9,8 @@
 #include "common/core/log.hpp"
 #include "common/limits/ban_service.hpp"
 #include "common/limits/service.hpp"
+#include "common/redis/client.hpp"
+#include "common/redis/event_bus.hpp"
 #include "common/runtime/op_table.hpp"
 #include "common/secrets/service.hpp"
 #include "common/secrets/vault_backend.hpp"
@@ -22,6 +24,13 @@ Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Sto
     m_config.resolve_secrets(
         secrets::config_lookup([this]() -> secrets::Backend& { return secrets(); }));
     m_follower = std::make_unique<events::Follower>(*m_store);
+    if (!m_config.get("redis.url").empty()) {
+        m_redis = std::make_unique<redis::Client>(redis::client_options_from_config(m_config));
+        m_event_bus = std::make_unique<redis::EventBus>(*m_redis);
+        m_store->set_publisher(m_event_bus.get());
+        m_event_bus->on_event([this](const events::Event& e) { m_follower->offer(e); });
+        m_event_bus->on_resync([this] { m_follower->resync(); });
+    }
     m_keys = std::make_unique<keys::KeyService>(*m_store, m_clock, *m_follower);
     m_states = std::make_unique<states::StateService>(*m_store, m_clock);
 
@@ -81,8 +90,8 @@ limits::LimitService& Services::limits() {
         auto limit_settings = limits::limit_settings_from_config(m_config);
         m_bans = std::make_unique<limits::BanService>(*m_store, m_clock, *m_follower,
                                                       std::move(ban_settings));
-        m_limits =
-            std::make_unique<limits::LimitService>(m_clock, *m_bans, std::move(limit_settings));
+        m_limits = std::make_unique<limits::LimitService>(m_clock, *m_bans,
+                                                          std::move(limit_settings), m_redis.get());
     });
     return *m_limits;
 }
@@ -155,6 +164,10 @@ Services::~Services() {
         m_keys->flush_usage();
     } catch (const std::exception& e) {
         log::get("store")->warn("could not record key usage on shutdown: {}", e.what());
+    }
+    if (m_event_bus) {
+        m_event_bus.reset();  // sends what is queued, while everything else still stands
+        m_store->set_publisher(nullptr);
     }
 }
 

@@ -19,6 +19,11 @@ namespace pb::secrets {
 class Backend;
 }  // namespace pb::secrets
 
+namespace pb::redis {
+class Client;
+class EventBus;
+}  // namespace pb::redis
+
 namespace pb::limits {
 class BanService;
 class LimitService;
@@ -65,6 +70,11 @@ class Services {
     // The secrets backend secrets.backend names, built on first use.
     // Error(invalid_argument) for a bad secrets.* setting.
     secrets::Backend& secrets();
+    // Redis when redis.url is set, else nullptr: the shared client, and the
+    // bus that publishes every event this process commits (pbd also listens
+    // on it: see EventBus::listen).
+    redis::Client* redis() { return m_redis.get(); }
+    redis::EventBus* event_bus() { return m_event_bus.get(); }
 
   private:
     Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store);
@@ -72,7 +82,10 @@ class Services {
     Config m_config;
     const Clock& m_clock;
     std::unique_ptr<store::Store> m_store;
+    std::unique_ptr<redis::Client> m_redis;
     std::unique_ptr<events::Follower> m_follower;
+    // Declared after the follower and the store: its threads stop first.
+    std::unique_ptr<redis::EventBus> m_event_bus;
     std::unique_ptr<keys::KeyService> m_keys;
     std::mutex m_box_mutex;
     std::unique_ptr<SecretBox> m_box;

@@ -2,6 +2,7 @@
 
 #include "common/core/build_info.hpp"
 #include "common/core/error.hpp"
+#include "common/redis/client.hpp"
 #include "common/runtime/op_table.hpp"
 #include "common/runtime/services.hpp"
 #include "common/secrets/backend.hpp"
@@ -41,16 +42,27 @@ json secrets_component(Services& s) {
     }
 }
 
+// Redis, when configured: reachability, round trip and server version.
+json redis_component(Services& s) {
+    auto out = s.redis()->health();
+    out.erase("location");  // /health answers anyone: where Redis lives is not theirs
+    return out;
+}
+
 }  // namespace
 
 void register_system_ops(OpTable& t) {
     t.add(Op{
         .name = "health",
-        .summary = "Health of pb and of each component (database; Vault when it holds secrets)",
+        .summary = "Health of pb and of each component (database; Redis when configured; "
+                   "Vault when it holds secrets)",
         .route = {"GET", "/health"},
         .handler =
             [](Context& ctx, const json&) {
                 json components{{"db", db_component(ctx.services)}};
+                if (ctx.services.redis() != nullptr) {
+                    components["redis"] = redis_component(ctx.services);
+                }
                 if (ctx.services.config().get("secrets.backend") == "vault") {
                     components["secrets"] = secrets_component(ctx.services);
                 }

@@ -13,6 +13,10 @@
 
 #include <nlohmann/json.hpp>
 
+namespace pb::events {
+class Publisher;
+}
+
 namespace pb::store {
 
 // A SQL value. Timestamps are int64 Unix milliseconds and JSON is text, so one
@@ -55,6 +59,20 @@ class Connection {
     // Runs a query and returns all its rows.
     virtual Rows query(std::string_view sql, const Params& params = {}) = 0;
     virtual Dialect dialect() const = 0;
+
+    // Runs `fn` once this transaction has committed, never if it rolls back:
+    // for telling others about a change only when it really happened.
+    // Callbacks must not throw.
+    void after_commit(std::function<void()> fn) { m_after_commit->push_back(std::move(fn)); }
+    // Where events::append announces events after commit (Redis pub/sub), or
+    // nullptr. The store carries it for the events layer, which sees only a
+    // Connection.
+    events::Publisher* publisher() const { return m_publisher; }
+
+  private:
+    friend class Store;
+    std::vector<std::function<void()>>* m_after_commit = nullptr;
+    events::Publisher* m_publisher = nullptr;
 };
 
 // read: no writes intended (on PostgreSQL, statements run outside a
@@ -73,17 +91,35 @@ class Store {
 
     // Runs `fn` in a transaction on a pooled connection: commits when it
     // returns, rolls back when it throws (and rethrows). Returns what fn returns.
+    // Callbacks given to Connection::after_commit run after the commit, on
+    // the calling thread.
     template <class F>
     auto transaction(F&& fn, TxMode mode = TxMode::write) {
         using R = std::invoke_result_t<F&, Connection&>;
+        std::vector<std::function<void()>> after_commit;
+        const auto attempt = [&](Connection& c) {
+            after_commit.clear();  // a retried transaction starts over
+            c.m_after_commit = &after_commit;
+            c.m_publisher = m_publisher;
+            if constexpr (std::is_void_v<R>) {
+                fn(c);
+            } else {
+                return fn(c);
+            }
+        };
         if constexpr (std::is_void_v<R>) {
-            run_transaction([&](Connection& c) { fn(c); }, mode);
+            run_transaction([&](Connection& c) { attempt(c); }, mode);
+            run_all(after_commit);
         } else {
             std::optional<R> out;
-            run_transaction([&](Connection& c) { out.emplace(fn(c)); }, mode);
+            run_transaction([&](Connection& c) { out.emplace(attempt(c)); }, mode);
+            run_all(after_commit);
             return std::move(*out);
         }
     }
+
+    // Set once, before other threads use the store.
+    void set_publisher(events::Publisher* publisher) { m_publisher = publisher; }
 
     // A value that differs after every commit, by any connection or process.
     // Cheap (no syscall on SQLite in WAL mode): caches compare it on every read
@@ -105,7 +141,14 @@ class Store {
     virtual void run_transaction(const std::function<void(Connection&)>& fn, TxMode mode) = 0;
 
   private:
+    static void run_all(std::vector<std::function<void()>>& callbacks) {
+        for (auto& f : callbacks) {
+            f();
+        }
+    }
+
     std::atomic<std::uint64_t> m_seen_token{0};
+    events::Publisher* m_publisher = nullptr;
 };
 
 struct StoreOptions {

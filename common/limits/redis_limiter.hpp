@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/limits/limiter.hpp"
+#include "common/limits/policy.hpp"
+#include "common/redis/client.hpp"
+
+namespace pb::limits {
+
+// GCRA in Redis, so that every daemon (and pbctl) spends from one bucket per
+// identifier: one Lua script per call, atomic on the server, with the time
+// taken from Redis (TIME) so that the daemons' clocks cannot disagree. Answers
+// exactly as RateLimiter does in memory (the same fields and arithmetic, on
+// the same GCRA state: theoretical arrival time and violation count). Buckets
+// expire in Redis once refilled. Thread-safe (the client is).
+class RedisLimiter {
+  public:
+    explicit RedisLimiter(redis::Client& client);
+
+    // Errors: Error(invalid_argument) for a cost outside 1..burst (before
+    // asking Redis); Error(unavailable) when Redis cannot answer.
+    LimitResult check(std::string_view bucket, const Policy& policy, std::int64_t cost,
+                      const ViolationRule& rule);
+    LimitResult status(std::string_view bucket, const Policy& policy);
+    // True if the bucket existed.
+    bool reset(std::string_view bucket);
+
+    // The Redis key of a bucket: <prefix>rl:<scope>:<id>.
+    std::string key(Scope scope, std::string_view id) const;
+
+  private:
+    LimitResult run(std::string_view bucket, const Policy& policy, std::int64_t cost,
+                    const ViolationRule& rule, bool spend);
+
+    redis::Client& m_client;
+};
+
+}  // namespace pb::limits

@@ -3,7 +3,6 @@
 #include "common/core/error.hpp"
 
 namespace pb::limits {
-namespace {
 
 // The arithmetic of RateLimiter::check/status (limiter.cpp), in Lua. Lua 5.1
 // numbers are doubles: exact for integers up to 2^53, which microsecond times
@@ -75,8 +74,6 @@ return {0, remaining(tat), ceil_ms(tat - now), math.max(1, ceil_ms(allow_at - no
 )lua");
     return script;
 }
-
-}  // namespace
 
 RedisLimiter::RedisLimiter(redis::Client& client) : m_client(client) {}
 

@@ -10,6 +10,11 @@
 
 namespace pb::limits {
 
+// The Lua script RedisLimiter runs: KEYS[1] the bucket; ARGV interval_us,
+// burst, cost, "spend" or "status", violation threshold, violation window ms.
+// Public for the benchmark that compares it with redis-benchmark.
+const redis::Script& gcra_script();
+
 // GCRA in Redis, so that every daemon (and pbctl) spends from one bucket per
 // identifier: one Lua script per call, atomic on the server, with the time
 // taken from Redis (TIME) so that the daemons' clocks cannot disagree. Answers

@@ -17,6 +17,7 @@
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
 #include "common/docs/man_page.hpp"
+#include "common/limits/service.hpp"
 #include "common/redis/client.hpp"
 #include "common/redis/event_bus.hpp"
 #include "common/runtime/op_table.hpp"
@@ -77,6 +78,11 @@ void check_daemon_config(const Config& config) {
                         {{"key", key}});
         }
     }
+    // Redis and limits settings fail --check-config too, not only the start.
+    if (!config.get("redis.url").empty()) {
+        redis::client_options_from_config(config);
+    }
+    limits::limit_settings_from_config(config);
     if (config.get_duration_ms("server.idle_timeout") <= 0) {
         throw Error(ErrorCode::invalid_argument, "server.idle_timeout: must be longer than 0",
                     {{"key", "server.idle_timeout"}});

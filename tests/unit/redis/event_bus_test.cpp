@@ -163,8 +163,8 @@ TEST_F(EventBusTest, ALostSubscriptionIsRestoredAndResynced) {
     EXPECT_EQ(bus.resyncs(), 2u);
     ASSERT_TRUE(eventually([&] {
         try {
-            c.command({"PUBLISH", bus.channel(),
-                       R"({"seq":3,"topic":"x","event":"y","created_at":1})"});
+            c.command(
+                {"PUBLISH", bus.channel(), R"({"seq":3,"topic":"x","event":"y","created_at":1})"});
             return true;
         } catch (const Error&) {
             return false;

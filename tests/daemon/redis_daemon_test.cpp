@@ -1,0 +1,305 @@
+// Several pbd behind a load balancer acting as one, through Redis: two daemons
+// on one PostgreSQL and one Redis share rate limits, enforce each other's bans
+// and revocations, fan out each other's events, and ride out a Redis restart.
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/daemon/daemon_fixture.hpp"
+#include "tests/support/redis_server.hpp"
+#include "tests/support/test_db.hpp"
+#include "tests/support/ws_client.hpp"
+
+namespace pb::test {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+json post(const RunningDaemon& pbd, const std::string& path, const json& body,
+          const std::string& key, int* status = nullptr) {
+    const auto res = pbd.client()->Post(path.c_str(), bearer(key), body.dump(), "application/json");
+    if (status != nullptr) {
+        *status = status_of(res);
+    }
+    return body_json(res);
+}
+
+// The value of an unlabelled sample in pbd's /metrics, or -1.
+long long metric(const RunningDaemon& pbd, const std::string& name) {
+    const auto res = pbd.client()->Get("/metrics");
+    if (!res) {
+        return -1;
+    }
+    const auto at = res->body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoll(res->body.substr(at + name.size() + 2));
+}
+
+// Polls `pred` every 10 ms for up to five seconds.
+template <class F>
+bool eventually(F&& pred) {
+    for (int i = 0; i < 500; ++i) {
+        if (pred()) {
+            return true;
+        }
+        std::this_thread::sleep_for(milliseconds(10));
+    }
+    return false;
+}
+
+class DaemonsWithRedis : public ::testing::Test {
+  protected:
+    DaemonOptions options(std::map<std::string, std::string> extra = {}) {
+        DaemonOptions o{.env = {{"PB_MASTER_KEY_FILE", dir.file("master.key")},
+                                {"PB_REDIS", redis.url()},
+                                {"PB_LIMITS_IP_RATE", "off"},
+                                {"PB_LIMITS_USER_RATE", "off"},
+                                {"PB_LIMITS_KEY_RATE", "off"},
+                                {"PB_BANS_AUTO_THRESHOLD", "0"},
+                                // Loopback is allow-listed (never limited) by default.
+                                {"PB_BANS_ALLOW", "192.0.2.1"}},
+                        .db = db.url()};
+        for (auto& [k, v] : extra) {
+            o.env[k] = v;
+        }
+        return o;
+    }
+
+    TempDir dir;
+    TestDb db{Backend::postgres};
+    RedisServer redis;
+};
+
+// 1,000 checks of one user split across both daemons against 100 per minute:
+// exactly 100 pass; pbctl with --redis spends from the same bucket.
+TEST_F(DaemonsWithRedis, ALimitIsOneLimitAcrossDaemonsAndPbctl) {
+    RunningDaemon a(dir, options({{"PB_LIMITS_USER_RATE", "100/min"}}));
+    RunningDaemon b(dir, options({{"PB_LIMITS_USER_RATE", "100/min"}}));
+    const auto admin = a.bootstrap_key();
+    ASSERT_FALSE(admin.empty()) << a.err();
+    std::atomic<int> allowed{0};
+    std::atomic<int> failed{0};
+    const auto run_checks = [&](const RunningDaemon& pbd) {
+        auto c = pbd.client();
+        for (int i = 0; i < 250; ++i) {
+            const auto res = c->Post("/v1/limits/check", bearer(admin),
+                                     R"({"id":"alice","scope":"user"})", "application/json");
+            const auto j = body_json(res);
+            if (!j.is_object() || !j.contains("allowed")) {
+                ++failed;
+            } else if (j["allowed"] == true) {
+                ++allowed;
+                EXPECT_EQ(j["counted_in"], "redis");
+            }
+        }
+    };
+    std::vector<std::thread> threads;
+    for (const auto* pbd : {&a, &b, &a, &b}) {
+        threads.emplace_back([&, pbd] { run_checks(*pbd); });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    EXPECT_EQ(failed.load(), 0);
+    EXPECT_EQ(allowed.load(), 100);
+
+    const std::map<std::string, std::string> env{{"PB_DB", db.url()},
+                                                 {"PB_MASTER_KEY_FILE", dir.file("master.key")},
+                                                 {"PB_LIMITS_USER_RATE", "100/min"}};
+    const auto limited = run({pbctl_path(), "--redis", redis.url(), "limits", "check", "alice",
+                              "--scope", "user", "-o", "json"},
+                             env);
+    EXPECT_EQ(limited.exit_code, 6) << limited.out << limited.err;
+    EXPECT_EQ(json::parse(limited.out, nullptr, false).value("allowed", true), false);
+    // Another user still has a full bucket, and pbctl's spend is seen by pbd.
+    const auto bob = run(
+        {pbctl_path(), "--redis", redis.url(), "limits", "check", "bob", "--scope", "user", "-q"},
+        env);
+    EXPECT_EQ(bob.exit_code, 0) << bob.err;
+    EXPECT_EQ(bob.out, "99\n");
+    const auto status = body_json(b.client()->Get("/v1/limits/user/bob", bearer(admin)));
+    EXPECT_EQ(status.value("remaining", -1), 99) << status.dump();
+}
+
+// GET /v1/auth counts an address once across daemons, with the same headers.
+TEST_F(DaemonsWithRedis, AuthAnswersWithGlobalCountsAndTheSameHeaders) {
+    RunningDaemon a(dir, options({{"PB_LIMITS_IP_RATE", "10/min"}}));
+    RunningDaemon b(dir, options({{"PB_LIMITS_IP_RATE", "10/min"}}));
+    int ok = 0;
+    int limited = 0;
+    for (int i = 0; i < 30; ++i) {
+        const auto& pbd = i % 2 == 0 ? a : b;
+        const auto res = pbd.client()->Get("/v1/auth?anonymous=1");
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->get_header_value("RateLimit-Limit"), "10");
+        if (res->status == 200) {
+            ++ok;
+            EXPECT_EQ(res->get_header_value("RateLimit-Remaining"), std::to_string(10 - ok));
+        } else {
+            EXPECT_EQ(res->status, 429);
+            EXPECT_FALSE(res->get_header_value("Retry-After").empty());
+            ++limited;
+        }
+    }
+    EXPECT_EQ(ok, 10);
+    EXPECT_EQ(limited, 20);
+}
+
+// A ban made through daemon A, and a token revoked through it, are enforced
+// by daemon B: announced on Redis, applied from the channel.
+TEST_F(DaemonsWithRedis, BansAndRevocationsThroughOneDaemonHoldOnTheOther) {
+    RunningDaemon a(dir, options());
+    RunningDaemon b(dir, options());
+    const auto admin = a.bootstrap_key();
+    ASSERT_FALSE(admin.empty()) << a.err();
+    const auto created =
+        post(a, "/v1/keys", {{"owner", "svc"}, {"permissions", {"keys:read"}}}, admin);
+    const auto key = created.value("key", "");
+    const auto id = created.value("id", "");
+    ASSERT_FALSE(key.empty()) << created.dump();
+    EXPECT_EQ(status_of(b.client()->Get("/v1/auth", bearer(key))), 200);
+    const auto received_before = metric(b, "pb_redis_events_received_total");
+
+    int status = 0;
+    post(a, "/v1/bans", {{"target", "key:" + id}, {"reason", "abuse"}}, admin, &status);
+    ASSERT_EQ(status, 201);
+    EXPECT_TRUE(
+        eventually([&] { return status_of(b.client()->Get("/v1/auth", bearer(key))) == 403; }));
+    EXPECT_GT(metric(b, "pb_redis_events_received_total"), received_before);
+
+    const auto issued = post(a, "/v1/tokens", {{"sub", "user-7"}}, admin);
+    const auto jwt = issued.value("access_token", "");
+    ASSERT_FALSE(jwt.empty()) << issued.dump();
+    EXPECT_EQ(post(b, "/v1/tokens/verify", {{"token", jwt}}, admin)["valid"], true);
+    post(a, "/v1/tokens/revoke", {{"token", jwt}}, admin, &status);
+    ASSERT_EQ(status, 200);
+    EXPECT_TRUE(eventually([&] {
+        return post(b, "/v1/tokens/verify", {{"token", jwt}}, admin).value("reason", "") ==
+               "revoked";
+    }));
+}
+
+// An event caused through daemon A reaches a WebSocket subscriber of daemon B
+// as announced on Redis, and in order.
+TEST_F(DaemonsWithRedis, EventsThroughOneDaemonReachSubscribersOfTheOther) {
+    RunningDaemon a(dir, options());
+    RunningDaemon b(dir, options());
+    const auto admin = a.bootstrap_key();
+    ASSERT_FALSE(admin.empty()) << a.err();
+    WsClient ws(b.port(), {{"X-API-Key", admin}});
+    ASSERT_EQ(ws.call("subscribe", {{"topics", {"states"}}})["ok"], true);
+    ASSERT_TRUE(eventually([&] { return metric(b, "pb_redis_subscribed") == 1; }));
+    for (int i = 0; i < 5; ++i) {
+        int status = 0;
+        post(a, "/v1/states",
+             {{"id", "s" + std::to_string(i)}, {"type", "feature"}, {"data", {{"on", true}}}},
+             admin, &status);
+        ASSERT_EQ(status, 201);
+    }
+    long long last = 0;
+    for (int i = 0; i < 5; ++i) {
+        const auto e = ws.next_event(milliseconds(5000));
+        ASSERT_TRUE(e.is_object()) << "event " << i << " did not reach daemon B";
+        EXPECT_EQ(e["topic"], "states/s" + std::to_string(i));
+        EXPECT_GT(e["seq"].get<long long>(), last);
+        last = e["seq"].get<long long>();
+    }
+    EXPECT_GT(metric(b, "pb_events_announced_total"), 0);
+}
+
+// Redis stopped and started again under load: GET /v1/auth fails closed (503)
+// meanwhile, pbd's own API fails open, nothing crashes, and both daemons
+// recover by themselves and resubscribe.
+TEST_F(DaemonsWithRedis, RedisRestartUnderLoadKeepsThePolicyAndRecovers) {
+    const auto env = std::map<std::string, std::string>{{"PB_LIMITS_IP_RATE", "1000000/min"}};
+    RunningDaemon a(dir, options(env));
+    RunningDaemon b(dir, options(env));
+    const auto admin = a.bootstrap_key();
+    ASSERT_FALSE(admin.empty()) << a.err();
+    std::atomic<bool> stop{false};
+    std::mutex mutex;
+    std::set<int> auth_statuses;
+    std::set<int> api_statuses;
+    std::vector<std::thread> load;
+    for (const auto* pbd : {&a, &b}) {
+        load.emplace_back([&, pbd] {
+            auto c = pbd->client();
+            while (!stop) {
+                const auto auth = status_of(c->Get("/v1/auth?anonymous=1"));
+                const auto api = status_of(c->Get("/v1/keys", bearer(admin)));
+                std::lock_guard lock(mutex);
+                auth_statuses.insert(auth);
+                api_statuses.insert(api);
+            }
+        });
+    }
+    std::this_thread::sleep_for(milliseconds(300));
+    redis.stop();
+    EXPECT_TRUE(eventually([&] {
+        std::lock_guard lock(mutex);
+        return auth_statuses.contains(503);
+    }));
+    std::this_thread::sleep_for(milliseconds(300));
+    redis.start();
+    for (const auto* pbd : {&a, &b}) {
+        EXPECT_TRUE(eventually(
+            [&] { return status_of(pbd->client()->Get("/v1/auth?anonymous=1")) == 200; }));
+        EXPECT_TRUE(eventually([&] { return metric(*pbd, "pb_redis_subscriptions_total") >= 2; }));
+        EXPECT_TRUE(eventually([&] { return metric(*pbd, "pb_redis_up") == 1; }));
+    }
+    stop = true;
+    for (auto& t : load) {
+        t.join();
+    }
+    EXPECT_EQ(auth_statuses, (std::set<int>{200, 503}));
+    EXPECT_EQ(api_statuses, (std::set<int>{200}));  // redis.on_failure_api is open
+    EXPECT_TRUE(a.process().running());
+    EXPECT_TRUE(b.process().running());
+    const auto metrics = a.client()->Get("/metrics");
+    ASSERT_TRUE(metrics);
+    EXPECT_NE(metrics->body.find("pb_limits_redis_failures_total{policy=\"closed\"}"),
+              std::string::npos);
+    const auto health = body_json(a.client()->Get("/health"));
+    EXPECT_EQ(health["components"]["redis"]["status"], "ok") << health.dump();
+    EXPECT_TRUE(health["components"]["redis"].contains("version"));
+}
+
+// With redis.on_failure open, GET /v1/auth keeps answering through an
+// outage, uncounted (no RateLimit headers).
+TEST_F(DaemonsWithRedis, FailOpenAllowsThroughAnOutage) {
+    RunningDaemon a(dir,
+                    options({{"PB_LIMITS_IP_RATE", "100/min"}, {"PB_REDIS_ON_FAILURE", "open"}}));
+    const auto before = a.client()->Get("/v1/auth?anonymous=1");
+    ASSERT_TRUE(before);
+    EXPECT_EQ(before->status, 200);
+    EXPECT_EQ(before->get_header_value("RateLimit-Limit"), "100");
+    redis.stop();
+    const auto during = a.client()->Get("/v1/auth?anonymous=1");
+    ASSERT_TRUE(during);
+    EXPECT_EQ(during->status, 200);
+    EXPECT_FALSE(during->has_header("RateLimit-Limit"));
+    const auto health = a.client()->Get("/health");
+    EXPECT_EQ(status_of(health), 503);
+    EXPECT_EQ(body_json(health)["error"]["details"]["components"]["redis"]["status"],
+              "unavailable");
+    EXPECT_EQ(a.err().find("pb-test-password"), std::string::npos);
+}
+
+// A bad Redis setting stops pbd at start with exit status 2, naming it.
+TEST_F(DaemonsWithRedis, BadRedisSettingsStopTheStart) {
+    for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+             {"PB_REDIS", "rediss://:hunter2@127.0.0.1:6380"},
+             {"PB_REDIS_ON_FAILURE", "maybe"},
+             {"PB_REDIS_TIMEOUT", "0s"}}) {
+        auto o = options({{key, value}});
+        const auto r = run({pbd_path(), "--db", db.url(), "--listen", "127.0.0.1:0"}, o.env);
+        EXPECT_EQ(r.exit_code, 2) << key << ": " << r.err;
+        EXPECT_EQ(r.err.find("hunter2"), std::string::npos) << r.err;
+    }
+}
+
+}  // namespace
+}  // namespace pb::test

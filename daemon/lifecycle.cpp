@@ -330,12 +330,19 @@ int Lifecycle::run(int argc, char** argv) {
             append_redis_metrics(*services, out);
         });
         m_server->enable_websocket(*m_hub);
-        m_hub->start();
-        if (auto* bus = m_services->event_bus()) {
+        auto* bus = m_services->event_bus();
+        if (bus != nullptr) {
             // Events committed by any daemon or pbctl reach this one's
-            // subscribers without waiting for its outbox poll.
+            // subscribers without waiting for its outbox poll; rooms span daemons.
             bus->on_event([hub = m_hub.get()](const events::Event& e) { hub->offer(e); });
-            bus->on_resync([hub = m_hub.get()] { hub->poke(); });
+            bus->on_resync([hub = m_hub.get()] {
+                hub->poke();
+                hub->reannounce_rooms();
+            });
+            m_hub->relay_rooms(*bus, *m_services->redis());
+        }
+        m_hub->start();
+        if (bus != nullptr) {
             bus->listen();
         }
         const auto port = m_server->start();

@@ -7,6 +7,8 @@
 #include "common/core/log.hpp"
 #include "common/events/tailer.hpp"
 #include "common/events/topics.hpp"
+#include "common/redis/client.hpp"
+#include "common/redis/event_bus.hpp"
 
 namespace pb::daemon {
 namespace {
@@ -118,6 +120,10 @@ void WsHub::stop() {
         s->going_away();
     }
     sinks.clear();
+    if (m_bus != nullptr) {
+        // Other daemons stop listing this one's members at once.
+        m_bus->send({"DEL", m_redis->key("daemon:" + m_daemon_id)});
+    }
     {
         std::lock_guard lock(m_pool_mutex);
         m_stopping = true;
@@ -208,32 +214,15 @@ std::uint64_t WsHub::attach(std::weak_ptr<WsSink> sink) {
 }
 
 void WsHub::detach(std::uint64_t session) {
-    std::vector<std::shared_ptr<WsSink>> notify;
-    std::shared_ptr<const std::string> left;
-    {
-        std::lock_guard lock(m_mutex);
-        const auto it = m_sessions.find(session);
-        if (it == m_sessions.end()) {
-            return;
-        }
-        for (const auto& room : it->second.rooms) {
-            auto& members = m_rooms[room];
-            members.erase(session);
-            if (members.empty()) {
-                m_rooms.erase(room);
-                continue;
-            }
-            left = frame({{"event", "room.left"},
-                          {"room", room},
-                          {"member", {{"session", session}, {"actor", it->second.actor}}}});
-            for (const auto m : members) {
-                if (auto s = m_sessions[m].sink.lock()) {
-                    s->push(left);
-                }
-            }
-        }
-        m_sessions.erase(it);
+    std::lock_guard lock(m_mutex);
+    const auto it = m_sessions.find(session);
+    if (it == m_sessions.end()) {
+        return;
     }
+    for (const auto& room : std::set<std::string>(it->second.rooms)) {
+        leave_locked(session, it->second, room);
+    }
+    m_sessions.erase(it);
 }
 
 void WsHub::set_actor(std::uint64_t session, const std::string& actor) {
@@ -293,6 +282,7 @@ void WsHub::tail_loop() {
         if (!batch.empty()) {
             fan_out(batch);
         }
+        heartbeat();
         if (std::chrono::steady_clock::now() >= next_prune) {
             next_prune = std::chrono::steady_clock::now() + k_prune_interval;
             try {

@@ -22,6 +22,11 @@
 #include "common/runtime/services.hpp"
 #include "daemon/gate.hpp"
 
+namespace pb::redis {
+class Client;
+class EventBus;
+}  // namespace pb::redis
+
 namespace pb::daemon {
 
 // pbd's WebSocket settings (ws.*, events.retention).
@@ -68,6 +73,16 @@ class WsHub {
     ~WsHub();
     WsHub(const WsHub&) = delete;
     WsHub& operator=(const WsHub&) = delete;
+
+    // Rooms across daemons (call before start()): joins, leaves and messages
+    // are announced on <prefix>rooms and delivered to each daemon's members;
+    // who is in a room is kept in the hash <prefix>room:<name>, each member
+    // under its daemon, whose liveness key (<prefix>daemon:<id>, refreshed
+    // every 10 s, lasting 30 s) tells room.info which entries still stand.
+    void relay_rooms(redis::EventBus& bus, redis::Client& client);
+    // Announces this daemon and its room members again (Redis may have lost
+    // them: it keeps no data across a restart here).
+    void reannounce_rooms();
 
     // Starts the tail thread and the pool.
     void start();
@@ -128,6 +143,17 @@ class WsHub {
     };
 
     void tail_loop();
+    // Room membership and relay (ws_hub_rooms.cpp). Hold m_mutex.
+    nlohmann::json member_json(std::uint64_t session, const std::string& actor) const;
+    void leave_locked(std::uint64_t session, Session& s, const std::string& room);
+    void deliver_to_room(const std::string& room, const std::shared_ptr<const std::string>& frame,
+                         std::uint64_t except);
+    // Not under m_mutex: Redis calls.
+    void announce(const std::string& room, const std::shared_ptr<const std::string>& frame);
+    void on_relayed(std::string_view payload);
+    // Refreshes this daemon's liveness key every k_heartbeat (tail thread).
+    void heartbeat();
+    void send_heartbeat();
     // Moves the announced events that continue `tailer`'s position into
     // `batch`, advancing it; drops those already passed.
     void take_announced(events::Tailer& tailer, std::vector<events::Event>& batch);
@@ -145,6 +171,10 @@ class WsHub {
     mutable std::mutex m_mutex;  // sessions, rooms, position
     std::unordered_map<std::uint64_t, Session> m_sessions;
     std::map<std::string, std::set<std::uint64_t>> m_rooms;
+    redis::EventBus* m_bus = nullptr;  // rooms relayed when set
+    redis::Client* m_redis = nullptr;
+    std::string m_daemon_id;  // "host:pid:random", unique among daemons
+    std::chrono::steady_clock::time_point m_next_heartbeat{};  // tail thread only
     std::uint64_t m_next_id = 1;
     std::int64_t m_position = 0;  // the last seq fanned out
     std::atomic<std::int64_t> m_last_seq{0};

@@ -1,6 +1,13 @@
 // Rooms: sessions that join a name and relay messages to its other members.
-// In pbd's memory only; guarded by the hub's mutex like the subscriptions.
+// Membership is in pbd's memory, guarded by the hub's mutex like the
+// subscriptions; with Redis, rooms span daemons (relay_rooms).
+#include <random>
+#include <unistd.h>
+
 #include "common/core/error.hpp"
+#include "common/core/log.hpp"
+#include "common/redis/client.hpp"
+#include "common/redis/event_bus.hpp"
 #include "daemon/ws_hub.hpp"
 
 namespace pb::daemon {
@@ -9,6 +16,18 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t k_max_rooms = 100;
+// A daemon's liveness key lasts this long and is refreshed three times as often.
+constexpr auto k_daemon_ttl = std::chrono::seconds(30);
+constexpr auto k_heartbeat = std::chrono::seconds(10);
+
+std::string new_daemon_id() {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    std::random_device random;
+    char suffix[9];
+    std::snprintf(suffix, sizeof suffix, "%08x", random());
+    return std::string(host) + ":" + std::to_string(::getpid()) + ":" + suffix;
+}
 
 std::shared_ptr<const std::string> frame(const json& j) {
     return std::make_shared<const std::string>(
@@ -33,51 +52,146 @@ std::string room_arg(const json& args) {
 
 }  // namespace
 
+void WsHub::relay_rooms(redis::EventBus& bus, redis::Client& client) {
+    m_bus = &bus;
+    m_redis = &client;
+    m_daemon_id = new_daemon_id();
+    bus.on_channel(client.key("rooms"), [this](std::string_view payload) { on_relayed(payload); });
+}
+
+json WsHub::member_json(std::uint64_t session, const std::string& actor) const {
+    json j{{"session", session}, {"actor", actor}};
+    if (m_bus != nullptr) {
+        j["daemon"] = m_daemon_id;  // session numbers are per daemon
+    }
+    return j;
+}
+
+void WsHub::deliver_to_room(const std::string& room,
+                            const std::shared_ptr<const std::string>& frame, std::uint64_t except) {
+    const auto it = m_rooms.find(room);
+    if (it == m_rooms.end()) {
+        return;
+    }
+    for (const auto m : it->second) {
+        if (m == except) {
+            continue;
+        }
+        if (auto sink = sink_of(m)) {
+            sink->push(frame);
+        }
+    }
+}
+
+void WsHub::announce(const std::string& room, const std::shared_ptr<const std::string>& frame) {
+    if (m_bus == nullptr) {
+        return;
+    }
+    m_bus->send({"PUBLISH", m_redis->key("rooms"),
+                 json{{"origin", m_daemon_id}, {"room", room}, {"frame", *frame}}.dump()});
+}
+
+void WsHub::on_relayed(std::string_view payload) {
+    const auto j = json::parse(payload, nullptr, false);
+    if (!j.is_object() || !j["origin"].is_string() || !j["room"].is_string() ||
+        !j["frame"].is_string() || j["origin"] == m_daemon_id) {
+        return;  // our own announcement, or not one
+    }
+    const auto frame = std::make_shared<const std::string>(j["frame"].get<std::string>());
+    std::lock_guard lock(m_mutex);
+    deliver_to_room(j["room"].get<std::string>(), frame, 0);
+}
+
+void WsHub::heartbeat() {
+    if (m_bus == nullptr) {
+        return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now < m_next_heartbeat) {
+        return;
+    }
+    m_next_heartbeat = now + k_heartbeat;
+    send_heartbeat();
+}
+
+void WsHub::send_heartbeat() {
+    m_bus->send({"SET", m_redis->key("daemon:" + m_daemon_id), "1", "PX",
+                 std::to_string(std::chrono::milliseconds(k_daemon_ttl).count())});
+}
+
+void WsHub::reannounce_rooms() {
+    if (m_bus == nullptr) {
+        return;
+    }
+    send_heartbeat();
+    std::lock_guard lock(m_mutex);
+    for (const auto& [room, members] : m_rooms) {
+        for (const auto m : members) {
+            m_bus->send({"HSET", m_redis->key("room:" + room),
+                         m_daemon_id + "/" + std::to_string(m),
+                         member_json(m, m_sessions[m].actor).dump()});
+        }
+    }
+}
+
 json WsHub::join_room(std::uint64_t session, const json& args) {
     const auto room = room_arg(args);
-    std::lock_guard lock(m_mutex);
-    auto& s = session_of(session);
-    if (!s.rooms.contains(room)) {
-        if (s.rooms.size() >= k_max_rooms) {
-            throw Error(ErrorCode::invalid_argument, "a connection joins at most 100 rooms",
-                        {{"param", "room"}});
-        }
-        const auto joined = frame({{"event", "room.joined"},
-                                   {"room", room},
-                                   {"member", {{"session", session}, {"actor", s.actor}}}});
-        auto& members = m_rooms[room];
-        for (const auto m : members) {
-            if (auto sink = sink_of(m)) {
-                sink->push(joined);
+    {
+        std::lock_guard lock(m_mutex);
+        auto& s = session_of(session);
+        if (!s.rooms.contains(room)) {
+            if (s.rooms.size() >= k_max_rooms) {
+                throw Error(ErrorCode::invalid_argument, "a connection joins at most 100 rooms",
+                            {{"param", "room"}});
+            }
+            const auto joined = frame({{"event", "room.joined"},
+                                       {"room", room},
+                                       {"member", member_json(session, s.actor)}});
+            deliver_to_room(room, joined, session);
+            m_rooms[room].insert(session);
+            s.rooms.insert(room);
+            if (m_bus != nullptr) {
+                m_bus->send({"HSET", m_redis->key("room:" + room),
+                             m_daemon_id + "/" + std::to_string(session),
+                             member_json(session, s.actor).dump()});
+                announce(room, joined);
             }
         }
-        members.insert(session);
-        s.rooms.insert(room);
+        if (m_bus == nullptr) {
+            return {{"room", room}, {"members", m_rooms[room].size()}, {"session", session}};
+        }
     }
-    return {{"room", room}, {"members", m_rooms[room].size()}, {"session", session}};
+    auto out = json{{"room", room}, {"session", session}, {"daemon", m_daemon_id}};
+    out["members"] = room_info(session, args)["count"];
+    return out;
+}
+
+void WsHub::leave_locked(std::uint64_t session, Session& s, const std::string& room) {
+    s.rooms.erase(room);
+    auto& members = m_rooms[room];
+    members.erase(session);
+    const auto left =
+        frame({{"event", "room.left"}, {"room", room}, {"member", member_json(session, s.actor)}});
+    deliver_to_room(room, left, session);
+    if (members.empty()) {
+        m_rooms.erase(room);
+    }
+    if (m_bus != nullptr) {
+        m_bus->send(
+            {"HDEL", m_redis->key("room:" + room), m_daemon_id + "/" + std::to_string(session)});
+        announce(room, left);
+    }
 }
 
 json WsHub::leave_room(std::uint64_t session, const json& args) {
     const auto room = room_arg(args);
     std::lock_guard lock(m_mutex);
     auto& s = session_of(session);
-    if (!s.rooms.erase(room)) {
+    if (!s.rooms.contains(room)) {
         throw Error(ErrorCode::not_found, "not a member of room \"" + room + "\"",
                     {{"room", room}});
     }
-    auto& members = m_rooms[room];
-    members.erase(session);
-    const auto left = frame({{"event", "room.left"},
-                             {"room", room},
-                             {"member", {{"session", session}, {"actor", s.actor}}}});
-    for (const auto m : members) {
-        if (auto sink = sink_of(m)) {
-            sink->push(left);
-        }
-    }
-    if (members.empty()) {
-        m_rooms.erase(room);
-    }
+    leave_locked(session, s, room);
     return {{"room", room}, {"left", true}};
 }
 
@@ -96,31 +210,71 @@ json WsHub::room_message(std::uint64_t session, const json& args) {
     }
     const auto message = frame({{"event", "room.message"},
                                 {"room", room},
-                                {"from", {{"session", session}, {"actor", s.actor}}},
+                                {"from", member_json(session, s.actor)},
                                 {"data", *data}});
-    std::int64_t delivered = 0;
-    for (const auto m : m_rooms[room]) {
-        if (m == session) {
-            continue;
-        }
-        if (auto sink = sink_of(m)) {
-            sink->push(message);
-            ++delivered;
-        }
+    const auto& members = m_rooms[room];
+    const auto delivered = static_cast<std::int64_t>(members.size()) - 1;
+    deliver_to_room(room, message, session);
+    json out{{"room", room}, {"delivered", delivered}};
+    if (m_bus != nullptr) {
+        announce(room, message);
+        out["relayed"] = true;  // members on other daemons get it too
     }
-    return {{"room", room}, {"delivered", delivered}};
+    return out;
 }
 
 json WsHub::room_info(std::uint64_t, const json& args) {
     const auto room = room_arg(args);
-    std::lock_guard lock(m_mutex);
     json members = json::array();
-    if (const auto it = m_rooms.find(room); it != m_rooms.end()) {
-        for (const auto m : it->second) {
-            members.push_back({{"session", m}, {"actor", m_sessions[m].actor}});
+    {
+        std::lock_guard lock(m_mutex);
+        if (const auto it = m_rooms.find(room); it != m_rooms.end()) {
+            for (const auto m : it->second) {
+                members.push_back(member_json(m, m_sessions[m].actor));
+            }
         }
     }
-    return {{"room", room}, {"count", members.size()}, {"members", members}};
+    json out{{"room", room}};
+    if (m_bus != nullptr) {
+        // Other daemons' members, from Redis; those of daemons whose liveness
+        // key has lapsed (stopped without leaving) are dropped from the hash.
+        try {
+            const auto key = m_redis->key("room:" + room);
+            const auto all = m_redis->command({"HGETALL", key});
+            std::map<std::string, std::vector<std::pair<std::string, json>>> by_daemon;
+            for (std::size_t i = 0; i + 1 < all.elements.size(); i += 2) {
+                const auto& field = all.elements[i].str;
+                const auto daemon = field.substr(0, field.rfind('/'));
+                if (daemon != m_daemon_id) {
+                    by_daemon[daemon].emplace_back(
+                        field, json::parse(all.elements[i + 1].str, nullptr, false));
+                }
+            }
+            std::vector<std::vector<std::string>> checks;
+            for (const auto& [daemon, entries] : by_daemon) {
+                checks.push_back({"EXISTS", m_redis->key("daemon:" + daemon)});
+            }
+            const auto alive = m_redis->pipeline(checks);
+            std::size_t i = 0;
+            for (const auto& [daemon, entries] : by_daemon) {
+                const bool up = alive[i++].integer == 1;
+                for (const auto& [field, member] : entries) {
+                    if (up && member.is_object()) {
+                        members.push_back(member);
+                    } else if (!up) {
+                        m_bus->send({"HDEL", key, field});
+                    }
+                }
+            }
+        } catch (const Error& e) {
+            out["partial"] = true;  // this daemon's members only
+            log::get("daemon.ws")
+                ->warn("room {}: members on other daemons unknown: {}", room, e.what());
+        }
+    }
+    out["count"] = members.size();
+    out["members"] = std::move(members);
+    return out;
 }
 
 }  // namespace pb::daemon

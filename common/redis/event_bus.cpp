@@ -40,29 +40,44 @@ void EventBus::publish(const events::Event& event) noexcept {
     try {
         auto payload =
             events::to_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        {
-            std::lock_guard lock(m_mutex);
-            if (m_stopping) {
-                return;
-            }
-            if (m_queue.size() >= k_max_queued) {
-                m_queue.pop_front();
-                m_publish_failures.fetch_add(1, std::memory_order_relaxed);
-            }
-            m_queue.push_back(std::move(payload));
-            if (!m_sender.joinable()) {
-                m_sender = std::thread([this] { send_loop(); });
-            }
-        }
-        m_cv.notify_all();
+        enqueue({{"PUBLISH", m_channel, std::move(payload)}, true});
     } catch (const std::exception& e) {
         m_publish_failures.fetch_add(1, std::memory_order_relaxed);
         logger()->warn("event {} not published: {}", event.seq, e.what());
     }
 }
 
+void EventBus::send(std::vector<std::string> command) noexcept {
+    enqueue({std::move(command), false});
+}
+
+void EventBus::enqueue(Queued item) noexcept {
+    try {
+        {
+            std::lock_guard lock(m_mutex);
+            if (m_stopping) {
+                return;
+            }
+            if (m_queue.size() >= k_max_queued) {
+                (m_queue.front().event ? m_publish_failures : m_send_failures)
+                    .fetch_add(1, std::memory_order_relaxed);
+                m_queue.pop_front();
+            }
+            m_queue.push_back(std::move(item));
+            if (!m_sender.joinable()) {
+                m_sender = std::thread([this] { send_loop(); });
+            }
+        }
+        m_cv.notify_all();
+    } catch (const std::exception& e) {
+        (item.event ? m_publish_failures : m_send_failures).fetch_add(1, std::memory_order_relaxed);
+        logger()->warn("redis command not queued: {}", e.what());
+    }
+}
+
 void EventBus::send_loop() {
     std::vector<std::vector<std::string>> batch;
+    std::vector<bool> is_event;
     for (;;) {
         {
             std::unique_lock lock(m_mutex);
@@ -73,21 +88,29 @@ void EventBus::send_loop() {
                 return;  // stopping, and everything was sent
             }
             batch.clear();
+            is_event.clear();
             while (!m_queue.empty() && batch.size() < k_batch) {
-                batch.push_back({"PUBLISH", m_channel, std::move(m_queue.front())});
+                batch.push_back(std::move(m_queue.front().command));
+                is_event.push_back(m_queue.front().event);
                 m_queue.pop_front();
             }
             m_sending = true;
         }
+        const auto count = [&](std::size_t i, bool ok) {
+            auto& counter = is_event[i] ? (ok ? m_published : m_publish_failures)
+                                        : (ok ? m_sent : m_send_failures);
+            counter.fetch_add(1, std::memory_order_relaxed);
+        };
         try {
             const auto replies = m_client.pipeline(batch);
-            for (const auto& r : replies) {
-                (r.is_error() ? m_publish_failures : m_published)
-                    .fetch_add(1, std::memory_order_relaxed);
+            for (std::size_t i = 0; i < replies.size(); ++i) {
+                count(i, !replies[i].is_error());
             }
         } catch (const std::exception&) {
             // The client logs the outage once; the outbox still has the events.
-            m_publish_failures.fetch_add(batch.size(), std::memory_order_relaxed);
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                count(i, false);
+            }
         }
     }
 }
@@ -119,10 +142,33 @@ void EventBus::deliver(std::string_view payload) {
     }
 }
 
+void EventBus::on_channel(std::string channel,
+                          std::function<void(std::string_view payload)> listener) {
+    m_channels.emplace_back(std::move(channel), std::move(listener));
+}
+
 void EventBus::listen() {
+    std::vector<std::string> channels{m_channel};
+    for (const auto& [name, listener] : m_channels) {
+        channels.push_back(name);
+    }
     m_subscriber = std::make_unique<Subscriber>(
-        m_client, std::vector<std::string>{m_channel},
-        [this](std::string_view, std::string_view payload) { deliver(payload); },
+        m_client, std::move(channels),
+        [this](std::string_view channel, std::string_view payload) {
+            if (channel == m_channel) {
+                deliver(payload);
+                return;
+            }
+            for (const auto& [name, listener] : m_channels) {
+                if (name == channel) {
+                    try {
+                        listener(payload);
+                    } catch (const std::exception& e) {
+                        logger()->warn("a message on {} was not applied: {}", name, e.what());
+                    }
+                }
+            }
+        },
         [this] {
             for (const auto& l : m_resync_listeners) {
                 try {

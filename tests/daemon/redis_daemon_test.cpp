@@ -210,6 +210,52 @@ TEST_F(DaemonsWithRedis, EventsThroughOneDaemonReachSubscribersOfTheOther) {
     EXPECT_GT(metric(b, "pb_events_announced_total"), 0);
 }
 
+// A room spans daemons: members on A and on B see each other join, talk and
+// leave, and room info lists both, each under its daemon.
+TEST_F(DaemonsWithRedis, RoomsSpanDaemons) {
+    RunningDaemon a(dir, options());
+    RunningDaemon b(dir, options());
+    const auto admin = a.bootstrap_key();
+    ASSERT_FALSE(admin.empty()) << a.err();
+    WsClient on_a(a.port(), {{"X-API-Key", admin}});
+    WsClient on_b(b.port(), {{"X-API-Key", admin}});
+    ASSERT_TRUE(eventually([&] {
+        return metric(a, "pb_redis_subscribed") == 1 && metric(b, "pb_redis_subscribed") == 1;
+    }));
+    const auto joined_a = on_a.call("join_room", {{"room", "ops"}});
+    ASSERT_EQ(joined_a["ok"], true) << joined_a.dump();
+    const auto daemon_a = joined_a["result"]["daemon"].get<std::string>();
+    const auto joined_b = on_b.call("join_room", {{"room", "ops"}});
+    ASSERT_EQ(joined_b["ok"], true);
+    EXPECT_EQ(joined_b["result"]["members"], 2);
+    const auto daemon_b = joined_b["result"]["daemon"].get<std::string>();
+    EXPECT_NE(daemon_a, daemon_b);
+
+    const auto seen_join = on_a.next_event();
+    EXPECT_EQ(seen_join["event"], "room.joined");
+    EXPECT_EQ(seen_join["member"]["daemon"], daemon_b);
+
+    const auto info = on_a.call("get_room_info", {{"room", "ops"}})["result"];
+    EXPECT_EQ(info["count"], 2) << info.dump();
+    EXPECT_FALSE(info.contains("partial"));
+
+    const auto sent = on_b.call("room_message", {{"room", "ops"}, {"data", {{"text", "hello"}}}});
+    EXPECT_EQ(sent["result"]["relayed"], true);
+    const auto got = on_a.next_event();
+    EXPECT_EQ(got["event"], "room.message");
+    EXPECT_EQ(got["data"]["text"], "hello");
+    EXPECT_EQ(got["from"]["daemon"], daemon_b);
+    EXPECT_FALSE(on_b.next_event(milliseconds(200)).is_object()) << "the sender got its message";
+
+    on_b.close();  // leaving by closing counts as leaving
+    const auto left = on_a.next_event();
+    EXPECT_EQ(left["event"], "room.left");
+    EXPECT_EQ(left["member"]["daemon"], daemon_b);
+    EXPECT_TRUE(eventually([&] {
+        return on_a.call("get_room_info", {{"room", "ops"}})["result"]["count"] == 1;
+    }));
+}
+
 // Redis stopped and started again under load: GET /v1/auth fails closed (503)
 // meanwhile, pbd's own API fails open, nothing crashes, and both daemons
 // recover by themselves and resubscribe.

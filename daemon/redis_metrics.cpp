@@ -58,6 +58,9 @@ void append_redis_metrics(Services& services, std::string& out) {
         metric(out, "pb_redis_events_publish_failures_total", "counter",
                "Events not announced (Redis down); readers find them in the outbox.",
                bus->publish_failures());
+        metric(out, "pb_redis_commands_failed_total", "counter",
+               "Other background commands (room relay and membership) that failed.",
+               bus->send_failures());
         metric(out, "pb_redis_events_received_total", "counter",
                "Events announced on Redis by any pbd or pbctl and received here.", bus->received());
     }

@@ -1,6 +1,7 @@
 // Several pbd behind a load balancer acting as one, through Redis: two daemons
 // on one PostgreSQL and one Redis share rate limits, enforce each other's bans
 // and revocations, fan out each other's events, and ride out a Redis restart.
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -208,6 +209,60 @@ TEST_F(DaemonsWithRedis, EventsThroughOneDaemonReachSubscribersOfTheOther) {
         last = e["seq"].get<long long>();
     }
     EXPECT_GT(metric(b, "pb_events_announced_total"), 0);
+}
+
+// Concurrent changes through both daemons reach a subscriber of B once each,
+// in seq order, and a subscriber resuming from the middle gets exactly the rest.
+TEST_F(DaemonsWithRedis, ConcurrentChangesReachASubscriberOnceInOrder) {
+    RunningDaemon a(dir, options());
+    RunningDaemon b(dir, options());
+    const auto admin = a.bootstrap_key();
+    ASSERT_FALSE(admin.empty()) << a.err();
+    WsClient ws(b.port(), {{"X-API-Key", admin}});
+    ASSERT_EQ(ws.call("subscribe", {{"topics", {"states"}}})["ok"], true);
+    ASSERT_TRUE(eventually([&] { return metric(b, "pb_redis_subscribed") == 1; }));
+    constexpr int k_per_thread = 50;
+    std::atomic<int> failed{0};
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 4; ++t) {
+        writers.emplace_back([&, t] {
+            const auto& pbd = t % 2 == 0 ? a : b;
+            auto c = pbd.client();
+            for (int i = 0; i < k_per_thread; ++i) {
+                const auto id = "w" + std::to_string(t) + "-" + std::to_string(i);
+                const auto res =
+                    c->Post("/v1/states", bearer(admin),
+                            json{{"id", id}, {"type", "feature"}}.dump(), "application/json");
+                failed += status_of(res) == 201 ? 0 : 1;
+            }
+        });
+    }
+    for (auto& w : writers) {
+        w.join();
+    }
+    ASSERT_EQ(failed.load(), 0);
+    std::vector<long long> seqs;
+    std::set<std::string> topics;
+    for (int i = 0; i < 4 * k_per_thread; ++i) {
+        const auto e = ws.next_event(milliseconds(5000));
+        ASSERT_TRUE(e.is_object()) << "only " << i << " events arrived";
+        seqs.push_back(e["seq"].get<long long>());
+        topics.insert(e["topic"].get<std::string>());
+    }
+    EXPECT_FALSE(ws.next_event(milliseconds(300)).is_object()) << "an event came twice";
+    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end()));
+    EXPECT_EQ(std::set<long long>(seqs.begin(), seqs.end()).size(), seqs.size());
+    EXPECT_EQ(topics.size(), static_cast<std::size_t>(4 * k_per_thread));
+    EXPECT_GT(metric(b, "pb_events_announced_total"), 0);
+
+    WsClient resumed(b.port(), {{"X-API-Key", admin}});
+    ASSERT_EQ(resumed.call("subscribe", {{"topics", {"states"}}, {"since", seqs[99]}})["ok"], true);
+    for (std::size_t i = 100; i < seqs.size(); ++i) {
+        const auto e = resumed.next_event(milliseconds(5000));
+        ASSERT_TRUE(e.is_object()) << "the replay stopped at " << i;
+        EXPECT_EQ(e["seq"].get<long long>(), seqs[i]);
+    }
+    EXPECT_FALSE(resumed.next_event(milliseconds(300)).is_object());
 }
 
 // A room spans daemons: members on A and on B see each other join, talk and

@@ -33,6 +33,7 @@ redis_port=$(free_port)
 mkdir -p "$work/redis"
 redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
     --dir "$work/redis" --logfile "$work/redis/redis.log" &
+redis_pid=$!
 pids+=($!)
 rcli() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
 for _ in $(seq 100); do [[ "$(rcli PING 2>/dev/null)" == PONG ]] && break; sleep 0.1; done
@@ -50,13 +51,20 @@ read -r -a gcra_args <<<"$("$bin/pb_bench_redis" --print-gcra-args)"
 # Keys drawn from 100,000 (as pb_bench_redis draws addresses), under pb's prefix.
 evalsha=(EVALSHA "$sha" 1 "pb:rl:ip:__rand_int__" "${gcra_args[@]}")
 echo "   redis-benchmark -n $requests -c 50 -r 100000 ${evalsha[*]}"
-# redis_benchmark NAME: requests per second into $work/NAME.rps.
+# Redis's own CPU time, in seconds (user + system).
+redis_cpu() { rcli INFO cpu | awk -F: '/^used_cpu_(sys|user):/ {s += $2} END {print s}'; }
+# redis_benchmark NAME: requests per second into $work/NAME.rps, with what
+# Redis spent on the CPU per EVALSHA (reading, running, answering).
 redis_benchmark() {
+    local c0 c1
+    c0=$(redis_cpu)
     redis-benchmark -h 127.0.0.1 -p "$redis_port" -n "$requests" -c 50 -r 100000 --csv \
         "${evalsha[@]}" >"$work/$1.csv"
+    c1=$(redis_cpu)
     python3 -c 'import csv,sys; print(list(csv.reader(open(sys.argv[1])))[-1][1])' \
         "$work/$1.csv" >"$work/$1.rps"
-    printf '   redis-benchmark EVALSHA, 50 connections: %10.0f/s\n' "$(cat "$work/$1.rps")"
+    printf '   redis-benchmark EVALSHA, 50 connections: %10.0f/s   Redis CPU per call %.1f µs\n' \
+        "$(cat "$work/$1.rps")" "$(python3 -c "print(($c1 - $c0) * 1e6 / $requests)")"
 }
 # Before and after pb's run, so that a machine busier in one half than the
 # other shows as a spread rather than as a skewed ratio.
@@ -87,18 +95,22 @@ echo "== 6b. pbd GET /v1/auth under wrk -t2 -c64 (${duration}s each), limits in 
 # Limits high enough that wrk is never refused, but on: every request is
 # counted. Loopback is allow-listed by default (bans.allow), which skips the
 # limits; here only a documentation range is. The same settings for both
-# daemons but redis.url.
+# daemons but redis.url (and the size of its pool).
 export PB_LIMITS_IP_RATE=1000000/s PB_LIMITS_KEY_RATE=1000000/s PB_LIMITS_USER_RATE=1000000/s
 export PB_BANS_ALLOW=192.0.2.0/24
 export PB_MASTER_KEY_FILE="$work/master.key"
-unset PB_REDIS
-declare -A url key
+unset PB_REDIS PB_THREADS PB_REDIS_POOL_SIZE
+# pbd's worker threads: 0 is its default (one per core); a worker waits for
+# each Redis answer, so more of them keep more checks in flight.
+read -r -a pbd_threads <<<"${PB_BENCH_PBD_THREADS:-0 8}"
+declare -A url key pid
 # start_pbd NAME [pbd flags…]: a pbd with its own database and an API key.
 start_pbd() {
     local name=$1 port admin
     shift
     "$bin/pbd" --db "$work/$name.db" --listen 127.0.0.1:0 --port-file "$work/$name.port" \
         --log-level warn "$@" >"$work/$name.out" 2>"$work/$name.err" &
+    pid[$name]=$!
     pids+=($!)
     for _ in $(seq 100); do [[ -s "$work/$name.port" ]] && break; sleep 0.1; done
     port=$(cat "$work/$name.port")
@@ -110,33 +122,66 @@ start_pbd() {
     curl -fsS -o /dev/null "${url[$name]}?anonymous=1"
     curl -fsS -o /dev/null -H "Authorization: Bearer ${key[$name]}" "${url[$name]}"
 }
-# run NAME anon|key: wrk on /v1/auth?anonymous=1, or /v1/auth with the API key.
-run() {
-    local out="$work/$1-$2.txt"
-    if [[ $2 == anon ]]; then
-        wrk -t2 -c64 -d"${duration}s" --latency "${url[$1]}?anonymous=1" >"$out"
-    else
-        wrk -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer ${key[$1]}" "${url[$1]}" >"$out"
-    fi
-    printf '   %-24s %12s req/s   p99 %-9s %s\n' "$1, /v1/auth $2" \
-        "$(awk '/Requests\/sec/ {print $2}' "$out")" "$(awk '$1=="99%" {print $2}' "$out")" \
-        "$(awk '/Non-2xx|Socket errors/' "$out" | tr '\n' ' ')"
+# stop_pbd NAME: stops that pbd (by PID) and forgets it.
+stop_pbd() {
+    local p=${pid[$1]} kept=()
+    kill "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+    for q in "${pids[@]}"; do [[ "$q" == "$p" ]] || kept+=("$q"); done
+    pids=("${kept[@]}")
 }
-# Both daemons stay up (the idle one costs nothing) and the runs alternate, so
-# that a change in the machine's load falls on both sides of a ratio.
-start_pbd memory
-start_pbd redis --redis "$redis_url"
-for r in anon key; do
-    for name in memory redis; do
-        if [[ $name == redis ]]; then rcli CONFIG RESETSTAT >/dev/null; fi
-        run "$name" "$r"
+# CPU time a process has used, in clock ticks (user + system).
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# run NAME anon|key: wrk on /v1/auth?anonymous=1, or /v1/auth with the API key;
+# prints req/s and what each process spent on the CPU per request (pbd,
+# redis-server, wrk), which is what bounds the figures when they share cores.
+run() {
+    local out="$work/$1-$2.txt" p0 r0 p1 r1 target="${url[$1]}?anonymous=1" auth=()
+    if [[ $2 == key ]]; then
+        target=${url[$1]}
+        auth=(-H "Authorization: Bearer ${key[$1]}")
+    fi
+    p0=$(ticks "${pid[$1]}")
+    r0=$(ticks "$redis_pid")
+    /usr/bin/time -f '%U %S' -o "$out.time" wrk -t2 -c64 -d"${duration}s" --latency \
+        "${auth[@]}" "$target" >"$out"
+    p1=$(ticks "${pid[$1]}")
+    r1=$(ticks "$redis_pid")
+    python3 - "$out" "$1, /v1/auth $2" "$((p1 - p0))" "$((r1 - r0))" "$(getconf CLK_TCK)" <<'PY'
+import re, sys
+out, label, pbd, redis, hz = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
+text = open(out).read()
+rps = re.search(r"Requests/sec:\s+(\S+)", text).group(1)
+p99 = re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1)
+n = int(re.search(r"(\d+) requests in", text).group(1))
+wrk = sum(map(float, open(out + ".time").read().split()))
+errors = " ".join(l.strip() for l in text.splitlines() if re.search("Non-2xx|Socket errors", l))
+us = lambda seconds: f"{seconds * 1e6 / max(n, 1):5.1f}"
+print(f"   {label:<26} {rps:>10} req/s  p99 {p99:<8} CPU/request µs: pbd {us(pbd / hz)} "
+      f"redis {us(redis / hz)} wrk {us(wrk)}  {errors}")
+PY
+}
+for t in "${pbd_threads[@]}"; do
+    # Both daemons stay up (the idle one costs nothing) and the runs alternate,
+    # so that a change in the machine's load falls on both sides of a ratio.
+    # One Redis connection per worker, and as many again for the subscriber,
+    # publishing and pbctl-like callers.
+    start_pbd "memory-t$t" --threads "$t"
+    PB_REDIS_POOL_SIZE=$((t > 4 ? 2 * t : 8)) start_pbd "redis-t$t" --threads "$t" --redis "$redis_url"
+    for r in anon key; do
+        for name in "memory-t$t" "redis-t$t"; do
+            if [[ $name == redis-* ]]; then rcli CONFIG RESETSTAT >/dev/null; fi
+            run "$name" "$r"
+        done
+        # Every check of the Redis run went to Redis: one EVALSHA per request
+        # (anonymous: the address), two with a key (the address, then the key).
+        rcli INFO commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p' \
+            >"$work/redis-t$t-$r.calls"
     done
-    # Every check of the Redis run went to Redis: one EVALSHA per request
-    # (anonymous: the address), two with a key (the address, then the key).
-    rcli INFO commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p' \
-        >"$work/redis-$r.calls"
+    stop_pbd "memory-t$t"
+    stop_pbd "redis-t$t"
 done
-python3 - "$work" <<'PY'
+python3 - "$work" "${pbd_threads[@]}" <<'PY'
 import re, sys
 w = sys.argv[1]
 def rps(name):
@@ -146,12 +191,17 @@ def rps(name):
     return float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 def requests(name):
     return int(re.search(r"(\d+) requests in", open(f"{w}/{name}.txt").read()).group(1))
-for run, what, per in (("anon", "?anonymous=1 (address limit)", 1),
-                       ("key", "API key (address + key limits)", 2)):
-    m, r = rps(f"memory-{run}"), rps(f"redis-{run}")
-    calls, sent = int(open(f"{w}/redis-{run}.calls").read() or 0), requests(f"redis-{run}")
-    # wrk counts only completed requests; pbd may have answered a few more.
-    if calls < per * sent:
-        sys.exit(f"{run}: {calls} EVALSHA calls in Redis for {sent} requests: limits were not in Redis")
-    print(f"   /v1/auth {what}: Redis {r:,.0f} req/s, memory {m:,.0f} req/s: {r / m:.0%} (target: at least 60%)")
+for t in sys.argv[2:]:
+    threads = "one per core" if t == "0" else t
+    for run, what, per in (("anon", "?anonymous=1 (address limit)", 1),
+                           ("key", "API key (address + key limits)", 2)):
+        m, r = rps(f"memory-t{t}-{run}"), rps(f"redis-t{t}-{run}")
+        calls = int(open(f"{w}/redis-t{t}-{run}.calls").read() or 0)
+        sent = requests(f"redis-t{t}-{run}")
+        # wrk counts only completed requests; pbd may have answered a few more.
+        if calls < per * sent:
+            sys.exit(f"redis-t{t}-{run}: {calls} EVALSHA calls in Redis for {sent} requests: "
+                     "limits were not in Redis")
+        print(f"   /v1/auth {what}, {threads} thread(s): Redis {r:,.0f} req/s, "
+              f"memory {m:,.0f} req/s: {r / m:.0%} (target: at least 60%)")
 PY

@@ -7,6 +7,7 @@
 #   3. pbd POST /v1/keys/verify under wrk -t2 -c64 and -c512, next to nginx `return 200`
 #   4. the WebSocket fan-out and idle connections (bench_ws.sh)
 #   5. PostgreSQL against SQLite through pbd (pg_http.sh, pg_states.sh)
+#   6. Redis: limits.check next to redis-benchmark EVALSHA, /v1/auth with limits in Redis (redis.sh)
 # Only loopback; every process started here is stopped here, by PID.
 set -euo pipefail
 build=${1:-build/dev}
@@ -151,3 +152,6 @@ echo "== 4. WebSocket fan-out and idle connections"
 echo "== 5. PostgreSQL: keys.verify through pbd next to SQLite; states.update with two daemons on one database"
 "$(dirname "$0")/pg_http.sh" "$build"
 "$(dirname "$0")/pg_states.sh" "$build"
+
+echo "== 6. Redis: limits.check through Redis next to redis-benchmark; /v1/auth with limits in Redis and in memory"
+"$(dirname "$0")/redis.sh" "$build"

@@ -110,6 +110,18 @@ void Gate::admit_address(const std::optional<limits::IpAddress>& client, Respons
     }
 }
 
+std::optional<limits::RedisCall> Gate::address_call(
+    const std::optional<limits::IpAddress>& client) const {
+    if (!client) {
+        return std::nullopt;
+    }
+    auto& bans = m_services.bans();
+    if (bans.match_caller({.address = client}) || bans.allow_listed(*client)) {
+        return std::nullopt;
+    }
+    return m_services.limits().address_call(*client);
+}
+
 void Gate::admit_caller(const std::optional<limits::IpAddress>& client, const ops::Caller& caller,
                         Response& response, limits::LimitUse use) {
     if (auto ban = m_services.bans().match_caller(

@@ -43,6 +43,11 @@ class Gate {
     void admit_caller(const std::optional<limits::IpAddress>& client, const ops::Caller& caller,
                       Response& response, limits::LimitUse use = limits::LimitUse::api);
 
+    // The Redis call admit_address() will make for `client`, or nullopt when
+    // it makes none (no address, banned, allow-listed, no Redis).
+    std::optional<limits::RedisCall> address_call(
+        const std::optional<limits::IpAddress>& client) const;
+
   private:
     void enforce(const limits::LimitResult& result, std::string_view what, Response& response);
 

@@ -17,6 +17,8 @@
 #include <boost/beast/http/status.hpp>
 
 #include "common/core/error.hpp"
+#include "common/limits/redis_limiter.hpp"
+#include "common/limits/service.hpp"
 #include "daemon/ws_session.hpp"
 
 namespace pb::daemon::http_detail {
@@ -310,6 +312,37 @@ class Connection final : public std::enable_shared_from_this<Connection> {
             m_closed = true;
             m_timer.cancel();
             return serve_websocket(m_server, std::move(m_socket), m_request);
+        }
+        if (m_worker.redis) {
+            // The address's rate limit is in Redis: ask without blocking this
+            // thread, then answer with that check already made.
+            if (auto call = m_server.router.address_call(request())) {
+                const auto& script = limits::gcra_script();
+                const auto keys = limits::gcra_keys(call->key);
+                const auto args = call->args;
+                m_worker.redis->eval(
+                    script, keys, args,
+                    [self = shared_from_this(), call = std::move(*call)](const redis::Reply* r) {
+                        std::optional<limits::PrepaidCheck> prepaid;
+                        if (r != nullptr) {
+                            try {
+                                prepaid.emplace(call.key, call.policy,
+                                                limits::gcra_result(*r, call.policy));
+                            } catch (const Error&) {
+                                // An unexpected reply: the blocking path asks again.
+                            }
+                        }
+                        self->respond();
+                    });
+                return;
+            }
+        }
+        respond();
+    }
+
+    void respond() {
+        if (m_closed) {
+            return;
         }
         m_server.router.handle(request(), m_response);
         write(m_parser->keep_alive() && !m_server.draining.load(std::memory_order_relaxed));

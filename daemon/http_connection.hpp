@@ -14,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "daemon/http_redis_pipe.hpp"
 #include "daemon/http_server.hpp"
 
 namespace pb::daemon {
@@ -38,6 +39,9 @@ struct Worker {
     std::unordered_set<Connection*> connections;
     asio::io_context ioc{1};
     asio::executor_work_guard<Executor> guard{ioc.get_executor()};
+    // This thread's non-blocking Redis connection (ServerOptions::redis), or
+    // nullptr; declared after the io_context, so destroyed before it.
+    std::unique_ptr<RedisPipe> redis;
     std::thread thread;
 };
 

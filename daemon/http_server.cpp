@@ -107,6 +107,13 @@ std::uint16_t HttpServer::start() {
     const int threads = std::max(1, s.options.threads);
     for (int i = 0; i < threads; ++i) {
         s.workers.push_back(std::make_unique<Worker>());
+        if (s.options.redis != nullptr) {
+            auto& w = *s.workers.back();
+            w.redis = std::make_unique<RedisPipe>(w.ioc, *s.options.redis);
+            if (!w.redis->usable()) {
+                w.redis.reset();
+            }
+        }
     }
     auto& ioc = s.workers.front()->ioc;
     tcp::endpoint endpoint;

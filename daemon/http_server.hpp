@@ -12,6 +12,12 @@ namespace pb::daemon {
 
 class WsHub;
 
+}  // namespace pb::daemon
+namespace pb::redis {
+struct ClientOptions;
+}
+namespace pb::daemon {
+
 struct ServerOptions {
     std::string listen = "127.0.0.1:8700";  // host:port; port 0 picks a free one
     int threads = 1;
@@ -19,6 +25,9 @@ struct ServerOptions {
     std::uint32_t max_header = 16384;
     std::chrono::milliseconds idle_timeout{60'000};
     std::int64_t max_connections = 10'000;
+    // Redis, when the limits live there: each worker thread then asks it
+    // without blocking (must outlive the server; nullptr: no Redis).
+    const redis::ClientOptions* redis = nullptr;
 };
 
 // Splits "host:port" (or "[v6]:port"); Error(invalid_argument) when it is not one.

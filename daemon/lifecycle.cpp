@@ -322,6 +322,9 @@ int Lifecycle::run(int argc, char** argv) {
         }
         m_services->actions();  // load now: a bad actions.* setting stops the start
         m_metrics = std::make_unique<Metrics>(runtime::op_table());
+        if (auto* redis = m_services->redis()) {
+            options.redis = &redis->options();
+        }
         m_router = std::make_unique<Router>(*m_services, runtime::op_table(), *m_metrics);
         m_server = std::make_unique<HttpServer>(*m_router, *m_metrics, options);
         m_hub = std::make_unique<WsHub>(*m_services, ws_options);

@@ -200,6 +200,17 @@ ops::OpTable::RouteMatch Router::match(std::string_view method, std::string_view
     return m_table.match(method, path);
 }
 
+std::optional<limits::RedisCall> Router::address_call(const Request& request) const {
+    const auto path = request.target.substr(0, request.target.find('?'));
+    if (path == "/ready" || path == "/metrics") {
+        return std::nullopt;
+    }
+    if (path == "/v1/auth" ? request.method != "GET" : match(request.method, path).op == nullptr) {
+        return std::nullopt;  // refused before the gate
+    }
+    return m_gate.address_call(m_gate.client_address(request));
+}
+
 std::string Router::allowed_methods(std::string_view path) const {
     if (path == "/ready" || path == "/metrics") {
         return "GET";

@@ -36,6 +36,11 @@ class Router {
     void reject(const Request& request, int status, ErrorCode code, std::string_view message,
                 Response& response);
 
+    // The Redis call handle() will make to check `request`'s address, so the
+    // transport can make it first without blocking (limits::PrepaidCheck);
+    // nullopt when handle() makes none.
+    std::optional<limits::RedisCall> address_call(const Request& request) const;
+
     // While not ready (starting, draining) GET /ready answers 503.
     void set_ready(bool ready) { m_ready.store(ready, std::memory_order_relaxed); }
 

@@ -7,75 +7,65 @@ namespace pb::limits {
 // The arithmetic of RateLimiter::check/status (limiter.cpp), in Lua. Lua 5.1
 // numbers are doubles: exact for integers up to 2^53, which microsecond times
 // (about 2^51 today) and burst × interval of any sane policy stay below.
-// Returns {allowed, remaining, reset_after_ms, retry_after_ms, ban_due}.
-// Each redis.call costs the script about 2 µs (Redis 7, measured with
-// tests/bench/redis.sh), several times the command itself: keep() is given the
-// violation window end it needs ('w', read by the HMGET or just written)
-// rather than reading it back.
+// KEYS[1] holds the bucket's theoretical arrival time (a string, expiring
+// when the bucket is full again); KEYS[2] its violation count and window (a
+// hash, touched only by denials). Returns {allowed, remaining,
+// reset_after_ms, retry_after_ms, ban_due}. Written for Redis's Lua, where
+// every call, closure, table and string.format costs (measured with
+// redis-benchmark and INFO commandstats): an allowed check makes three calls
+// (TIME, GET, SET … PXAT), and numbers go to Redis as numbers (Redis prints
+// integral ones exactly). Needs Redis 6.2 or later (PXAT).
 const redis::Script& gcra_script() {
     static const redis::Script script(R"lua(
-redis.replicate_commands()
 local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local now_ms = math.floor(now / 1000)
+local now = clock[1] * 1000000 + clock[2]
 local t = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local spend = ARGV[4] == 'spend'
-local threshold = tonumber(ARGV[5])
-local window = tonumber(ARGV[6])
-local state = redis.call('HMGET', KEYS[1], 't', 'v', 'w')
-local stored = tonumber(state[1])
+local full = ARGV[2] * t
+local stored = tonumber(redis.call('GET', KEYS[1]))
 local tat = now
 if stored and stored > now then tat = stored end
-local function ceil_ms(us)
-  if us <= 0 then return 0 end
-  return math.floor((us + 999) / 1000)
-end
-local function remaining(at)
-  local r = math.floor((now + burst * t - at) / t)
-  if r < 0 then return 0 end
-  if r > burst then return burst end
-  return r
-end
-local function keep(until_ms, w)
-  if w > until_ms then until_ms = w end
-  redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', until_ms + 1000))
-end
-if not spend then
-  local allow_at = tat + t - burst * t
+if ARGV[4] ~= 'spend' then
+  local left = math.min(ARGV[2], math.max(0, math.floor((now + full - tat) / t)))
+  local allow_at = tat + t - full
   if allow_at > now then
-    return {0, remaining(tat), ceil_ms(tat - now), math.max(1, ceil_ms(allow_at - now)), 0}
+    return {0, left, math.ceil((tat - now) / 1000), math.max(1, math.ceil((allow_at - now) / 1000)), 0}
   end
-  return {1, remaining(tat), ceil_ms(tat - now), 0, 0}
+  return {1, left, math.max(0, math.ceil((tat - now) / 1000)), 0, 0}
 end
-local new_tat = tat + cost * t
-local allow_at = new_tat - burst * t
+local new_tat = tat + ARGV[3] * t
+local allow_at = new_tat - full
 if allow_at <= now then
-  redis.call('HSET', KEYS[1], 't', string.format('%.0f', new_tat))
-  keep(now_ms + ceil_ms(new_tat - now), tonumber(state[3]) or 0)
-  return {1, remaining(new_tat), ceil_ms(new_tat - now), 0, 0}
+  redis.call('SET', KEYS[1], new_tat, 'PXAT', math.floor(new_tat / 1000) + 1000)
+  return {1, math.min(ARGV[2], math.floor((now + full - new_tat) / t)), math.ceil((new_tat - now) / 1000), 0, 0}
 end
 local ban = 0
+local threshold = tonumber(ARGV[5])
 if threshold > 0 and stored then
-  local v = tonumber(state[2]) or 0
-  local w = tonumber(state[3]) or 0
+  local now_ms = math.floor(now / 1000)
+  local state = redis.call('HMGET', KEYS[2], 'v', 'w')
+  local v = tonumber(state[1]) or 0
+  local w = tonumber(state[2]) or 0
   if w <= now_ms then
     v = 0
-    w = now_ms + window
+    w = now_ms + ARGV[6]
   end
   v = v + 1
   if v >= threshold then
-    v = 0
-    w = 0
+    redis.call('DEL', KEYS[2])
     ban = 1
+  else
+    redis.call('HSET', KEYS[2], 'v', v, 'w', w)
+    redis.call('PEXPIREAT', KEYS[2], w + 1000)
   end
-  redis.call('HSET', KEYS[1], 'v', v, 'w', string.format('%.0f', w))
-  keep(now_ms + ceil_ms(tat - now), w)
 end
-return {0, remaining(tat), ceil_ms(tat - now), math.max(1, ceil_ms(allow_at - now)), ban}
+local left = math.max(0, math.floor((now + full - tat) / t))
+return {0, left, math.ceil((tat - now) / 1000), math.max(1, math.ceil((allow_at - now) / 1000)), ban}
 )lua");
     return script;
+}
+
+std::array<std::string, 2> gcra_keys(std::string_view bucket) {
+    return {std::string(bucket), std::string(bucket) + ":v"};
 }
 
 RedisLimiter::RedisLimiter(redis::Client& client) : m_client(client) {}
@@ -89,17 +79,17 @@ std::string RedisLimiter::key(Scope scope, std::string_view id) const {
     return k;
 }
 
-LimitResult RedisLimiter::run(std::string_view bucket, const Policy& policy, std::int64_t cost,
-                              const ViolationRule& rule, bool spend) {
-    const auto interval = std::to_string(policy.interval_us());
-    const auto burst = std::to_string(policy.burst);
-    const auto cost_text = std::to_string(cost);
-    const auto threshold = std::to_string(rule.threshold);
-    const auto window = std::to_string(rule.window_ms);
-    const std::string_view keys[] = {bucket};
-    const std::string_view args[] = {interval,  burst, cost_text, spend ? "spend" : "status",
-                                     threshold, window};
-    const auto reply = m_client.eval(gcra_script(), keys, args);
+std::vector<std::string> gcra_args(const Policy& policy, std::int64_t cost,
+                                   const ViolationRule& rule, bool spend) {
+    return {std::to_string(policy.interval_us()),
+            std::to_string(policy.burst),
+            std::to_string(cost),
+            spend ? "spend" : "status",
+            std::to_string(rule.threshold),
+            std::to_string(rule.window_ms)};
+}
+
+LimitResult gcra_result(const redis::Reply& reply, const Policy& policy) {
     if (reply.type != redis::Reply::Type::array || reply.elements.size() != 5) {
         throw Error(ErrorCode::internal, "redis: unexpected answer from the rate-limit script");
     }
@@ -114,6 +104,15 @@ LimitResult RedisLimiter::run(std::string_view bucket, const Policy& policy, std
     return r;
 }
 
+LimitResult RedisLimiter::run(std::string_view bucket, const Policy& policy, std::int64_t cost,
+                              const ViolationRule& rule, bool spend) {
+    const auto args = gcra_args(policy, cost, rule, spend);
+    const auto names = gcra_keys(bucket);
+    const std::string_view keys[] = {names[0], names[1]};
+    const std::vector<std::string_view> views(args.begin(), args.end());
+    return gcra_result(m_client.eval(gcra_script(), keys, views), policy);
+}
+
 LimitResult RedisLimiter::check(std::string_view bucket, const Policy& policy, std::int64_t cost,
                                 const ViolationRule& rule) {
     check_cost(policy, cost);
@@ -125,7 +124,8 @@ LimitResult RedisLimiter::status(std::string_view bucket, const Policy& policy) 
 }
 
 bool RedisLimiter::reset(std::string_view bucket) {
-    return m_client.command({"DEL", bucket}).integer > 0;
+    const auto names = gcra_keys(bucket);
+    return m_client.command({"DEL", names[0], names[1]}).integer > 0;
 }
 
 }  // namespace pb::limits

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/limits/limiter.hpp"
 #include "common/limits/policy.hpp"
@@ -10,10 +12,18 @@
 
 namespace pb::limits {
 
-// The Lua script RedisLimiter runs: KEYS[1] the bucket; ARGV interval_us,
+// The Lua script RedisLimiter runs: KEYS gcra_keys(bucket); ARGV interval_us,
 // burst, cost, "spend" or "status", violation threshold, violation window ms.
 // Public for the benchmark that compares it with redis-benchmark.
 const redis::Script& gcra_script();
+
+// The script's two keys for a bucket: its arrival time, and its violations.
+std::array<std::string, 2> gcra_keys(std::string_view bucket);
+// The script's arguments for a check (`spend`) or a status, and its reply as
+// a LimitResult (Error(internal) for a reply of another shape).
+std::vector<std::string> gcra_args(const Policy& policy, std::int64_t cost,
+                                   const ViolationRule& rule, bool spend);
+LimitResult gcra_result(const redis::Reply& reply, const Policy& policy);
 
 // GCRA in Redis, so that every daemon (and pbctl) spends from one bucket per
 // identifier: one Lua script per call, atomic on the server, with the time

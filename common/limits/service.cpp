@@ -181,10 +181,47 @@ LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings s
     }
 }
 
+namespace {
+thread_local PrepaidCheck* t_prepaid = nullptr;
+}  // namespace
+
+PrepaidCheck::PrepaidCheck(std::string key, const Policy& policy, LimitResult result)
+    : m_key(std::move(key)), m_policy(policy), m_result(result), m_outer(t_prepaid) {
+    t_prepaid = this;
+}
+
+PrepaidCheck::~PrepaidCheck() {
+    t_prepaid = m_outer;
+}
+
+std::optional<LimitResult> PrepaidCheck::take(std::string_view key, const Policy& policy) {
+    auto* p = t_prepaid;
+    if (p == nullptr || p->m_used || p->m_key != key || p->m_policy.count != policy.count ||
+        p->m_policy.period_ms != policy.period_ms || p->m_policy.burst != policy.burst) {
+        return std::nullopt;
+    }
+    p->m_used = true;
+    return p->m_result;
+}
+
+std::optional<RedisCall> LimitService::address_call(const IpAddress& address) const {
+    if (!m_redis || !m_settings.ip) {
+        return std::nullopt;
+    }
+    return RedisCall{m_redis->key(Scope::ip, to_string(address)),
+                     gcra_args(*m_settings.ip, 1, m_settings.violations, true), *m_settings.ip};
+}
+
 LimitResult LimitService::check_redis(Scope scope, std::string_view id, const Policy& policy,
                                       std::int64_t cost, LimitUse use) {
     try {
-        return m_redis->check(m_redis->key(scope, id), policy, cost, m_settings.violations);
+        const auto key = m_redis->key(scope, id);
+        if (cost == 1) {
+            if (auto prepaid = PrepaidCheck::take(key, policy)) {
+                return *prepaid;
+            }
+        }
+        return m_redis->check(key, policy, cost, m_settings.violations);
     } catch (const Error& e) {
         if (e.code() != ErrorCode::unavailable) {
             throw;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/core/clock.hpp"
 #include "common/core/config.hpp"
@@ -55,6 +56,38 @@ std::string canonical_id(Scope scope, std::string_view id);
 // (logged). One query: the daemon should take it from the cached key instead.
 std::optional<Policy> key_rate_limit(store::Store& store, std::string_view key_id);
 
+// The Redis call an address check would make, for a caller that sends it
+// without blocking (pbd's HTTP workers) and hands the answer back through
+// PrepaidCheck.
+struct RedisCall {
+    std::string key;                // the bucket
+    std::vector<std::string> args;  // gcra_args()
+    Policy policy;
+};
+
+// An answer from Redis obtained ahead of a check, for the next check of
+// `key` on this thread while the object lives (RAII; one at a time per
+// thread). The check then uses it instead of asking Redis, once.
+class PrepaidCheck {
+  public:
+    PrepaidCheck(std::string key, const Policy& policy, LimitResult result);
+    ~PrepaidCheck();
+    PrepaidCheck(const PrepaidCheck&) = delete;
+    PrepaidCheck& operator=(const PrepaidCheck&) = delete;
+
+    // The answer for `key` under `policy`, once; nullopt otherwise.
+    static std::optional<LimitResult> take(std::string_view key, const Policy& policy);
+    // Whether a check used it (when not, the Redis spend was for nothing).
+    bool used() const { return m_used; }
+
+  private:
+    std::string m_key;
+    Policy m_policy;
+    LimitResult m_result;
+    bool m_used = false;
+    PrepaidCheck* m_outer;
+};
+
 // Rate limits per scope, with automatic bans through BanService after
 // repeated denials. Counters live in Redis when one is given (shared by every
 // daemon and pbctl), else in this process (one RateLimiter per scope). When
@@ -87,6 +120,10 @@ class LimitService {
     // Gives `id` its whole burst back. True if it was tracked.
     // Error(unavailable) when Redis cannot answer.
     bool reset(Scope scope, std::string_view id);
+
+    // The Redis call check_address(address) would make (cost 1), or nullopt
+    // when it would make none (no Redis, no address policy).
+    std::optional<RedisCall> address_call(const IpAddress& address) const;
 
     // "redis" or "memory": where the counters live.
     std::string_view backend() const { return m_redis ? "redis" : "memory"; }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/core/error.hpp"
+#include "common/redis/resp.hpp"
 
 namespace pb::redis {
 namespace {
@@ -13,42 +14,6 @@ namespace {
 timeval to_timeval(std::chrono::milliseconds ms) {
     return timeval{.tv_sec = static_cast<time_t>(ms.count() / 1000),
                    .tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
-}
-
-Reply copy_reply(const redisReply* r) {
-    Reply out;
-    switch (r->type) {
-        case REDIS_REPLY_INTEGER:
-            out.type = Reply::Type::integer;
-            out.integer = r->integer;
-            break;
-        case REDIS_REPLY_STRING:
-        case REDIS_REPLY_STATUS:
-        case REDIS_REPLY_ERROR:
-            out.type = r->type == REDIS_REPLY_STRING   ? Reply::Type::string
-                       : r->type == REDIS_REPLY_STATUS ? Reply::Type::status
-                                                       : Reply::Type::error;
-            out.str.assign(r->str, r->len);
-            break;
-        case REDIS_REPLY_ARRAY:
-            out.type = Reply::Type::array;
-            out.elements.reserve(r->elements);
-            for (std::size_t i = 0; i < r->elements; ++i) {
-                out.elements.push_back(copy_reply(r->element[i]));
-            }
-            break;
-        default:
-            out.type = Reply::Type::nil;
-    }
-    return out;
-}
-
-// Takes ownership of a hiredis reply and copies it out.
-Reply adopt(void* raw) {
-    auto* r = static_cast<redisReply*>(raw);
-    Reply out = copy_reply(r);
-    freeReplyObject(r);
-    return out;
 }
 
 // hiredis wants parallel arrays of pointers and lengths.
@@ -163,7 +128,7 @@ Reply Connection::call(std::span<const std::string_view> args) {
     if (raw == nullptr) {
         fail(args.empty() ? "a command" : args.front());
     }
-    return adopt(raw);
+    return adopt_reply(raw);
 }
 
 void Connection::append(std::span<const std::string_view> args) {
@@ -188,7 +153,7 @@ Reply Connection::read() {
     if (redisGetReply(m_context, &raw) != REDIS_OK || raw == nullptr) {
         fail("reading a reply");
     }
-    return adopt(raw);
+    return adopt_reply(raw);
 }
 
 bool Connection::buffered(Reply& out) {
@@ -199,7 +164,7 @@ bool Connection::buffered(Reply& out) {
     if (raw == nullptr) {
         return false;
     }
-    out = adopt(raw);
+    out = adopt_reply(raw);
     return true;
 }
 

@@ -1,0 +1,86 @@
+#pragma once
+// Private to the http_*.cpp files (Boost.Asio).
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/redis/client.hpp"
+#include "common/redis/resp.hpp"
+
+namespace pb::daemon::http_detail {
+
+// One worker thread's own connection to Redis, driven by its io_context: a
+// request that needs a Redis check sends it and goes on when the answer
+// comes, so the thread serves other connections meanwhile, and the checks of
+// every request that arrived together leave in one write (pipelining). Any
+// trouble (not connected yet, a timeout, a lost connection, an error reply
+// such as NOSCRIPT) answers "no answer": the caller then takes the blocking
+// path, which has the reconnect logic, the script loading and the failure
+// policy. Used only from its io_context's thread.
+class RedisPipe {
+  public:
+    // Called with the reply, or nullptr when there is none to use.
+    using Callback = std::function<void(const redis::Reply*)>;
+
+    // `options` must outlive the pipe. The address is resolved here, once.
+    RedisPipe(boost::asio::io_context& ioc, const redis::ClientOptions& options);
+    ~RedisPipe();
+    RedisPipe(const RedisPipe&) = delete;
+    RedisPipe& operator=(const RedisPipe&) = delete;
+
+    // True when Redis is reachable over TCP (a Unix socket is left to the
+    // blocking path).
+    bool usable() const { return m_usable; }
+
+    // EVALSHA `script` on `keys` with `args`; `done` runs on the io thread,
+    // never inside this call.
+    void eval(const redis::Script& script, std::span<const std::string> keys,
+              std::span<const std::string> args, Callback done);
+
+  private:
+    enum class State { closed, connecting, open };
+    struct Pending {
+        Callback done;  // empty for the login's own replies
+        std::chrono::steady_clock::time_point sent;
+    };
+
+    void connect();
+    void flush();
+    // Writes after the handlers ready now have queued theirs: one write for all.
+    void flush_soon();
+    void read();
+    void arm_timer();
+    // Answers every pending request with "no answer", closes, backs off.
+    void fail();
+
+    boost::asio::io_context& m_ioc;
+    const redis::ClientOptions& m_options;
+    boost::asio::ip::tcp::endpoint m_endpoint;
+    bool m_usable = false;
+    State m_state = State::closed;
+    boost::asio::ip::tcp::socket m_socket;
+    boost::asio::steady_timer m_timer;
+    bool m_timer_armed = false;
+    std::chrono::steady_clock::time_point m_retry_at{};
+    std::chrono::milliseconds m_backoff{0};
+    std::string m_out;      // encoded, not yet written
+    std::string m_writing;  // being written
+    bool m_write_busy = false;
+    bool m_flush_posted = false;
+    std::deque<Pending> m_pending;  // in the order of their replies
+    std::unique_ptr<redis::ReplyReader> m_reader;
+    std::vector<char> m_in;
+    // Bumped by fail(): completions of an older connection are ignored.
+    std::uint64_t m_generation = 0;
+};
+
+}  // namespace pb::daemon::http_detail

@@ -222,14 +222,14 @@ std::size_t RedisKeyCache::tracked() const {
     return m_applied.size();
 }
 
-std::unique_ptr<RedisKeyCache> make_redis_key_cache(redis::Client* client, const Config& config,
-                                                    const Clock& clock) {
+std::unique_ptr<RedisKeyCache> make_redis_key_cache(redis::Client* client, store::Dialect dialect,
+                                                    const Config& config, const Clock& clock) {
     const auto ttl = config.get_duration_ms("redis.key_cache_ttl");
     if (ttl > k_max_ttl_ms) {
         throw Error(ErrorCode::invalid_argument, "redis.key_cache_ttl: at most 1d",
                     {{"key", "redis.key_cache_ttl"}});
     }
-    if (client == nullptr || ttl == 0) {
+    if (client == nullptr || ttl == 0 || dialect == store::Dialect::sqlite) {
         return nullptr;
     }
     return std::make_unique<RedisKeyCache>(*client, clock, ttl);

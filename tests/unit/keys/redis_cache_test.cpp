@@ -281,14 +281,17 @@ TEST_P(RedisKeyCacheTest, RedisDownFallsBackToTheDatabase) {
 
 PB_INSTANTIATE_BACKENDS(RedisKeyCacheTest);
 
-// Services builds the tier from redis.key_cache_ttl: on by default, off at 0s.
-class RedisKeyCacheConfigTest : public ::testing::Test {
+// Services builds the tier from redis.key_cache_ttl: on by default on
+// PostgreSQL, off at 0s, and never on SQLite (its reads beat Redis's answers).
+class RedisKeyCacheConfigTest : public ::testing::TestWithParam<Backend> {
   protected:
+    RedisKeyCacheConfigTest() : db(GetParam()) {}
+
     std::unique_ptr<Services> open(const std::string& ttl) {
-        std::ofstream(dir.file("pb.yaml")) << "{}\n";
+        std::ofstream(db.dir().file("pb.yaml")) << "{}\n";
         ConfigInputs in;
-        in.file = dir.file("pb.yaml");
-        in.flags["db.url"] = dir.file("pb.db");
+        in.file = db.dir().file("pb.yaml");
+        in.flags["db.url"] = db.url();
         in.flags["redis.url"] = server.url();
         if (!ttl.empty()) {
             in.flags["redis.key_cache_ttl"] = ttl;
@@ -297,22 +300,28 @@ class RedisKeyCacheConfigTest : public ::testing::Test {
     }
 
     LocalRedis server;
-    pb::test::TempDir dir;
+    pb::test::TestDb db;
     ManualClock clock;
 };
 
-// The default: 30 s entries under <prefix>key:<id>.
-TEST_F(RedisKeyCacheConfigTest, OnByDefault) {
+// The default: 30 s entries under <prefix>key:<id>, on PostgreSQL.
+TEST_P(RedisKeyCacheConfigTest, OnByDefaultOnPostgres) {
     auto services = open("");
-    ASSERT_NE(services->keys().redis_cache(), nullptr);
-    EXPECT_EQ(services->keys().redis_cache()->ttl_ms(), 30'000);
     const auto k = services->keys().create(NewKey{.owner = "ci"}, "test");
     ASSERT_TRUE(services->keys().verify(k.key).valid);
+    const auto* cache = services->keys().redis_cache();
+    if (GetParam() == Backend::sqlite) {
+        EXPECT_EQ(cache, nullptr);
+        EXPECT_EQ(server.command({"DBSIZE"}).integer, 0);
+        return;
+    }
+    ASSERT_NE(cache, nullptr);
+    EXPECT_EQ(cache->ttl_ms(), 30'000);
     EXPECT_EQ(server.command({"EXISTS", "pb:key:" + k.record.id}).integer, 1);
 }
 
 // 0s turns the tier off: nothing is written to Redis.
-TEST_F(RedisKeyCacheConfigTest, ZeroTtlWritesNothing) {
+TEST_P(RedisKeyCacheConfigTest, ZeroTtlWritesNothing) {
     auto services = open("0s");
     EXPECT_EQ(services->keys().redis_cache(), nullptr);
     const auto k = services->keys().create(NewKey{.owner = "ci"}, "test");
@@ -323,7 +332,7 @@ TEST_F(RedisKeyCacheConfigTest, ZeroTtlWritesNothing) {
 }
 
 // A ttl beyond a day is refused, naming the setting.
-TEST_F(RedisKeyCacheConfigTest, TtlOverADayIsRefused) {
+TEST_P(RedisKeyCacheConfigTest, TtlOverADayIsRefused) {
     try {
         open("2d");
         ADD_FAILURE() << "accepted";
@@ -332,6 +341,8 @@ TEST_F(RedisKeyCacheConfigTest, TtlOverADayIsRefused) {
         EXPECT_NE(std::string(e.what()).find("redis.key_cache_ttl"), std::string::npos);
     }
 }
+
+PB_INSTANTIATE_BACKENDS(RedisKeyCacheConfigTest);
 
 }  // namespace
 }  // namespace pb::keys::test

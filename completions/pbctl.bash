@@ -4,368 +4,368 @@ __pbctl_data() {
     case "$1" in
         "")
             commands="health version db config keys tokens bans limits states audit actions vault completion events"
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "actions")
             commands="list show run lint"
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "actions lint")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "actions list")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "actions run")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --arg --args-json --dry-run --exit-status"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --arg --args-json "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --arg --args-json --dry-run --exit-status"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --arg --args-json "
             files=" --config --db --args-json " ;;
         "actions show")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "audit")
             commands="list"
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "audit list")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --since --actor --op --limit"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --since --actor --op --limit "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --since --actor --op --limit"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --since --actor --op --limit "
             files=" --config --db " ;;
         "bans")
             commands="add list check remove import export"
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "bans add")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --for --reason"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --for --reason "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --for --reason"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --for --reason "
             files=" --config --db " ;;
         "bans check")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "bans export")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "bans import")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --document --format"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --document --format "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --document --format"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --document --format "
             files=" --config --db --document " ;;
         "bans list")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --scope --all --limit"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --scope --limit "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --scope --all --limit"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --scope --limit "
             files=" --config --db " ;;
         "bans remove")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "completion")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "config")
             commands="show explain"
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "config explain")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "config show")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "db")
             commands="migrate status backup purge"
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "db backup")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "db migrate")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "db purge")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "db status")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "events")
             commands="tail"
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "events tail")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --topic --since --count"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --topic --since --count "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --topic --since --count"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --topic --since --count "
             files=" --config --db " ;;
         "health")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "keys")
             commands="create verify list show update rotate revoke delete"
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "keys create")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --owner --name --perm --expires --remaining --metadata --rate-limit"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --owner --name --perm --expires --remaining --metadata --rate-limit "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --owner --name --perm --expires --remaining --metadata --rate-limit"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --owner --name --perm --expires --remaining --metadata --rate-limit "
             files=" --config --db --metadata " ;;
         "keys delete")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "keys list")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --owner --status --limit"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --owner --status --limit "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --owner --status --limit"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --owner --status --limit "
             files=" --config --db " ;;
         "keys revoke")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "keys rotate")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --grace"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --grace "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --grace"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --grace "
             files=" --config --db " ;;
         "keys show")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "keys update")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --name --perm --expires --remaining --unlimited --metadata --rate-limit"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --name --perm --expires --remaining --metadata --rate-limit "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --name --perm --expires --remaining --unlimited --metadata --rate-limit"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --name --perm --expires --remaining --metadata --rate-limit "
             files=" --config --db --metadata " ;;
         "keys verify")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "limits")
             commands="check status reset"
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "limits check")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --scope --cost"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --scope --cost "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --scope --cost"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --scope --cost "
             files=" --config --db " ;;
         "limits reset")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --scope"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --scope "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --scope"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --scope "
             files=" --config --db " ;;
         "limits status")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --scope"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --scope "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --scope"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --scope "
             files=" --config --db " ;;
         "states")
             commands="register get update transition history list delete watch"
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "states delete")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --if-version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --if-version "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --if-version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --if-version "
             files=" --config --db " ;;
         "states get")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "states history")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --limit"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --limit "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --limit"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --limit "
             files=" --config --db " ;;
         "states list")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --type --status --limit --cursor"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --type --status --limit --cursor "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --type --status --limit --cursor"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --type --status --limit --cursor "
             files=" --config --db " ;;
         "states register")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --type --data --allow --ttl"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --type --data --allow --ttl "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --type --data --allow --ttl"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --type --data --allow --ttl "
             files=" --config --db --data " ;;
         "states transition")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --if-version --ttl"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --if-version --ttl "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --if-version --ttl"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --if-version --ttl "
             files=" --config --db " ;;
         "states update")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --data --replace --if-version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --data --if-version "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --data --replace --if-version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --data --if-version "
             files=" --config --db --data " ;;
         "states watch")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --since --count"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --since --count "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --since --count"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --since --count "
             files=" --config --db " ;;
         "tokens")
             commands="issue verify refresh revoke inspect jwks keys"
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "tokens inspect")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "tokens issue")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --sub --claim --claims-json --aud --ttl --refresh --alg --kid"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --sub --claim --claims-json --aud --ttl --alg --kid "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --sub --claim --claims-json --aud --ttl --refresh --alg --kid"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --sub --claim --claims-json --aud --ttl --alg --kid "
             files=" --config --db --claims-json " ;;
         "tokens jwks")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "tokens keys")
             commands="list rotate retire import"
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "tokens keys import")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --verify-only"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --verify-only"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "tokens keys list")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "tokens keys retire")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "tokens keys rotate")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --alg"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --alg "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --alg"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --alg "
             files=" --config --db " ;;
         "tokens refresh")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "tokens revoke")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --jti --until"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --jti --until "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --jti --until"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --jti --until "
             files=" --config --db " ;;
         "tokens verify")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --aud --iss --at"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --aud --iss --at "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --aud --iss --at"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --aud --iss --at "
             files=" --config --db " ;;
         "vault")
             commands="status put get patch list metadata configure delete undelete destroy"
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "vault configure")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --max-versions --cas-required --custom"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --max-versions --cas-required --custom "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --max-versions --cas-required --custom"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --max-versions --cas-required --custom "
             files=" --config --db --custom " ;;
         "vault delete")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --versions"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --versions "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --versions"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --versions "
             files=" --config --db " ;;
         "vault destroy")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --versions"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --versions "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --versions"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --versions "
             files=" --config --db " ;;
         "vault get")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --field --show"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --field "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --field --show"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --field "
             files=" --config --db " ;;
         "vault list")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "vault metadata")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "vault patch")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --cas"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --cas "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --cas"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --cas "
             files=" --config --db " ;;
         "vault put")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --cas"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --cas "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --cas"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --cas "
             files=" --config --db " ;;
         "vault status")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "vault undelete")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version --versions"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level --versions "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --versions"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --versions "
             files=" --config --db " ;;
         "version")
             commands=""
-            flags="--help -h --config --db --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         *) commands="" flags="" valued=" " files=" " ;;
     esac

@@ -213,8 +213,9 @@ constexpr std::array k_keys{
               Sensitivity::plain,
               "How long a verified API key's record stays in Redis, where every process looks "
               "before the database. A change deletes it, and a process never uses a record "
-              "older than a change it has seen. 0s: API keys are not cached in Redis. PostgreSQL "
-              "only: SQLite reads faster than Redis answers."},
+              "older than a change it has seen. Entries are sealed with the master key (none: "
+              "no caching). 0s: API keys are not cached in Redis. PostgreSQL only: SQLite "
+              "reads faster than Redis answers."},
 };
 
 // "scheme://user:secret@host…" shown as "scheme://user:<redacted>@host…".

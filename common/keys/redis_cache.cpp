@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/core/error.hpp"
+#include "common/core/log.hpp"
 #include "common/redis/client.hpp"
 
 namespace pb::keys {
@@ -16,6 +17,11 @@ using nlohmann::json;
 // sharing a Redis read each other's entries as unreadable, never as wrong.
 constexpr int k_entry_version = 1;
 constexpr std::int64_t k_max_ttl_ms = 24LL * 3600 * 1000;
+
+// Bound into the seal, so an entry cannot be moved to another key's name.
+std::string seal_context(std::string_view id) {
+    return "keys.redis_cache:" + std::string(id);
+}
 
 template <class T>
 json opt(const std::optional<T>& v) {
@@ -58,8 +64,15 @@ struct Entry {
     UnixMillis loaded_at = 0;
 };
 
-// nullopt for anything but a well-formed entry of this version for `id`.
-std::optional<Entry> decode(std::string_view text, std::string_view id) {
+// nullopt for anything but a well-formed entry of this version for `id`,
+// sealed under this master key.
+std::optional<Entry> decode(const SecretBox& sealer, std::string_view sealed, std::string_view id) {
+    std::string text;
+    try {
+        text = sealer.open_sealed(sealed, seal_context(id));
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
     const auto j = json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object() || j.value("v", 0) != k_entry_version) {
         return std::nullopt;
@@ -97,11 +110,13 @@ std::optional<Entry> decode(std::string_view text, std::string_view id) {
 
 }  // namespace
 
-RedisKeyCache::RedisKeyCache(redis::Client& client, const Clock& clock, std::int64_t ttl_ms)
+RedisKeyCache::RedisKeyCache(redis::Client& client, const Clock& clock, std::int64_t ttl_ms,
+                             std::function<const SecretBox&()> open_box)
     : m_client(client),
       m_clock(clock),
       m_ttl_ms(ttl_ms),
       m_horizon_ms(2 * ttl_ms + k_clock_skew_ms),
+      m_open_box(std::move(open_box)),
       // Changes committed before this process followed the outbox never reach
       // note_change(): entries loaded before now are not to be trusted.
       m_floor(clock.now()) {}
@@ -110,7 +125,24 @@ std::string RedisKeyCache::redis_key(std::string_view id) const {
     return m_client.key("key:" + std::string(id));
 }
 
+const SecretBox* RedisKeyCache::box() {
+    std::call_once(m_box_once, [this] {
+        try {
+            m_box = &m_open_box();
+        } catch (const std::exception& e) {
+            log::get("keys")->warn(
+                "API keys are not cached in Redis: no master key to seal them ({})", e.what());
+        }
+    });
+    return m_box;
+}
+
 std::optional<KeyRecord> RedisKeyCache::get(std::string_view id, const Loader& load) {
+    const auto* sealer = box();
+    if (sealer == nullptr) {
+        auto loaded = load(id);
+        return loaded ? std::optional<KeyRecord>(std::move(loaded->record)) : std::nullopt;
+    }
     const auto name = redis_key(id);
     bool reachable = true;
     bool had_entry = false;
@@ -123,7 +155,7 @@ std::optional<KeyRecord> RedisKeyCache::get(std::string_view id, const Loader& l
             m_misses.fetch_add(1, std::memory_order_relaxed);
         } else {
             had_entry = true;
-            auto entry = decode(reply.str, id);
+            auto entry = decode(*sealer, reply.str, id);
             if (!entry) {
                 m_errors.fetch_add(1, std::memory_order_relaxed);
             } else if (fresh(id, entry->value.key_seq, entry->loaded_at)) {
@@ -150,7 +182,7 @@ std::optional<KeyRecord> RedisKeyCache::get(std::string_view id, const Loader& l
         }
         return std::nullopt;
     }
-    put(*loaded, loaded_at);
+    put(*sealer, *loaded, loaded_at);
     return std::move(loaded->record);
 }
 
@@ -162,7 +194,7 @@ bool RedisKeyCache::fresh(std::string_view id, std::int64_t key_seq, UnixMillis 
     return loaded_at >= m_floor + k_clock_skew_ms;
 }
 
-void RedisKeyCache::put(const VersionedRecord& v, UnixMillis loaded_at) {
+void RedisKeyCache::put(const SecretBox& sealer, const VersionedRecord& v, UnixMillis loaded_at) {
     // The entry dies a ttl after its load, not after a slow write.
     const auto ttl = m_ttl_ms - std::max<std::int64_t>(0, m_clock.now() - loaded_at);
     if (ttl <= 0) {
@@ -170,8 +202,8 @@ void RedisKeyCache::put(const VersionedRecord& v, UnixMillis loaded_at) {
     }
     try {
         const auto ms = std::to_string(ttl);
-        const auto reply =
-            m_client.exec({"SET", redis_key(v.record.id), encode(v, loaded_at), "PX", ms});
+        const auto sealed = sealer.seal(encode(v, loaded_at), seal_context(v.record.id));
+        const auto reply = m_client.exec({"SET", redis_key(v.record.id), sealed, "PX", ms});
         if (reply.is_error()) {
             m_errors.fetch_add(1, std::memory_order_relaxed);
         }
@@ -223,7 +255,8 @@ std::size_t RedisKeyCache::tracked() const {
 }
 
 std::unique_ptr<RedisKeyCache> make_redis_key_cache(redis::Client* client, store::Dialect dialect,
-                                                    const Config& config, const Clock& clock) {
+                                                    const Config& config, const Clock& clock,
+                                                    std::function<const SecretBox&()> open_box) {
     const auto ttl = config.get_duration_ms("redis.key_cache_ttl");
     if (ttl > k_max_ttl_ms) {
         throw Error(ErrorCode::invalid_argument, "redis.key_cache_ttl: at most 1d",
@@ -232,7 +265,7 @@ std::unique_ptr<RedisKeyCache> make_redis_key_cache(redis::Client* client, store
     if (client == nullptr || ttl == 0 || dialect == store::Dialect::sqlite) {
         return nullptr;
     }
-    return std::make_unique<RedisKeyCache>(*client, clock, ttl);
+    return std::make_unique<RedisKeyCache>(*client, clock, ttl, std::move(open_box));
 }
 
 }  // namespace pb::keys

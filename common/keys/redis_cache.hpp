@@ -14,6 +14,7 @@
 
 #include "common/core/clock.hpp"
 #include "common/core/config.hpp"
+#include "common/core/secret_box.hpp"
 #include "common/keys/service.hpp"
 #include "common/store/store.hpp"
 
@@ -47,9 +48,14 @@ struct VersionedRecord {
 //    so entries loaded before this process could have seen a change are
 //    refused too. This part assumes the processes' clocks agree within
 //    k_clock_skew_ms; the seq part assumes nothing.
-// Negative answers (no such key) are never stored. Entries hold the secret's
-// hash, as the database does, never a secret. A Redis failure never fails a
-// lookup: the database answers and the failure is counted. Thread-safe.
+// Entries are sealed under the master key (AES-256-GCM, bound to the key id):
+// whoever can write to Redis but cannot read the master key cannot forge an
+// entry (a hash of a key text of their own under an admin key's id), and an
+// old entry replayed is what the seq rules refuse. Without a master key the
+// tier stays off. Entries hold the secret's hash, as the database does, never
+// a secret. Negative answers (no such key) are never stored. A Redis failure
+// never fails a lookup: the database answers and the failure is counted.
+// Thread-safe.
 class RedisKeyCache {
   public:
     using Loader = std::function<std::optional<VersionedRecord>(std::string_view id)>;
@@ -60,8 +66,11 @@ class RedisKeyCache {
     // Keys whose applied seq is remembered, at most; beyond, the oldest go early.
     static constexpr std::size_t k_max_tracked = 100'000;
 
-    // `ttl_ms` > 0: how long an entry lives in Redis.
-    RedisKeyCache(redis::Client& client, const Clock& clock, std::int64_t ttl_ms);
+    // `ttl_ms` > 0: how long an entry lives in Redis. `open_box` gives the
+    // master key, on first use; when it throws, the tier turns itself off
+    // (logged once) and every lookup goes to the database.
+    RedisKeyCache(redis::Client& client, const Clock& clock, std::int64_t ttl_ms,
+                  std::function<const SecretBox&()> open_box);
 
     // The record of key `id`: a fresh Redis entry, else `load` (the database:
     // it must read the record and key_seq in one snapshot), whose answer is
@@ -100,8 +109,9 @@ class RedisKeyCache {
         std::int64_t seq = 0;
         UnixMillis at = 0;
     };
+    const SecretBox* box();
     bool fresh(std::string_view id, std::int64_t key_seq, UnixMillis loaded_at) const;
-    void put(const VersionedRecord& v, UnixMillis loaded_at);
+    void put(const SecretBox& sealer, const VersionedRecord& v, UnixMillis loaded_at);
     void remove(std::string_view id);
     void evict(UnixMillis now);  // m_mutex held
 
@@ -109,6 +119,9 @@ class RedisKeyCache {
     const Clock& m_clock;
     const std::int64_t m_ttl_ms;
     const std::int64_t m_horizon_ms;
+    std::function<const SecretBox&()> m_open_box;
+    std::once_flag m_box_once;
+    const SecretBox* m_box = nullptr;  // set once; nullptr: no master key, tier off
 
     mutable std::mutex m_mutex;
     std::unordered_map<std::string, Applied> m_applied;      // guarded by m_mutex
@@ -125,6 +138,7 @@ class RedisKeyCache {
 // ttl of 0, or on SQLite, whose in-process read (~9 us) beats any Redis round
 // trip. Error(invalid_argument) for a ttl over a day.
 std::unique_ptr<RedisKeyCache> make_redis_key_cache(redis::Client* client, store::Dialect dialect,
-                                                    const Config& config, const Clock& clock);
+                                                    const Config& config, const Clock& clock,
+                                                    std::function<const SecretBox&()> open_box);
 
 }  // namespace pb::keys

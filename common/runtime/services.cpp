@@ -34,7 +34,8 @@ Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Sto
     }
     m_keys = std::make_unique<keys::KeyService>(
         *m_store, m_clock, *m_follower,
-        keys::make_redis_key_cache(m_redis.get(), m_store->dialect(), m_config, m_clock));
+        keys::make_redis_key_cache(m_redis.get(), m_store->dialect(), m_config, m_clock,
+                                   [this]() -> const SecretBox& { return secret_box(); }));
     m_states = std::make_unique<states::StateService>(*m_store, m_clock);
 
     std::optional<tokens::JoseKey> config_hmac;

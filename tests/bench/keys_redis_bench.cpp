@@ -26,6 +26,7 @@ struct Fixture {
     pb::test::TempDir dir;
     pb::keys::test::LocalRedis server;
     pb::ManualClock clock;
+    const pb::SecretBox box{std::string(32, 'm')};
     std::unique_ptr<pb::store::Store> store;
     std::unique_ptr<pb::redis::Client> redis;
     std::vector<std::string> texts;
@@ -50,8 +51,10 @@ struct Fixture {
     std::unique_ptr<pb::keys::KeyService> process(bool with_redis) {
         return std::make_unique<pb::keys::KeyService>(
             *store, clock,
-            with_redis ? std::make_unique<pb::keys::RedisKeyCache>(*redis, clock, k_ttl_ms)
-                       : nullptr);
+            with_redis
+                ? std::make_unique<pb::keys::RedisKeyCache>(
+                      *redis, clock, k_ttl_ms, [this]() -> const pb::SecretBox& { return box; })
+                : nullptr);
     }
 
     // A cold process whose Redis holds every key, loaded after it started (as
@@ -97,8 +100,8 @@ void run(benchmark::State& state, bool with_redis) {
         const auto* cache = keys->redis_cache();
         state.counters["redis_hit_ratio"] =
             static_cast<double>(cache->hits()) /
-            static_cast<double>(std::max<std::uint64_t>(1, cache->hits() + cache->misses() +
-                                                               cache->stale()));
+            static_cast<double>(
+                std::max<std::uint64_t>(1, cache->hits() + cache->misses() + cache->stale()));
     }
 }
 

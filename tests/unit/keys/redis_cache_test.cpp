@@ -56,7 +56,9 @@ class RedisKeyCacheTest : public ::testing::TestWithParam<Backend> {
         options.backoff_max = std::chrono::milliseconds(200);
         d->redis = std::make_unique<redis::Client>(options);
         d->keys = std::make_unique<KeyService>(
-            *d->store, clock, std::make_unique<RedisKeyCache>(*d->redis, clock, k_ttl_ms));
+            *d->store, clock,
+            std::make_unique<RedisKeyCache>(*d->redis, clock, k_ttl_ms,
+                                            [this]() -> const SecretBox& { return box; }));
         return d;
     }
 
@@ -100,6 +102,7 @@ class RedisKeyCacheTest : public ::testing::TestWithParam<Backend> {
     LocalRedis server;
     pb::test::TestDb db;
     ManualClock clock;
+    const SecretBox box{std::string(32, 'm')};  // the master key every process shares
     std::unique_ptr<Daemon> a;
     std::unique_ptr<Daemon> b;
 };
@@ -232,14 +235,17 @@ TEST_P(RedisKeyCacheTest, StaleEntryAfterRotateKeepsTheOldSecretOut) {
     EXPECT_TRUE(a->keys->verify(rotated.key).valid);
 }
 
-// The entry holds the secret's hash, never the secret, and lives at most the ttl.
-TEST_P(RedisKeyCacheTest, EntryHoldsTheHashAndExpires) {
+// The entry is sealed under the master key; it holds the secret's hash, never
+// the secret, and lives at most the ttl.
+TEST_P(RedisKeyCacheTest, EntryIsSealedHoldsTheHashAndExpires) {
     const auto k = create(*a);
     ASSERT_TRUE(a->keys->verify(k.key).valid);
     const auto raw = entry(k.record.id);
+    EXPECT_EQ(raw.find(hash_key(k.key)), std::string::npos);
+    const auto text = box.open_sealed(raw, "keys.redis_cache:" + k.record.id);
     const auto secret = k.key.substr(3 + k_id_length + 1, k_secret_length);
-    EXPECT_EQ(raw.find(secret), std::string::npos);
-    const auto j = json::parse(raw);
+    EXPECT_EQ(text.find(secret), std::string::npos);
+    const auto j = json::parse(text);
     EXPECT_EQ(j.at("key").at("secret_hash"), hash_key(k.key));
     const auto pttl = server.command({"PTTL", entry_key(k.record.id)}).integer;
     EXPECT_GT(pttl, 0);
@@ -293,6 +299,7 @@ class RedisKeyCacheConfigTest : public ::testing::TestWithParam<Backend> {
         in.file = db.dir().file("pb.yaml");
         in.flags["db.url"] = db.url();
         in.flags["redis.url"] = server.url();
+        in.flags["security.master_key_file"] = db.dir().file("master.key");
         if (!ttl.empty()) {
             in.flags["redis.key_cache_ttl"] = ttl;
         }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/core/error.hpp"
 #include "common/keys/redis_cache.hpp"
 #include "common/redis/client.hpp"
 #include "tests/unit/keys/redis_fixture.hpp"
@@ -22,7 +23,8 @@ class RedisKeyCacheTierTest : public ::testing::Test {
         redis::ClientOptions options;
         options.connect.url = redis::parse_redis_url(server.url());
         client = std::make_unique<redis::Client>(options);
-        cache = std::make_unique<RedisKeyCache>(*client, clock, k_ttl_ms);
+        cache = std::make_unique<RedisKeyCache>(*client, clock, k_ttl_ms,
+                                                [this]() -> const SecretBox& { return box; });
         start = clock.now();
     }
 
@@ -42,17 +44,23 @@ class RedisKeyCacheTierTest : public ::testing::Test {
         });
     }
 
-    // Rewrites the entry's seq and load time, as an older or other process's.
+    // Rewrites the entry's seq and load time (sealed with the master key), as
+    // an older or other process's.
     void forge(std::int64_t seq, UnixMillis at, std::string name = "forged") {
-        auto j = json::parse(server.command({"GET", "pb:key:k1"}).str);
+        const std::string context = "keys.redis_cache:k1";
+        auto j = json::parse(box.open_sealed(server.command({"GET", "pb:key:k1"}).str, context));
         j["seq"] = seq;
         j["at"] = at;
         j["key"]["name"] = name;
-        ASSERT_EQ(server.command({"SET", "pb:key:k1", j.dump(), "PX", "60000"}).str, "OK");
+        put(box.seal(j.dump(), context));
+    }
+    void put(const std::string& value) {
+        ASSERT_EQ(server.command({"SET", "pb:key:k1", value, "PX", "60000"}).str, "OK");
     }
 
     LocalRedis server;
     ManualClock clock;
+    const SecretBox box{std::string(32, 'm')};
     std::unique_ptr<redis::Client> client;
     std::unique_ptr<RedisKeyCache> cache;
     UnixMillis start = 0;
@@ -145,7 +153,7 @@ TEST_F(RedisKeyCacheTierTest, NegativesAndBadEntries) {
     EXPECT_EQ(server.command({"DBSIZE"}).integer, 0);
 
     db_has_key = true;
-    ASSERT_EQ(server.command({"SET", "pb:key:k1", "{not json"}).str, "OK");
+    put("{not json");
     EXPECT_EQ(get()->name, "db");
     EXPECT_EQ(cache->errors(), 1u);
     EXPECT_EQ(get()->name, "db");  // replaced by a good entry
@@ -165,6 +173,40 @@ TEST_F(RedisKeyCacheTierTest, NegativesAndBadEntries) {
     EXPECT_FALSE(get("k2"));
     EXPECT_EQ(loads, loads_before + 1);
     EXPECT_EQ(cache->errors(), 3u);
+}
+
+// Whoever can write to Redis but lacks the master key cannot forge an entry:
+// one in clear, or sealed under another key, is refused.
+TEST_F(RedisKeyCacheTierTest, EntriesNotSealedByTheMasterKeyAreRefused) {
+    clock.advance(k_skew);
+    ASSERT_TRUE(get());
+    const std::string context = "keys.redis_cache:k1";
+    const auto text = box.open_sealed(server.command({"GET", "pb:key:k1"}).str, context);
+    put(text);
+    EXPECT_EQ(get()->name, "db");
+    put(SecretBox(std::string(32, 'x')).seal(text, context));
+    EXPECT_EQ(get()->name, "db");
+    EXPECT_EQ(cache->errors(), 2u);
+    EXPECT_EQ(cache->hits(), 0u);
+    EXPECT_EQ(loads, 3);
+}
+
+// Without a master key the tier stays off: the database answers, Redis is untouched.
+TEST_F(RedisKeyCacheTierTest, NoMasterKeyNoTier) {
+    RedisKeyCache off(*client, clock, k_ttl_ms, []() -> const SecretBox& {
+        throw Error(ErrorCode::invalid_argument, "security.master_key_file must be set");
+    });
+    clock.advance(k_skew);
+    for (int i = 0; i < 2; ++i) {
+        const auto r = off.get("k1", [](std::string_view) -> std::optional<VersionedRecord> {
+            KeyRecord k;
+            k.id = "k1";
+            return VersionedRecord{k, 1};
+        });
+        EXPECT_TRUE(r);
+    }
+    EXPECT_EQ(server.command({"DBSIZE"}).integer, 0);
+    EXPECT_EQ(off.hits() + off.misses() + off.errors(), 0u);
 }
 
 // invalidate() deletes the entry, and never throws with Redis gone.

@@ -209,6 +209,13 @@ constexpr std::array k_keys{
               Sensitivity::plain,
               "The same choice for the rate limits on pbd's own API (keys, states, …): open "
               "keeps operators working through a Redis outage."},
+    ConfigKey{"redis.key_cache_ttl", duration, "30s", "PB_REDIS_KEY_CACHE_TTL", both,
+              Sensitivity::plain,
+              "How long a verified API key's record stays in Redis, where every process looks "
+              "before the database. A change deletes it, and a process never uses a record "
+              "older than a change it has seen. Entries are sealed with the master key (none: "
+              "no caching). 0s: API keys are not cached in Redis. PostgreSQL only: SQLite "
+              "reads faster than Redis answers."},
 };
 
 // "scheme://user:secret@host…" shown as "scheme://user:<redacted>@host…".

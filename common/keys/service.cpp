@@ -8,6 +8,7 @@
 #include "common/core/time_format.hpp"
 #include "common/events/outbox.hpp"
 #include "common/keys/format.hpp"
+#include "common/keys/redis_cache.hpp"
 #include "common/limits/policy.hpp"
 
 namespace pb::keys {
@@ -52,6 +53,19 @@ std::optional<KeyRecord> load(Connection& c, std::string_view id) {
         return std::nullopt;
     }
     return from_row(rows.front());
+}
+
+// The record and the newest seq of its topic, in one statement: one snapshot
+// on PostgreSQL too, so the seq vouches for every change the row reflects.
+std::optional<VersionedRecord> load_versioned(Connection& c, std::string_view id) {
+    const auto rows = c.query("SELECT " + std::string(k_columns) +
+                                  ", (SELECT COALESCE(MAX(seq), 0) FROM events WHERE topic = $2) "
+                                  "FROM api_keys WHERE id = $1",
+                              {std::string(id), "keys/" + std::string(id)});
+    if (rows.empty()) {
+        return std::nullopt;
+    }
+    return VersionedRecord{from_row(rows.front()), rows.front().get_int(16)};
 }
 
 KeyRecord load_or_throw(Connection& c, std::string_view id) {
@@ -191,27 +205,58 @@ json VerifyResult::to_json(UnixMillis) const {
 }
 
 KeyService::KeyService(store::Store& store, const Clock& clock, events::Follower& follower)
-    : m_store(store), m_clock(clock), m_follower(follower) {
+    : KeyService(store, clock, follower, nullptr) {}
+
+KeyService::KeyService(store::Store& store, const Clock& clock)
+    : KeyService(store, clock, std::unique_ptr<RedisKeyCache>()) {}
+
+KeyService::KeyService(store::Store& store, const Clock& clock, events::Follower& follower,
+                       std::unique_ptr<RedisKeyCache> redis_cache)
+    : m_store(store), m_clock(clock), m_redis_cache(std::move(redis_cache)), m_follower(follower) {
     follow();
 }
 
-KeyService::KeyService(store::Store& store, const Clock& clock)
+KeyService::KeyService(store::Store& store, const Clock& clock,
+                       std::unique_ptr<RedisKeyCache> redis_cache)
     : m_store(store),
       m_clock(clock),
+      m_redis_cache(std::move(redis_cache)),
       m_own_follower(std::make_unique<events::Follower>(store)),
       m_follower(*m_own_follower) {
     follow();
 }
 
+KeyService::~KeyService() = default;
+
 void KeyService::follow() {
-    m_follower.on("keys/",
-                  [this](const events::Event& e) { forget(std::string_view(e.topic).substr(5)); });
+    m_follower.on("keys/", [this](const events::Event& e) {
+        const auto id = std::string_view(e.topic).substr(5);
+        // Redis's entries are judged by the seq first: a reader that misses
+        // the in-memory index after forget() must find the seq noted.
+        if (m_redis_cache) {
+            m_redis_cache->note_change(id, e.seq);
+        }
+        forget(id);
+    });
 }
 
 void KeyService::publish(Connection& c, const KeyRecord& k, std::string_view type) {
-    events::append(c, "keys/" + k.id, type,
+    const std::string topic = "keys/" + k.id;
+    events::append(c, topic, type,
                    {{"id", k.id}, {"owner", k.owner}, {"status", k.status(m_clock.now())}},
                    m_clock.now());
+    if (!m_redis_cache) {
+        return;
+    }
+    // Our own change must be noted before the caller's forget(), not when the
+    // follower reads it back (on PostgreSQL that waits for a NOTIFY). The row
+    // lock this transaction holds makes its event the key's newest.
+    const auto seq =
+        c.query("SELECT MAX(seq) FROM events WHERE topic = $1", {topic}).front().get_int(0);
+    c.after_commit([cache = m_redis_cache.get(), id = k.id, seq] {
+        cache->note_change(id, seq);
+        cache->invalidate(id);
+    });
 }
 
 CreatedKey KeyService::create(const NewKey& request, std::string_view actor) {
@@ -284,6 +329,16 @@ void KeyService::forget(std::string_view id) {
     m_cache.erase(std::string(id));
 }
 
+std::optional<KeyRecord> KeyService::load_record(std::string_view id) {
+    if (!m_redis_cache) {
+        return m_store.transaction([&](Connection& c) { return load(c, id); }, store::TxMode::read);
+    }
+    return m_redis_cache->get(id, [this](std::string_view key_id) {
+        return m_store.transaction([&](Connection& c) { return load_versioned(c, key_id); },
+                                   store::TxMode::read);
+    });
+}
+
 std::shared_ptr<const KeyRecord> KeyService::cached(std::string_view id) {
     {
         std::shared_lock lock(m_cache_mutex);
@@ -292,8 +347,7 @@ std::shared_ptr<const KeyRecord> KeyService::cached(std::string_view id) {
         }
     }
     const auto generation = m_generation.load(std::memory_order_acquire);
-    auto loaded =
-        m_store.transaction([&](Connection& c) { return load(c, id); }, store::TxMode::read);
+    auto loaded = load_record(id);
     if (!loaded) {
         return nullptr;
     }

@@ -18,6 +18,8 @@
 
 namespace pb::keys {
 
+class RedisKeyCache;
+
 // A stored API key (never its secret).
 struct KeyRecord {
     std::string id;
@@ -91,9 +93,14 @@ struct VerifyResult {
 class KeyService {
   public:
     // `follower` delivers changes made elsewhere; without one the service
-    // follows the outbox itself.
+    // follows the outbox itself. `redis_cache`, when not null, is consulted on
+    // in-memory misses before the database (see RedisKeyCache).
     KeyService(store::Store& store, const Clock& clock, events::Follower& follower);
     KeyService(store::Store& store, const Clock& clock);
+    KeyService(store::Store& store, const Clock& clock, events::Follower& follower,
+               std::unique_ptr<RedisKeyCache> redis_cache);
+    KeyService(store::Store& store, const Clock& clock, std::unique_ptr<RedisKeyCache> redis_cache);
+    ~KeyService();
 
     // Creates a key; throws Error(invalid_argument) for a bad owner, name,
     // permission, expiry or remaining count.
@@ -119,8 +126,13 @@ class KeyService {
     // the check and the insert are one write transaction.
     std::optional<CreatedKey> create_first_admin(std::string_view actor);
 
+    // The Redis tier (its counters, for /metrics), or nullptr when off.
+    const RedisKeyCache* redis_cache() const { return m_redis_cache.get(); }
+
   private:
     std::shared_ptr<const KeyRecord> cached(std::string_view id);
+    // From the Redis tier when there is one, else from the database.
+    std::optional<KeyRecord> load_record(std::string_view id);
     CreatedKey new_record(const NewKey& request, std::string_view actor, UnixMillis now);
     void insert(store::Connection& c, const KeyRecord& k);
     void follow();
@@ -134,6 +146,7 @@ class KeyService {
     std::unordered_map<std::string, std::shared_ptr<const KeyRecord>> m_cache;
     // Bumped by every forget(): a load that raced with one is not cached.
     std::atomic<std::uint64_t> m_generation{0};
+    std::unique_ptr<RedisKeyCache> m_redis_cache;
     std::unique_ptr<events::Follower> m_own_follower;
     events::Follower& m_follower;
 

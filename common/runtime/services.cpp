@@ -7,6 +7,7 @@
 #include "common/actions/catalog.hpp"
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
+#include "common/keys/redis_cache.hpp"
 #include "common/limits/ban_service.hpp"
 #include "common/limits/service.hpp"
 #include "common/redis/client.hpp"
@@ -31,7 +32,10 @@ Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Sto
         m_event_bus->on_event([this](const events::Event& e) { m_follower->offer(e); });
         m_event_bus->on_resync([this] { m_follower->resync(); });
     }
-    m_keys = std::make_unique<keys::KeyService>(*m_store, m_clock, *m_follower);
+    m_keys = std::make_unique<keys::KeyService>(
+        *m_store, m_clock, *m_follower,
+        keys::make_redis_key_cache(m_redis.get(), m_store->dialect(), m_config, m_clock,
+                                   [this]() -> const SecretBox& { return secret_box(); }));
     m_states = std::make_unique<states::StateService>(*m_store, m_clock);
 
     std::optional<tokens::JoseKey> config_hmac;

@@ -1,5 +1,6 @@
 #include "daemon/redis_metrics.hpp"
 
+#include "common/keys/redis_cache.hpp"
 #include "common/limits/service.hpp"
 #include "common/redis/client.hpp"
 #include "common/redis/event_bus.hpp"
@@ -63,6 +64,15 @@ void append_redis_metrics(Services& services, std::string& out) {
                bus->send_failures());
         metric(out, "pb_redis_events_received_total", "counter",
                "Events announced on Redis by any pbd or pbctl and received here.", bus->received());
+    }
+    if (const auto* cache = services.keys().redis_cache()) {
+        family(out, "pb_redis_key_cache_total", "counter",
+               "API key lookups that missed pbd's memory, by what the Redis tier answered "
+               "(stale: an entry older than a change this pbd applied, refused).");
+        sample(out, "pb_redis_key_cache_total", "{result=\"hit\"}", cache->hits());
+        sample(out, "pb_redis_key_cache_total", "{result=\"miss\"}", cache->misses());
+        sample(out, "pb_redis_key_cache_total", "{result=\"stale\"}", cache->stale());
+        sample(out, "pb_redis_key_cache_total", "{result=\"error\"}", cache->errors());
     }
     auto& limits = services.limits();
     family(out, "pb_limits_redis_failures_total", "counter",

@@ -163,6 +163,11 @@ TEST_F(DaemonsWithRedis, BansAndRevocationsThroughOneDaemonHoldOnTheOther) {
     ASSERT_FALSE(key.empty()) << created.dump();
     EXPECT_EQ(status_of(b.client()->Get("/v1/auth", bearer(key))), 200);
     const auto received_before = metric(b, "pb_redis_events_received_total");
+    // B found the key in neither its memory nor Redis: it read the database
+    // and left the entry in Redis (the keys' Redis tier, on by default here).
+    const auto metrics = b.client()->Get("/metrics");
+    ASSERT_TRUE(metrics);
+    EXPECT_NE(metrics->body.find("pb_redis_key_cache_total{result=\"miss\"} 1"), std::string::npos);
 
     int status = 0;
     post(a, "/v1/bans", {{"target", "key:" + id}, {"reason", "abuse"}}, admin, &status);

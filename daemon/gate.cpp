@@ -4,6 +4,7 @@
 #include "common/limits/ban_service.hpp"
 #include "common/limits/policy.hpp"
 #include "common/limits/service.hpp"
+#include "daemon/auth.hpp"
 
 namespace pb::daemon {
 namespace {
@@ -110,16 +111,45 @@ void Gate::admit_address(const std::optional<limits::IpAddress>& client, Respons
     }
 }
 
-std::optional<limits::RedisCall> Gate::address_call(
-    const std::optional<limits::IpAddress>& client) const {
-    if (!client) {
-        return std::nullopt;
-    }
+std::vector<limits::RedisCall> Gate::redis_calls(const std::optional<limits::IpAddress>& client,
+                                                 const Request* request) const {
+    std::vector<limits::RedisCall> calls;
     auto& bans = m_services.bans();
-    if (bans.match_caller({.address = client}) || bans.allow_listed(*client)) {
-        return std::nullopt;
+    if (!client || bans.match_caller({.address = client}) || bans.allow_listed(*client)) {
+        return calls;
     }
-    return m_services.limits().address_call(*client);
+    auto& limits = m_services.limits();
+    if (auto call = limits.address_call(*client)) {
+        calls.push_back(std::move(*call));
+    }
+    if (request == nullptr) {
+        return calls;
+    }
+    try {
+        // As admit_caller() will decide; an authentication failure, a ban or
+        // a bad id answers without a caller check.
+        const auto caller = authenticate(m_services, *request);
+        if (bans.match_caller(
+                {.address = client, .user = caller.subject, .key_id = caller.key_id})) {
+            return calls;
+        }
+        std::optional<limits::RedisCall> call;
+        if (!caller.key_id.empty()) {
+            const auto own = caller.key_rate_limit.empty()
+                                 ? std::nullopt
+                                 : limits::parse_rate_limit(caller.key_rate_limit, "rate_limit");
+            call = limits.caller_call(limits::Scope::key, caller.key_id, own);
+        } else if (!caller.subject.empty()) {
+            call = limits.caller_call(limits::Scope::user,
+                                      limits::canonical_id(limits::Scope::user, caller.subject),
+                                      std::nullopt);
+        }
+        if (call) {
+            calls.push_back(std::move(*call));
+        }
+    } catch (const Error&) {
+    }
+    return calls;
 }
 
 void Gate::admit_caller(const std::optional<limits::IpAddress>& client, const ops::Caller& caller,

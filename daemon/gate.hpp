@@ -43,10 +43,12 @@ class Gate {
     void admit_caller(const std::optional<limits::IpAddress>& client, const ops::Caller& caller,
                       Response& response, limits::LimitUse use = limits::LimitUse::api);
 
-    // The Redis call admit_address() will make for `client`, or nullopt when
-    // it makes none (no address, banned, allow-listed, no Redis).
-    std::optional<limits::RedisCall> address_call(
-        const std::optional<limits::IpAddress>& client) const;
+    // The Redis checks admit_address() (and admit_caller() for the caller
+    // `request` authenticates as, when given) will make: none for a banned or
+    // allow-listed client, a caller that does not authenticate, or without
+    // Redis. For the transport to make them first without blocking.
+    std::vector<limits::RedisCall> redis_calls(const std::optional<limits::IpAddress>& client,
+                                               const Request* request) const;
 
   private:
     void enforce(const limits::LimitResult& result, std::string_view what, Response& response);

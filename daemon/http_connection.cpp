@@ -314,30 +314,52 @@ class Connection final : public std::enable_shared_from_this<Connection> {
             return serve_websocket(m_server, std::move(m_socket), m_request);
         }
         if (m_worker.redis) {
-            // The address's rate limit is in Redis: ask without blocking this
-            // thread, then answer with that check already made.
-            if (auto call = m_server.router.address_call(request())) {
-                const auto& script = limits::gcra_script();
-                const auto keys = limits::gcra_keys(call->key);
-                const auto args = call->args;
-                m_worker.redis->eval(
-                    script, keys, args,
-                    [self = shared_from_this(), call = std::move(*call)](const redis::Reply* r) {
-                        std::optional<limits::PrepaidCheck> prepaid;
-                        if (r != nullptr) {
-                            try {
-                                prepaid.emplace(call.key, call.policy,
-                                                limits::gcra_result(*r, call.policy));
-                            } catch (const Error&) {
-                                // An unexpected reply: the blocking path asks again.
-                            }
-                        }
-                        self->respond();
-                    });
-                return;
+            // Limits live in Redis: ask without blocking this thread, then
+            // answer with those checks already made (limits::PrepaidChecks).
+            auto calls = m_server.router.redis_calls(request());
+            if (!calls.empty()) {
+                return check_then_respond(std::move(calls));
             }
         }
         respond();
+    }
+
+    void check_then_respond(std::vector<limits::RedisCall> calls) {
+        struct Gathered {
+            std::vector<limits::RedisCall> calls;
+            std::vector<std::optional<limits::LimitResult>> results;
+            std::size_t left = 0;
+        };
+        auto gathered = std::make_shared<Gathered>();
+        gathered->results.resize(calls.size());
+        gathered->left = calls.size();
+        gathered->calls = std::move(calls);
+        for (std::size_t i = 0; i < gathered->calls.size(); ++i) {
+            const auto& call = gathered->calls[i];
+            m_worker.redis->check(
+                limits::gcra_script(), call.key, call.args,
+                [self = shared_from_this(), gathered, i](const redis::Reply* r, std::size_t at) {
+                    if (r != nullptr) {
+                        try {
+                            gathered->results[i] =
+                                limits::gcra_result(*r, gathered->calls[i].policy, at);
+                        } catch (const Error&) {
+                            // An unexpected reply: the blocking path asks again.
+                        }
+                    }
+                    if (--gathered->left > 0) {
+                        return;
+                    }
+                    limits::PrepaidChecks prepaid;
+                    for (std::size_t k = 0; k < gathered->calls.size(); ++k) {
+                        if (gathered->results[k]) {
+                            prepaid.add(gathered->calls[k].key, gathered->calls[k].policy,
+                                        *gathered->results[k]);
+                        }
+                    }
+                    self->respond();
+                });
+        }
     }
 
     void respond() {

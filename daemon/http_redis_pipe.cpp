@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include "common/core/error.hpp"
 #include "common/core/log.hpp"
 
 namespace pb::daemon::http_detail {
@@ -18,14 +19,15 @@ constexpr std::chrono::milliseconds k_backoff_min{100};
 
 }  // namespace
 
-RedisPipe::RedisPipe(asio::io_context& ioc, const redis::ClientOptions& options)
+RedisPipe::RedisPipe(asio::io_context& ioc, redis::Client& client)
     : m_ioc(ioc),
-      m_options(options),
+      m_client(client),
+      m_options(client.options()),
       m_socket(ioc),
       m_timer(ioc),
       m_reader(std::make_unique<redis::ReplyReader>()),
       m_in(64 * 1024) {
-    const auto& url = options.connect.url;
+    const auto& url = m_options.connect.url;
     if (!url.socket_path.empty()) {
         return;
     }
@@ -39,8 +41,7 @@ RedisPipe::RedisPipe(asio::io_context& ioc, const redis::ClientOptions& options)
         }
     } catch (const boost::system::system_error& e) {
         log::get("redis")->info(
-            "redis host {} not resolved for the HTTP workers ({}); their "
-            "checks block instead",
+            "redis host {} not resolved for the HTTP workers ({}); their checks block instead",
             url.host, e.code().message());
     }
 }
@@ -51,31 +52,59 @@ RedisPipe::~RedisPipe() {
     m_timer.cancel();
 }
 
-void RedisPipe::eval(const redis::Script& script, std::span<const std::string> keys,
-                     std::span<const std::string> args, Callback done) {
-    const auto now = Clock::now();
-    if (!m_usable || (m_state == State::closed && now < m_retry_at)) {
-        asio::post(m_ioc, [done = std::move(done)] { done(nullptr); });
+void RedisPipe::check(const redis::Script& script, std::string key,
+                      std::shared_ptr<const std::vector<std::string>> args, Callback done) {
+    if (!m_usable || (m_state == State::closed && Clock::now() < m_retry_at)) {
+        asio::post(m_ioc, [done = std::move(done)] { done(nullptr, 0); });
         return;
     }
-    const auto nkeys = std::to_string(keys.size());
-    std::vector<std::string_view> argv{"EVALSHA", script.sha(), nkeys};
-    argv.insert(argv.end(), keys.begin(), keys.end());
-    argv.insert(argv.end(), args.begin(), args.end());
-    redis::encode_command(argv, m_out);
-    m_pending.push_back({std::move(done), now});
+    if (m_batch_script != nullptr && m_batch_script != &script) {
+        seal_batch();
+    }
+    m_batch_script = &script;
+    m_batch_keys.push_back(std::move(key));
+    std::size_t group = 0;
+    while (group < m_batch_groups.size() && m_batch_groups[group] != args) {
+        ++group;
+    }
+    if (group == m_batch_groups.size()) {
+        m_batch_groups.push_back(std::move(args));
+    }
+    m_batch_group_of.push_back(std::to_string(group));
+    m_batch.push_back(std::move(done));
     if (m_state == State::closed) {
         connect();
     } else if (m_state == State::open) {
         flush_soon();
     }
+}
+
+void RedisPipe::seal_batch() {
+    if (m_batch.empty()) {
+        return;
+    }
+    const auto nkeys = std::to_string(m_batch_keys.size());
+    std::vector<std::string_view> argv{"EVALSHA", m_batch_script->sha(), nkeys};
+    argv.insert(argv.end(), m_batch_keys.begin(), m_batch_keys.end());
+    argv.insert(argv.end(), m_batch_group_of.begin(), m_batch_group_of.end());
+    for (const auto& args : m_batch_groups) {
+        argv.insert(argv.end(), args->begin(), args->end());
+    }
+    redis::encode_command(argv, m_out);
+    m_pending.push_back({std::move(m_batch), Clock::now()});
+    m_batch.clear();
+    m_batch_keys.clear();
+    m_batch_group_of.clear();
+    m_batch_groups.clear();
+    m_batch_script = nullptr;
     arm_timer();
 }
 
 void RedisPipe::connect() {
     m_state = State::connecting;
-    // The login goes first, ahead of what is queued; its replies are checked
-    // by entries without a callback.
+    m_connect_started = Clock::now();
+    // The login goes first, ahead of everything queued; its replies are
+    // checked by entries without callbacks.
     std::string login;
     std::deque<Pending> login_pending;
     const auto& url = m_options.connect.url;
@@ -96,6 +125,7 @@ void RedisPipe::connect() {
     }
     m_out.insert(0, login);
     m_pending.insert(m_pending.begin(), login_pending.begin(), login_pending.end());
+    arm_timer();
     const auto generation = m_generation;
     m_socket.async_connect(m_endpoint, [this, generation](error_code ec) {
         if (generation != m_generation) {
@@ -126,6 +156,7 @@ void RedisPipe::flush_soon() {
 }
 
 void RedisPipe::flush() {
+    seal_batch();
     if (m_write_busy || m_out.empty()) {
         return;
     }
@@ -162,15 +193,21 @@ void RedisPipe::read() {
                 if (m_pending.empty()) {
                     return fail();  // a reply nobody asked for: lost track
                 }
-                auto done = std::move(m_pending.front().done);
+                auto checks = std::move(m_pending.front().checks);
                 m_pending.pop_front();
-                if (!done) {
+                if (checks.empty()) {
                     if (reply.is_error()) {
                         return fail();  // the login was refused
                     }
                     continue;
                 }
-                done(reply.is_error() ? nullptr : &reply);
+                // An error reply (NOSCRIPT after a Redis restart, …) is
+                // left to the blocking path.
+                const bool usable = !reply.is_error();
+                m_client.note_success();
+                for (std::size_t i = 0; i < checks.size(); ++i) {
+                    checks[i](usable ? &reply : nullptr, i);
+                }
                 if (generation != m_generation) {
                     return;
                 }
@@ -183,7 +220,7 @@ void RedisPipe::read() {
 }
 
 void RedisPipe::arm_timer() {
-    if (m_timer_armed || m_pending.empty()) {
+    if (m_timer_armed || (m_pending.empty() && m_state != State::connecting)) {
         return;
     }
     m_timer_armed = true;
@@ -193,8 +230,11 @@ void RedisPipe::arm_timer() {
         if (ec) {
             return;
         }
-        if (!m_pending.empty() &&
-            Clock::now() - m_pending.front().sent > m_options.connect.command_timeout) {
+        const auto now = Clock::now();
+        if ((m_state == State::connecting &&
+             now - m_connect_started > m_options.connect.connect_timeout) ||
+            (!m_pending.empty() &&
+             now - m_pending.front().sent > m_options.connect.command_timeout)) {
             return fail();
         }
         arm_timer();
@@ -202,6 +242,9 @@ void RedisPipe::arm_timer() {
 }
 
 void RedisPipe::fail() {
+    m_client.note_failure(
+        Error(ErrorCode::unavailable,
+              "redis at " + m_client.location() + ": a worker's connection failed or timed out"));
     ++m_generation;
     error_code ec;
     m_socket.close(ec);
@@ -216,9 +259,15 @@ void RedisPipe::fail() {
     m_retry_at = Clock::now() + m_backoff;
     auto pending = std::move(m_pending);
     m_pending.clear();
+    pending.push_back({std::move(m_batch), Clock::now()});
+    m_batch.clear();
+    m_batch_keys.clear();
+    m_batch_group_of.clear();
+    m_batch_groups.clear();
+    m_batch_script = nullptr;
     for (auto& p : pending) {
-        if (p.done) {
-            asio::post(m_ioc, [done = std::move(p.done)] { done(nullptr); });
+        for (auto& done : p.checks) {
+            asio::post(m_ioc, [done = std::move(done)] { done(nullptr, 0); });
         }
     }
 }

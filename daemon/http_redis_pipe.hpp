@@ -1,6 +1,7 @@
 #pragma once
 // Private to the http_*.cpp files (Boost.Asio).
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -28,11 +29,13 @@ namespace pb::daemon::http_detail {
 // policy. Used only from its io_context's thread.
 class RedisPipe {
   public:
-    // Called with the reply, or nullptr when there is none to use.
-    using Callback = std::function<void(const redis::Reply*)>;
+    // Called with the reply and this check's place in it, or nullptr when
+    // there is none to use.
+    using Callback = std::function<void(const redis::Reply*, std::size_t index)>;
 
-    // `options` must outlive the pipe. The address is resolved here, once.
-    RedisPipe(boost::asio::io_context& ioc, const redis::ClientOptions& options);
+    // `client` (whose settings it uses, and whose up/down state and error
+    // count it shares) must outlive the pipe. The address is resolved here, once.
+    RedisPipe(boost::asio::io_context& ioc, redis::Client& client);
     ~RedisPipe();
     RedisPipe(const RedisPipe&) = delete;
     RedisPipe& operator=(const RedisPipe&) = delete;
@@ -41,19 +44,25 @@ class RedisPipe {
     // blocking path).
     bool usable() const { return m_usable; }
 
-    // EVALSHA `script` on `keys` with `args`; `done` runs on the io thread,
-    // never inside this call.
-    void eval(const redis::Script& script, std::span<const std::string> keys,
-              std::span<const std::string> args, Callback done);
+    // Queues one check of `script` on `key` with `args` (a script that
+    // takes a batch as the GCRA script does: one key per check, each check's
+    // argument group number, then the groups). Checks sharing `args` (every
+    // address check) share one group.  The checks
+    // queued while the io thread is busy go out as one EVALSHA. `done` runs
+    // on the io thread, never inside this call.
+    void check(const redis::Script& script, std::string key,
+               std::shared_ptr<const std::vector<std::string>> args, Callback done);
 
   private:
     enum class State { closed, connecting, open };
     struct Pending {
-        Callback done;  // empty for the login's own replies
+        std::vector<Callback> checks;  // empty for the login's own replies
         std::chrono::steady_clock::time_point sent;
     };
 
     void connect();
+    // Encodes the queued checks as one EVALSHA.
+    void seal_batch();
     void flush();
     // Writes after the handlers ready now have queued theirs: one write for all.
     void flush_soon();
@@ -63,6 +72,7 @@ class RedisPipe {
     void fail();
 
     boost::asio::io_context& m_ioc;
+    redis::Client& m_client;
     const redis::ClientOptions& m_options;
     boost::asio::ip::tcp::endpoint m_endpoint;
     bool m_usable = false;
@@ -71,12 +81,18 @@ class RedisPipe {
     boost::asio::steady_timer m_timer;
     bool m_timer_armed = false;
     std::chrono::steady_clock::time_point m_retry_at{};
+    std::chrono::steady_clock::time_point m_connect_started{};
     std::chrono::milliseconds m_backoff{0};
     std::string m_out;      // encoded, not yet written
     std::string m_writing;  // being written
     bool m_write_busy = false;
     bool m_flush_posted = false;
     std::deque<Pending> m_pending;  // in the order of their replies
+    const redis::Script* m_batch_script = nullptr;
+    std::vector<std::string> m_batch_keys;
+    std::vector<std::string> m_batch_group_of;  // per check, its group's number
+    std::vector<std::shared_ptr<const std::vector<std::string>>> m_batch_groups;
+    std::vector<Callback> m_batch;
     std::unique_ptr<redis::ReplyReader> m_reader;
     std::vector<char> m_in;
     // Bumped by fail(): completions of an older connection are ignored.

@@ -14,7 +14,7 @@ class WsHub;
 
 }  // namespace pb::daemon
 namespace pb::redis {
-struct ClientOptions;
+class Client;
 }
 namespace pb::daemon {
 
@@ -27,7 +27,7 @@ struct ServerOptions {
     std::int64_t max_connections = 10'000;
     // Redis, when the limits live there: each worker thread then asks it
     // without blocking (must outlive the server; nullptr: no Redis).
-    const redis::ClientOptions* redis = nullptr;
+    redis::Client* redis = nullptr;
 };
 
 // Splits "host:port" (or "[v6]:port"); Error(invalid_argument) when it is not one.

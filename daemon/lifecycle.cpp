@@ -323,7 +323,7 @@ int Lifecycle::run(int argc, char** argv) {
         m_services->actions();  // load now: a bad actions.* setting stops the start
         m_metrics = std::make_unique<Metrics>(runtime::op_table());
         if (auto* redis = m_services->redis()) {
-            options.redis = &redis->options();
+            options.redis = redis;
         }
         m_router = std::make_unique<Router>(*m_services, runtime::op_table(), *m_metrics);
         m_server = std::make_unique<HttpServer>(*m_router, *m_metrics, options);

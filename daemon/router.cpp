@@ -200,15 +200,31 @@ ops::OpTable::RouteMatch Router::match(std::string_view method, std::string_view
     return m_table.match(method, path);
 }
 
-std::optional<limits::RedisCall> Router::address_call(const Request& request) const {
-    const auto path = request.target.substr(0, request.target.find('?'));
+std::vector<limits::RedisCall> Router::redis_calls(const Request& request) const {
+    const auto q = request.target.find('?');
+    const auto path = request.target.substr(0, q);
     if (path == "/ready" || path == "/metrics") {
-        return std::nullopt;
+        return {};
     }
-    if (path == "/v1/auth" ? request.method != "GET" : match(request.method, path).op == nullptr) {
-        return std::nullopt;  // refused before the gate
+    bool with_caller = false;
+    if (path == "/v1/auth") {
+        if (request.method != "GET") {
+            return {};
+        }
+        // As auth() reads ?anonymous=1: without a credential, no caller.
+        const auto query =
+            q == std::string_view::npos ? std::string_view{} : request.target.substr(q + 1);
+        const bool anonymous = (query.find("anonymous=1") != std::string_view::npos ||
+                                query.find("anonymous=true") != std::string_view::npos);
+        with_caller = !(anonymous && presented_key(request).empty());
+    } else {
+        const auto found = match(request.method, path);
+        if (found.op == nullptr) {
+            return {};
+        }
+        with_caller = !found.op->permission.empty();
     }
-    return m_gate.address_call(m_gate.client_address(request));
+    return m_gate.redis_calls(m_gate.client_address(request), with_caller ? &request : nullptr);
 }
 
 std::string Router::allowed_methods(std::string_view path) const {

@@ -36,10 +36,11 @@ class Router {
     void reject(const Request& request, int status, ErrorCode code, std::string_view message,
                 Response& response);
 
-    // The Redis call handle() will make to check `request`'s address, so the
-    // transport can make it first without blocking (limits::PrepaidCheck);
-    // nullopt when handle() makes none.
-    std::optional<limits::RedisCall> address_call(const Request& request) const;
+    // The Redis checks handle() will make for `request` (its address, its
+    // caller), so the transport can make them first without blocking
+    // (limits::PrepaidChecks). A check made here that handle() then does not
+    // make (a request refused on the way) spends one request of that limit.
+    std::vector<limits::RedisCall> redis_calls(const Request& request) const;
 
     // While not ready (starting, draining) GET /ready answers 503.
     void set_ready(bool ready) { m_ready.store(ready, std::memory_order_relaxed); }

@@ -136,6 +136,7 @@ void WsHub::reannounce_rooms() {
 
 json WsHub::join_room(std::uint64_t session, const json& args) {
     const auto room = room_arg(args);
+    std::vector<std::string> membership;  // the HSET that lists this member in Redis
     {
         std::lock_guard lock(m_mutex);
         auto& s = session_of(session);
@@ -151,14 +152,25 @@ json WsHub::join_room(std::uint64_t session, const json& args) {
             m_rooms[room].insert(session);
             s.rooms.insert(room);
             if (m_bus != nullptr) {
-                m_bus->send({"HSET", m_redis->key("room:" + room),
-                             m_daemon_id + "/" + std::to_string(session),
-                             member_json(session, s.actor).dump()});
+                membership = {"HSET", m_redis->key("room:" + room),
+                              m_daemon_id + "/" + std::to_string(session),
+                              member_json(session, s.actor).dump()};
                 announce(room, joined);
             }
         }
         if (m_bus == nullptr) {
             return {{"room", room}, {"members", m_rooms[room].size()}, {"session", session}};
+        }
+    }
+    if (!membership.empty()) {
+        // Written before answering, outside the lock: once a join is
+        // answered, every daemon's room info lists the member.
+        try {
+            const std::vector<std::string_view> command(membership.begin(), membership.end());
+            m_redis->command(command);
+        } catch (const Error& e) {
+            log::get("daemon.ws")
+                ->warn("room {}: membership not written to redis: {}", room, e.what());
         }
     }
     auto out = json{{"room", room}, {"session", session}, {"daemon", m_daemon_id}};

@@ -12,18 +12,19 @@
 
 namespace pb::limits {
 
-// The Lua script RedisLimiter runs: KEYS gcra_keys(bucket); ARGV interval_us,
-// burst, cost, "spend" or "status", violation threshold, violation window ms.
+// The Lua script RedisLimiter runs (see redis_limiter.cpp): KEYS the buckets,
+// ARGV each bucket's argument group, then the groups (gcra_args()).
 // Public for the benchmark that compares it with redis-benchmark.
 const redis::Script& gcra_script();
 
-// The script's two keys for a bucket: its arrival time, and its violations.
-std::array<std::string, 2> gcra_keys(std::string_view bucket);
-// The script's arguments for a check (`spend`) or a status, and its reply as
-// a LimitResult (Error(internal) for a reply of another shape).
+// The key of a bucket's violation count, beside the bucket's own key.
+std::string gcra_violations_key(std::string_view bucket);
+// The script's six arguments for a check (`spend`) or a status of one
+// bucket, and the answer for the `index`th bucket of a reply as a
+// LimitResult (Error(internal) for a reply of another shape).
 std::vector<std::string> gcra_args(const Policy& policy, std::int64_t cost,
                                    const ViolationRule& rule, bool spend);
-LimitResult gcra_result(const redis::Reply& reply, const Policy& policy);
+LimitResult gcra_result(const redis::Reply& reply, const Policy& policy, std::size_t index);
 
 // GCRA in Redis, so that every daemon (and pbctl) spends from one bucket per
 // identifier: one Lua script per call, atomic on the server, with the time

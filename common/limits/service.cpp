@@ -178,38 +178,60 @@ LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings s
     }
     if (redis != nullptr) {
         m_redis = std::make_unique<RedisLimiter>(*redis);
+        if (m_settings.ip) {
+            m_ip_args = std::make_shared<const std::vector<std::string>>(
+                gcra_args(*m_settings.ip, 1, m_settings.violations, true));
+        }
     }
 }
 
 namespace {
-thread_local PrepaidCheck* t_prepaid = nullptr;
+thread_local PrepaidChecks* t_prepaid = nullptr;
 }  // namespace
 
-PrepaidCheck::PrepaidCheck(std::string key, const Policy& policy, LimitResult result)
-    : m_key(std::move(key)), m_policy(policy), m_result(result), m_outer(t_prepaid) {
+PrepaidChecks::PrepaidChecks() : m_outer(t_prepaid) {
     t_prepaid = this;
 }
 
-PrepaidCheck::~PrepaidCheck() {
+PrepaidChecks::~PrepaidChecks() {
     t_prepaid = m_outer;
 }
 
-std::optional<LimitResult> PrepaidCheck::take(std::string_view key, const Policy& policy) {
-    auto* p = t_prepaid;
-    if (p == nullptr || p->m_used || p->m_key != key || p->m_policy.count != policy.count ||
-        p->m_policy.period_ms != policy.period_ms || p->m_policy.burst != policy.burst) {
+void PrepaidChecks::add(std::string key, const Policy& policy, LimitResult result) {
+    m_entries.push_back({std::move(key), policy, result});
+}
+
+std::optional<LimitResult> PrepaidChecks::take(std::string_view key, const Policy& policy) {
+    if (t_prepaid == nullptr) {
         return std::nullopt;
     }
-    p->m_used = true;
-    return p->m_result;
+    for (auto& e : t_prepaid->m_entries) {
+        if (!e.used && e.key == key && e.policy.count == policy.count &&
+            e.policy.period_ms == policy.period_ms && e.policy.burst == policy.burst) {
+            e.used = true;
+            return e.result;
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<RedisCall> LimitService::caller_call(Scope scope, std::string_view id,
+                                                   const std::optional<Policy>& override) const {
+    const auto policy = effective_policy(scope, override);
+    if (!m_redis || !policy || scope == Scope::ip) {
+        return std::nullopt;
+    }
+    return RedisCall{m_redis->key(scope, id),
+                     std::make_shared<const std::vector<std::string>>(
+                         gcra_args(*policy, 1, m_settings.violations, true)),
+                     *policy};
 }
 
 std::optional<RedisCall> LimitService::address_call(const IpAddress& address) const {
     if (!m_redis || !m_settings.ip) {
         return std::nullopt;
     }
-    return RedisCall{m_redis->key(Scope::ip, to_string(address)),
-                     gcra_args(*m_settings.ip, 1, m_settings.violations, true), *m_settings.ip};
+    return RedisCall{m_redis->key(Scope::ip, to_string(address)), m_ip_args, *m_settings.ip};
 }
 
 LimitResult LimitService::check_redis(Scope scope, std::string_view id, const Policy& policy,
@@ -217,7 +239,7 @@ LimitResult LimitService::check_redis(Scope scope, std::string_view id, const Po
     try {
         const auto key = m_redis->key(scope, id);
         if (cost == 1) {
-            if (auto prepaid = PrepaidCheck::take(key, policy)) {
+            if (auto prepaid = PrepaidChecks::take(key, policy)) {
                 return *prepaid;
             }
         }

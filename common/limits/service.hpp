@@ -56,36 +56,40 @@ std::string canonical_id(Scope scope, std::string_view id);
 // (logged). One query: the daemon should take it from the cached key instead.
 std::optional<Policy> key_rate_limit(store::Store& store, std::string_view key_id);
 
-// The Redis call an address check would make, for a caller that sends it
+// The Redis check a limit check would make, for a caller that sends it
 // without blocking (pbd's HTTP workers) and hands the answer back through
-// PrepaidCheck.
+// PrepaidChecks.
 struct RedisCall {
-    std::string key;                // the bucket
-    std::vector<std::string> args;  // gcra_args()
+    std::string key;  // the bucket
+    // gcra_args(), shared: an address check's are the same for every address.
+    std::shared_ptr<const std::vector<std::string>> args;
     Policy policy;
 };
 
-// An answer from Redis obtained ahead of a check, for the next check of
-// `key` on this thread while the object lives (RAII; one at a time per
-// thread). The check then uses it instead of asking Redis, once.
-class PrepaidCheck {
+// Answers from Redis obtained ahead of checks (pbd's HTTP workers ask
+// without blocking, then run the request): while this object lives, a cost-1
+// check of one of these buckets on this thread, under the same policy, uses
+// its answer once instead of asking Redis. RAII; one per request.
+class PrepaidChecks {
   public:
-    PrepaidCheck(std::string key, const Policy& policy, LimitResult result);
-    ~PrepaidCheck();
-    PrepaidCheck(const PrepaidCheck&) = delete;
-    PrepaidCheck& operator=(const PrepaidCheck&) = delete;
+    PrepaidChecks();
+    ~PrepaidChecks();
+    PrepaidChecks(const PrepaidChecks&) = delete;
+    PrepaidChecks& operator=(const PrepaidChecks&) = delete;
 
+    void add(std::string key, const Policy& policy, LimitResult result);
     // The answer for `key` under `policy`, once; nullopt otherwise.
     static std::optional<LimitResult> take(std::string_view key, const Policy& policy);
-    // Whether a check used it (when not, the Redis spend was for nothing).
-    bool used() const { return m_used; }
 
   private:
-    std::string m_key;
-    Policy m_policy;
-    LimitResult m_result;
-    bool m_used = false;
-    PrepaidCheck* m_outer;
+    struct Entry {
+        std::string key;
+        Policy policy;
+        LimitResult result;
+        bool used = false;
+    };
+    std::vector<Entry> m_entries;
+    PrepaidChecks* m_outer;
 };
 
 // Rate limits per scope, with automatic bans through BanService after
@@ -124,6 +128,9 @@ class LimitService {
     // The Redis call check_address(address) would make (cost 1), or nullopt
     // when it would make none (no Redis, no address policy).
     std::optional<RedisCall> address_call(const IpAddress& address) const;
+    // The same for check(scope, id, 1, override) of a user or key id.
+    std::optional<RedisCall> caller_call(Scope scope, std::string_view id,
+                                         const std::optional<Policy>& override) const;
 
     // "redis" or "memory": where the counters live.
     std::string_view backend() const { return m_redis ? "redis" : "memory"; }
@@ -152,6 +159,7 @@ class LimitService {
     LimitSettings m_settings;
     std::unique_ptr<RateLimiter> m_limiters[3];
     std::unique_ptr<RedisLimiter> m_redis;
+    std::shared_ptr<const std::vector<std::string>> m_ip_args;  // address_call()'s
     std::atomic<std::uint64_t> m_failed_open{0};
     std::atomic<std::uint64_t> m_failed_closed{0};
 };

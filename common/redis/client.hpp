@@ -106,11 +106,14 @@ class Client {
         return m_connect_failures.load(std::memory_order_relaxed);
     }
 
+    // For connections to the same Redis kept outside the pool (pbd's
+    // non-blocking ones): counted and logged as the pool's own calls.
+    void note_failure(const std::exception& e);
+    void note_success();
+
   private:
     std::unique_ptr<Connection> acquire();
     void release(std::unique_ptr<Connection> connection);
-    void note_failure(const std::exception& e);
-    void note_success();
 
     const ClientOptions m_options;
     const std::string m_location;

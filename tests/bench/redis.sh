@@ -49,7 +49,7 @@ if [[ "$sha" != "$("$bin/pb_bench_redis" --print-gcra-sha)" ]]; then
 fi
 read -r -a gcra_args <<<"$("$bin/pb_bench_redis" --print-gcra-args)"
 # Keys drawn from 100,000 (as pb_bench_redis draws addresses), under pb's prefix.
-evalsha=(EVALSHA "$sha" 2 "pb:rl:ip:__rand_int__" "pb:rl:ip:__rand_int__:v" "${gcra_args[@]}")
+evalsha=(EVALSHA "$sha" 1 "pb:rl:ip:__rand_int__" 0 "${gcra_args[@]}")
 echo "   redis-benchmark -n $requests -c 50 -r 100000 ${evalsha[*]}"
 # Redis's own CPU time, in seconds (user + system).
 redis_cpu() { rcli INFO cpu | awk -F: '/^used_cpu_(sys|user):/ {s += $2} END {print s}'; }

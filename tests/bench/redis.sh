@@ -198,10 +198,12 @@ for t in sys.argv[2:]:
         m, r = rps(f"memory-t{t}-{run}"), rps(f"redis-t{t}-{run}")
         calls = int(open(f"{w}/redis-t{t}-{run}.calls").read() or 0)
         sent = requests(f"redis-t{t}-{run}")
-        # wrk counts only completed requests; pbd may have answered a few more.
-        if calls < per * sent:
-            sys.exit(f"redis-t{t}-{run}: {calls} EVALSHA calls in Redis for {sent} requests: "
+        # pbd's workers batch the checks of requests that arrive together into
+        # one EVALSHA: there are fewer calls than checks, but never none.
+        if calls == 0:
+            sys.exit(f"redis-t{t}-{run}: no EVALSHA in Redis for {sent} requests: "
                      "limits were not in Redis")
         print(f"   /v1/auth {what}, {threads} thread(s): Redis {r:,.0f} req/s, "
-              f"memory {m:,.0f} req/s: {r / m:.0%} (target: at least 60%)")
+              f"memory {m:,.0f} req/s: {r / m:.0%} (target: at least 60%); "
+              f"{per * sent / calls:.1f} checks per EVALSHA")
 PY

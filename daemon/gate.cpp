@@ -112,7 +112,8 @@ void Gate::admit_address(const std::optional<limits::IpAddress>& client, Respons
 }
 
 std::vector<limits::RedisCall> Gate::redis_calls(const std::optional<limits::IpAddress>& client,
-                                                 const Request* request) const {
+                                                 const Request* request,
+                                                 std::optional<ops::Caller>& authenticated) const {
     std::vector<limits::RedisCall> calls;
     auto& bans = m_services.bans();
     if (!client || bans.match_caller({.address = client}) || bans.allow_listed(*client)) {
@@ -128,7 +129,7 @@ std::vector<limits::RedisCall> Gate::redis_calls(const std::optional<limits::IpA
     try {
         // As admit_caller() will decide; an authentication failure, a ban or
         // a bad id answers without a caller check.
-        const auto caller = authenticate(m_services, *request);
+        const auto& caller = authenticated.emplace(authenticate(m_services, *request));
         if (bans.match_caller(
                 {.address = client, .user = caller.subject, .key_id = caller.key_id})) {
             return calls;

@@ -47,8 +47,11 @@ class Gate {
     // `request` authenticates as, when given) will make: none for a banned or
     // allow-listed client, a caller that does not authenticate, or without
     // Redis. For the transport to make them first without blocking.
+    // The caller `request` authenticated as goes to `caller` (so that the
+    // credential is verified once: see Request::authenticated).
     std::vector<limits::RedisCall> redis_calls(const std::optional<limits::IpAddress>& client,
-                                               const Request* request) const;
+                                               const Request* request,
+                                               std::optional<ops::Caller>& caller) const;
 
   private:
     void enforce(const limits::LimitResult& result, std::string_view what, Response& response);

@@ -19,6 +19,7 @@
 #include "common/core/error.hpp"
 #include "common/limits/redis_limiter.hpp"
 #include "common/limits/service.hpp"
+#include "common/ops/op.hpp"
 #include "daemon/ws_session.hpp"
 
 namespace pb::daemon::http_detail {
@@ -316,7 +317,8 @@ class Connection final : public std::enable_shared_from_this<Connection> {
         if (m_worker.redis) {
             // Limits live in Redis: ask without blocking this thread, then
             // answer with those checks already made (limits::PrepaidChecks).
-            auto calls = m_server.router.redis_calls(request());
+            m_caller.reset();
+            auto calls = m_server.router.redis_calls(request(), m_caller);
             if (!calls.empty()) {
                 return check_then_respond(std::move(calls));
             }
@@ -366,7 +368,10 @@ class Connection final : public std::enable_shared_from_this<Connection> {
         if (m_closed) {
             return;
         }
-        m_server.router.handle(request(), m_response);
+        auto& r = request();
+        r.authenticated = m_caller ? &*m_caller : nullptr;
+        m_server.router.handle(r, m_response);
+        m_caller.reset();
         write(m_parser->keep_alive() && !m_server.draining.load(std::memory_order_relaxed));
     }
 
@@ -450,6 +455,7 @@ class Connection final : public std::enable_shared_from_this<Connection> {
     std::optional<RequestParser> m_parser;
     std::vector<Header> m_headers;
     Request m_request;
+    std::optional<ops::Caller> m_caller;  // authenticated ahead (check_then_respond)
     Response m_response;
     std::string m_head;
     std::string m_remote;

@@ -200,7 +200,8 @@ ops::OpTable::RouteMatch Router::match(std::string_view method, std::string_view
     return m_table.match(method, path);
 }
 
-std::vector<limits::RedisCall> Router::redis_calls(const Request& request) const {
+std::vector<limits::RedisCall> Router::redis_calls(const Request& request,
+                                                   std::optional<ops::Caller>& caller) const {
     const auto q = request.target.find('?');
     const auto path = request.target.substr(0, q);
     if (path == "/ready" || path == "/metrics") {
@@ -224,7 +225,8 @@ std::vector<limits::RedisCall> Router::redis_calls(const Request& request) const
         }
         with_caller = !found.op->permission.empty();
     }
-    return m_gate.redis_calls(m_gate.client_address(request), with_caller ? &request : nullptr);
+    return m_gate.redis_calls(m_gate.client_address(request), with_caller ? &request : nullptr,
+                              caller);
 }
 
 std::string Router::allowed_methods(std::string_view path) const {

@@ -149,6 +149,27 @@ TEST_F(DaemonsWithRedis, AuthAnswersWithGlobalCountsAndTheSameHeaders) {
     EXPECT_EQ(limited, 20);
 }
 
+// pbd checks the caller's limit in Redis ahead of the request: the key is
+// still verified once per request, so a key with 3 uses passes 3 times.
+TEST_F(DaemonsWithRedis, AKeyWithUsesSpendsOnePerRequest) {
+    RunningDaemon a(dir, options({{"PB_LIMITS_KEY_RATE", "1000/min"}}));
+    const auto admin = a.bootstrap_key();
+    ASSERT_FALSE(admin.empty()) << a.err();
+    const auto created = post(a, "/v1/keys", {{"owner", "ci"}, {"remaining", 3}}, admin);
+    const auto key = created.value("key", "");
+    ASSERT_FALSE(key.empty()) << created.dump();
+    std::vector<int> statuses;
+    for (int i = 0; i < 4; ++i) {
+        const auto res = a.client()->Get("/v1/auth", bearer(key));
+        statuses.push_back(status_of(res));
+        if (i == 0) {
+            ASSERT_TRUE(res);
+            EXPECT_EQ(res->get_header_value("RateLimit-Limit"), "1000");  // the key's limit
+        }
+    }
+    EXPECT_EQ(statuses, (std::vector<int>{200, 200, 200, 401}));
+}
+
 // A ban made through daemon A, and a token revoked through it, are enforced
 // by daemon B: announced on Redis, applied from the channel.
 TEST_F(DaemonsWithRedis, BansAndRevocationsThroughOneDaemonHoldOnTheOther) {

@@ -178,9 +178,13 @@ LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings s
     }
     if (redis != nullptr) {
         m_redis = std::make_unique<RedisLimiter>(*redis);
-        if (m_settings.ip) {
-            m_ip_args = std::make_shared<const std::vector<std::string>>(
-                gcra_args(*m_settings.ip, 1, m_settings.violations, true));
+        // The script's arguments for each scope's policy, made once: checks
+        // that share them share one argument group in a batch.
+        for (const auto scope : {Scope::ip, Scope::user, Scope::key}) {
+            if (const auto& policy = m_settings.policy(scope)) {
+                m_scope_args[index(scope)] = std::make_shared<const std::vector<std::string>>(
+                    gcra_args(*policy, 1, m_settings.violations, true));
+            }
         }
     }
 }
@@ -221,17 +225,18 @@ std::optional<RedisCall> LimitService::caller_call(Scope scope, std::string_view
     if (!m_redis || !policy || scope == Scope::ip) {
         return std::nullopt;
     }
-    return RedisCall{m_redis->key(scope, id),
-                     std::make_shared<const std::vector<std::string>>(
-                         gcra_args(*policy, 1, m_settings.violations, true)),
-                     *policy};
+    auto args = override ? std::make_shared<const std::vector<std::string>>(
+                               gcra_args(*policy, 1, m_settings.violations, true))
+                         : m_scope_args[index(scope)];
+    return RedisCall{m_redis->key(scope, id), std::move(args), *policy};
 }
 
 std::optional<RedisCall> LimitService::address_call(const IpAddress& address) const {
     if (!m_redis || !m_settings.ip) {
         return std::nullopt;
     }
-    return RedisCall{m_redis->key(Scope::ip, to_string(address)), m_ip_args, *m_settings.ip};
+    return RedisCall{m_redis->key(Scope::ip, to_string(address)), m_scope_args[index(Scope::ip)],
+                     *m_settings.ip};
 }
 
 LimitResult LimitService::check_redis(Scope scope, std::string_view id, const Policy& policy,

@@ -159,7 +159,8 @@ class LimitService {
     LimitSettings m_settings;
     std::unique_ptr<RateLimiter> m_limiters[3];
     std::unique_ptr<RedisLimiter> m_redis;
-    std::shared_ptr<const std::vector<std::string>> m_ip_args;  // address_call()'s
+    // gcra_args() of each scope's policy, by Scope (for the calls above).
+    std::shared_ptr<const std::vector<std::string>> m_scope_args[3];
     std::atomic<std::uint64_t> m_failed_open{0};
     std::atomic<std::uint64_t> m_failed_closed{0};
 };

@@ -13,6 +13,7 @@
 #include "cli/remote.hpp"
 #include "cli/render.hpp"
 #include "cli/style.hpp"
+#include "common/core/argv_scrub.hpp"
 #include "common/core/build_info.hpp"
 #include "common/core/config.hpp"
 #include "common/core/error.hpp"
@@ -237,6 +238,9 @@ int run(int argc, char** argv) {
     StreamCommands streams(app);
     try {
         app.parse(argc, argv);
+        // Passwords in --db or --redis URLs and --api-key would show in ps
+        // for as long as the command runs (pbctl events tail: indefinitely).
+        hide_secret_arguments(argc, argv, {"--api-key"});
     } catch (const CLI::ParseError& e) {
         return parse_failure(app, e);
     }

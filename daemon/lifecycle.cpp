@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/actions/catalog.hpp"
+#include "common/core/argv_scrub.hpp"
 #include "common/core/build_info.hpp"
 #include "common/core/clock.hpp"
 #include "common/core/error.hpp"
@@ -127,6 +128,8 @@ std::optional<int> Lifecycle::parse_flags(int argc, char** argv) {
     app.add_flag("--man", man, "Print the manual page in roff")->group("");
     try {
         app.parse(argc, argv);
+        // A password in --db or --redis would otherwise show in ps.
+        hide_secret_arguments(argc, argv, {});
     } catch (const CLI::ParseError& e) {
         const int rc = app.exit(e);
         return rc == 0 ? 0 : 2;

@@ -420,6 +420,20 @@ TEST_F(DaemonsWithRedis, FailOpenAllowsThroughAnOutage) {
     EXPECT_EQ(a.err().find("pb-test-password"), std::string::npos);
 }
 
+// A Redis password given in --redis works, and ps does not show it.
+TEST(DaemonRedisPassword, WorksAndIsHiddenFromPs) {
+    TempDir dir;
+    RedisServer redis({.password = "pb-argv-secret"});
+    const auto url = "redis://:pb-argv-secret@127.0.0.1:" + std::to_string(redis.port()) + "/0";
+    RunningDaemon pbd(dir, DaemonOptions{.args = {"--redis", url}});
+    const auto health = body_json(pbd.client()->Get("/health"));
+    EXPECT_EQ(health["components"]["redis"]["status"], "ok") << health.dump();
+    const auto cmdline = read_file("/proc/" + std::to_string(pbd.process().pid()) + "/cmdline");
+    EXPECT_NE(cmdline.find("--redis"), std::string::npos);
+    EXPECT_EQ(cmdline.find("pb-argv-secret"), std::string::npos) << cmdline;
+    EXPECT_EQ(pbd.err().find("pb-argv-secret"), std::string::npos);
+}
+
 // A bad Redis setting stops pbd at start with exit status 2, naming it.
 TEST_F(DaemonsWithRedis, BadRedisSettingsStopTheStart) {
     for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{

@@ -108,8 +108,8 @@ constexpr std::array k_keys{
     ConfigKey{"bans.auto.max", duration, "1d", "PB_BANS_AUTO_MAX", both, Sensitivity::plain,
               "The longest an automatic ban lasts."},
     ConfigKey{"bans.allow", string, "127.0.0.0/8,::1", "PB_BANS_ALLOW", both, Sensitivity::plain,
-              "Comma-separated addresses and CIDR ranges never banned automatically (the "
-              "operator's own network)."},
+              "Comma-separated addresses and CIDR ranges never banned automatically and not "
+              "rate limited (the operator's own network and proxies)."},
     ConfigKey{"bans.retention", duration, "30d", "PB_BANS_RETENTION", both, Sensitivity::plain,
               "Expired bans are kept this long (bans list --all, repeat counting), then purged."},
     ConfigKey{"actions.paths", string, "", "PB_ACTIONS_PATHS", both, Sensitivity::plain,

@@ -9,6 +9,7 @@
 #include "common/events/topics.hpp"
 #include "common/redis/client.hpp"
 #include "common/redis/event_bus.hpp"
+#include "daemon/prometheus_text.hpp"
 
 namespace pb::daemon {
 namespace {
@@ -474,21 +475,7 @@ void WsHub::render_metrics(std::string& out) const {
         rooms = m_rooms.size();
     }
     const auto line = [&out](std::string_view name, std::string_view type, std::string_view help,
-                             auto value) {
-        out += "# HELP ";
-        out += name;
-        out += ' ';
-        out += help;
-        out += "\n# TYPE ";
-        out += name;
-        out += ' ';
-        out += type;
-        out += '\n';
-        out += name;
-        out += ' ';
-        out += std::to_string(value);
-        out += '\n';
-    };
+                             auto value) { append_metric(out, name, type, help, value); };
     line("pb_ws_connections", "gauge", "Open WebSocket connections.", open_sessions.load());
     line("pb_events_announced_total", "counter",
          "Events fanned out as announced on Redis, without reading the outbox.",

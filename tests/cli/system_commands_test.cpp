@@ -1,8 +1,10 @@
+#include <memory>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "tests/cli/cli_fixture.hpp"
+#include "tests/support/redis_server.hpp"
 
 namespace pb::cli::test {
 namespace {
@@ -92,6 +94,24 @@ TEST_F(SystemCommandsTest, HealthIsOk) {
     EXPECT_EQ(j.at("status"), "ok");
     EXPECT_EQ(j.at("components").at("db").at("status"), "ok");
     EXPECT_EQ(ok({"health", "-q"}), "ok\n");
+}
+
+// With --redis, health lists Redis with its round trip and version; with
+// Redis gone, health fails (exit 7) naming it, without the password.
+TEST_F(SystemCommandsTest, HealthShowsRedis) {
+    auto redis = std::make_unique<pb::test::RedisServer>(
+        pb::test::RedisServer::Options{.password = "pb-cli-secret"});
+    const auto url = "redis://:pb-cli-secret@127.0.0.1:" + std::to_string(redis->port()) + "/0";
+    const auto j = ok_json({"--redis", url, "health"});
+    const auto& component = j.at("components").at("redis");
+    EXPECT_EQ(component.at("status"), "ok");
+    EXPECT_TRUE(component.at("version").get<std::string>().starts_with("7."));
+    EXPECT_GE(component.at("latency_ms").get<double>(), 0.0);
+    redis.reset();
+    const auto down = pbctl({"--redis", url, "health", "-o", "json"});
+    EXPECT_EQ(down.exit_code, 7) << down.out << down.err;
+    EXPECT_NE(down.out.find("redis is unavailable"), std::string::npos) << down.out;
+    EXPECT_EQ((down.out + down.err).find("pb-cli-secret"), std::string::npos);
 }
 
 // --version prints "pbctl <version>" and exits 0; the version op agrees.

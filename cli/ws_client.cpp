@@ -8,6 +8,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include "cli/run_until.hpp"
 #include "common/core/error.hpp"
 
 namespace pb::cli {
@@ -70,16 +71,9 @@ struct WsClient::Impl {
     error_code read_error;
 
     // Runs the context until `done` or the deadline; false on the deadline.
+    // Runs the context until `done` or the deadline; false on the deadline.
     bool run_until(const bool& done, Clock::time_point deadline) {
-        ioc.restart();
-        while (!done) {
-            const auto now = Clock::now();
-            if (now >= deadline) {
-                return false;
-            }
-            ioc.run_one_for(deadline - now);
-        }
-        return true;
+        return cli::run_until(ioc, done, deadline);
     }
 };
 

@@ -10,6 +10,8 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <gtest/gtest.h>
 
+#include "cli/run_until.hpp"
+
 namespace pb::test {
 namespace {
 
@@ -31,16 +33,9 @@ struct WsClient::Impl {
     error_code error;
     websocket::response_type response;
 
+    // Runs the context until `done` or the deadline; false on the deadline.
     bool run_until(const bool& flag, Clock::time_point deadline) {
-        ioc.restart();
-        while (!flag) {
-            const auto now = Clock::now();
-            if (now >= deadline) {
-                return false;
-            }
-            ioc.run_one_for(deadline - now);
-        }
-        return true;
+        return cli::run_until(ioc, flag, deadline);
     }
 
     error_code open(int port, const Headers& headers, const std::string& path) {

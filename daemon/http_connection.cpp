@@ -344,7 +344,7 @@ class Connection final : public std::enable_shared_from_this<Connection> {
                     if (r != nullptr) {
                         try {
                             gathered->results[i] =
-                                limits::gcra_result(*r, gathered->calls[i].policy, at);
+                                limits::gcra_result(*r, at, gathered->calls[i].policy);
                         } catch (const Error&) {
                             // An unexpected reply: the blocking path asks again.
                         }

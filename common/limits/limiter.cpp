@@ -35,6 +35,20 @@ nlohmann::json LimitResult::to_json() const {
     return j;
 }
 
+LimitResult gcra_answer(const Policy& policy, std::int64_t tat, std::int64_t now, std::int64_t cost,
+                        bool spend) {
+    const std::int64_t t = policy.interval_us();
+    const std::int64_t new_tat = tat + cost * t;
+    const std::int64_t allow_at = new_tat - policy.burst * t;
+    if (allow_at <= now) {
+        return describe(policy, spend ? new_tat : tat, now);
+    }
+    LimitResult r = describe(policy, tat, now);
+    r.allowed = false;
+    r.retry_after_ms = std::max<std::int64_t>(1, ceil_ms(allow_at - now));
+    return r;
+}
+
 void check_cost(const Policy& policy, std::int64_t cost) {
     if (cost < 1 || cost > policy.burst) {
         throw Error(ErrorCode::invalid_argument,
@@ -76,25 +90,20 @@ LimitResult RateLimiter::check(std::string_view id, const Policy& policy, std::i
     check_cost(policy, cost);
     const std::int64_t now_ms = m_clock.now();
     const std::int64_t now = now_ms * 1000;
-    const std::int64_t t = policy.interval_us();
     const auto hash = hash_id(id);
     auto& shard = shard_of(hash);
     std::lock_guard lock(shard.mutex);
     Entry* entry = shard.map.find(id, hash);
     const std::int64_t tat = entry == nullptr ? now : std::max(entry->tat_us, now);
-    const std::int64_t new_tat = tat + cost * t;
-    const std::int64_t allow_at = new_tat - policy.burst * t;
-    if (allow_at <= now) {
+    LimitResult r = gcra_answer(policy, tat, now, cost, true);
+    if (r.allowed) {
         if (entry == nullptr) {
             make_room(shard, now, now_ms);
             entry = &shard.map.insert(id, hash);
         }
-        entry->tat_us = new_tat;
-        return describe(policy, new_tat, now);
+        entry->tat_us = tat + cost * policy.interval_us();
+        return r;
     }
-    LimitResult r = describe(policy, tat, now);
-    r.allowed = false;
-    r.retry_after_ms = std::max<std::int64_t>(1, ceil_ms(allow_at - now));
     if (rule.threshold > 0 && entry != nullptr) {
         Entry& e = *entry;
         if (e.violations_until_ms <= now_ms) {
@@ -121,13 +130,7 @@ LimitResult RateLimiter::status(std::string_view id, const Policy& policy) const
             tat = std::max(e->tat_us, now);
         }
     }
-    LimitResult r = describe(policy, tat, now);
-    const std::int64_t allow_at = tat + policy.interval_us() - policy.burst * policy.interval_us();
-    if (allow_at > now) {
-        r.allowed = false;
-        r.retry_after_ms = std::max<std::int64_t>(1, ceil_ms(allow_at - now));
-    }
-    return r;
+    return gcra_answer(policy, tat, now, 1, false);
 }
 
 bool RateLimiter::reset(std::string_view id) {

@@ -35,6 +35,17 @@ struct LimitResult {
 // Throws Error(invalid_argument) unless 1 <= cost <= policy.burst.
 void check_cost(const Policy& policy, std::int64_t cost);
 
+// GCRA's answer at `now` (µs) for a bucket whose theoretical arrival time is
+// `tat` (the stored one, or `now` if that is earlier): for a check that
+// spends `cost`, or, with spend false, for a status (what a check of `cost`
+// would answer, the bucket described as it stands). The check is allowed,
+// and then the bucket's new time is tat + cost × interval, when that leaves
+// it within the burst. Violations are the caller's: ban_due stays false.
+// The one arithmetic of both limiters: in memory, and in Redis, whose
+// script keeps the state and returns `tat`.
+LimitResult gcra_answer(const Policy& policy, std::int64_t tat, std::int64_t now, std::int64_t cost,
+                        bool spend);
+
 // When denials count toward an automatic ban. threshold 0: never.
 struct ViolationRule {
     std::int64_t threshold = 0;

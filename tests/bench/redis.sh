@@ -7,7 +7,9 @@
 #   2. pbd GET /v1/auth under wrk -t2 -c64 with Redis-backed limits next to the
 #      same pbd with limits in memory (target: at least 60%), anonymously
 #      (?anonymous=1: the address limit, one Redis call) and with an API key
-#      (address and key limits: two Redis calls).
+#      (address and key limits: two Redis calls), both from one address as
+#      behind a gateway; then anonymously from 100,000 addresses (a proxy's
+#      X-Forwarded-For), where checks batched together rarely share a bucket.
 #   tests/bench/redis.sh [build/dev]      PB_BENCH_SECONDS (default 10)
 # Starts its own redis-server (no persistence, temporary directory) and pbds,
 # on loopback only; stops every one of them, by PID, on exit. Redis, the
@@ -132,7 +134,18 @@ stop_pbd() {
 }
 # CPU time a process has used, in clock ticks (user + system).
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# run NAME anon|key: wrk on /v1/auth?anonymous=1, or /v1/auth with the API key;
+# Each request from one of 100,000 addresses, as a trusted proxy (loopback,
+# by default) reports them.
+cat >"$work/spread.lua" <<'LUA'
+math.randomseed(9)
+request = function()
+  local n = math.random(0, 99999)
+  return wrk.format(nil, nil, {["X-Forwarded-For"] = string.format("10.%d.%d.%d",
+    math.floor(n / 65536), math.floor(n / 256) % 256, n % 256)})
+end
+LUA
+# run NAME anon|key|spread: wrk on /v1/auth?anonymous=1, or /v1/auth with the
+# API key, or /v1/auth?anonymous=1 from 100,000 addresses;
 # prints req/s and what each process spent on the CPU per request (pbd,
 # redis-server, wrk), which is what bounds the figures when they share cores.
 run() {
@@ -140,6 +153,8 @@ run() {
     if [[ $2 == key ]]; then
         target=${url[$1]}
         auth=(-H "Authorization: Bearer ${key[$1]}")
+    elif [[ $2 == spread ]]; then
+        auth=(-s "$work/spread.lua")
     fi
     p0=$(ticks "${pid[$1]}")
     r0=$(ticks "$redis_pid")
@@ -168,7 +183,7 @@ for t in "${pbd_threads[@]}"; do
     # publishing and pbctl-like callers.
     start_pbd "memory-t$t" --threads "$t"
     PB_REDIS_POOL_SIZE=$((t > 4 ? 2 * t : 8)) start_pbd "redis-t$t" --threads "$t" --redis "$redis_url"
-    for r in anon key; do
+    for r in anon key spread; do
         for name in "memory-t$t" "redis-t$t"; do
             if [[ $name == redis-* ]]; then rcli CONFIG RESETSTAT >/dev/null; fi
             run "$name" "$r"
@@ -194,7 +209,8 @@ def requests(name):
 for t in sys.argv[2:]:
     threads = "one per core" if t == "0" else t
     for run, what, per in (("anon", "?anonymous=1 (address limit)", 1),
-                           ("key", "API key (address + key limits)", 2)):
+                           ("key", "API key (address + key limits)", 2),
+                           ("spread", "?anonymous=1 from 100,000 addresses", 1)):
         m, r = rps(f"memory-t{t}-{run}"), rps(f"redis-t{t}-{run}")
         calls = int(open(f"{w}/redis-t{t}-{run}.calls").read() or 0)
         sent = requests(f"redis-t{t}-{run}")

@@ -137,6 +137,54 @@ TEST_P(RedisLimitTest, ViolationsBanAcrossProcesses) {
     EXPECT_EQ(bans->check("198.51.100.9")->origin, BanOrigin::auto_ban);
 }
 
+// One script call checks a batch as pbd's workers send it: buckets that
+// recur (a busy key, a gateway's address), two policies, denials that count
+// toward a ban. Each answer is the one the in-memory limiter gives for the
+// same checks in the same order, and what the batch leaves in Redis (arrival
+// times, the violation count) carries on as memory's state does.
+TEST_P(RedisLimitTest, OneBatchAnswersAsChecksInOrder) {
+    const auto tight = *parse_policy("10/min", 3, "ip");
+    const auto loose = *parse_policy("100/min", 0, "user");
+    const ViolationRule rule{2, k_minute};
+    const std::vector<std::string> a0 = gcra_args(tight, 1, rule, true);
+    const std::vector<std::string> a1 = gcra_args(loose, 1, rule, true);
+    const std::vector<std::string> keys = {"pb:rl:ip:a", "pb:rl:user:b", "pb:rl:ip:a",
+                                           "pb:rl:ip:a", "pb:rl:ip:a",   "pb:rl:user:b",
+                                           "pb:rl:ip:a", "pb:rl:ip:a"};
+    std::vector<std::string_view> argv;
+    for (const auto& k : keys) {
+        argv.emplace_back(k.find(":ip:") != std::string::npos ? "0" : "1");
+    }
+    argv.insert(argv.end(), a0.begin(), a0.end());
+    argv.insert(argv.end(), a1.begin(), a1.end());
+    const std::vector<std::string_view> key_views(keys.begin(), keys.end());
+    const auto reply = client.eval(gcra_script(), key_views, argv);
+
+    RateLimiter memory_limiter(clock, 1000);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        const bool ip = keys[i].find(":ip:") != std::string::npos;
+        const auto r = gcra_result(reply, i, ip ? tight : loose);
+        const auto m = memory_limiter.check(keys[i], ip ? tight : loose, 1, rule);
+        EXPECT_EQ(r.allowed, m.allowed) << "check " << i;
+        EXPECT_EQ(r.remaining, m.remaining) << "check " << i;
+        EXPECT_EQ(r.ban_due, m.ban_due) << "check " << i;
+        EXPECT_NEAR(r.reset_after_ms, m.reset_after_ms, 250) << "check " << i;
+        EXPECT_NEAR(r.retry_after_ms, m.retry_after_ms, 250) << "check " << i;
+    }
+    // a: three allowed, a denial, a denial that bans (the count restarts),
+    // a denial counted again; b: two allowed.
+    EXPECT_EQ(client.command({"HGET", "pb:rl:ip:a:v", "v"}).str, "1");
+    RedisLimiter redis_limiter(client);
+    const auto again = redis_limiter.check("pb:rl:ip:a", tight, 1, rule);
+    EXPECT_FALSE(again.allowed);
+    EXPECT_TRUE(again.ban_due);
+    EXPECT_TRUE(memory_limiter.check("pb:rl:ip:a", tight, 1, rule).ban_due);
+    EXPECT_EQ(client.command({"EXISTS", "pb:rl:ip:a:v"}).integer, 0);
+    EXPECT_EQ(redis_limiter.status("pb:rl:user:b", loose).remaining,
+              memory_limiter.status("pb:rl:user:b", loose).remaining);
+    EXPECT_GT(client.command({"PTTL", "pb:rl:user:b"}).integer, 0);
+}
+
 // Redis down: decisions (GET /v1/auth, limits.check) fail closed by default,
 // pbd's own API fails open, both are counted, and a bad cost is still a bad
 // argument. Redis back: answers again without a new client.

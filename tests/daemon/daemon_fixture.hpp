@@ -112,4 +112,14 @@ inline int status_of(const httplib::Result& res) {
     return res ? res->status : -1;
 }
 
+// The value of an unlabelled sample "name value" in pbd's /metrics, or -1.
+inline long long metric(const RunningDaemon& pbd, const std::string& name) {
+    const auto res = pbd.client()->Get("/metrics");
+    if (!res) {
+        return -1;
+    }
+    const auto at = res->body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoll(res->body.substr(at + name.size() + 2));
+}
+
 }  // namespace pb::test

@@ -32,16 +32,6 @@ json post(const RunningDaemon& pbd, const std::string& path, const json& body,
     return body_json(res);
 }
 
-// The value of an unlabelled sample in pbd's /metrics, or -1.
-long long metric(const RunningDaemon& pbd, const std::string& name) {
-    const auto res = pbd.client()->Get("/metrics");
-    if (!res) {
-        return -1;
-    }
-    const auto at = res->body.find("\n" + name + " ");
-    return at == std::string::npos ? -1 : std::stoll(res->body.substr(at + name.size() + 2));
-}
-
 // Polls `pred` every 10 ms for up to `bound` (five seconds unless told).
 template <class F>
 bool eventually(F&& pred, milliseconds bound = milliseconds(5000)) {
@@ -70,6 +60,16 @@ class DaemonsWithRedis : public ::testing::Test {
             o.env[k] = v;
         }
         return o;
+    }
+
+    // A key with keys:read made through `pbd`: its secret and id (empty when
+    // the creation failed, which is then reported).
+    std::pair<std::string, std::string> create_key(const RunningDaemon& pbd,
+                                                   const std::string& admin) {
+        const auto created =
+            post(pbd, "/v1/keys", {{"owner", "svc"}, {"permissions", {"keys:read"}}}, admin);
+        EXPECT_TRUE(created.contains("key")) << created.dump();
+        return {created.value("key", ""), created.value("id", "")};
     }
 
     TempDir dir;
@@ -180,11 +180,8 @@ TEST_F(DaemonsWithRedis, BansAndRevocationsThroughOneDaemonHoldOnTheOther) {
     RunningDaemon b(dir, options());
     const auto admin = a.bootstrap_key();
     ASSERT_FALSE(admin.empty()) << a.err();
-    const auto created =
-        post(a, "/v1/keys", {{"owner", "svc"}, {"permissions", {"keys:read"}}}, admin);
-    const auto key = created.value("key", "");
-    const auto id = created.value("id", "");
-    ASSERT_FALSE(key.empty()) << created.dump();
+    const auto [key, id] = create_key(a, admin);
+    ASSERT_FALSE(key.empty());
     EXPECT_EQ(status_of(b.client()->Get("/v1/auth", bearer(key))), 200);
     const auto received_before = metric(b, "pb_redis_events_received_total");
     // B found the key in neither its memory nor Redis: it read the database
@@ -222,11 +219,8 @@ TEST_F(DaemonsWithRedis, ChangesMadeDuringAnOutageHoldOnTheOtherAfterIt) {
     RunningDaemon b(dir, options());
     const auto admin = a.bootstrap_key();
     ASSERT_FALSE(admin.empty()) << a.err();
-    const auto created =
-        post(a, "/v1/keys", {{"owner", "svc"}, {"permissions", {"keys:read"}}}, admin);
-    const auto key = created.value("key", "");
-    const auto id = created.value("id", "");
-    ASSERT_FALSE(key.empty()) << created.dump();
+    const auto [key, id] = create_key(a, admin);
+    ASSERT_FALSE(key.empty());
     const auto jwt = post(a, "/v1/tokens", {{"sub", "user-8"}}, admin).value("access_token", "");
     ASSERT_FALSE(jwt.empty());
     EXPECT_EQ(status_of(b.client()->Get("/v1/keys", bearer(key))), 200);

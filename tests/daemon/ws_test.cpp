@@ -39,16 +39,6 @@ json authenticated_call(WsClient& ws, const std::string& key) {
     return ws.call("authenticate", {{"api_key", key}});
 }
 
-// The value of a metric line "name value" in /metrics, or -1.
-long long metric(const RunningDaemon& pbd, const std::string& name) {
-    const auto res = pbd.client()->Get("/metrics");
-    if (!res) {
-        return -1;
-    }
-    const auto at = res->body.find("\n" + name + " ");
-    return at == std::string::npos ? -1 : std::stoll(res->body.substr(at + name.size() + 2));
-}
-
 TEST(DaemonWs, AuthenticateByMessageThenOpsWithTheirPermissions) {
     TempDir dir;
     RunningDaemon pbd(dir);

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "common/core/log.hpp"
+#include "common/core/percent.hpp"
 #include "common/runtime/dispatcher.hpp"
 #include "daemon/auth.hpp"
 
@@ -41,39 +42,13 @@ void write_error(Response& response, const Error& e, int status) {
     }
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-enum class Plus { literal, space };
-
-// Decodes %XX escapes (and '+' as a space in a query); Error(invalid_argument)
-// on a broken escape.
-std::string percent_decode(std::string_view s, Plus plus) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%') {
-            const int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
-            const int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0) {
-                throw Error(ErrorCode::invalid_argument, "malformed percent-encoding in the URL");
-            }
-            out.push_back(static_cast<char>(hi * 16 + lo));
-            i += 2;
-        } else if (s[i] == '+' && plus == Plus::space) {
-            out.push_back(' ');
-        } else {
-            out.push_back(s[i]);
-        }
+// Decodes %XX escapes; Error(invalid_argument) on a broken one.
+std::string percent_decode_arg(std::string_view s, Plus plus) {
+    auto out = percent_decode(s, plus);
+    if (!out) {
+        throw Error(ErrorCode::invalid_argument, "malformed percent-encoding in the URL");
     }
-    return out;
+    return *out;
 }
 
 Error given_twice(const std::string& name) {
@@ -92,10 +67,10 @@ void add_query(std::string_view query, const json& captures, json& args) {
             continue;
         }
         const auto eq = pair.find('=');
-        auto name = percent_decode(pair.substr(0, eq), Plus::space);
+        auto name = percent_decode_arg(pair.substr(0, eq), Plus::space);
         auto value = eq == std::string_view::npos
                          ? std::string()
-                         : percent_decode(pair.substr(eq + 1), Plus::space);
+                         : percent_decode_arg(pair.substr(eq + 1), Plus::space);
         if (captures.contains(name)) {
             throw given_twice(name);
         }
@@ -296,7 +271,7 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
             m_gate.admit_caller(client, *caller, response);
         }
         for (const auto& [name, value] : match.captures) {
-            args[name] = percent_decode(value, Plus::literal);
+            args[name] = percent_decode_arg(value, Plus::literal);
         }
         if (!query.empty()) {
             const json captures = args;

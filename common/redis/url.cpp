@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "common/core/error.hpp"
+#include "common/core/percent.hpp"
 
 namespace pb::redis {
 namespace {
@@ -21,34 +22,13 @@ int parse_number(std::string_view text, int low, int high, std::string_view what
     return v;
 }
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 // Userinfo may hold percent-encoded characters ("p%40ss" for "p@ss").
 std::string percent_decoded(std::string_view text, std::string_view what) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '%') {
-            out += text[i];
-            continue;
-        }
-        const int hi = i + 2 < text.size() ? hex_digit(text[i + 1]) : -1;
-        const int lo = i + 2 < text.size() ? hex_digit(text[i + 2]) : -1;
-        if (hi < 0 || lo < 0) {
-            bad_url("bad percent-encoding in the " + std::string(what));
-        }
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
+    auto out = percent_decode(text);
+    if (!out) {
+        bad_url("bad percent-encoding in the " + std::string(what));
     }
-    return out;
+    return *out;
 }
 
 // "db=3" from a query string; other parameters are refused (a typo should not

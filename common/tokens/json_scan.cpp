@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/core/percent.hpp"
+
 namespace pb::tokens {
 namespace {
 
@@ -49,19 +51,6 @@ JsonKind kind_of(char first) {
 
 bool is_number_char(char c) {
     return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
-}
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 // Reads the four hex digits after "\u" at raw[pos]; -1 when they are not.

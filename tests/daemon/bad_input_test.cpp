@@ -113,6 +113,17 @@ TEST_F(DaemonBadInput, ArgumentGivenTwice) {
                    400, "invalid_argument");
 }
 
+// Pins: a broken %-escape in the query or in a path argument is 400.
+TEST_F(DaemonBadInput, BrokenPercentEscape) {
+    m_client->set_url_encode(false);
+    const auto res = m_client->Get("/v1/keys?owner=%zz", bearer(m_admin));
+    expect_refused(res, 400, "invalid_argument");
+    EXPECT_NE(res->body.find("percent-encoding"), std::string::npos) << res->body;
+    const std::string id = m_before[1]["id"];
+    expect_refused(m_client->Get("/v1/keys/" + id + "%4", bearer(m_admin)), 400,
+                   "invalid_argument");
+}
+
 // Pins: an unknown path is 404 not_found.
 TEST_F(DaemonBadInput, UnknownRoute) {
     expect_refused(m_client->Get("/v1/nothing/here", bearer(m_admin)), 404, "not_found");

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -48,5 +50,20 @@ class TestDb {
     std::string m_schema;
     std::string m_url;
 };
+
+// True once `check` holds after another Store's commit: at once on SQLite
+// (shared memory), or within two seconds on PostgreSQL (NOTIFY), where it is
+// checked every 5 ms.
+template <class F>
+bool seen_across_stores(Backend backend, F&& check) {
+    const int tries = backend == Backend::sqlite ? 1 : 400;
+    for (int i = 0; i < tries; ++i) {
+        if (check()) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+}
 
 }  // namespace pb::test

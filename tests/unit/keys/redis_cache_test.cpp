@@ -85,18 +85,10 @@ class RedisKeyCacheTest : public ::testing::TestWithParam<Backend> {
         st->transaction([&](store::Connection& c) { c.exec(statement, params); });
     }
 
-    // True once `check` holds: another Store's commit is seen at once on
-    // SQLite and after a NOTIFY on PostgreSQL (checked for up to two seconds).
+    // True once `check` holds: seen_across_stores on this test's backend.
     template <class F>
     bool seen(F&& check) {
-        const int tries = GetParam() == Backend::sqlite ? 1 : 400;
-        for (int i = 0; i < tries; ++i) {
-            if (check()) {
-                return true;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-        return false;
+        return pb::test::seen_across_stores(GetParam(), std::forward<F>(check));
     }
 
     LocalRedis server;

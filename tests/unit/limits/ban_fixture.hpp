@@ -57,19 +57,10 @@ class BanServiceTest : public ::testing::TestWithParam<Backend> {
 
     bool banned(const std::string& target) { return bans->check(target) != nullptr; }
 
-    // True once `check` holds. Another Store's commit is seen at once on SQLite
-    // (shared memory) and a moment later on PostgreSQL (NOTIFY): there it is
-    // checked again for up to two seconds.
+    // True once `check` holds: seen_across_stores on this test's backend.
     template <class F>
     bool seen(F&& check) {
-        const int tries = GetParam() == Backend::sqlite ? 1 : 400;
-        for (int i = 0; i < tries; ++i) {
-            if (check()) {
-                return true;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-        return false;
+        return pb::test::seen_across_stores(GetParam(), std::forward<F>(check));
     }
 
     std::int64_t scalar(const std::string& sql) {

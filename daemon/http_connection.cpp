@@ -343,8 +343,8 @@ class Connection final : public std::enable_shared_from_this<Connection> {
                 [self = shared_from_this(), gathered, i](const redis::Reply* r, std::size_t at) {
                     if (r != nullptr) {
                         try {
-                            gathered->results[i] =
-                                limits::gcra_result(*r, at, gathered->calls[i].policy);
+                            gathered->results[i] = limits::gcra_result(
+                                *r, at, gathered->calls[i].policy, limits::RedisCall::k_cost, true);
                         } catch (const Error&) {
                             // An unexpected reply: the blocking path asks again.
                         }

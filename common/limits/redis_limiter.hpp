@@ -21,11 +21,12 @@ const redis::Script& gcra_script();
 std::string gcra_violations_key(std::string_view bucket);
 // The script's six arguments for a check (`spend`) or a status of one
 // bucket, and the answer for the `index`th bucket of a reply to such a check
-// as a LimitResult (Error(internal) for a reply of another shape).
+// as a LimitResult, given the same policy, cost and spend as its arguments
+// (Error(internal) for a reply of another shape).
 std::vector<std::string> gcra_args(const Policy& policy, std::int64_t cost,
                                    const ViolationRule& rule, bool spend);
 LimitResult gcra_result(const redis::Reply& reply, std::size_t index, const Policy& policy,
-                        std::int64_t cost = 1, bool spend = true);
+                        std::int64_t cost, bool spend);
 
 // GCRA in Redis, so that every daemon (and pbctl) spends from one bucket per
 // identifier: one Lua script per call, atomic on the server, with the time

@@ -183,7 +183,7 @@ LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings s
         for (const auto scope : {Scope::ip, Scope::user, Scope::key}) {
             if (const auto& policy = m_settings.policy(scope)) {
                 m_scope_args[index(scope)] = std::make_shared<const std::vector<std::string>>(
-                    gcra_args(*policy, 1, m_settings.violations, true));
+                    gcra_args(*policy, RedisCall::k_cost, m_settings.violations, true));
             }
         }
     }
@@ -226,7 +226,7 @@ std::optional<RedisCall> LimitService::caller_call(Scope scope, std::string_view
         return std::nullopt;
     }
     auto args = override ? std::make_shared<const std::vector<std::string>>(
-                               gcra_args(*policy, 1, m_settings.violations, true))
+                               gcra_args(*policy, RedisCall::k_cost, m_settings.violations, true))
                          : m_scope_args[index(scope)];
     return RedisCall{m_redis->key(scope, id), std::move(args), *policy};
 }

@@ -61,9 +61,12 @@ std::optional<Policy> key_rate_limit(store::Store& store, std::string_view key_i
 // PrepaidChecks.
 struct RedisCall {
     std::string key;  // the bucket
-    // gcra_args(), shared: an address check's are the same for every address.
+    // gcra_args() for a check of cost k_cost, shared: an address check's are
+    // the same for every address.
     std::shared_ptr<const std::vector<std::string>> args;
     Policy policy;
+    // What the args spend: a request's checks cost one each.
+    static constexpr std::int64_t k_cost = 1;
 };
 
 // Answers from Redis obtained ahead of checks (pbd's HTTP workers ask

@@ -62,6 +62,21 @@ class DaemonsWithRedis : public ::testing::Test {
         return o;
     }
 
+    // Daemons A and B with the same settings on this database and Redis, and
+    // A's bootstrap admin key (empty when A printed none).
+    struct TwoDaemons {
+        RunningDaemon a;
+        RunningDaemon b;
+        std::string admin;
+    };
+    std::unique_ptr<TwoDaemons> two_daemons(std::map<std::string, std::string> extra = {}) {
+        const auto o = options(std::move(extra));
+        auto d = std::unique_ptr<TwoDaemons>(
+            new TwoDaemons{RunningDaemon(dir, o), RunningDaemon(dir, o), {}});
+        d->admin = d->a.bootstrap_key();
+        return d;
+    }
+
     // A key with keys:read made through `pbd`: its secret and id (empty when
     // the creation failed, which is then reported).
     std::pair<std::string, std::string> create_key(const RunningDaemon& pbd,
@@ -80,9 +95,8 @@ class DaemonsWithRedis : public ::testing::Test {
 // 1,000 checks of one user split across both daemons against 100 per minute:
 // exactly 100 pass; pbctl with --redis spends from the same bucket.
 TEST_F(DaemonsWithRedis, ALimitIsOneLimitAcrossDaemonsAndPbctl) {
-    RunningDaemon a(dir, options({{"PB_LIMITS_USER_RATE", "100/min"}}));
-    RunningDaemon b(dir, options({{"PB_LIMITS_USER_RATE", "100/min"}}));
-    const auto admin = a.bootstrap_key();
+    const auto daemons = two_daemons({{"PB_LIMITS_USER_RATE", "100/min"}});
+    auto& [a, b, admin] = *daemons;
     ASSERT_FALSE(admin.empty()) << a.err();
     std::atomic<int> allowed{0};
     std::atomic<int> failed{0};
@@ -176,9 +190,8 @@ TEST_F(DaemonsWithRedis, AKeyWithUsesSpendsOnePerRequest) {
 // A ban made through daemon A, and a token revoked through it, are enforced
 // by daemon B within a second: announced on Redis, applied from the channel.
 TEST_F(DaemonsWithRedis, BansAndRevocationsThroughOneDaemonHoldOnTheOther) {
-    RunningDaemon a(dir, options());
-    RunningDaemon b(dir, options());
-    const auto admin = a.bootstrap_key();
+    const auto daemons = two_daemons();
+    auto& [a, b, admin] = *daemons;
     ASSERT_FALSE(admin.empty()) << a.err();
     const auto [key, id] = create_key(a, admin);
     ASSERT_FALSE(key.empty());
@@ -215,9 +228,8 @@ TEST_F(DaemonsWithRedis, BansAndRevocationsThroughOneDaemonHoldOnTheOther) {
 // revocation made through A during an outage (written to the database, their
 // announcement lost) hold on B once Redis is back, and B still answers.
 TEST_F(DaemonsWithRedis, ChangesMadeDuringAnOutageHoldOnTheOtherAfterIt) {
-    RunningDaemon a(dir, options());
-    RunningDaemon b(dir, options());
-    const auto admin = a.bootstrap_key();
+    const auto daemons = two_daemons();
+    auto& [a, b, admin] = *daemons;
     ASSERT_FALSE(admin.empty()) << a.err();
     const auto [key, id] = create_key(a, admin);
     ASSERT_FALSE(key.empty());
@@ -246,9 +258,8 @@ TEST_F(DaemonsWithRedis, ChangesMadeDuringAnOutageHoldOnTheOtherAfterIt) {
 // An event caused through daemon A reaches a WebSocket subscriber of daemon B
 // as announced on Redis, and in order.
 TEST_F(DaemonsWithRedis, EventsThroughOneDaemonReachSubscribersOfTheOther) {
-    RunningDaemon a(dir, options());
-    RunningDaemon b(dir, options());
-    const auto admin = a.bootstrap_key();
+    const auto daemons = two_daemons();
+    auto& [a, b, admin] = *daemons;
     ASSERT_FALSE(admin.empty()) << a.err();
     WsClient ws(b.port(), {{"X-API-Key", admin}});
     ASSERT_EQ(ws.call("subscribe", {{"topics", {"states"}}})["ok"], true);
@@ -274,9 +285,8 @@ TEST_F(DaemonsWithRedis, EventsThroughOneDaemonReachSubscribersOfTheOther) {
 // Concurrent changes through both daemons reach a subscriber of B once each,
 // in seq order, and a subscriber resuming from the middle gets exactly the rest.
 TEST_F(DaemonsWithRedis, ConcurrentChangesReachASubscriberOnceInOrder) {
-    RunningDaemon a(dir, options());
-    RunningDaemon b(dir, options());
-    const auto admin = a.bootstrap_key();
+    const auto daemons = two_daemons();
+    auto& [a, b, admin] = *daemons;
     ASSERT_FALSE(admin.empty()) << a.err();
     WsClient ws(b.port(), {{"X-API-Key", admin}});
     ASSERT_EQ(ws.call("subscribe", {{"topics", {"states"}}})["ok"], true);
@@ -328,9 +338,8 @@ TEST_F(DaemonsWithRedis, ConcurrentChangesReachASubscriberOnceInOrder) {
 // A room spans daemons: members on A and on B see each other join, talk and
 // leave, and room info lists both, each under its daemon.
 TEST_F(DaemonsWithRedis, RoomsSpanDaemons) {
-    RunningDaemon a(dir, options());
-    RunningDaemon b(dir, options());
-    const auto admin = a.bootstrap_key();
+    const auto daemons = two_daemons();
+    auto& [a, b, admin] = *daemons;
     ASSERT_FALSE(admin.empty()) << a.err();
     WsClient on_a(a.port(), {{"X-API-Key", admin}});
     WsClient on_b(b.port(), {{"X-API-Key", admin}});
@@ -381,9 +390,8 @@ TEST_F(DaemonsWithRedis, RoomsSpanDaemons) {
 // recover by themselves and resubscribe.
 TEST_F(DaemonsWithRedis, RedisRestartUnderLoadKeepsThePolicyAndRecovers) {
     const auto env = std::map<std::string, std::string>{{"PB_LIMITS_IP_RATE", "1000000/min"}};
-    RunningDaemon a(dir, options(env));
-    RunningDaemon b(dir, options(env));
-    const auto admin = a.bootstrap_key();
+    const auto daemons = two_daemons(env);
+    auto& [a, b, admin] = *daemons;
     ASSERT_FALSE(admin.empty()) << a.err();
     std::atomic<bool> stop{false};
     std::mutex mutex;

@@ -1,5 +1,6 @@
 #include "cli/app.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <pwd.h>
@@ -299,7 +300,10 @@ int run(int argc, char** argv) {
         for (const auto& w : config.warnings()) {
             log::get("config")->warn("{}", w);
         }
-        auto raw = tree.collect_args();
+        // A param read from a file or stdin is held to what pbd would accept as a body.
+        const auto max_input =
+            std::clamp<std::int64_t>(config.get_int("server.max_body"), 1, std::int64_t{1} << 32);
+        auto raw = tree.collect_args(static_cast<std::size_t>(max_input));
         const auto& services_clock = SystemClock::instance();
         nlohmann::json result;
         const auto& server = config.get("cli.server");

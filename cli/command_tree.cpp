@@ -1,11 +1,8 @@
 #include "cli/command_tree.hpp"
 
-#include <fstream>
-#include <iostream>
-#include <iterator>
 #include <map>
 
-#include "common/core/error.hpp"
+#include "cli/param_input.hpp"
 #include "common/ops/validate.hpp"
 
 namespace pb::cli {
@@ -27,72 +24,6 @@ std::string help_text(const ops::Param& p) {
                 (p.fallback.is_string() ? p.fallback.get<std::string>() : p.fallback.dump()) + "]";
     }
     return help;
-}
-
-std::string read_stdin_secret() {
-    std::string all{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
-    while (!all.empty() && (all.back() == '\n' || all.back() == '\r')) {
-        all.pop_back();
-    }
-    return all;
-}
-
-// A JSON param may name a file holding the JSON ("@file" or a plain path) or "-" for stdin.
-std::string read_json_file(const ops::Param& p, const std::string& value) {
-    if (value == "-") {
-        return read_stdin_secret();
-    }
-    const std::string path = value.front() == '@' ? value.substr(1) : value;
-    std::ifstream in(path);
-    if (!in) {
-        throw Error(ErrorCode::invalid_argument,
-                    ops::param_label(p, ops::NameStyle::flag) + ": cannot read file " + path,
-                    {{"param", p.name}});
-    }
-    return std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// NAME=VALUE words as a JSON object. VALUE "-" is read from stdin (once), and
-// "@path" from a file as it is, so a secret never has to be an argument that
-// ps or the shell history would show.
-nlohmann::json fields_from_words(const ops::Param& p, const std::vector<std::string>& words) {
-    nlohmann::json out = nlohmann::json::object();
-    bool stdin_used = false;
-    const auto label = ops::param_label(p, ops::NameStyle::flag);
-    for (const auto& w : words) {
-        const auto eq = w.find('=');
-        if (eq == std::string::npos || eq == 0) {
-            // Only the part before any "=" could be shown, and there is none: say nothing of w.
-            throw Error(ErrorCode::invalid_argument, label + ": expected NAME=VALUE words",
-                        {{"param", p.name}});
-        }
-        const auto name = w.substr(0, eq);
-        const auto value = w.substr(eq + 1);
-        if (out.contains(name)) {
-            throw Error(ErrorCode::invalid_argument, label + ": field \"" + name + "\" given twice",
-                        {{"param", p.name}});
-        }
-        if (value == "-") {
-            if (stdin_used) {
-                throw Error(ErrorCode::invalid_argument,
-                            label + ": only one field can be read from stdin", {{"param", p.name}});
-            }
-            stdin_used = true;
-            out[name] = read_stdin_secret();
-        } else if (value.starts_with("@")) {
-            std::ifstream in(value.substr(1), std::ios::binary);
-            if (!in) {
-                throw Error(ErrorCode::invalid_argument,
-                            label + ": field \"" + name + "\": cannot read file " + value.substr(1),
-                            {{"param", p.name}});
-            }
-            out[name] =
-                std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-        } else {
-            out[name] = value;
-        }
-    }
-    return out;
 }
 
 }  // namespace
@@ -131,11 +62,15 @@ CommandTree::CommandTree(CLI::App& app, const ops::OpTable& table) {
             if (p.positional == ops::Positional::yes && p.type == ops::ParamType::string_list) {
                 v.option = cmd.app->add_option(p.name, v.list, help_text(p));
                 v.option->type_name("");
-            } else if (p.positional == ops::Positional::yes &&
-                       p.type == ops::ParamType::json_object) {
+            } else if (p.words == ops::FieldWords::yes) {
                 // NAME=VALUE words, the rest of the command line.
                 v.option = cmd.app->add_option(p.name, v.list, help_text(p));
                 v.option->type_name("NAME=VALUE");
+            } else if (p.type == ops::ParamType::json_object) {
+                v.option = p.positional == ops::Positional::yes
+                               ? cmd.app->add_option(p.name, v.text, help_text(p))
+                               : cmd.app->add_option(label, v.text, help_text(p));
+                v.option->type_name("JSON|FILE|-");
             } else if (p.positional == ops::Positional::yes) {
                 v.option = cmd.app->add_option(p.name, v.text, help_text(p));
                 v.option->type_name("");
@@ -168,8 +103,9 @@ const ops::Op* CommandTree::selected() const {
     return nullptr;
 }
 
-nlohmann::json CommandTree::collect_args() const {
+nlohmann::json CommandTree::collect_args(std::size_t max_input_bytes) const {
     nlohmann::json args = nlohmann::json::object();
+    ParamInput input(max_input_bytes);
     for (const auto& c : m_commands) {
         if (!c.app->parsed()) {
             continue;
@@ -179,17 +115,16 @@ nlohmann::json CommandTree::collect_args() const {
                 continue;
             }
             const auto& p = *v.param;
-            if (p.type == ops::ParamType::json_object && p.positional == ops::Positional::yes) {
-                args[p.name] = fields_from_words(p, v.list);
+            if (p.words == ops::FieldWords::yes) {
+                args[p.name] = input.fields_from_words(p, v.list);
+            } else if (p.type == ops::ParamType::json_object) {
+                args[p.name] = input.json_text(p, v.text);
             } else if (p.type == ops::ParamType::boolean) {
                 args[p.name] = v.flag;
             } else if (p.type == ops::ParamType::string_list) {
                 args[p.name] = v.list;
             } else if (p.secret == ops::Secret::yes && v.text == "-") {
-                args[p.name] = read_stdin_secret();
-            } else if (p.type == ops::ParamType::json_object && !v.text.empty() &&
-                       v.text.front() != '{') {
-                args[p.name] = read_json_file(p, v.text);
+                args[p.name] = input.stdin_text(p);
             } else {
                 args[p.name] = v.text;
             }
@@ -204,7 +139,8 @@ docs::OptionHints CommandTree::hints(const CLI::Option& option) const {
             if (v.option == &option) {
                 const auto& [op, field] = v.param->values_from;
                 return {.choices = v.param->choices,
-                        .file = v.param->type == ops::ParamType::json_object,
+                        .file = v.param->type == ops::ParamType::json_object &&
+                                v.param->words == ops::FieldWords::no,
                         .live = op.empty() ? std::vector<std::string>{}
                                            : std::vector<std::string>{op, field}};
             }

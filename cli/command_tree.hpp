@@ -22,8 +22,10 @@ class CommandTree {
     // The op whose command was given, after app.parse(); nullptr if none.
     const ops::Op* selected() const;
     // The arguments the user gave for the selected op, as raw JSON (strings,
-    // lists, booleans); a secret positional given as "-" is read from stdin.
-    nlohmann::json collect_args() const;
+    // lists, booleans); a JSON param's text is read as ParamInput says (inline,
+    // path, @path, -), a secret given as "-" from stdin; no file or stdin may
+    // hold more than `max_input_bytes`. Throws Error(invalid_argument).
+    nlohmann::json collect_args(std::size_t max_input_bytes) const;
     // What an op's option accepts (choices, a path), for completions and docs.
     docs::OptionHints hints(const CLI::Option& option) const;
     // True when --exit-status was given (ops with an exit_status_field only).

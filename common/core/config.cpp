@@ -32,8 +32,9 @@ constexpr std::array k_keys{
               "Address and port pbd listens on (port 0 picks a free one)."},
     ConfigKey{"server.threads", integer, "0", "PB_THREADS", daemon, Sensitivity::plain,
               "Worker threads; 0 means one per core."},
-    ConfigKey{"server.max_body", integer, "1048576", "PB_MAX_BODY", daemon, Sensitivity::plain,
-              "Largest request body in bytes (413 beyond)."},
+    ConfigKey{"server.max_body", integer, "1048576", "PB_MAX_BODY", both, Sensitivity::plain,
+              "Largest request body in bytes (413 beyond); also the most pbctl reads for one "
+              "param from a file or stdin."},
     ConfigKey{"server.max_header", integer, "16384", "PB_MAX_HEADER", daemon, Sensitivity::plain,
               "Largest request header block in bytes (431 beyond)."},
     ConfigKey{"server.idle_timeout", duration, "60s", "PB_IDLE_TIMEOUT", daemon, Sensitivity::plain,
@@ -253,8 +254,9 @@ void check_type(const ConfigKey& key, const std::string& value, std::string_view
             break;
     }
     if (!ok) {
+        static_assert(k_max_duration_ms == 36500LL * 86'400'000, "the text below names it");
         static constexpr std::array k_type_names{"text", "an integer", "true or false",
-                                                 "a duration like 30s or 5m"};
+                                                 "a duration like 30s or 5m, at most 36500d"};
         std::string msg = std::string(key.key) + " (from " + std::string(source) + "): expected " +
                           k_type_names[static_cast<int>(key.type)];
         if (key.sensitivity == Sensitivity::plain) {

@@ -23,13 +23,18 @@ namespace pb::ops {
 //   time        -> integer Unix ms ("30d" from now, RFC 3339, Unix ms as a number or
 //                  digits), or null for "never"
 //   string_list -> array of strings (one string is a list of one)
-//   json_object -> object (JSON text accepted)
+//   json_object -> object (JSON text accepted). pbctl reads the text inline, from
+//                  a file path, "@path" or "-" (stdin), unless the param takes
+//                  NAME=VALUE words (FieldWords::yes)
 enum class ParamType { string, integer, boolean, duration, time, string_list, json_object };
 
 enum class Required { no, yes };
 enum class Positional { no, yes };
 enum class Secret { no, yes };
 enum class Mutates { no, yes };
+// How pbctl takes a json_object param: one JSON text (inline, a path, @path or
+// -), or NAME=VALUE words, the rest of the command line (a positional only).
+enum class FieldWords { no, yes };
 
 // One parameter of an operation.
 struct Param {
@@ -41,6 +46,9 @@ struct Param {
     // A secret is redacted in audit and logs; as a positional the CLI reads it
     // from stdin when given as "-".
     Secret secret = Secret::no;
+    // NAME=VALUE words instead of JSON on pbctl's command line; each VALUE as
+    // is, "-" from stdin or "@path" from a file (`vault put app/db user=svc pw=-`).
+    FieldWords words = FieldWords::no;
     nlohmann::json fallback = nullptr;  // default applied by validate_args; null = absent
     std::vector<std::string> choices;   // allowed values of a string, if limited
     std::string flag;                   // CLI long flag when not the name ("perm")

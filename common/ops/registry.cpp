@@ -88,6 +88,14 @@ void OpTable::add(Op op) {
             throw Error(ErrorCode::internal, "route registered twice: " + op.route.path);
         }
     }
+    for (const auto& p : op.params) {
+        // Words take the rest of pbctl's command line: only a positional JSON object can.
+        if (p.words == FieldWords::yes &&
+            (p.type != ParamType::json_object || p.positional != Positional::yes)) {
+            throw Error(ErrorCode::internal, "NAME=VALUE words need a positional json_object: " +
+                                                 op.name + " " + p.name);
+        }
+    }
     std::array<std::string_view, k_max_segments> segments;
     std::size_t n = 0;
     if (!split_path(op.route.path, segments, n)) {

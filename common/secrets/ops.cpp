@@ -30,7 +30,8 @@ Param data_param(std::string help) {
                  .help = std::move(help),
                  .required = Required::yes,
                  .positional = Positional::yes,
-                 .secret = ops::Secret::yes};
+                 .secret = ops::Secret::yes,
+                 .words = ops::FieldWords::yes};
 }
 
 Param cas_param() {

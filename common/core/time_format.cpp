@@ -47,16 +47,22 @@ bool expect(std::string_view& s, std::string_view chars) {
 
 }  // namespace
 
-std::optional<std::int64_t> parse_duration(std::string_view text) {
+TimeValue read_duration(std::string_view text) {
     if (text.empty()) {
-        return std::nullopt;
+        return {};
     }
     std::int64_t total = 0;
+    bool too_long = false;  // keep reading: a malformed text is malformed, however long
     while (!text.empty()) {
+        if (text.front() < '0' || text.front() > '9') {
+            return {};
+        }
         std::int64_t value = 0;
         const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-        if (ec != std::errc() || ptr == text.data() || value < 0) {
-            return std::nullopt;
+        if (ec == std::errc::result_out_of_range) {
+            too_long = true;
+        } else if (ec != std::errc()) {
+            return {};
         }
         text.remove_prefix(static_cast<std::size_t>(ptr - text.data()));
         const Unit* unit = nullptr;
@@ -67,15 +73,40 @@ std::optional<std::int64_t> parse_duration(std::string_view text) {
             }
         }
         if (unit == nullptr) {
-            return std::nullopt;
+            return {};
         }
         text.remove_prefix(unit->suffix.size());
-        if (value > (std::numeric_limits<std::int64_t>::max() - total) / unit->ms) {
-            return std::nullopt;
+        // total <= k_max_duration_ms, so this neither overflows nor lets a sum wrap.
+        if (too_long || value > (k_max_duration_ms - total) / unit->ms) {
+            too_long = true;
+            continue;
         }
         total += value * unit->ms;
     }
-    return total;
+    if (too_long) {
+        return {.ms = std::nullopt, .out_of_range = true};
+    }
+    return {.ms = total};
+}
+
+std::optional<std::int64_t> parse_duration(std::string_view text) {
+    return read_duration(text).ms;
+}
+
+bool duration_in_range(std::int64_t ms) {
+    return ms >= 0 && ms <= k_max_duration_ms;
+}
+
+bool instant_in_range(UnixMillis t) {
+    return t >= 0 && t <= k_max_instant_ms;
+}
+
+std::optional<UnixMillis> instant_after(UnixMillis now, std::int64_t duration_ms) {
+    if (!instant_in_range(now) || !duration_in_range(duration_ms) ||
+        duration_ms > k_max_instant_ms - now) {
+        return std::nullopt;
+    }
+    return now + duration_ms;
 }
 
 std::string format_duration(std::int64_t ms) {
@@ -175,11 +206,29 @@ std::string format_rfc3339(UnixMillis t) {
     return buf;
 }
 
-std::optional<UnixMillis> parse_time_or_duration(std::string_view text, UnixMillis now) {
-    if (auto d = parse_duration(text)) {
-        return now + *d;
+TimeValue read_time(std::string_view text, UnixMillis now) {
+    const auto d = read_duration(text);
+    if (d.ms) {
+        if (const auto t = instant_after(now, *d.ms)) {
+            return {.ms = *t};
+        }
+        return {.ms = std::nullopt, .out_of_range = true};
     }
-    return parse_rfc3339(text);
+    if (d.out_of_range) {
+        return d;
+    }
+    const auto t = parse_rfc3339(text);
+    if (!t) {
+        return {};
+    }
+    if (!instant_in_range(*t)) {
+        return {.ms = std::nullopt, .out_of_range = true};
+    }
+    return {.ms = *t};
+}
+
+std::optional<UnixMillis> parse_time_or_duration(std::string_view text, UnixMillis now) {
+    return read_time(text, now).ms;
 }
 
 }  // namespace pb

@@ -217,13 +217,19 @@ std::vector<ImportRow> check_rows(const std::vector<RawRow>& raw, UnixMillis now
         }
         if (r.duration) {
             const auto d = parse_duration(*r.duration);
-            if (!d || *d <= 0) {
-                row_error(r.number, "for: expected a duration like 4h, got \"" +
+            const auto until = d ? instant_after(now, *d) : std::nullopt;
+            if (!d || *d <= 0 || !until) {
+                row_error(r.number, "for: expected a duration like 4h, at most " +
+                                        std::string(k_max_duration_text) + ", got \"" +
                                         r.duration->substr(0, 40) + "\"");
             }
-            row.expires_at = now + *d;
+            row.expires_at = *until;
         } else if (r.expires && r.expires->is_number_integer()) {
             row.expires_at = r.expires->get<std::int64_t>();
+            if (r.expires->is_number_unsigned() || !instant_in_range(*row.expires_at)) {
+                row_error(r.number, "expires_at: expected a time no later than " +
+                                        std::string(k_max_instant_text));
+            }
         } else if (r.expires && r.expires->is_string()) {
             const auto text = trim(r.expires->get<std::string>());
             if (!text.empty() && text != "never") {

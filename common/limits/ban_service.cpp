@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "common/core/error.hpp"
+#include "common/core/time_format.hpp"
 #include "common/events/outbox.hpp"
 #include "common/limits/ban_rows.hpp"
 
@@ -15,8 +16,6 @@ using detail::load_ban;
 using detail::select_bans;
 using store::Connection;
 using store::nullable;
-
-constexpr std::int64_t k_max_duration_ms = 100LL * 365 * 86'400'000;
 
 void check_reason(std::string_view reason) {
     if (reason.size() > 500) {
@@ -58,12 +57,14 @@ Ban BanService::add(const NewBan& request, std::string_view actor) {
     check_reason(request.reason);
     const auto now = m_clock.now();
     if (request.duration_ms) {
-        if (*request.duration_ms <= 0 || *request.duration_ms > k_max_duration_ms) {
+        const auto until = instant_after(now, *request.duration_ms);
+        if (*request.duration_ms <= 0 || !until) {
             throw Error(ErrorCode::invalid_argument,
-                        "for: a duration from 1ms to 100 years (leave it out for a permanent ban)",
+                        "for: a duration from 1ms to " + std::string(k_max_duration_text) +
+                            " (leave it out for a permanent ban)",
                         {{"param", "for"}});
         }
-        b.expires_at = now + *request.duration_ms;
+        b.expires_at = *until;
     }
     b.reason = request.reason;
     b.created_by = std::string(actor);

@@ -20,6 +20,16 @@ using nlohmann::json;
     throw Error(ErrorCode::invalid_argument, msg, {{"param", p.name}});
 }
 
+// What a duration or a time beyond pb's limits is told (core/time_format.hpp).
+const std::string k_too_long =
+    "a duration of at most " + std::string(k_max_duration_text) + " (the longest pb accepts)";
+const std::string k_too_far = "a time from 1970-01-01T00:00:00Z to " +
+                              std::string(k_max_instant_text) + " (the latest pb accepts)";
+
+bool all_digits(std::string_view s) {
+    return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
 std::optional<std::int64_t> as_int(const json& v) {
     if (v.is_number_integer()) {
         return v.get<std::int64_t>();
@@ -79,11 +89,21 @@ json canonical(const Param& p, const json& v, UnixMillis now, NameStyle style) {
         case ParamType::duration: {
             // A JSON number is milliseconds; text needs its unit ("10" could mean anything).
             if (v.is_number_integer() && v.get<std::int64_t>() >= 0) {
+                if (!duration_in_range(v.get<std::int64_t>())) {
+                    reject(p, style, k_too_long, v);
+                }
                 return v;
             }
+            if (v.is_number_unsigned()) {
+                reject(p, style, k_too_long, v);  // beyond int64: only a number that large
+            }
             if (v.is_string()) {
-                if (auto d = parse_duration(v.get<std::string>())) {
-                    return *d;
+                const auto d = read_duration(v.get<std::string>());
+                if (d.ms) {
+                    return *d.ms;
+                }
+                if (d.out_of_range) {
+                    reject(p, style, k_too_long, v);
                 }
             }
             reject(p, style, "a duration like 30s, 15m, 1h30m or 7d", v);
@@ -93,11 +113,23 @@ json canonical(const Param& p, const json& v, UnixMillis now, NameStyle style) {
                 return nullptr;
             }
             if (const auto ms = as_int(v)) {
-                return *ms;  // a bare number is Unix milliseconds
+                // A bare number is Unix milliseconds.
+                if (!instant_in_range(*ms)) {
+                    reject(p, style, k_too_far, v);
+                }
+                return *ms;
+            }
+            if (v.is_number_unsigned() || (v.is_string() && all_digits(v.get<std::string>()))) {
+                reject(p, style, k_too_far, v);  // digits beyond int64
             }
             if (v.is_string()) {
-                if (auto t = parse_time_or_duration(v.get<std::string>(), now)) {
-                    return *t;
+                const auto& text = v.get_ref<const std::string&>();
+                const auto t = read_time(text, now);
+                if (t.ms) {
+                    return *t.ms;
+                }
+                if (t.out_of_range) {
+                    reject(p, style, read_duration(text).out_of_range ? k_too_long : k_too_far, v);
                 }
             }
             reject(p, style, "a duration like 30d or an RFC 3339 time", v);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/core/error.hpp"
+#include "common/core/time_format.hpp"
 #include "common/ops/validate.hpp"
 #include "common/runtime/op_table.hpp"
 
@@ -123,6 +124,54 @@ TEST(ValidateArgs, TimeBecomesUnixMillis) {
     EXPECT_TRUE(canonical(op, {{"expires", nullptr}}).at("expires").is_null());
     EXPECT_EQ(rejection(op, {{"expires", "2026-02-30T00:00:00Z"}}).code(),
               ErrorCode::invalid_argument);
+}
+
+// A duration beyond 36500d, as text or as a number of ms (int64 max, beyond
+// int64), is refused naming the parameter and the maximum; the maximum passes.
+TEST(ValidateArgs, DurationBeyondTheMaximumNamesIt) {
+    const auto op = every_type_op();
+    EXPECT_EQ(canonical(op, {{"wait", "36500d"}}).at("wait"), k_max_duration_ms);
+    EXPECT_EQ(canonical(op, {{"wait", k_max_duration_ms}}).at("wait"), k_max_duration_ms);
+    for (const json& big :
+         {json("106751991167d"), json("36501d"), json(k_max_duration_ms + 1), json(INT64_MAX),
+          json(std::uint64_t{18'000'000'000'000'000'000ULL}), json("99999999999999999999s")}) {
+        SCOPED_TRACE(big.dump());
+        const auto e = rejection(op, {{"wait", big}}, NameStyle::flag);
+        EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+        EXPECT_EQ(e.details().at("param"), "wait");
+        const std::string msg = e.what();
+        EXPECT_TRUE(msg.starts_with("--wait: expected a duration of at most 36500d")) << msg;
+    }
+}
+
+// A time beyond 9999-12-31T23:59:59.999Z (or before the epoch), as a duration
+// from now, RFC 3339 or Unix ms, is refused naming the parameter and the limit.
+TEST(ValidateArgs, TimeBeyondTheMaximumNamesIt) {
+    const auto op = every_type_op();
+    EXPECT_EQ(canonical(op, {{"expires", "9999-12-31T23:59:59.999Z"}}).at("expires"),
+              k_max_instant_ms);
+    EXPECT_EQ(canonical(op, {{"expires", "36500d"}}).at("expires"), k_now + k_max_duration_ms);
+    const auto message = [&](const json& v) {
+        const auto e = rejection(op, {{"expires", v}}, NameStyle::flag);
+        EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+        EXPECT_EQ(e.details().at("param"), "expires");
+        return std::string(e.what());
+    };
+    for (const json& far : {json(k_max_instant_ms + 1), json(INT64_MAX), json(-1),
+                            json(std::uint64_t{18'000'000'000'000'000'000ULL}),
+                            json("99999999999999999999"), json("1969-12-31T23:59:59Z")}) {
+        SCOPED_TRACE(far.dump());
+        const auto msg = message(far);
+        EXPECT_TRUE(
+            msg.starts_with("--expires: expected a time from 1970-01-01T00:00:00Z to "
+                            "9999-12-31T23:59:59.999Z"))
+            << msg;
+    }
+    for (const json& long_ : {json("106751991167d"), json("36501d")}) {
+        SCOPED_TRACE(long_.dump());
+        const auto msg = message(long_);
+        EXPECT_TRUE(msg.starts_with("--expires: expected a duration of at most 36500d")) << msg;
+    }
 }
 
 // string_list: one string is a list of one; lists must hold non-empty strings.

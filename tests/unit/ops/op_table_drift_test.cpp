@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/core/error.hpp"
 #include "common/ops/validate.hpp"
 #include "common/runtime/op_table.hpp"
 
@@ -173,6 +174,41 @@ TEST(OpTableDrift, CliFieldsAreConsistent) {
             EXPECT_FALSE(op.list_field.empty());
         }
     }
+}
+
+// NAME=VALUE words are a property of the param (FieldWords), and only a
+// positional JSON object can take them: the table refuses anything else.
+TEST(OpTableDrift, WordsOnlyOnPositionalJsonObjects) {
+    for (const auto& op : table().all()) {
+        for (const auto& p : op.params) {
+            if (p.words == FieldWords::yes) {
+                EXPECT_EQ(p.type, ParamType::json_object) << op.name << " " << p.name;
+                EXPECT_EQ(p.positional, Positional::yes) << op.name << " " << p.name;
+            }
+        }
+    }
+    const auto op_with = [](Param p) {
+        return Op{.name = "test.words",
+                  .summary = "s",
+                  .params = {std::move(p)},
+                  .route = {"POST", "/v1/test-words"}};
+    };
+    OpTable t;
+    EXPECT_THROW(t.add(op_with(Param{.name = "data",
+                                     .type = ParamType::json_object,
+                                     .help = "h",
+                                     .words = FieldWords::yes})),
+                 Error);
+    EXPECT_THROW(
+        t.add(op_with(Param{
+            .name = "data", .help = "h", .positional = Positional::yes, .words = FieldWords::yes})),
+        Error);
+    t.add(op_with(Param{.name = "data",
+                        .type = ParamType::json_object,
+                        .help = "h",
+                        .positional = Positional::yes,
+                        .words = FieldWords::yes}));
+    EXPECT_NE(t.find("test.words"), nullptr);
 }
 
 }  // namespace

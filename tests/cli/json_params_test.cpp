@@ -149,15 +149,15 @@ std::string trimmed(std::string s) {
 std::map<std::string, Recipe> recipes() {
     std::map<std::string, Recipe> out;
     out["keys.create"] = {"metadata", json{{"team", "blue"}, {"tags", {"a", "b"}}},
-                        [](JsonParamsTest&, json&) {
-                            return std::vector<std::string>{"keys", "create",     "--owner",
-                                                            "ci",   "--metadata", k_slot,
-                                                            "-o",   "json"};
-                        },
-                        [](JsonParamsTest& t, const RunResult& r, const json& v) {
-                            const auto id = t.parse_out(r).value("id", "");
-                            EXPECT_EQ(t.ok_json({"keys", "show", id}).at("metadata"), v);
-                        }};
+                          [](JsonParamsTest&, json&) {
+                              return std::vector<std::string>{"keys", "create",     "--owner",
+                                                              "ci",   "--metadata", k_slot,
+                                                              "-o",   "json"};
+                          },
+                          [](JsonParamsTest& t, const RunResult& r, const json& v) {
+                              const auto id = t.parse_out(r).value("id", "");
+                              EXPECT_EQ(t.ok_json({"keys", "show", id}).at("metadata"), v);
+                          }};
     out["keys.update"] = {
         "metadata", json{{"rotated", true}},
         [](JsonParamsTest& t, json&) {
@@ -168,14 +168,14 @@ std::map<std::string, Recipe> recipes() {
             EXPECT_EQ(t.ok_json({"keys", "show", t.last_args[2]}).at("metadata"), v);
         }};
     out["states.register"] = {"data", json{{"open", false}, {"n", 3}},
-                            [](JsonParamsTest&, json&) {
-                                return std::vector<std::string>{"states", "register", "gate",
-                                                                "--type", "feature",  "--data",
-                                                                k_slot};
-                            },
-                            [](JsonParamsTest& t, const RunResult&, const json& v) {
-                                EXPECT_EQ(t.ok_json({"states", "get", "gate"}).at("data"), v);
-                            }};
+                              [](JsonParamsTest&, json&) {
+                                  return std::vector<std::string>{"states", "register", "gate",
+                                                                  "--type", "feature",  "--data",
+                                                                  k_slot};
+                              },
+                              [](JsonParamsTest& t, const RunResult&, const json& v) {
+                                  EXPECT_EQ(t.ok_json({"states", "get", "gate"}).at("data"), v);
+                              }};
     out["states.update"] = {
         "data", json{{"open", true}},
         [](JsonParamsTest& t, json&) {
@@ -209,17 +209,17 @@ std::map<std::string, Recipe> recipes() {
             EXPECT_EQ(claims.value("tenant", json()), v["tenant"]) << claims.dump();
             EXPECT_EQ(claims.value("roles", json()), v["roles"]) << claims.dump();
         }};
-    out["bans.import"] = {"document",
-                        json{{"bans", {{{"target", "203.0.113.7"}, {"reason", "json params"}}}}},
-                        [](JsonParamsTest&, json&) {
-                            return std::vector<std::string>{"bans", "import", "--document", k_slot};
-                        },
-                        [](JsonParamsTest& t, const RunResult&, const json&) {
-                            const auto bans = t.ok_json({"bans", "list"}).at("bans");
-                            ASSERT_EQ(bans.size(), 1U) << bans.dump();
-                            EXPECT_EQ(bans[0].at("target"), "203.0.113.7");
-                            EXPECT_EQ(bans[0].at("reason"), "json params");
-                        }};
+    out["bans.import"] = {
+        "document", json{{"bans", {{{"target", "203.0.113.7"}, {"reason", "json params"}}}}},
+        [](JsonParamsTest&, json&) {
+            return std::vector<std::string>{"bans", "import", "--document", k_slot};
+        },
+        [](JsonParamsTest& t, const RunResult&, const json&) {
+            const auto bans = t.ok_json({"bans", "list"}).at("bans");
+            ASSERT_EQ(bans.size(), 1U) << bans.dump();
+            EXPECT_EQ(bans[0].at("target"), "203.0.113.7");
+            EXPECT_EQ(bans[0].at("reason"), "json params");
+        }};
     out["actions.run"] = {
         "args", json{{"word", "w-1"}},
         [](JsonParamsTest&, json&) {
@@ -238,10 +238,12 @@ std::map<std::string, Recipe> recipes() {
         [](JsonParamsTest& t, json& value) {
             const auto db = t.env["PB_DB"];
             t.env["PB_DB"] = t.dir.file("jwk-source.db");
+            t.ok({"tokens", "keys", "rotate"});  // a signing key, so the JWKS has one
             const auto jwks = t.ok_json({"tokens", "jwks"});
             t.env["PB_DB"] = db;
-            EXPECT_FALSE(jwks.value("keys", json::array()).empty()) << jwks.dump();
-            value = jwks.value("keys", json::array()).at(0);
+            const auto keys = jwks.value("keys", json::array());
+            EXPECT_FALSE(keys.empty()) << jwks.dump();
+            value = keys.empty() ? json::object() : keys.back();
             return std::vector<std::string>{"tokens", "keys", "import", k_slot, "--verify-only"};
         },
         [](JsonParamsTest& t, const RunResult&, const json& v) {

@@ -2,7 +2,7 @@
 PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: all deps configure build run test bench docs package format check-format clean
+.PHONY: all deps configure build run test test-asan fuzz bench docs package format check-format clean
 
 all: build
 
@@ -21,6 +21,22 @@ run: build
 
 test: build
 	@ctest --preset $(PRESET)
+
+# The whole suite with AddressSanitizer and UndefinedBehaviorSanitizer (build/asan).
+test-asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan
+	@ctest --preset asan
+
+# Each libFuzzer target of fuzz/ for FUZZ_SECONDS on its corpus (build/fuzz, clang).
+# FUZZ_TARGETS limits the run to some targets, e.g. FUZZ_TARGETS="jwt cidr".
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz
+	@fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: build
 	@scripts/install-deps.sh --bench

@@ -21,6 +21,7 @@
 #include "common/runtime/op_table.hpp"
 #include "daemon/auth.hpp"
 #include "daemon/ws_hub.hpp"
+#include "daemon/ws_message.hpp"
 
 namespace pb::daemon::http_detail {
 namespace {
@@ -50,18 +51,6 @@ std::shared_ptr<const std::string> frame(const json& j) {
 
 std::string http_reason(int status) {
     return std::string(http::obsolete_reason(http::int_to_status(static_cast<unsigned>(status))));
-}
-
-// The credential an `authenticate` message carries.
-std::string credential_arg(const json& args) {
-    for (const char* name : {"api_key", "token", "access_token"}) {
-        if (const auto it = args.find(name); it != args.end() && it->is_string()) {
-            return it->get<std::string>();
-        }
-    }
-    throw Error(ErrorCode::invalid_argument,
-                "authenticate: give args.api_key (an API key) or args.token (a JWT access token)",
-                {{"param", "api_key"}});
 }
 
 }  // namespace
@@ -285,26 +274,25 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
                        "binary messages are not supported; send JSON text");
             return read();
         }
-        auto message = json::parse(beast::buffers_to_string(m_in.data()), nullptr, false);
+        auto message = parse_ws_message(beast::buffers_to_string(m_in.data()));
         m_in.clear();
         if (m_in.capacity() > 65536) {
             m_in.shrink_to_fit();  // a large message does not pin its buffer
         }
-        if (message.is_discarded()) {
+        if (!message) {
             m_hub.closed_by_protocol.fetch_add(1, std::memory_order_relaxed);
             close_with(websocket::close_code::bad_payload, "the message is not JSON");
             return read();
         }
         if (!m_closing) {
-            enqueue(std::move(message));
+            enqueue(std::move(*message));
         }
         read();
     }
 
     void enqueue(json message) {
-        if (!message.is_object() || !message.contains("op") || !message["op"].is_string()) {
-            const json id = message.is_object() ? message.value("id", json()) : json();
-            return push(frame({{"id", id},
+        if (!is_ws_request(message)) {
+            return push(frame({{"id", ws_request_id(message)},
                                {"ok", false},
                                {"error", Error(ErrorCode::invalid_argument,
                                                R"(a request is {"id":…,"op":"…","args":{…}})")
@@ -342,15 +330,11 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
 
     // On the pool.
     void execute(const json& message) {
-        const json id = message.value("id", json());
+        const json id = ws_request_id(message);
         const auto& op = message["op"].get_ref<const std::string&>();
         try {
-            json args = message.value("args", json::object());
-            if (!args.is_object()) {
-                throw Error(ErrorCode::invalid_argument, "args: must be a JSON object",
-                            {{"param", "args"}});
-            }
-            auto result = run(op, args);
+            const auto request = decode_ws_request(message);
+            auto result = run(request.op, request.args);
             push(frame({{"id", id}, {"ok", true}, {"result", std::move(result)}}));
         } catch (const Error& e) {
             push(frame({{"id", id}, {"ok", false}, {"error", e.to_json()}}));
@@ -380,7 +364,7 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
     json run(const std::string& op, const json& args) {
         auto& services = m_hub.services();
         if (op == "authenticate") {
-            auto caller = authenticate_credential(credential_arg(args));
+            auto caller = authenticate_credential(ws_credential(args));
             Response ignored;
             m_hub.gate().admit_caller(m_client, caller, ignored);
             become(std::move(caller));

@@ -13,6 +13,10 @@ packages=(
     redis-server redis-tools libhiredis-dev
     zsh fish groff-base openssl lintian
 )
+if [[ "${1:-}" == "--fuzz" ]]; then
+    # make fuzz: clang and its libFuzzer runtime (the fuzz preset names clang++-14).
+    packages+=(clang-14 libclang-rt-14-dev)
+fi
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(wrk hyperfine)
     # node and npm for the JWT comparison, unless a node is already installed.

@@ -3,6 +3,7 @@
 // and revocations, fan out each other's events, and ride out a Redis restart.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -92,10 +93,11 @@ class DaemonsWithRedis : public ::testing::Test {
     RedisServer redis;
 };
 
-// 1,000 checks of one user split across both daemons against 100 per minute:
-// exactly 100 pass; pbctl with --redis spends from the same bucket.
+// 1,000 checks of one user split across both daemons against 100 per day:
+// 100 pass (plus what the bucket earned back while they ran: one per 864 s, so
+// none unless the run is very slow); pbctl with --redis spends from the same bucket.
 TEST_F(DaemonsWithRedis, ALimitIsOneLimitAcrossDaemonsAndPbctl) {
-    const auto daemons = two_daemons({{"PB_LIMITS_USER_RATE", "100/min"}});
+    const auto daemons = two_daemons({{"PB_LIMITS_USER_RATE", "100/d"}});
     auto& [a, b, admin] = *daemons;
     ASSERT_FALSE(admin.empty()) << a.err();
     std::atomic<int> allowed{0};
@@ -114,6 +116,7 @@ TEST_F(DaemonsWithRedis, ALimitIsOneLimitAcrossDaemonsAndPbctl) {
             }
         }
     };
+    const auto start = std::chrono::steady_clock::now();
     std::vector<std::thread> threads;
     for (const auto* pbd : {&a, &b, &a, &b}) {
         threads.emplace_back([&, pbd] { run_checks(*pbd); });
@@ -121,12 +124,17 @@ TEST_F(DaemonsWithRedis, ALimitIsOneLimitAcrossDaemonsAndPbctl) {
     for (auto& t : threads) {
         t.join();
     }
+    const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - start)
+                                .count();
+    const auto earned = static_cast<int>(elapsed_ms / 864'000);  // 100/d: one per 864 s
     EXPECT_EQ(failed.load(), 0);
-    EXPECT_EQ(allowed.load(), 100);
+    EXPECT_GE(allowed.load(), 100);
+    EXPECT_LE(allowed.load(), 100 + earned) << "in " << elapsed_ms << " ms";
 
     const std::map<std::string, std::string> env{{"PB_DB", db.url()},
                                                  {"PB_MASTER_KEY_FILE", dir.file("master.key")},
-                                                 {"PB_LIMITS_USER_RATE", "100/min"}};
+                                                 {"PB_LIMITS_USER_RATE", "100/d"}};
     const auto limited = run({pbctl_path(), "--redis", redis.url(), "limits", "check", "alice",
                               "--scope", "user", "-o", "json"},
                              env);

@@ -163,9 +163,11 @@ TEST_P(PgStoreTest, ReconnectsAfterTheServerDropsConnections) {
     store->transaction([](Connection& c) { c.exec("INSERT INTO t (id) VALUES ('a')"); });
     auto admin = open_store(db.url(), StoreOptions{.pool_size = 1});
     admin->transaction([&](Connection& c) {
-        // This test's connections only: other tests share the server.
+        // This test's connections only: other tests share the server. Waits
+        // (up to 10 s) until they are gone, so the store meets dropped
+        // connections, not ones still being dropped.
         c.query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> "
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE pid <> "
             "pg_backend_pid() AND application_name = $1",
             {db.schema()});
     });

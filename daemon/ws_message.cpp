@@ -1,0 +1,48 @@
+#include "daemon/ws_message.hpp"
+
+#include "common/core/error.hpp"
+
+namespace pb::daemon {
+
+using nlohmann::json;
+
+std::optional<json> parse_ws_message(std::string_view text) {
+    auto message = json::parse(text, nullptr, false);
+    if (message.is_discarded()) {
+        return std::nullopt;
+    }
+    return message;
+}
+
+json ws_request_id(const json& message) {
+    return message.is_object() ? message.value("id", json()) : json();
+}
+
+bool is_ws_request(const json& message) {
+    return message.is_object() && message.contains("op") && message["op"].is_string();
+}
+
+WsRequest decode_ws_request(const json& message) {
+    if (!is_ws_request(message)) {
+        throw Error(ErrorCode::invalid_argument, R"(a request is {"id":…,"op":"…","args":{…}})");
+    }
+    WsRequest request{message["op"].get<std::string>(), message.value("args", json::object())};
+    if (!request.args.is_object()) {
+        throw Error(ErrorCode::invalid_argument, "args: must be a JSON object",
+                    {{"param", "args"}});
+    }
+    return request;
+}
+
+std::string ws_credential(const json& args) {
+    for (const char* name : {"api_key", "token", "access_token"}) {
+        if (const auto it = args.find(name); it != args.end() && it->is_string()) {
+            return it->get<std::string>();
+        }
+    }
+    throw Error(ErrorCode::invalid_argument,
+                "authenticate: give args.api_key (an API key) or args.token (a JWT access token)",
+                {{"param", "api_key"}});
+}
+
+}  // namespace pb::daemon

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+// What a WebSocket text message means to pbd, free of Beast (so a fuzz target
+// reaches it): the JSON text, then the request {"id":…,"op":"…","args":{…}}.
+namespace pb::daemon {
+
+// The message's JSON; nullopt when it is not JSON (the session then closes
+// with 1007).
+std::optional<nlohmann::json> parse_ws_message(std::string_view text);
+
+// The id a message's answer echoes: its "id" member, or null.
+nlohmann::json ws_request_id(const nlohmann::json& message);
+
+// True when `message` names an op: an object with a string "op".
+bool is_ws_request(const nlohmann::json& message);
+
+struct WsRequest {
+    std::string op;
+    nlohmann::json args;  // an object ({} when absent)
+};
+
+// The op and args of a message; Error(invalid_argument) unless it names an op
+// and its "args", when present, is an object.
+WsRequest decode_ws_request(const nlohmann::json& message);
+
+// The credential an `authenticate` request carries: args.api_key, args.token
+// or args.access_token (a string). Error(invalid_argument) otherwise.
+std::string ws_credential(const nlohmann::json& args);
+
+}  // namespace pb::daemon

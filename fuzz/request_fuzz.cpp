@@ -1,0 +1,87 @@
+// The request path from raw bytes: "METHOD TARGET\n" then the body. The
+// target's route is matched in the op table, its captures, query and JSON body
+// become the args as pbd's router assembles them (daemon/router.cpp: captures
+// percent-decoded, a repeated query name a list, a body member given twice
+// refused), and the args are validated for the op. Any pb::Error is a refusal;
+// anything else (another exception, a crash, a sanitizer report) is a finding.
+#include <nlohmann/json.hpp>
+
+#include "common/core/error.hpp"
+#include "common/core/percent.hpp"
+#include "common/ops/validate.hpp"
+#include "common/runtime/op_table.hpp"
+#include "fuzz/fuzz_input.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+void add_query(std::string_view query, json& args) {
+    while (!query.empty()) {
+        const auto [pair, rest] = pb::fuzz::split_at(query, '&');
+        query = rest;
+        const auto [raw_name, raw_value] = pb::fuzz::split_at(pair, '=');
+        const auto name = pb::percent_decode(raw_name, pb::Plus::space);
+        const auto value = pb::percent_decode(raw_value, pb::Plus::space);
+        if (!name || !value) {
+            throw pb::Error(pb::ErrorCode::invalid_argument, "malformed percent-encoding");
+        }
+        auto it = args.find(*name);
+        if (it == args.end()) {
+            args.emplace(*name, *value);
+        } else if (it->is_array()) {
+            it->push_back(*value);
+        } else {
+            *it = json::array({std::move(*it), *value});
+        }
+    }
+}
+
+void add_body(std::string_view text, json& args) {
+    if (text.empty()) {
+        return;
+    }
+    auto body = json::parse(text, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+        throw pb::Error(pb::ErrorCode::invalid_argument, "not a JSON object");
+    }
+    for (auto& [name, value] : body.items()) {
+        if (args.contains(name)) {
+            throw pb::Error(pb::ErrorCode::invalid_argument, "given twice");
+        }
+        args[name] = std::move(value);
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const auto [line, body] = pb::fuzz::split_at(pb::fuzz::as_text(data, size), '\n');
+    const auto [method, target] = pb::fuzz::split_at(line, ' ');
+    const auto [path, query] = pb::fuzz::split_at(target, '?');
+    const auto& table = pb::runtime::op_table();
+    const auto match = table.match(method, path);
+    if (match.op == nullptr) {
+        return 0;
+    }
+    try {
+        json args = json::object();
+        for (const auto& [name, value] : match.captures) {
+            const auto decoded = pb::percent_decode(value, pb::Plus::literal);
+            if (!decoded) {
+                return 0;
+            }
+            args[name] = *decoded;
+        }
+        add_query(query, args);
+        add_body(body, args);
+        const auto canonical =
+            pb::ops::validate_args(*match.op, args, pb::fuzz::k_now_ms, pb::ops::NameStyle::field);
+        // Canonical args validate to themselves (validate.hpp), and redact.
+        (void)pb::ops::validate_args(*match.op, canonical, pb::fuzz::k_now_ms);
+        (void)pb::ops::redact_args(*match.op, canonical)
+            .dump(-1, ' ', false, json::error_handler_t::replace);
+    } catch (const pb::Error&) {
+    }
+    return 0;
+}

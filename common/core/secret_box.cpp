@@ -1,5 +1,6 @@
 #include "common/core/secret_box.hpp"
 
+#include <cerrno>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
@@ -34,6 +35,49 @@ const EVP_CIPHER* aes_gcm() {
     return c;
 }
 
+// Writes a new random key to a temporary file beside `key_file`, syncs it and
+// links it to `key_file`: the name appears only with the whole key behind it.
+// A process killed meanwhile leaves a stray temporary file, never an empty key
+// file that every later start would refuse; of several first starts at once,
+// exactly one links (the others get EEXIST and read the winner's key). The
+// folder is synced so the name outlives a power loss like the rows sealed
+// under it.
+void create_key_file(const std::string& key_file) {
+    unsigned char raw[k_key_size];
+    crypto::random_bytes(raw, sizeof raw);
+    const auto text =
+        base64_encode(std::string_view(reinterpret_cast<char*>(raw), sizeof raw)) + "\n";
+    OPENSSL_cleanse(raw, sizeof raw);
+    unsigned char tag[8];
+    crypto::random_bytes(tag, sizeof tag);
+    const auto tmp = key_file + ".tmp-" + crypto::to_hex(tag, sizeof tag);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        throw Error(ErrorCode::unavailable, "cannot create master key file " + key_file);
+    }
+    const bool written =
+        ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+        ::fsync(fd) == 0;
+    ::close(fd);
+    const int linked = written ? ::link(tmp.c_str(), key_file.c_str()) : -1;
+    const int link_errno = errno;
+    ::unlink(tmp.c_str());
+    if (!written) {
+        throw Error(ErrorCode::unavailable, "cannot write master key file " + key_file);
+    }
+    if (linked != 0 && link_errno != EEXIST) {
+        throw Error(ErrorCode::unavailable, "cannot create master key file " + key_file);
+    }
+    auto dir = std::filesystem::path(key_file).parent_path();
+    if (dir.empty()) {
+        dir = ".";
+    }
+    if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+}
+
 }  // namespace
 
 SecretBox::SecretBox(std::string key) : m_key(std::move(key)) {
@@ -55,24 +99,7 @@ std::unique_ptr<SecretBox> SecretBox::open(const std::string& key_file) {
             fs::create_directories(dir, ec);
             fs::permissions(dir, fs::perms::owner_all, ec);
         }
-        unsigned char raw[k_key_size];
-        crypto::random_bytes(raw, sizeof raw);
-        const auto text =
-            base64_encode(std::string_view(reinterpret_cast<char*>(raw), sizeof raw)) + "\n";
-        OPENSSL_cleanse(raw, sizeof raw);
-        // O_EXCL: two processes starting at once must not both write a key.
-        const int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            const bool ok =
-                ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-            ::fsync(fd);
-            ::close(fd);
-            if (!ok) {
-                throw Error(ErrorCode::unavailable, "cannot write master key file " + key_file);
-            }
-        } else if (errno != EEXIST) {
-            throw Error(ErrorCode::unavailable, "cannot create master key file " + key_file);
-        }
+        create_key_file(key_file);
     }
     struct stat st {};
     if (::stat(key_file.c_str(), &st) != 0) {

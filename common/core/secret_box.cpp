@@ -12,6 +12,7 @@
 #include "common/core/base64.hpp"
 #include "common/core/crypto.hpp"
 #include "common/core/error.hpp"
+#include "common/core/private_file.hpp"
 
 namespace pb {
 namespace {
@@ -46,42 +47,30 @@ SecretBox::~SecretBox() {
     OPENSSL_cleanse(m_key.data(), m_key.size());
 }
 
-std::unique_ptr<SecretBox> SecretBox::open(const std::string& key_file) {
+std::unique_ptr<SecretBox> SecretBox::open(const std::string& key_file, FileModeCheck check) {
     namespace fs = std::filesystem;
     std::error_code ec;
     if (!fs::exists(key_file, ec)) {
-        const auto dir = fs::path(key_file).parent_path();
-        if (!dir.empty() && !fs::exists(dir, ec)) {
-            fs::create_directories(dir, ec);
-            fs::permissions(dir, fs::perms::owner_all, ec);
-        }
+        require_parent_folder(key_file, "master key file");
         unsigned char raw[k_key_size];
         crypto::random_bytes(raw, sizeof raw);
         const auto text =
             base64_encode(std::string_view(reinterpret_cast<char*>(raw), sizeof raw)) + "\n";
         OPENSSL_cleanse(raw, sizeof raw);
         // O_EXCL: two processes starting at once must not both write a key.
-        const int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            const bool ok =
-                ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-            ::fsync(fd);
-            ::close(fd);
-            if (!ok) {
-                throw Error(ErrorCode::unavailable, "cannot write master key file " + key_file);
+        try {
+            write_new_private_file(key_file, text, 0600);
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::conflict) {
+                throw;
             }
-        } else if (errno != EEXIST) {
-            throw Error(ErrorCode::unavailable, "cannot create master key file " + key_file);
         }
     }
     struct stat st {};
     if (::stat(key_file.c_str(), &st) != 0) {
         throw Error(ErrorCode::unavailable, "cannot read master key file " + key_file);
     }
-    if ((st.st_mode & 0077) != 0) {
-        throw Error(ErrorCode::invalid_argument,
-                    "master key file " + key_file + " is readable by others (chmod 600 it)");
-    }
+    check_private_mode(key_file, "master key file", Audience::owner_only, check);
     std::ifstream in(key_file);
     std::string text;
     std::getline(in, text);

@@ -38,6 +38,7 @@ struct GlobalOptions {
     std::string log_level;
     std::string timeout;
     bool quiet = false;
+    bool allow_insecure_permissions = false;
 };
 
 std::string local_actor() {
@@ -62,6 +63,8 @@ Config load_config(const GlobalOptions& g) {
         in.flags["log.level"] = g.log_level;
     if (!g.timeout.empty())
         in.flags["cli.timeout"] = g.timeout;
+    if (g.allow_insecure_permissions)
+        in.flags["security.allow_insecure_permissions"] = "true";
     return Config::load(in);
 }
 
@@ -214,6 +217,9 @@ int run(int argc, char** argv) {
         ->check(CLI::IsMember({"table", "json"}));
     app.add_flag("-q,--quiet", g.quiet, "Print only the one value a script wants");
     app.add_option("--log-level", g.log_level, "trace|debug|info|warn|error|off");
+    app.add_flag("--allow-insecure-permissions", g.allow_insecure_permissions,
+                 "Accept a database or master key that other users may read "
+                 "(env PB_ALLOW_INSECURE_PERMISSIONS)");
     app.set_version_flag("--version", "pbctl " + build_info::summary());
     app.fallthrough();
 

@@ -23,8 +23,10 @@
 #include "common/redis/event_bus.hpp"
 #include "common/runtime/op_table.hpp"
 #include "common/runtime/services.hpp"
+#include "daemon/bootstrap.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/preflight.hpp"
 #include "daemon/redis_metrics.hpp"
 #include "daemon/router.hpp"
 #include "daemon/sd_notify.hpp"
@@ -118,10 +120,18 @@ std::optional<int> Lifecycle::parse_flags(int argc, char** argv) {
     app.add_option("--log-format", f.log_format, key_help("log.format"));
     app.add_flag("--no-bootstrap", f.no_bootstrap,
                  "Do not create an admin key even when none is active [server.bootstrap=false]");
+    app.add_option("--bootstrap-key-file", f.bootstrap_key_file,
+                   key_help("server.bootstrap_key_file"))
+        ->type_name("FILE");
+    app.add_flag("--allow-insecure-permissions", f.allow_insecure_permissions,
+                 key_help("security.allow_insecure_permissions"));
     app.add_option("--port-file", f.port_file,
                    "Once listening, write the bound port number to this file");
     app.add_flag("--check-config", f.check_config,
-                 "Load and check the configuration, print OK and exit (2 when it is not valid)");
+                 "Check the configuration as a start would (settings, secret: references, the "
+                 "database, master key, password, actions and bootstrap key files), print OK and "
+                 "exit; else print the first problem and exit as the start would (2: a setting, "
+                 "7: a file or a backend)");
     app.set_version_flag("--version", "pbd " + build_info::summary());
     // Prints pbd(8); hidden (no group): the build runs it, people read man.
     bool man = false;
@@ -161,22 +171,30 @@ Config Lifecycle::load_config() const {
         in.flags["log.format"] = f.log_format;
     if (f.no_bootstrap)
         in.flags["server.bootstrap"] = "false";
+    if (!f.bootstrap_key_file.empty())
+        in.flags["server.bootstrap_key_file"] = f.bootstrap_key_file;
+    if (f.allow_insecure_permissions)
+        in.flags["security.allow_insecure_permissions"] = "true";
     auto config = Config::load(in);
     check_daemon_config(config);
     return config;
 }
 
 void Lifecycle::bootstrap() {
-    const auto made = m_services->keys().create_first_admin("pbd:bootstrap");
+    const auto made = create_bootstrap_key(m_services->keys(), m_services->config());
     if (!made) {
         return;
     }
-    const auto& created = *made;
-    // The secret goes to stdout once, never to the log.
-    std::cout << "pbd: bootstrap admin API key (shown once, store it now): " << created.key
-              << std::endl;
-    logger()->info("bootstrap admin key {} created; its secret was printed on stdout",
-                   created.record.id);
+    // Under systemd stdout is the journal, which log shippers carry off the
+    // host: the secret is shown only to a person at a terminal.
+    std::cout << "pbd: bootstrap admin key written to " << made->file.string() << '\n';
+    if (::isatty(STDOUT_FILENO) == 1) {
+        std::cout << "pbd: bootstrap admin API key (revoke it once you have your own): "
+                  << made->key << '\n';
+    }
+    std::cout.flush();
+    logger()->info("bootstrap admin key {} created and written to {}", made->id,
+                   made->file.string());
 }
 
 void Lifecycle::write_port_file(unsigned port) const {
@@ -292,6 +310,15 @@ int Lifecycle::run(int argc, char** argv) {
         log::get("config")->warn("{}", w);
     }
     if (m_flags.check_config) {
+        try {
+            check_startup(config);
+        } catch (const Error& e) {
+            std::cerr << "pbd: " << e.what() << '\n';
+            return exit_code(e.code());
+        } catch (const std::exception& e) {
+            std::cerr << "pbd: " << e.what() << '\n';
+            return 1;
+        }
         std::cout << "OK\n";
         return 0;
     }
@@ -317,6 +344,7 @@ int Lifecycle::run(int argc, char** argv) {
             .op_threads = std::max(2, threads),
         };
         const bool bootstrap_enabled = config.get_bool("server.bootstrap");
+        check_files(config);
         // Database connections: the HTTP workers, the WebSocket op pool and its outbox tail.
         m_services = Services::open(std::move(config), SystemClock::instance(),
                                     {.pool_size = threads + ws_options.op_threads + 2});
@@ -364,8 +392,9 @@ int Lifecycle::run(int argc, char** argv) {
                   "\nMAINPID=" + std::to_string(getpid()));
     } catch (const std::exception& e) {
         logger()->critical("cannot start: {}", e.what());
+        // As pbctl would exit for the same error: 2 a setting, 7 a file or a backend.
         const auto* error = dynamic_cast<const Error*>(&e);
-        return error != nullptr && error->code() == ErrorCode::invalid_argument ? 2 : 1;
+        return error != nullptr ? exit_code(error->code()) : 1;
     }
     serve();
     shut_down();

@@ -28,8 +28,9 @@ class Lifecycle {
     Lifecycle& operator=(const Lifecycle&) = delete;
 
     // Runs pbd until SIGTERM or SIGINT and returns the process's exit status:
-    // 0 after a clean stop, 2 for bad flags or configuration, 1 when it cannot
-    // start (database, listen address).
+    // 0 after a clean stop, 2 for bad flags or configuration, else the exit
+    // code of the error that stopped the start (7: a file, the database; see
+    // exit_code()), 1 for one that is not a pb::Error.
     int run(int argc, char** argv);
 
   private:
@@ -42,7 +43,9 @@ class Lifecycle {
         std::string log_level;
         std::string log_format;
         std::string port_file;
+        std::string bootstrap_key_file;
         bool no_bootstrap = false;
+        bool allow_insecure_permissions = false;
         bool check_config = false;
     };
 

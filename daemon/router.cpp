@@ -6,6 +6,7 @@
 
 #include "common/core/log.hpp"
 #include "common/core/percent.hpp"
+#include "common/keys/redact.hpp"
 #include "common/runtime/dispatcher.hpp"
 #include "daemon/auth.hpp"
 
@@ -36,7 +37,8 @@ std::string dump(const json& j) {
 void write_error(Response& response, const Error& e, int status) {
     response.status = status;
     response.content_type = k_json;
-    response.body = dump(json{{"error", e.to_json()}});
+    // Router errors echo the path ("no route for GET /v1/keys/pb_…"): never a whole API key.
+    response.body = dump(json{{"error", keys::redact_keys_error(e).to_json()}});
     if (e.code() == ErrorCode::unauthenticated) {
         response.headers.emplace_back("WWW-Authenticate", "Bearer");
     }
@@ -119,6 +121,19 @@ void add_body(const Request& request, json& args) {
     }
 }
 
+// The host's own probes (/health) pass a ban, even one of 0.0.0.0/0 made
+// with --force: the operator keeps seeing pbd from the machine it runs on.
+// (/ready and /metrics pass no ban at all.)
+bool is_operator_probe(std::string_view path, const std::optional<limits::IpAddress>& client) {
+    if (path != "/health" || !client) {
+        return false;
+    }
+    if (client->family == limits::IpFamily::v4) {
+        return (client->bits.lo >> 24) == 127;
+    }
+    return client->bits == limits::U128{0, 1};
+}
+
 bool is_db_failure(const Error& e) {
     // Redis failures carry details.redis and are counted as such (pb_redis_*).
     return (e.code() == ErrorCode::unavailable || e.code() == ErrorCode::internal) &&
@@ -179,7 +194,8 @@ std::vector<limits::RedisCall> Router::redis_calls(const Request& request,
                                                    std::optional<ops::Caller>& caller) const {
     const auto q = request.target.find('?');
     const auto path = request.target.substr(0, q);
-    if (path == "/ready" || path == "/metrics") {
+    if (path == "/ready" || path == "/metrics" ||
+        is_operator_probe(path, m_gate.client_address(request))) {
         return {};
     }
     bool with_caller = false;
@@ -265,7 +281,9 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
     std::optional<ops::Caller> caller;
     json args = json::object();
     try {
-        m_gate.admit_address(client, response);
+        if (!is_operator_probe(path, client)) {
+            m_gate.admit_address(client, response);
+        }
         if (!op.permission.empty()) {
             caller = authenticate(m_services, request);
             m_gate.admit_caller(client, *caller, response);
@@ -349,6 +367,7 @@ void Router::handle(const Request& request, Response& response) {
     const auto query =
         q == std::string_view::npos ? std::string_view{} : request.target.substr(q + 1);
     std::size_t slot = m_metrics.unmatched_slot(request.method);
+    static const auto logger = log::get("daemon.http");
     try {
         response.status = route(request, path, query, slot, response);
     } catch (const StatusError& e) {
@@ -356,23 +375,22 @@ void Router::handle(const Request& request, Response& response) {
     } catch (const Error& e) {
         write_error(response, e, http_status(e.code()));
         if (e.code() == ErrorCode::internal || e.code() == ErrorCode::unavailable) {
-            log::get("daemon.http")
-                ->warn("{} {}: {}: {}", request.method, path, to_string(e.code()), e.what());
+            logger->warn("{} {}: {}: {}", request.method, keys::redact_keys(path),
+                         to_string(e.code()), keys::redact_keys(e.what()));
         }
     } catch (const std::exception& e) {
         // A bug or a library failure: logged here, never shown to the caller.
-        log::get("daemon.http")
-            ->error("{} {}: unexpected failure: {}", request.method, path, e.what());
+        logger->error("{} {}: unexpected failure: {}", request.method, keys::redact_keys(path),
+                      keys::redact_keys(e.what()));
         write_error(response, Error(ErrorCode::internal, "internal error"), 500);
     }
     response.headers.emplace_back("Cache-Control", "no-store");
     const auto elapsed = std::chrono::steady_clock::now() - start;
     m_metrics.record(slot, response.status, elapsed);
-    static const auto logger = log::get("daemon.http");
     if (logger->should_log(spdlog::level::debug)) {
-        logger->debug("{} {} {} {}us from {}", request.method, path, response.status,
-                      std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count(),
-                      request.remote);
+        logger->debug(
+            "{} {} {} {}us from {}", request.method, keys::redact_keys(path), response.status,
+            std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count(), request.remote);
     }
 }
 
@@ -384,8 +402,8 @@ void Router::reject(const Request& request, int status, ErrorCode code, std::str
     m_metrics.record(m_metrics.rejected_slot(request.method), status, std::chrono::nanoseconds(0));
     static const auto logger = log::get("daemon.http");
     if (logger->should_log(spdlog::level::debug)) {
-        logger->debug("rejected {} from {}: {} {}", request.target, request.remote, status,
-                      message);
+        logger->debug("rejected {} from {}: {} {}", keys::redact_keys(request.target),
+                      request.remote, status, keys::redact_keys(message));
     }
 }
 

@@ -46,7 +46,14 @@ constexpr std::array k_keys{
               "Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For "
               "and X-Real-IP name the client; empty: trust none."},
     ConfigKey{"server.bootstrap", boolean, "true", "PB_BOOTSTRAP", daemon, Sensitivity::plain,
-              "Create and print an admin API key when no active key holds admin."},
+              "Create an admin API key when no active key holds admin, and write it to "
+              "server.bootstrap_key_file."},
+    ConfigKey{"server.bootstrap_key_file", string, "", "PB_BOOTSTRAP_KEY_FILE", daemon,
+              Sensitivity::plain,
+              "Where pbd writes the bootstrap admin key (a new file, mode 0600; it is never "
+              "printed to the log). Empty means bootstrap-admin.key beside the SQLite database; "
+              "with PostgreSQL, $STATE_DIRECTORY/bootstrap-admin.key under systemd, else it must "
+              "be set."},
     ConfigKey{"log.level", string, "info", "PB_LOG_LEVEL", both, Sensitivity::plain,
               "trace, debug, info, warn, error or off."},
     ConfigKey{"log.format", string, "auto", "PB_LOG_FORMAT", both, Sensitivity::plain,
@@ -59,6 +66,10 @@ constexpr std::array k_keys{
               Sensitivity::plain,
               "The AES-256-GCM master key that encrypts signing keys at rest (created 0600 on "
               "first use). Empty means master.key beside the SQLite database."},
+    ConfigKey{"security.allow_insecure_permissions", boolean, "false",
+              "PB_ALLOW_INSECURE_PERMISSIONS", both, Sensitivity::plain,
+              "Accept a database or master key file that other users may read (pb refuses "
+              "them otherwise)."},
     ConfigKey{"tokens.issuer", string, "pb", "PB_JWT_ISSUER", both, Sensitivity::plain,
               "The iss claim of issued tokens, required of tokens signed by pb's own keys."},
     ConfigKey{"tokens.access_ttl", duration, "15m", "PB_JWT_ACCESS_TTL", both, Sensitivity::plain,

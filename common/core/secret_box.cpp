@@ -13,6 +13,7 @@
 #include "common/core/base64.hpp"
 #include "common/core/crypto.hpp"
 #include "common/core/error.hpp"
+#include "common/core/private_file.hpp"
 
 namespace pb {
 namespace {
@@ -90,25 +91,18 @@ SecretBox::~SecretBox() {
     OPENSSL_cleanse(m_key.data(), m_key.size());
 }
 
-std::unique_ptr<SecretBox> SecretBox::open(const std::string& key_file) {
+std::unique_ptr<SecretBox> SecretBox::open(const std::string& key_file, FileModeCheck check) {
     namespace fs = std::filesystem;
     std::error_code ec;
     if (!fs::exists(key_file, ec)) {
-        const auto dir = fs::path(key_file).parent_path();
-        if (!dir.empty() && !fs::exists(dir, ec)) {
-            fs::create_directories(dir, ec);
-            fs::permissions(dir, fs::perms::owner_all, ec);
-        }
+        require_parent_folder(key_file, "master key file");
         create_key_file(key_file);
     }
     struct stat st {};
     if (::stat(key_file.c_str(), &st) != 0) {
         throw Error(ErrorCode::unavailable, "cannot read master key file " + key_file);
     }
-    if ((st.st_mode & 0077) != 0) {
-        throw Error(ErrorCode::invalid_argument,
-                    "master key file " + key_file + " is readable by others (chmod 600 it)");
-    }
+    check_private_mode(key_file, "master key file", Audience::owner_only, check);
     std::ifstream in(key_file);
     std::string text;
     std::getline(in, text);

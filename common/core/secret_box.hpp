@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/core/private_file.hpp"
+
 namespace pb {
 
 // Encryption at rest: AES-256-GCM under a 32-byte master key. Sealed text is
@@ -11,10 +13,12 @@ namespace pb {
 // data so a sealed value cannot be moved to another row or purpose.
 class SecretBox {
   public:
-    // Loads the master key file, creating it (mode 0600, in a folder created as
-    // 0700) on first use. Throws Error(unavailable) if it cannot be read or
-    // made, Error(invalid_argument) if it is malformed or readable by others.
-    static std::unique_ptr<SecretBox> open(const std::string& key_file);
+    // Loads the master key file, creating it (mode 0600) on first use; its
+    // folder must exist. Throws Error(unavailable) if it cannot be read or made
+    // or others may read it (unless FileModeCheck::allow_insecure),
+    // Error(invalid_argument) if it is malformed.
+    static std::unique_ptr<SecretBox> open(const std::string& key_file,
+                                           FileModeCheck check = FileModeCheck::strict);
     // For tests: a box over the given 32 bytes.
     explicit SecretBox(std::string key);
     ~SecretBox();

@@ -10,8 +10,11 @@ namespace {
 using nlohmann::json;
 using namespace pb::ops;
 
-const std::vector<std::string> k_list_columns{"id",     "owner",      "name",      "permissions",
-                                              "status", "expires_at", "remaining", "last_used_at"};
+// "bootstrap": the key pbd made at its first start, to revoke once the
+// operator has their own.
+const std::vector<std::string> k_list_columns{"id",          "owner",        "name",
+                                              "permissions", "status",       "expires_at",
+                                              "remaining",   "last_used_at", "bootstrap"};
 
 Param id_param() {
     return Param{.name = "id",

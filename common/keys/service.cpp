@@ -179,6 +179,7 @@ json KeyRecord::to_json(UnixMillis now) const {
             {"status", status(now)},
             {"created_at", format_rfc3339(created_at)},
             {"created_by", created_by},
+            {"bootstrap", created_by == k_bootstrap_actor},
             {"updated_at", format_rfc3339(updated_at)},
             {"expires_at", time_or_null(expires_at)},
             {"remaining", remaining ? json(*remaining) : json(nullptr)},
@@ -303,10 +304,12 @@ void KeyService::insert(Connection& c, const KeyRecord& k) {
     publish(c, k, "key.created");
 }
 
-std::optional<CreatedKey> KeyService::create_first_admin(std::string_view actor) {
+std::optional<CreatedKey> KeyService::create_first_admin(
+    const std::function<void(const CreatedKey&)>& before_commit) {
     const auto now = m_clock.now();
-    auto created = new_record(
-        NewKey{.owner = "bootstrap", .name = "admin", .permissions = {"admin"}}, actor, now);
+    auto created =
+        new_record(NewKey{.owner = "bootstrap", .name = "admin", .permissions = {"admin"}},
+                   k_bootstrap_actor, now);
     // Check and insert in one serializable transaction: of two daemons starting
     // on a fresh database, the second sees the first's key and makes none.
     const auto check_and_insert = [&](Connection& c) {
@@ -314,6 +317,9 @@ std::optional<CreatedKey> KeyService::create_first_admin(std::string_view actor)
             return false;
         }
         insert(c, created.record);
+        if (before_commit) {
+            before_commit(created);
+        }
         return true;
     };
     const bool made = m_store.transaction(check_and_insert, store::TxMode::serializable);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,6 +20,10 @@
 namespace pb::keys {
 
 class RedisKeyCache;
+
+// created_by of the key pbd makes at its first start (create_first_admin):
+// what marks it as the bootstrap key ("bootstrap": true), which no op can set.
+inline constexpr std::string_view k_bootstrap_actor = "pbd:bootstrap";
 
 // A stored API key (never its secret).
 struct KeyRecord {
@@ -122,9 +127,13 @@ class KeyService {
     void flush_usage();
     // True when some active key holds the admin permission.
     bool has_active_admin();
-    // Creates an admin key (owner "bootstrap") unless an active key holds admin;
-    // the check and the insert are one write transaction.
-    std::optional<CreatedKey> create_first_admin(std::string_view actor);
+    // Creates an admin key (owner "bootstrap", created_by k_bootstrap_actor)
+    // unless an active key holds admin; the check and the insert are one write
+    // transaction. `before_commit`, when given, runs inside it once the key is
+    // inserted (perhaps more than once, with the same key, when a serializable
+    // transaction is retried): if it throws, nothing is committed.
+    std::optional<CreatedKey> create_first_admin(
+        const std::function<void(const CreatedKey&)>& before_commit = {});
 
     // The Redis tier (its counters, for /metrics), or nullptr when off.
     const RedisKeyCache* redis_cache() const { return m_redis_cache.get(); }

@@ -36,6 +36,33 @@ void publish(Connection& c, const Ban& b, std::string_view type, UnixMillis now)
 
 }  // namespace
 
+std::optional<IpRange> BanService::allow_listed_overlap(const BanTarget& target) const {
+    if (!target.range) {
+        return std::nullopt;
+    }
+    for (const auto& r : m_settings.allow) {
+        if (r.family == target.range->family && r.first <= target.range->last &&
+            target.range->first <= r.last) {
+            return r;
+        }
+    }
+    return std::nullopt;
+}
+
+void BanService::check_allow_list(const BanTarget& target, AllowListGuard guard) const {
+    if (guard == AllowListGuard::force) {
+        return;
+    }
+    if (const auto allowed = allow_listed_overlap(target)) {
+        throw Error(ErrorCode::conflict,
+                    "a ban on " + target.text() + " would cover " + to_string(*allowed) +
+                        " of bans.allow (the operator's own addresses and proxies) and lock "
+                        "them out of pbd; ban a narrower range, or pass force (pbctl bans add "
+                        "--force) to ban it anyway (loopback keeps /health, /ready and /metrics)",
+                    {{"target", target.text()}, {"allow", to_string(*allowed)}});
+    }
+}
+
 Ban BanService::upsert(Connection& c, Ban b) {
     const auto rows = c.query(
         "INSERT INTO bans (kind, value, reason, origin, created_by, created_at, expires_at, "
@@ -55,6 +82,7 @@ Ban BanService::add(const NewBan& request, std::string_view actor) {
     Ban b;
     b.target = parse_target(request.target);
     check_reason(request.reason);
+    check_allow_list(b.target, request.guard);
     const auto now = m_clock.now();
     if (request.duration_ms) {
         const auto until = instant_after(now, *request.duration_ms);
@@ -81,13 +109,8 @@ std::optional<Ban> BanService::auto_ban(const BanTarget& target, std::string_vie
         allow_listed(IpAddress{target.range->family, target.range->first})) {
         return std::nullopt;
     }
-    if (target.range && target.kind == BanKind::range) {
-        for (const auto& r : m_settings.allow) {
-            if (r.family == target.range->family && r.first <= target.range->last &&
-                target.range->first <= r.last) {
-                return std::nullopt;  // the range would cover an allowed address
-            }
-        }
+    if (target.kind == BanKind::range && allow_listed_overlap(target)) {
+        return std::nullopt;  // the range would cover an allowed address
     }
     const auto now = m_clock.now();
     return m_store.transaction([&](Connection& c) -> std::optional<Ban> {
@@ -156,7 +179,11 @@ std::vector<Ban> BanService::all_active() {
                           .limit = std::numeric_limits<std::int64_t>::max()});
 }
 
-ImportResult BanService::import(const std::vector<ImportRow>& rows, std::string_view actor) {
+ImportResult BanService::import(const std::vector<ImportRow>& rows, std::string_view actor,
+                                AllowListGuard guard) {
+    for (const auto& row : rows) {
+        check_allow_list(row.target, guard);
+    }
     const auto now = m_clock.now();
     ImportResult result;
     m_store.transaction([&](Connection& c) {

@@ -29,10 +29,15 @@ struct BanSettings {
     std::int64_t retention_ms = 2'592'000'000;  // expired bans are purged this long after
 };
 
+// Whether a manual ban may cover an address of bans.allow (the operator's own
+// addresses, which a ban of 0.0.0.0/0 would lock out of pbd).
+enum class AllowListGuard { refuse, force };
+
 struct NewBan {
     std::string target;                       // see parse_target()
     std::optional<std::int64_t> duration_ms;  // nullopt: until removed
     std::string reason;
+    AllowListGuard guard = AllowListGuard::refuse;
 };
 
 struct BanFilter {
@@ -78,7 +83,8 @@ class BanService {
 
     // Bans a target (replacing any ban on the same target), recorded with
     // `actor` and origin manual. Error(invalid_argument) for a bad target,
-    // duration or reason.
+    // duration or reason; Error(conflict) for an address or range that holds
+    // an address of bans.allow, unless AllowListGuard::force.
     Ban add(const NewBan& request, std::string_view actor);
     // Bans automatically after repeated violations: origin auto, lasting
     // auto_duration_ms × auto_factor^(strikes-1) up to auto_max_ms, where
@@ -93,7 +99,10 @@ class BanService {
     std::vector<Ban> all_active();
     // Writes every row in one transaction, or nothing (rows are validated
     // before; a store failure rolls back all).
-    ImportResult import(const std::vector<ImportRow>& rows, std::string_view actor);
+    // Error(conflict), nothing written, when a row covers an address of
+    // bans.allow, unless AllowListGuard::force.
+    ImportResult import(const std::vector<ImportRow>& rows, std::string_view actor,
+                        AllowListGuard guard = AllowListGuard::refuse);
     // Deletes bans that expired more than retention_ms ago; returns how many.
     std::int64_t purge_expired();
 
@@ -114,6 +123,9 @@ class BanService {
 
     // True when `address` is in the allow-list.
     bool allow_listed(const IpAddress& address) const;
+    // The first range of the allow-list that shares an address with an IP or
+    // range target, or nullopt (always for a user or key).
+    std::optional<IpRange> allow_listed_overlap(const BanTarget& target) const;
     const BanSettings& settings() const { return m_settings; }
 
     // Brings the index up to date with the store (done by every check; public
@@ -133,6 +145,8 @@ class BanService {
     void reload(const std::set<std::string>& targets);
     void rebuild();
     Ban upsert(store::Connection& c, Ban ban);
+    // Error(conflict) when `target` covers an address of bans.allow, unless forced.
+    void check_allow_list(const BanTarget& target, AllowListGuard guard) const;
 
     store::Store& m_store;
     const Clock& m_clock;

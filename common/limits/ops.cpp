@@ -21,6 +21,19 @@ constexpr std::uintmax_t k_max_import_bytes = 64ULL << 20;
 const std::vector<std::string> k_ban_columns{"target",     "kind",       "origin", "reason",
                                              "expires_at", "created_by", "active"};
 
+Param force_param() {
+    return Param{.name = "force",
+                 .type = ParamType::boolean,
+                 .help =
+                     "Ban even an address or range that holds an address of bans.allow "
+                     "(loopback still reaches /health, /ready and /metrics)",
+                 .fallback = false};
+}
+
+AllowListGuard guard_of(const json& a) {
+    return a.value("force", false) ? AllowListGuard::force : AllowListGuard::refuse;
+}
+
 Param target_param(std::string help) {
     return Param{.name = "target",
                  .help = std::move(help),
@@ -153,6 +166,7 @@ void register_bans_ops(OpTable& t) {
                       .type = ParamType::duration,
                       .help = "How long: a duration like 4h or 30d (default: until removed)"},
                 Param{.name = "reason", .help = "Why, shown with the ban", .fallback = ""},
+                force_param(),
             },
         .permission = "bans:write",
         .mutates = Mutates::yes,
@@ -164,7 +178,8 @@ void register_bans_ops(OpTable& t) {
                            .duration_ms = a.contains("for")
                                               ? std::optional(a["for"].get<std::int64_t>())
                                               : std::nullopt,
-                           .reason = a["reason"]};
+                           .reason = a["reason"],
+                           .guard = guard_of(a)};
                 return s.bans().add(req, ctx.caller.actor).to_json(s.clock().now());
             },
         .quiet_field = "target",
@@ -259,6 +274,7 @@ void register_bans_ops(OpTable& t) {
                       .help = "The file's format",
                       .fallback = "auto",
                       .choices = {"auto", "csv", "json"}},
+                force_param(),
             },
         .permission = "bans:write",
         .mutates = Mutates::yes,
@@ -268,7 +284,7 @@ void register_bans_ops(OpTable& t) {
                 auto& s = ctx.services;
                 const auto now = s.clock().now();
                 const auto rows = import_rows(ctx, a, now);
-                const auto r = s.bans().import(rows, ctx.caller.actor);
+                const auto r = s.bans().import(rows, ctx.caller.actor, guard_of(a));
                 return json{{"imported", r.imported}, {"skipped_expired", r.skipped_expired}};
             },
         .quiet_field = "imported",

@@ -2,6 +2,7 @@
 
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
+#include "common/keys/redact.hpp"
 
 namespace pb::runtime {
 namespace {
@@ -11,9 +12,10 @@ void audit(Services& services, const ops::Op& op, const ops::Caller& caller,
     std::string target;
     if (!op.audit_target.empty() && args.contains(op.audit_target) &&
         args[op.audit_target].is_string()) {
-        target = args[op.audit_target].get<std::string>();
+        target = keys::redact_keys(args[op.audit_target].get<std::string>());
     }
-    const auto redacted = ops::redact_args(op, args).dump();
+    // A whole API key given by mistake where an id belongs is cut to its id.
+    const auto redacted = keys::redact_keys(ops::redact_args(op, args).dump());
     log::get("audit")->info("op={} actor={} target={} outcome={}", op.name, caller.actor, target,
                             outcome);
     try {
@@ -51,7 +53,8 @@ nlohmann::json dispatch(Services& services, const ops::Op& op, const nlohmann::j
         if (op.mutates == ops::Mutates::yes) {
             audit(services, op, caller, args, to_string(e.code()));
         }
-        throw;
+        // Messages echo arguments ("no key …"): never a whole API key.
+        throw keys::redact_keys_error(e);
     } catch (const std::exception&) {
         // Not a pb::Error (a bug, e.g. a JSON type error): still a failed mutating op.
         if (op.mutates == ops::Mutates::yes) {

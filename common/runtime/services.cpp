@@ -19,6 +19,11 @@
 
 namespace pb {
 
+FileModeCheck file_mode_check(const Config& config) {
+    return config.get_bool("security.allow_insecure_permissions") ? FileModeCheck::allow_insecure
+                                                                  : FileModeCheck::strict;
+}
+
 Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store)
     : m_config(std::move(config)), m_clock(clock), m_store(std::move(store)) {
     // Secret references and sensitive settings first: everything below reads config.
@@ -78,7 +83,7 @@ const SecretBox& Services::secret_box() {
             path =
                 (std::filesystem::path(m_store->location()).parent_path() / "master.key").string();
         }
-        m_box = SecretBox::open(path);
+        m_box = SecretBox::open(path, file_mode_check(m_config));
     }
     return *m_box;
 }
@@ -147,6 +152,11 @@ std::unique_ptr<Services> Services::open(Config config, const Clock& clock, Opti
                            })
                                  : no_store_yet,
                            "db.password");
+    // Only the default location's folders are made: a mistyped --db is an error,
+    // not a new empty database.
+    so.folders = config.explain("db.url")["source"] == "default" ? store::Folders::create
+                                                                 : store::Folders::must_exist;
+    so.mode_check = file_mode_check(config);
     so.password = config.get("db.password");
     if (const auto file = config.get("db.password_file"); !file.empty()) {
         std::ifstream in(file);
@@ -159,7 +169,9 @@ std::unique_ptr<Services> Services::open(Config config, const Clock& clock, Opti
         }
     }
     auto st = store::open_store(config.get("db.url"), so);
-    store::migrate(*st, clock);
+    if (options.migrate == Migrate::yes) {
+        store::migrate(*st, clock);
+    }
     return std::unique_ptr<Services>(new Services(std::move(config), clock, std::move(st)));
 }
 

@@ -5,6 +5,7 @@
 
 #include "common/core/clock.hpp"
 #include "common/core/config.hpp"
+#include "common/core/private_file.hpp"
 #include "common/core/secret_box.hpp"
 #include "common/events/follower.hpp"
 #include "common/keys/service.hpp"
@@ -31,13 +32,19 @@ class LimitService;
 
 namespace pb {
 
+// FileModeCheck::allow_insecure when security.allow_insecure_permissions is set.
+FileModeCheck file_mode_check(const Config& config);
+
 // Everything an op handler may use, opened from the configuration: the store
 // (migrated), the clock and the domain services. Owned by pbctl's main or pbd's
 // lifecycle; thread-safe.
 class Services {
   public:
+    // Migrate::no for a look that must change nothing (pbd --check-config).
+    enum class Migrate { yes, no };
     struct Options {
         int pool_size = 2;
+        Migrate migrate = Migrate::yes;
     };
 
     // Opens the database named by db.url and brings its schema up to date.

@@ -317,13 +317,27 @@ class SqliteStore::WalIndexView {
 };
 
 SqliteStore::SqliteStore(std::string path, const StoreOptions& options) : m_path(std::move(path)) {
-    const auto parent = std::filesystem::path(m_path).parent_path();
-    if (!parent.empty()) {
-        std::error_code ec;
-        std::filesystem::create_directories(parent, ec);
-        if (ec) {
-            throw Error(ErrorCode::unavailable,
-                        "cannot create database folder " + parent.string() + ": " + ec.message());
+    const std::filesystem::path file(m_path);
+    const auto parent = file.parent_path();
+    if (options.folders == Folders::create) {
+        create_private_folders(parent);
+    } else {
+        require_parent_folder(file, "database");
+    }
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        check_private_mode(m_path + suffix, "database", Audience::owner_and_group,
+                           options.mode_check);
+    }
+    // SQLite would create the file 0644 less the umask; its -wal and -shm
+    // take the database's mode, so creating it here sets theirs too.
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) {
+        try {
+            write_new_private_file(file, "", private_file_mode(parent));
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::conflict) {  // conflict: another process made it first
+                throw;
+            }
         }
     }
     const int n = std::max(1, options.pool_size);

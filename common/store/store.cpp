@@ -106,6 +106,20 @@ void register_postgresql(StoreFactory factory) {
     g_postgresql.store(factory);
 }
 
+std::optional<std::string> sqlite_path(std::string_view u) {
+    if (u.starts_with("postgresql://") || u.starts_with("postgres://")) {
+        return std::nullopt;
+    }
+    if (u.starts_with("sqlite://")) {
+        u.remove_prefix(9);
+    } else if (u.starts_with("sqlite:")) {
+        u.remove_prefix(7);
+    } else if (u.find("://") != std::string_view::npos) {
+        return std::nullopt;
+    }
+    return std::string(u);
+}
+
 std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& options) {
     std::string_view u(url);
     if (u.starts_with("postgresql://") || u.starts_with("postgres://")) {

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/core/private_file.hpp"
+
 namespace pb::events {
 class Publisher;
 }
@@ -151,15 +153,27 @@ class Store {
     events::Publisher* m_publisher = nullptr;
 };
 
+enum class Folders { must_exist, create };
+
 struct StoreOptions {
     std::int64_t busy_timeout_ms = 5000;  // also the longest wait for a pooled connection
     int pool_size = 4;
     std::string password;       // PostgreSQL: replaces any password in the URL
     int connect_timeout_s = 5;  // PostgreSQL: unless the URL sets connect_timeout
+    // SQLite: create the database's missing folders (0700; only for the
+    // default location) or require that its folder exists.
+    Folders folders = Folders::must_exist;
+    // SQLite: refuse a database (or its -wal, -shm) that every user may read.
+    FileModeCheck mode_check = FileModeCheck::strict;
 };
 
+// The file path of a SQLite URL (sqlite:///path, sqlite:path or a plain path),
+// nullopt for any other scheme.
+std::optional<std::string> sqlite_path(std::string_view url);
+
 // Opens the store named by `url`: sqlite:///path, sqlite://relative or a plain
-// path (creating the file and its folder if needed), or postgresql://… /
+// path (creating the file, 0600 or 0640: see private_file_mode(); its folder
+// only with Folders::create), or postgresql://… /
 // postgres://… (any libpq URI). Throws Error(unavailable) when it cannot,
 // Error(invalid_argument) for an unknown scheme.
 std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& options);

@@ -31,7 +31,7 @@ start_pbd() {
     pid=$!
     for _ in $(seq 100); do [[ -s "$work/port" ]] && break; sleep 0.1; done
     port=$(cat "$work/port")
-    key=$(sed -n 's/.*: \(pb_[A-Za-z0-9_]*\).*/\1/p' "$work/pbd.out" | head -1)
+    key=$(cat "$work/bootstrap-admin.key")  # pbd writes its first admin key there
 }
 
 echo "== WebSocket fan-out: $clients subscribers, $rounds updates"

@@ -12,10 +12,10 @@ source "$(dirname "$0")/pg_bench_env.sh"
 bench() {
     local name=$1 db=$2 port admin key
     port=$(free_port)
-    "$bin/pbd" --db "$db" --listen "127.0.0.1:$port" --log-level warn >"$work/$name.out" 2>"$work/$name.err" &
+    "$bin/pbd" --db "$db" --listen "127.0.0.1:$port" --bootstrap-key-file "$work/$name.key" --log-level warn >"$work/$name.out" 2>"$work/$name.err" &
     pids+=($!)
     wait_http "http://127.0.0.1:$port/ready"
-    admin=$(sed -n 's/.*\(pb_[A-Za-z0-9_]*\).*/\1/p' "$work/$name.out" | head -1)
+    admin=$(cat "$work/$name.key")
     key=$(curl -fsS -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
         -d '{"owner":"bench","permissions":["read"]}' "http://127.0.0.1:$port/v1/keys" |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')

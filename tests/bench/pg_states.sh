@@ -12,7 +12,7 @@ source "$(dirname "$0")/pg_bench_env.sh"
 # that its PID reaches `pids` and the cleanup stops it)
 start_pbd() {
     port=$(free_port)
-    "$bin/pbd" --db "$2" --listen "127.0.0.1:$port" --log-level warn >"$work/$1.out" 2>"$work/$1.err" &
+    "$bin/pbd" --db "$2" --listen "127.0.0.1:$port" --bootstrap-key-file "$work/$1.key" --log-level warn >"$work/$1.out" 2>"$work/$1.err" &
     pids+=($!)
     wait_http "http://127.0.0.1:$port/ready"
 }
@@ -40,7 +40,7 @@ errors() { awk '/Non-2xx|Socket errors/' "$1" | tr '\n' ' '; }
 
 # One pbd on SQLite.
 start_pbd sqlite "$work/pb.db"
-admin=$(sed -n 's/.*\(pb_[A-Za-z0-9_]*\).*/\1/p' "$work/sqlite.out" | head -1)
+admin=$(cat "$work/sqlite.key")
 prepare "$port" "$admin"
 wrk -t2 -c64 -d"${duration}s" --latency -s "$work/update.lua" "http://127.0.0.1:$port" >"$work/sqlite.txt"
 printf '%-44s %10s req/s   p99 %s %s\n' "states.update, 1 pbd on SQLite, c64" \
@@ -50,7 +50,7 @@ printf '%-44s %10s req/s   p99 %s %s\n' "states.update, 1 pbd on SQLite, c64" \
 url=$(cat "$work/pg/url")
 start_pbd pg_a "$url"
 a=$port
-admin=$(sed -n 's/.*\(pb_[A-Za-z0-9_]*\).*/\1/p' "$work/pg_a.out" | head -1)
+admin=$(cat "$work/pg_a.key")
 start_pbd pg_b "$url"
 b=$port
 prepare "$a" "$admin"

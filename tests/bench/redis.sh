@@ -111,12 +111,12 @@ start_pbd() {
     local name=$1 port admin
     shift
     "$bin/pbd" --db "$work/$name.db" --listen 127.0.0.1:0 --port-file "$work/$name.port" \
-        --log-level warn "$@" >"$work/$name.out" 2>"$work/$name.err" &
+        --bootstrap-key-file "$work/$name.key" --log-level warn "$@" >"$work/$name.out" 2>"$work/$name.err" &
     pid[$name]=$!
     pids+=($!)
     for _ in $(seq 100); do [[ -s "$work/$name.port" ]] && break; sleep 0.1; done
     port=$(cat "$work/$name.port")
-    admin=$(sed -n 's/.*\(pb_[A-Za-z0-9_]*\).*/\1/p' "$work/$name.out" | head -1)
+    admin=$(cat "$work/$name.key")
     key[$name]=$(curl -fsS -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
         -d '{"owner":"bench","permissions":["read"]}' "http://127.0.0.1:$port/v1/keys" |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')

@@ -117,7 +117,7 @@ pbd_port=$(free_port)
 pids+=($!)
 wait_http "http://127.0.0.1:$nginx_port/"
 wait_http "http://127.0.0.1:$pbd_port/ready"
-admin=$(sed -n 's/.*\(pb_[A-Za-z0-9_]*\).*/\1/p' "$work/pbd.out" | head -1)
+admin=$(cat "$work/bootstrap-admin.key")
 verify_key=$(curl -fsS -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
     -d '{"owner":"bench","permissions":["read"]}' "http://127.0.0.1:$pbd_port/v1/keys" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')

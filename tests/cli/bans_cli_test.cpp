@@ -25,6 +25,21 @@ class BansCliTest : public PbctlTest {
     }
 };
 
+// A ban covering the operator's own addresses (bans.allow) is refused, exit 5,
+// saying how to force it; --force bans it; nothing is written before that.
+TEST_F(BansCliTest, BanOfTheAllowListNeedsForce) {
+    for (const char* target : {"0.0.0.0/0", "::/0", "127.0.0.1"}) {
+        const auto r = pbctl({"bans", "add", target});
+        EXPECT_EQ(r.exit_code, 5) << target << ": " << r.out << r.err;
+        EXPECT_NE(r.err.find("bans.allow"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
+    }
+    EXPECT_TRUE(ok_json({"bans", "list"}).at("bans").empty());
+    const auto forced = ok_json({"bans", "add", "0.0.0.0/0", "--force", "--reason", "drill"});
+    EXPECT_EQ(forced.at("target"), "0.0.0.0/0");
+    EXPECT_EQ(targets(ok_json({"bans", "list"})), std::vector<std::string>{"0.0.0.0/0"});
+}
+
 // add, list, check (exit 6 when banned, 0 when not), remove: the walk-through.
 TEST_F(BansCliTest, AddListCheckRemove) {
     const auto added =

@@ -65,9 +65,13 @@ TEST_F(DebianPackage, UnpackedProgramsRunAndReadTheShippedConfig) {
     EXPECT_EQ(version.out.rfind("pbctl 0.1.0", 0), 0u) << version.out;
     const auto pbd = run({root("/usr/bin/pbd"), "--version"}, {});
     EXPECT_EQ(pbd.out.rfind("pbd 0.1.0", 0), 0u) << pbd.out;
-    // The default /etc/pb/pb.yaml is a valid configuration.
-    const auto check =
-        run({root("/usr/bin/pbd"), "--config", root("/etc/pb/pb.yaml"), "--check-config"}, {});
+    // The default /etc/pb/pb.yaml is a valid configuration. --check-config also
+    // checks the files it names, whose folder (/var/lib/pb) the package makes
+    // only when installed: they are pointed at an existing folder here.
+    const auto state = root("/usr/share/pb");
+    const auto check = run({root("/usr/bin/pbd"), "--config", root("/etc/pb/pb.yaml"), "--db",
+                            state + "/pb.db", "--check-config"},
+                           {{"PB_MASTER_KEY_FILE", state + "/master.key"}});
     EXPECT_EQ(check.exit_code, 0) << check.err;
     EXPECT_EQ(check.out, "OK\n");
 }

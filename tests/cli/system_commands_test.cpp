@@ -80,8 +80,10 @@ TEST_F(SystemCommandsTest, DbStatusAndMigrate) {
     EXPECT_NE(ok({"db", "status"}).find("sqlite"), std::string::npos);
 }
 
-// The database file is created where PB_DB says, and nowhere else.
+// The database file is created where PB_DB says, and nowhere else (its folder
+// must exist: see file_modes_test.cpp).
 TEST_F(SystemCommandsTest, CreatesTheDatabaseWherePbDbSays) {
+    std::filesystem::create_directories(dir.file("nested/dir"));
     env["PB_DB"] = dir.file("nested/dir/pb.db");
     ok({"db", "status"});
     EXPECT_TRUE(std::filesystem::exists(dir.file("nested/dir/pb.db")));

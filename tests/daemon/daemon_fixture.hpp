@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <regex>
@@ -39,6 +40,16 @@ class RunningDaemon {
         if (!options.db.empty()) {
             m_db = options.db;
         }
+        // SQLite: beside the database (pbd's default); PostgreSQL has none.
+        if (const auto it = options.env.find("PB_BOOTSTRAP_KEY_FILE"); it != options.env.end()) {
+            m_key_file = it->second;
+        } else if (db().rfind("postgres", 0) == 0) {
+            m_key_file = dir.file("bootstrap-admin.key");
+            options.env["PB_BOOTSTRAP_KEY_FILE"] = m_key_file;
+        } else {
+            m_key_file =
+                (std::filesystem::path(db()).parent_path() / "bootstrap-admin.key").string();
+        }
         std::vector<std::string> argv{pbd_path(), "--db",        db(),
                                       "--listen", "127.0.0.1:0", "--port-file",
                                       port_file,  "--threads",   "2"};
@@ -75,18 +86,21 @@ class RunningDaemon {
         return c;
     }
 
-    // The admin key pbd printed on stdout at start, or "" when it printed none.
+    // The admin key in the bootstrap key file (written by this pbd or an
+    // earlier one on the same database), or "" when there is none.
     std::string bootstrap_key() const {
-        static const std::regex k_line(
-            R"(pbd: bootstrap admin API key \(shown once, store it now\): (pb_\S+))");
-        std::smatch m;
-        const auto text = out();
-        return std::regex_search(text, m, k_line) ? m[1].str() : std::string();
+        auto text = read_file(m_key_file);
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+            text.pop_back();
+        }
+        return text;
     }
+    const std::string& bootstrap_key_file() const { return m_key_file; }
 
   private:
     const TempDir& m_dir;
     std::string m_db;
+    std::string m_key_file;
     std::string m_out;
     std::string m_err;
     int m_port = 0;

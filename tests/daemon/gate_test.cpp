@@ -39,16 +39,17 @@ TEST(DaemonGate, RateLimitsItsOwnCallers) {
 }
 
 // A ban added with pbctl on the database is enforced by the running daemon: 403 banned, before any
-// op.
+// op (loopback, banned here, keeps only /health: see operator_lockout_test.cpp).
 TEST(DaemonGate, BanAddedByPbctlIsEnforced) {
     TempDir dir;
     RunningDaemon pbd(dir, strict({{"PB_LIMITS_IP_RATE", "off"}}));
     auto c = pbd.client();
-    ASSERT_EQ(status_of(c->Get("/health")), 200);
-    const auto add = run({pbctl_path(), "bans", "add", "127.0.0.0/8", "--reason", "test"},
-                         {{"PB_DB", pbd.db()}});
+    ASSERT_EQ(status_of(c->Get("/v1/keys")), 401);
+    const auto add =
+        run({pbctl_path(), "bans", "add", "127.0.0.0/8", "--reason", "test", "--force"},
+            {{"PB_DB", pbd.db()}});
     ASSERT_EQ(add.exit_code, 0) << add.err;
-    const auto banned = c->Get("/health");
+    const auto banned = c->Get("/v1/keys");
     EXPECT_EQ(status_of(banned), 403);
     EXPECT_EQ(body_json(banned)["error"]["code"], "banned");
 }

@@ -168,8 +168,37 @@ TEST_P(BanServiceTest, AllowListIsNeverAutoBanned) {
     EXPECT_TRUE(bans->auto_ban(parse_target("2001:db8:fffe::5"), "x").has_value());
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM bans"), 1);
     EXPECT_TRUE(bans->allow_listed(*parse_ip("127.1.2.3")));
-    add("127.0.0.1");
+    bans->add(NewBan{.target = "127.0.0.1", .guard = AllowListGuard::force}, "local:test");
     EXPECT_TRUE(banned("127.0.0.1"));
+}
+
+// A manual ban that would hold an allow-listed address (0.0.0.0/0 locks the
+// operator out) is a conflict naming the allowed range, and writes nothing;
+// force bans it; ranges beside the allow-list are not concerned.
+TEST_P(BanServiceTest, ManualBanOfTheAllowListNeedsForce) {
+    for (const char* target : {"0.0.0.0/0", "::/0", "127.0.0.1", "127.0.0.0/30", "64.0.0.0/2",
+                               "2001:db8::/32", "2001:db8:ffff::9"}) {
+        try {
+            add(target);
+            ADD_FAILURE() << target << " was banned";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), ErrorCode::conflict) << target;
+            EXPECT_NE(std::string(e.what()).find("bans.allow"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("force"), std::string::npos) << e.what();
+        }
+    }
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM bans"), 0);
+    EXPECT_THROW(bans->import({{parse_target("0.0.0.0/0"), std::nullopt, "x", BanOrigin::manual},
+                               {parse_target("203.0.113.7"), std::nullopt, "y", BanOrigin::manual}},
+                              "local:test"),
+                 Error);
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM bans"), 0);
+    add("128.0.0.0/1");
+    add("2001:db8:fffe::/48");
+    add("user:mallory");
+    bans->add(NewBan{.target = "0.0.0.0/0", .guard = AllowListGuard::force}, "local:test");
+    EXPECT_TRUE(banned("127.0.0.1"));
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM bans"), 4);
 }
 
 // An import writes every row or none.

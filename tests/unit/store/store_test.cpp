@@ -281,16 +281,28 @@ PB_INSTANTIATE_BACKENDS(StoreTest);
 // NUL in text, untyped columns, the write lock, WAL: SQLite's own.
 INSTANTIATE_TEST_SUITE_P(, SqliteStoreTest, ::testing::Values(Backend::sqlite), test::backend_name);
 
-// sqlite:// and sqlite: URLs and plain paths all open the file, creating its folder.
-TEST(OpenStore, AcceptsSqliteUrlsAndPathsAndCreatesFolders) {
+// sqlite:// and sqlite: URLs and plain paths all open the file; its folders
+// are created (0700) only when asked (the default location), else a missing
+// folder is unavailable, naming the path, and nothing is created.
+TEST(OpenStore, AcceptsSqliteUrlsAndPathsAndCreatesFoldersOnlyWhenAsked) {
     TempDir dir;
     const auto nested = dir.file("a/b/pb.db");
+    try {
+        open_store(nested, StoreOptions{.pool_size = 1});
+        ADD_FAILURE() << "opened " << nested;
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::unavailable);
+        EXPECT_NE(std::string(e.what()).find(nested), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir.file("a")));
     for (const auto& url : {"sqlite://" + nested, "sqlite:" + nested, nested}) {
         SCOPED_TRACE(url);
-        auto s = open_store(url, StoreOptions{.pool_size = 1});
+        auto s = open_store(url, StoreOptions{.pool_size = 1, .folders = Folders::create});
         EXPECT_EQ(s->location(), nested);
     }
     EXPECT_TRUE(std::filesystem::exists(nested));
+    EXPECT_EQ(std::filesystem::status(dir.file("a/b")).permissions(),
+              std::filesystem::perms::owner_all);
 }
 
 // Unknown schemes and empty paths are invalid_argument; an unusable path is unavailable.

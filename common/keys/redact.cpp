@@ -1,0 +1,91 @@
+#include "common/keys/redact.hpp"
+
+#include <cctype>
+
+#include "common/keys/format.hpp"
+
+namespace pb::keys {
+namespace {
+
+constexpr std::string_view k_prefix = "pb_";
+constexpr std::string_view k_cut = "\xE2\x80\xA6";  // …
+
+bool base62(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0;
+}
+
+// The length of the key-shaped text at `at` (prefix, id, '_', at least one
+// secret character), or 0.
+std::size_t key_shape_at(std::string_view text, std::size_t at) {
+    std::size_t i = at + k_prefix.size();
+    if (text.substr(at, k_prefix.size()) != k_prefix || i + k_id_length + 2 > text.size()) {
+        return 0;
+    }
+    for (std::size_t n = 0; n < k_id_length; ++n, ++i) {
+        if (i >= text.size() || !base62(text[i])) {
+            return 0;
+        }
+    }
+    if (i >= text.size() || text[i] != '_') {
+        return 0;
+    }
+    ++i;
+    const auto secret_start = i;
+    while (i < text.size() && base62(text[i])) {
+        ++i;
+    }
+    return i > secret_start ? i - at : 0;
+}
+
+}  // namespace
+
+std::string redact_keys(std::string_view text) {
+    std::string out;
+    std::size_t done = 0;
+    for (auto at = text.find(k_prefix); at != std::string_view::npos;
+         at = text.find(k_prefix, at + 1)) {
+        if (at < done) {
+            continue;
+        }
+        const auto n = key_shape_at(text, at);
+        if (n == 0) {
+            continue;
+        }
+        const auto keep = k_prefix.size() + k_id_length + 1;  // "pb_<id>_"
+        out.append(text.substr(done, at - done + keep));
+        out.append(k_cut);
+        done = at + n;
+    }
+    if (done == 0) {
+        return std::string(text);
+    }
+    out.append(text.substr(done));
+    return out;
+}
+
+nlohmann::json redact_keys_json(const nlohmann::json& value) {
+    if (value.is_string()) {
+        return redact_keys(std::string_view(value.get_ref<const std::string&>()));
+    }
+    if (value.is_array()) {
+        auto out = nlohmann::json::array();
+        for (const auto& v : value) {
+            out.push_back(redact_keys_json(v));
+        }
+        return out;
+    }
+    if (value.is_object()) {
+        auto out = nlohmann::json::object();
+        for (const auto& [k, v] : value.items()) {
+            out[redact_keys(std::string_view(k))] = redact_keys_json(v);
+        }
+        return out;
+    }
+    return value;
+}
+
+Error redact_keys_error(const Error& e) {
+    return Error(e.code(), redact_keys(std::string_view(e.what())), redact_keys_json(e.details()));
+}
+
+}  // namespace pb::keys

@@ -1,0 +1,47 @@
+#include "common/keys/redact.hpp"
+
+#include <gtest/gtest.h>
+
+#include "common/keys/format.hpp"
+
+namespace pb::keys::test {
+namespace {
+
+// Pins: a whole key anywhere in a text is cut to pb_<id>_…; its secret and
+// checksum are gone, the rest of the text is kept.
+TEST(RedactKeys, CutsAWholeKeyToItsPublicId) {
+    const auto id = new_key_id();
+    const auto key = make_key(id);
+    const auto text = redact_keys("no route for GET /v1/keys/" + key + "?x=1");
+    EXPECT_EQ(text, "no route for GET /v1/keys/pb_" + id + "_\xE2\x80\xA6?x=1");
+    EXPECT_EQ(text.find(key.substr(16)), std::string::npos);
+}
+
+// Pins: a mistyped key (bad checksum, shorter secret) is still cut, as are
+// several keys in one text; an id alone or text without a key is unchanged.
+TEST(RedactKeys, CutsKeyShapesNotJustValidKeys) {
+    const auto a = make_key(new_key_id());
+    auto b = make_key(new_key_id());
+    b.back() = b.back() == 'x' ? 'y' : 'x';
+    const auto text = redact_keys(a + "," + b + " pb_ABCDEFGHIJKL_abc");
+    EXPECT_EQ(text.find(a.substr(16)), std::string::npos) << text;
+    EXPECT_EQ(text.find(b.substr(16)), std::string::npos) << text;
+    EXPECT_NE(text.find("pb_ABCDEFGHIJKL_\xE2\x80\xA6"), std::string::npos) << text;
+    for (const std::string same :
+         {"", "no key ABCDEFGHIJKL", "pb_", "pb_short_secret", "pb_ABCDEFGHIJKL_", "pb_pb_pb"}) {
+        EXPECT_EQ(redact_keys(same), same);
+    }
+}
+
+// Pins: an Error keeps its code and loses the key from its message and details.
+TEST(RedactKeys, ErrorsKeepTheirCode) {
+    const auto key = make_key(new_key_id());
+    const auto e = redact_keys_error(
+        Error(ErrorCode::not_found, "no key " + key, {{"id", key}, {"list", {key}}}));
+    EXPECT_EQ(e.code(), ErrorCode::not_found);
+    const auto all = e.to_json().dump();
+    EXPECT_EQ(all.find(key.substr(16)), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace pb::keys::test

@@ -1,40 +1,25 @@
 #include "daemon/auth.hpp"
 
 #include "common/core/error.hpp"
+#include "common/tokens/grants.hpp"
 
 namespace pb::daemon {
 namespace {
 
-// A JWT pb issued (or from an imported issuer) as the credential: the
-// permissions come from its "permissions" claim (a list) or "scope" (OAuth 2,
-// space-separated).
+// A JWT as the credential: one pb issued for pbd (permissions from its
+// "permissions" list or "scope"), or a trusted issuer's (what it claims within
+// that issuer's grants). tokens::credential_of decides which is which.
 ops::Caller authenticate_jwt(Services& services, std::string_view token) {
-    const auto check = services.tokens().verify(token, {});
+    auto& tokens = services.tokens();
+    const auto check = tokens.verify(token, {});
     if (!check.valid) {
         throw Error(ErrorCode::unauthenticated,
                     "bearer token refused: " + std::string(tokens::to_string(check.reason)),
                     {{"reason", tokens::to_string(check.reason)}});
     }
-    std::vector<std::string> permissions;
-    if (auto p = check.claims().find("permissions"); p != check.claims().end() && p->is_array()) {
-        for (const auto& v : *p) {
-            if (v.is_string()) {
-                permissions.push_back(v.get<std::string>());
-            }
-        }
-    } else if (auto sc = check.claims().find("scope");
-               sc != check.claims().end() && sc->is_string()) {
-        std::string_view rest = sc->get_ref<const std::string&>();
-        while (!rest.empty()) {
-            const auto space = rest.find(' ');
-            if (space != 0) {
-                permissions.emplace_back(rest.substr(0, space));
-            }
-            rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
-        }
-    }
-    const auto sub = check.claims().value("sub", std::string("?"));
-    return ops::Caller{"jwt:" + sub, permissions, sub, ""};
+    auto credential = tokens::credential_of(check, tokens.settings());
+    return ops::Caller{"jwt:" + credential.subject, std::move(credential.permissions),
+                       credential.subject, ""};
 }
 
 }  // namespace

@@ -352,6 +352,13 @@ int Lifecycle::run(int argc, char** argv) {
             bootstrap();
         }
         m_services->actions();  // load now: a bad actions.* setting stops the start
+        // Keys imported before trusted issuers existed verify nothing until pinned.
+        for (const auto& name : m_services->tokens().issuers().disabled()) {
+            logger()->warn(
+                "trusted issuer \"{}\" is disabled (imported before issuers existed): it verifies "
+                "no token until its iss is pinned with pbctl tokens issuers update {} --issuer ISS",
+                name, name);
+        }
         m_metrics = std::make_unique<Metrics>(runtime::op_table());
         if (auto* redis = m_services->redis()) {
             options.redis = redis;

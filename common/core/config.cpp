@@ -87,6 +87,26 @@ constexpr std::array k_keys{
               "Algorithm of tokens.hmac_secret: HS256, HS384 or HS512."},
     ConfigKey{"tokens.max_size", integer, "8192", "PB_JWT_MAX_SIZE", both, Sensitivity::plain,
               "Tokens longer than this many bytes are refused unread."},
+    ConfigKey{"tokens.daemon_audience", string, "pbd", "PB_JWT_DAEMON_AUDIENCE", both,
+              Sensitivity::plain,
+              "A token pb issues is a credential for pbd only when its aud is absent or names "
+              "this; tokens issued for other audiences (upstream services) are refused by pbd."},
+    ConfigKey{"tokens.jwks_min_refresh", duration, "30s", "PB_JWT_JWKS_MIN_REFRESH", both,
+              Sensitivity::plain,
+              "A trusted issuer's JWKS URL is fetched at most once per this, however many "
+              "tokens name a kid it lacks."},
+    ConfigKey{"tokens.jwks_cache_ttl", duration, "10m", "PB_JWT_JWKS_CACHE_TTL", both,
+              Sensitivity::plain,
+              "Keys fetched from a JWKS URL are fetched again when a token comes and they are "
+              "older than this."},
+    ConfigKey{"tokens.jwks_max_stale", duration, "24h", "PB_JWT_JWKS_MAX_STALE", both,
+              Sensitivity::plain,
+              "While a JWKS URL cannot be fetched, the keys last fetched keep verifying for this "
+              "long after that fetch, then its tokens are refused."},
+    ConfigKey{"tokens.jwks_timeout", duration, "5s", "PB_JWT_JWKS_TIMEOUT", both,
+              Sensitivity::plain,
+              "How long one fetch of a JWKS URL may take (a request that waits for it waits no "
+              "longer)."},
     ConfigKey{"cli.timeout", duration, "30s", "PB_TIMEOUT", cli, Sensitivity::plain,
               "How long pbctl waits for pbd in remote mode."},
     ConfigKey{"limits.ip.rate", string, "100/s", "PB_LIMITS_IP_RATE", both, Sensitivity::plain,

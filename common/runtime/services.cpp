@@ -61,6 +61,11 @@ Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Sto
     ts.refresh_ttl_ms = m_config.get_duration_ms("tokens.refresh_ttl");
     ts.leeway_ms = m_config.get_duration_ms("tokens.leeway");
     ts.max_size = static_cast<std::size_t>(m_config.get_int("tokens.max_size"));
+    ts.daemon_audience = m_config.get("tokens.daemon_audience");
+    ts.jwks.min_refresh_ms = m_config.get_duration_ms("tokens.jwks_min_refresh");
+    ts.jwks.cache_ttl_ms = m_config.get_duration_ms("tokens.jwks_cache_ttl");
+    ts.jwks.max_stale_ms = m_config.get_duration_ms("tokens.jwks_max_stale");
+    ts.jwks.timeout_ms = std::max<std::int64_t>(m_config.get_duration_ms("tokens.jwks_timeout"), 1);
     const auto alg = tokens::alg_from_string(m_config.get("tokens.default_alg"));
     if (!alg) {
         throw Error(ErrorCode::invalid_argument, "tokens.default_alg: unknown algorithm \"" +

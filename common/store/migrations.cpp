@@ -145,6 +145,36 @@ CREATE TABLE secret_versions (
     PRIMARY KEY (path, version)
 )
 )SQL"},
+    // Keys imported before trusted issuers existed verified tokens of any iss:
+    // each public one becomes a disabled issuer (no iss pinned, so it verifies
+    // nothing) named after its kid; pbd names them at start. Verify-only HMAC
+    // secrets cannot be moved without the master key: they are retired, and
+    // their issuer is added again with its JWK. Imported keys that sign stay
+    // pb's own keys.
+    Migration{6, "trusted token issuers (replacing imported keys)", R"SQL(
+CREATE TABLE token_issuers (
+    name        TEXT PRIMARY KEY,
+    issuer      TEXT,
+    audience    TEXT,
+    grants      TEXT NOT NULL DEFAULT '[]',
+    jwks_url    TEXT,
+    allow_http  BIGINT NOT NULL DEFAULT 0,
+    jwks        TEXT,
+    jwks_sealed TEXT,
+    created_at  BIGINT NOT NULL,
+    created_by  TEXT NOT NULL DEFAULT '',
+    updated_at  BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX token_issuers_issuer ON token_issuers (issuer);
+INSERT INTO token_issuers (name, grants, jwks, created_at, created_by, updated_at)
+    SELECT 'imported-' || kid, '[]', public_jwk, created_at, created_by, created_at
+    FROM signing_keys
+    WHERE origin = 'imported' AND public_jwk IS NOT NULL AND private_sealed IS NULL;
+DELETE FROM signing_keys
+    WHERE origin = 'imported' AND public_jwk IS NOT NULL AND private_sealed IS NULL;
+UPDATE signing_keys SET status = 'retired', private_sealed = NULL, retired_at = created_at
+    WHERE origin = 'imported' AND status = 'verify' AND public_jwk IS NULL
+)SQL"},
 };
 
 constexpr std::string_view k_create_migrations_table =

@@ -236,46 +236,6 @@ std::shared_ptr<const RingKey> KeyRing::retire(std::string_view kid) {
     return it->second;
 }
 
-std::vector<std::shared_ptr<const RingKey>> KeyRing::import(const json& jwk_or_set,
-                                                            bool verify_only,
-                                                            std::string_view actor) {
-    std::vector<json> jwks;
-    if (jwk_or_set.is_object() && jwk_or_set.contains("keys") && jwk_or_set["keys"].is_array()) {
-        for (const auto& k : jwk_or_set["keys"]) {
-            jwks.push_back(k);
-        }
-    } else {
-        jwks.push_back(jwk_or_set);
-    }
-    if (jwks.empty()) {
-        throw Error(ErrorCode::invalid_argument, "the JWKS holds no keys");
-    }
-    // Parse every key first: a set with one bad key imports nothing.
-    std::vector<std::pair<JoseKey, std::string>> parsed;
-    for (const auto& j : jwks) {
-        auto key = JoseKey::from_jwk(j);
-        std::string kid = j.contains("kid") && j["kid"].is_string() ? j["kid"].get<std::string>()
-                                                                    : crypto::random_base62(16);
-        if (kid.empty() || kid.size() > 200) {
-            throw Error(ErrorCode::invalid_argument, "a JWK kid must be 1 to 200 characters");
-        }
-        if (find(kid) != nullptr || kid == "config") {
-            throw Error(ErrorCode::conflict, "a key with kid \"" + kid + "\" already exists",
-                        {{"kid", kid}});
-        }
-        if (verify_only && key.can_sign() && !is_hmac(key.alg())) {
-            key = JoseKey::from_jwk(key.public_jwk(kid), key.alg());  // keep only the public half
-        }
-        parsed.emplace_back(std::move(key), std::move(kid));
-    }
-    std::vector<std::shared_ptr<const RingKey>> out;
-    for (auto& [key, kid] : parsed) {
-        const bool signs = !verify_only && key.can_sign();
-        out.push_back(insert(key, kid, signs ? "active" : "verify", "imported", actor, false));
-    }
-    return out;
-}
-
 json KeyRing::jwks() {
     json keys = json::array();
     for (const auto& [kid, k] : *snapshot()) {

@@ -3,6 +3,8 @@
 #include "common/core/error.hpp"
 #include "common/ops/validate.hpp"
 #include "common/runtime/services.hpp"
+#include "common/tokens/grants.hpp"
+#include "common/tokens/issuer_ops.hpp"
 #include "common/tokens/service.hpp"
 
 namespace pb::tokens {
@@ -54,7 +56,8 @@ json key_rows(const std::vector<std::shared_ptr<const RingKey>>& keys) {
 void register_tokens_ops(OpTable& t) {
     t.add(Op{
         .name = "tokens.issue",
-        .summary = "Issue a signed access token, and a refresh token with --refresh",
+        .summary = "Issue a signed access token, and a refresh token with --refresh; its "
+                   "permissions or scope claims must be within the caller's own",
         .params =
             {
                 Param{.name = "sub",
@@ -88,6 +91,8 @@ void register_tokens_ops(OpTable& t) {
                 IssueRequest r;
                 r.sub = a["sub"].get<std::string>();
                 r.claims = claims_from(a);
+                // A token carries no more than the caller that asks for it.
+                require_within(r.claims, ctx.caller.permissions);
                 r.audience = a.value("aud", std::vector<std::string>());
                 if (a.contains("ttl"))
                     r.ttl_ms = a["ttl"].get<std::int64_t>();
@@ -189,7 +194,8 @@ void register_tokens_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "tokens.jwks",
-        .summary = "The public verification keys as a JWKS document",
+        .summary = "pb's own public verification keys as a JWKS document (never another "
+                   "issuer's)",
         .route = {"GET", "/.well-known/jwks.json"},
         .handler = [](Context& ctx, const json&) { return ctx.services.tokens().ring().jwks(); },
     });
@@ -238,33 +244,7 @@ void register_tokens_ops(OpTable& t) {
             },
         .audit_target = "kid",
     });
-    t.add(Op{
-        .name = "tokens.keys.import",
-        .summary = "Trust another issuer's JWK or JWKS (a JSON object or a file holding one)",
-        .params =
-            {
-                Param{.name = "jwk",
-                      .type = ParamType::json_object,
-                      .help = "The JWK or JWKS: JSON, or a file path",
-                      .required = Required::yes,
-                      .positional = Positional::yes,
-                      .secret = Secret::yes},
-                Param{.name = "verify_only",
-                      .type = ParamType::boolean,
-                      .help = "Keep only what verifies, even if the JWK has private parts",
-                      .fallback = false},
-            },
-        .permission = "tokens:write",
-        .mutates = Mutates::yes,
-        .route = {"POST", "/v1/tokens/keys/import"},
-        .handler =
-            [](Context& ctx, const json& a) {
-                return key_rows(ctx.services.tokens().ring().import(
-                    a["jwk"], a["verify_only"].get<bool>(), ctx.caller.actor));
-            },
-        .columns = {"kid", "alg", "status", "origin", "can_sign"},
-        .list_field = "keys",
-    });
+    register_tokens_issuer_ops(t);
 }
 
 }  // namespace pb::tokens

@@ -20,6 +20,24 @@ std::string family_id(std::string_view fam) {
     return "family:" + std::string(fam);
 }
 
+// A name from a token, quoted and cut short for a refusal: it is the token's own text.
+std::string shown_quoted(std::string_view text) {
+    constexpr std::size_t k_max = 100;
+    std::string out = "\"";
+    if (text.size() <= k_max) {
+        out.append(text);
+        out += '"';
+        return out;
+    }
+    std::size_t n = k_max;
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) {
+        --n;  // not inside a UTF-8 sequence
+    }
+    out.append(text.data(), n);
+    out += "…\"";
+    return out;
+}
+
 TokenCheck refuse(Reason reason, std::string message) {
     TokenCheck c;
     c.reason = reason;
@@ -33,7 +51,11 @@ json TokenCheck::to_json() const {
     if (!valid) {
         return {{"valid", false}, {"reason", to_string(reason)}, {"message", message}};
     }
-    return {{"valid", true}, {"header", header()}, {"claims", claims()}};
+    json out{{"valid", true}, {"header", header()}, {"claims", claims()}};
+    if (issuer) {
+        out["trusted_issuer"] = issuer->name;
+    }
+    return out;
 }
 
 const json& TokenCheck::header() const {
@@ -56,7 +78,9 @@ TokenService::TokenService(store::Store& store, const Clock& clock, events::Foll
       m_clock(clock),
       m_follower(follower),
       m_ring(ring),
-      m_settings(std::move(settings)) {
+      m_settings(std::move(settings)),
+      m_issuers(std::make_unique<IssuerRegistry>(store, clock, follower, ring.box_opener(),
+                                                 m_settings.issuer, m_settings.jwks)) {
     load_revocations();
     m_follower.on(std::string(k_revocation_topic), [this](const events::Event& e) {
         std::unique_lock lock(m_revoked_mutex);
@@ -183,45 +207,61 @@ TokenCheck TokenService::verify(std::string_view token, const VerifyOptions& opt
     if (!alg) {
         return refuse(Reason::unsupported_alg, "algorithm \"" + jwt.alg + "\" is not accepted");
     }
-    std::shared_ptr<const RingKey> key;
-    if (jwt.kid) {
-        key = m_ring.find(*jwt.kid);
-        if (!key) {
-            return refuse(Reason::unknown_key, "no trusted key \"" + *jwt.kid + "\"");
-        }
-        // The key fixes the algorithm: a token cannot choose how it is checked.
-        if (key->key->alg() != *alg) {
-            return refuse(Reason::unsupported_alg,
-                          "key " + key->kid + " is for " + std::string(to_string(key->key->alg())));
-        }
-        if (!key->key->verify(jwt.signing_input, jwt.signature)) {
-            return refuse(Reason::bad_signature, "the signature does not match");
+    const ClaimSlices& claims = jwt.registered;
+    // "iss" picks the keys: pb's own vouch for pb's issuer only, a trusted
+    // issuer's for its own iss only, and no key for any other.
+    if (!claims.iss || claims.iss->kind != JsonKind::string) {
+        return refuse(Reason::wrong_issuer, "the token names no issuer (iss)");
+    }
+    std::shared_ptr<const TrustedIssuer> trusted;
+    if (json_string_is(*claims.iss, m_settings.issuer)) {
+        if (auto refusal = check_own_signature(jwt, *alg)) {
+            return refuse(refusal->reason, refusal->message);
         }
     } else {
-        // No kid: only unambiguous when the issuer trusts keys of this alg alone.
-        for (const auto& candidate : m_ring.for_alg(*alg)) {
-            if (candidate->key->verify(jwt.signing_input, jwt.signature)) {
-                key = candidate;
+        const auto iss = json_string_value(*claims.iss);
+        trusted = m_issuers->by_iss(iss);
+        if (!trusted) {
+            return refuse(Reason::wrong_issuer, "issuer " + shown_quoted(iss) + " is not trusted");
+        }
+        const auto keys = m_issuers->keys_for(*trusted, jwt.kid, *alg);
+        bool verified = false;
+        bool other_alg = false;
+        for (const auto& key : keys) {
+            // The key fixes the algorithm: a token cannot choose how it is checked.
+            if (key->alg() != *alg) {
+                other_alg = true;
+            } else if (key->verify(jwt.signing_input, jwt.signature)) {
+                verified = true;
                 break;
             }
         }
-        if (!key) {
-            return refuse(
-                m_ring.for_alg(*alg).empty() ? Reason::unknown_key : Reason::bad_signature,
-                "no trusted " + jwt.alg + " key matches the signature");
+        if (!verified) {
+            if (keys.empty()) {
+                return refuse(Reason::unknown_key,
+                              "issuer \"" + trusted->name + "\" has no " +
+                                  (jwt.kid ? "key " + shown_quoted(*jwt.kid) : jwt.alg + " key"));
+            }
+            return refuse(other_alg ? Reason::unsupported_alg : Reason::bad_signature,
+                          other_alg
+                              ? "the key of issuer \"" + trusted->name + "\" is not for " + jwt.alg
+                              : "the signature does not match");
         }
     }
     ClaimRules rules;
     rules.now = options.at.value_or(m_clock.now());
     rules.leeway_ms = m_settings.leeway_ms;
     rules.audience = options.audience;
-    // pb's own keys always require pb's issuer; other issuers' only when asked.
-    rules.issuer = options.issuer ? options.issuer
-                                  : (key->origin == "imported" ? std::nullopt
-                                                               : std::optional(m_settings.issuer));
-    const ClaimSlices& claims = jwt.registered;
+    rules.issuer = options.issuer;
     if (auto refusal = check_claims(claims, rules)) {
         return refuse(refusal->reason, refusal->message);
+    }
+    // An issuer with an audience vouches only for tokens meant for it.
+    if (trusted && trusted->audience && trusted->audience != options.audience) {
+        rules.audience = trusted->audience;
+        if (auto refusal = check_claims(claims, rules)) {
+            return refuse(refusal->reason, refusal->message);
+        }
     }
     const std::string_view wanted = options.use == TokenUse::access ? "access" : "refresh";
     const bool use_ok =
@@ -239,7 +279,35 @@ TokenCheck TokenService::verify(std::string_view token, const VerifyOptions& opt
     ok.valid = true;
     ok.header_text = std::move(jwt.header_text);
     ok.claims_text = std::move(jwt.claims_text);
+    ok.issuer = std::move(trusted);
     return ok;
+}
+
+std::optional<Refusal> TokenService::check_own_signature(const DecodedJwt& jwt, Alg alg) {
+    if (jwt.kid) {
+        const auto key = m_ring.find(*jwt.kid);
+        if (!key) {
+            return Refusal{Reason::unknown_key, "no trusted key " + shown_quoted(*jwt.kid)};
+        }
+        // The key fixes the algorithm: a token cannot choose how it is checked.
+        if (key->key->alg() != alg) {
+            return Refusal{Reason::unsupported_alg, "key " + key->kid + " is for " +
+                                                        std::string(to_string(key->key->alg()))};
+        }
+        if (!key->key->verify(jwt.signing_input, jwt.signature)) {
+            return Refusal{Reason::bad_signature, "the signature does not match"};
+        }
+        return std::nullopt;
+    }
+    // No kid: only unambiguous when pb has keys of this alg alone.
+    const auto candidates = m_ring.for_alg(alg);
+    for (const auto& candidate : candidates) {
+        if (candidate->key->verify(jwt.signing_input, jwt.signature)) {
+            return std::nullopt;
+        }
+    }
+    return Refusal{candidates.empty() ? Reason::unknown_key : Reason::bad_signature,
+                   "no trusted " + jwt.alg + " key matches the signature"};
 }
 
 json TokenService::refresh(std::string_view refresh_token) {

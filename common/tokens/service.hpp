@@ -12,8 +12,10 @@
 #include "common/core/clock.hpp"
 #include "common/events/follower.hpp"
 #include "common/store/store.hpp"
+#include "common/tokens/issuers.hpp"
 #include "common/tokens/jwt.hpp"
 #include "common/tokens/key_ring.hpp"
+#include "common/tokens/remote_jwks.hpp"
 
 namespace pb::tokens {
 
@@ -24,6 +26,10 @@ struct TokenSettings {
     std::int64_t leeway_ms = 30 * 1000;
     Alg default_alg = Alg::ES256;
     std::size_t max_size = 8192;
+    // The audience that makes a token pb issues a credential for pbd itself
+    // (a token with no aud is too); tokens for any other audience are not.
+    std::string daemon_audience = "pbd";
+    JwksSettings jwks;
 };
 
 struct IssueRequest {
@@ -55,6 +61,8 @@ struct TokenCheck {
     // and building them costs more than the signature check of an HS256 token.
     std::string header_text;
     std::string claims_text;
+    // The trusted issuer whose key verified the token; null for pb's own keys.
+    std::shared_ptr<const TrustedIssuer> issuer;
 
     const nlohmann::json& header() const;
     const nlohmann::json& claims() const;
@@ -65,7 +73,10 @@ struct TokenCheck {
     mutable std::optional<nlohmann::json> m_claims;
 };
 
-// JWT issue, verify, refresh with rotation, revoke and inspect. Thread-safe.
+// JWT issue, verify, refresh with rotation, revoke and inspect. A token is
+// checked only with the keys of the issuer its "iss" names: pb's own keys for
+// tokens.issuer, a trusted issuer's keys for that issuer's iss, and nothing
+// for any other. Thread-safe.
 class TokenService {
   public:
     TokenService(store::Store& store, const Clock& clock, events::Follower& follower, KeyRing& ring,
@@ -86,6 +97,7 @@ class TokenService {
     nlohmann::json inspect(std::string_view token) const;
 
     KeyRing& ring() { return m_ring; }
+    IssuerRegistry& issuers() { return *m_issuers; }
     const TokenSettings& settings() const { return m_settings; }
 
   private:
@@ -95,6 +107,8 @@ class TokenService {
     nlohmann::json mint(store::Connection* c, const RingKey& signer, const std::string& sub,
                         const nlohmann::json& extra, const std::vector<std::string>& audience,
                         std::int64_t ttl_ms, const std::optional<std::string>& family);
+    // Checks a token claiming pb's issuer against pb's own keys.
+    std::optional<Refusal> check_own_signature(const DecodedJwt& jwt, Alg alg);
     bool is_revoked(const ClaimSlices& claims, UnixMillis now);
     void load_revocations();
     void add_revocation(store::Connection& c, const std::string& id, std::string_view kind,
@@ -105,6 +119,7 @@ class TokenService {
     events::Follower& m_follower;
     KeyRing& m_ring;
     TokenSettings m_settings;
+    std::unique_ptr<IssuerRegistry> m_issuers;
 
     std::shared_mutex m_revoked_mutex;
     // Looked up by string_view: a jti without escapes is checked without a copy.

@@ -41,16 +41,18 @@ TEST_P(PyJwtInterop, PbTokensVerifyInPyJwt) {
     EXPECT_EQ(claims["role"], "admin");
 }
 
-// A token PyJWT signs verifies in pb once its public key is imported (HS256: the shared secret).
+// A token PyJWT signs verifies in pb once PyJWT's side is a trusted issuer with its public key
+// (HS256: the shared secret as an oct JWK).
 TEST_P(PyJwtInterop, PyJwtTokensVerifyInPb) {
     test::TokenFixture f(JoseKey::from_secret(Alg::HS256, k_secret));
     f.clock.set(SystemClock::instance().now());
     const auto out = python({"sign", GetParam(), k_secret});
     ASSERT_EQ(out.exit_code, 0) << out.err;
     const auto peer = json::parse(out.out);
-    if (peer.contains("jwk")) {
-        f.ring->import(peer["jwk"], true, "test");
-    }
+    IssuerSpec spec;
+    spec.issuer = "peer";
+    spec.jwk = peer["jwk"];
+    f.tokens->issuers().add("peer", spec, "test");
     const auto check = f.tokens->verify(peer["token"].get<std::string>(), {.issuer = "peer"});
     EXPECT_TRUE(check.valid) << check.message;
     EXPECT_EQ(check.claims()["sub"], "from-python");

@@ -1,8 +1,10 @@
 """The other JWT implementation of the interop tests: Debian's PyJWT.
 
   pyjwt_peer.py verify ALG TOKEN JWK   -> prints the verified claims as JSON
-  pyjwt_peer.py sign ALG [SECRET]      -> prints {"token": ..., "jwk": <public JWK>}
+  pyjwt_peer.py sign ALG [SECRET]      -> prints {"token": ..., "jwk": <public JWK, or the
+                                          HS256 secret as an oct JWK>}
 """
+import base64
 import json
 import sys
 import time
@@ -22,8 +24,9 @@ def sign(alg, secret=None):
     now = int(time.time())
     claims = {"iss": "peer", "sub": "from-python", "iat": now, "exp": now + 600, "jti": "py-jti-1"}
     if alg == "HS256":
-        token = jwt.encode(claims, secret.encode(), algorithm=alg, headers={"kid": "config"})
-        print(json.dumps({"token": token}))
+        token = jwt.encode(claims, secret.encode(), algorithm=alg, headers={"kid": "py-HS256"})
+        k = base64.urlsafe_b64encode(secret.encode()).rstrip(b"=").decode()
+        print(json.dumps({"token": token, "jwk": {"kty": "oct", "k": k, "kid": "py-HS256"}}))
         return
     if alg == "RS256":
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)

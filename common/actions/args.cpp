@@ -183,7 +183,7 @@ json coerce_value(const ParamSpec& p, const json& v, std::string_view action) {
             if (!ms || *ms < 0) {
                 refuse(p, action, "expected a duration like 30s, 5m or 1h30m", v);
             }
-            if (!duration_in_range(*ms) || v.is_number_unsigned()) {
+            if (!duration_in_range(*ms)) {
                 refuse(p, action,
                        "expected a duration of at most " + std::string(k_max_duration_text), v);
             }

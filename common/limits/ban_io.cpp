@@ -225,8 +225,12 @@ std::vector<ImportRow> check_rows(const std::vector<RawRow>& raw, UnixMillis now
             }
             row.expires_at = *until;
         } else if (r.expires && r.expires->is_number_integer()) {
+            // Positive numbers parse as unsigned; one beyond int64 must not wrap.
+            const bool huge =
+                r.expires->is_number_unsigned() &&
+                r.expires->get<std::uint64_t>() > static_cast<std::uint64_t>(k_max_instant_ms);
             row.expires_at = r.expires->get<std::int64_t>();
-            if (r.expires->is_number_unsigned() || !instant_in_range(*row.expires_at)) {
+            if (huge || !instant_in_range(*row.expires_at)) {
                 row_error(r.number, "expires_at: expected a time no later than " +
                                         std::string(k_max_instant_text));
             }

@@ -13,7 +13,8 @@ void audit(Services& services, const ops::Op& op, const ops::Caller& caller,
         args[op.audit_target].is_string()) {
         target = args[op.audit_target].get<std::string>();
     }
-    const auto redacted = ops::redact_args(op, args).dump();
+    const auto redacted =
+        ops::redact_args(op, args).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     log::get("audit")->info("op={} actor={} target={} outcome={}", op.name, caller.actor, target,
                             outcome);
     try {

@@ -22,7 +22,7 @@ std::string syntax_reason(const std::string& library_text) {
     if (const auto read = reason.find("; last read"); read != std::string::npos) {
         reason.erase(read);
     }
-    if (reason.find("expected end of input") != std::string::npos) {
+    if (reason.find("; expected end of input") != std::string::npos) {
         return "unexpected bytes after the JSON value";
     }
     return reason;
@@ -185,6 +185,12 @@ json parse_json(std::string_view text, std::string_view what, JsonLimits limits)
         throw Error(ErrorCode::invalid_argument,
                     std::string(what) + ": starts with a byte order mark (send UTF-8 without one)");
     }
+    // The library's lexer takes a NUL for the end of the input ("{}\0garbage"
+    // would pass). A raw NUL is valid nowhere in JSON, strings included.
+    if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+        throw Error(ErrorCode::invalid_argument, std::string(what) + ": not valid JSON at byte " +
+                                                     std::to_string(nul + 1) + ": a NUL byte");
+    }
     StrictBuilder builder(limits.max_depth);
     if (!json::sax_parse(text.begin(), text.end(), &builder)) {
         throw Error(ErrorCode::invalid_argument, std::string(what) + ": " + builder.problem,
@@ -195,7 +201,8 @@ json parse_json(std::string_view text, std::string_view what, JsonLimits limits)
 
 json parse_json_or_discarded(std::string_view text, JsonLimits limits) {
     StrictBuilder builder(limits.max_depth);
-    if (text.starts_with("\xEF\xBB\xBF") || !json::sax_parse(text.begin(), text.end(), &builder)) {
+    if (text.starts_with("\xEF\xBB\xBF") || text.find('\0') != std::string_view::npos ||
+        !json::sax_parse(text.begin(), text.end(), &builder)) {
         return json(json::value_t::discarded);
     }
     return std::move(builder.root);

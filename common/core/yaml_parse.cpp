@@ -127,7 +127,7 @@ class DepthScan {
                 value_start = false;
             } else if (m_flow > 0 && c == ',') {
                 value_start = true;
-            } else if ((c == ':' || c == '-' || c == '?') && space_after) {
+            } else if (c == ':' && (space_after || m_flow > 0)) {
                 value_start = true;
             } else if (value_start && (c == '&' || c == '!')) {
                 // an anchor or a tag comes before its value

@@ -94,7 +94,7 @@ TEST(BanIo, BadRowsAreNamed) {
     EXPECT_EQ(import_error("{\"bans\":[{\"reason\":\"x\"}]}"),
               "row 1: expected an object with a \"target\" text");
     EXPECT_EQ(import_error("{\"bans\":"),
-              "ban file: not valid JSON at byte 8: unexpected end of input; expected '[', '{', "
+              "ban file: not valid JSON at byte 9: unexpected end of input; expected '[', '{', "
               "or a literal");
     EXPECT_EQ(import_error("{\"bans\":" + std::string(1'000'000, '[')),
               "ban file: JSON nested deeper than 64 levels");

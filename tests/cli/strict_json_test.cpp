@@ -67,9 +67,9 @@ TEST_F(StrictJsonCliTest, DuplicateMembersAndTrailingBytesAreRefused) {
 TEST_F(StrictJsonCliTest, ArgumentsThatAreNotUtf8AreInvalidArguments) {
     expect_refused({"keys", "create", "--owner", "ci\xff\xfe"}, "--owner: not valid UTF-8 text");
     expect_refused({"states", "register", "bad\xc3", "--type", "feature"},
-                   "NAME: not valid UTF-8 text");
+                   "ID: not valid UTF-8 text");
     expect_refused({"states", "register", "s5", "--type", "feature", "--data", "{\"a\":\"\xff\"}"},
-                   "--data: not valid JSON at byte");
+                   "--data: not valid UTF-8 text");
     const auto r = pbctl({"keys", "create", "--owner", "ci\xff", "-o", "json"});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_EQ(json::parse(r.out)["error"]["details"]["param"], "owner");
@@ -90,8 +90,7 @@ TEST_F(StrictJsonCliTest, DeepConfigFilesAreRefused) {
     for (int i = 0; i < 1'000'000; ++i) {
         dashes += "- ";
     }
-    for (const auto& text : {"server:\n  listen: " + std::string(1'000'000, '[') + "\n",
-                             "server: " + dashes + "x\n"}) {
+    for (const auto& text : {std::string(1'000'000, '[') + "\n", dashes + "x\n"}) {
         env["PB_CONFIG"] = file("deep.yaml", text);
         expect_refused({"keys", "list"}, "YAML nested deeper than 64 levels");
         const auto r = pb::test::run({pb::test::pbd_path(), "--check-config"}, env, "");
@@ -111,10 +110,10 @@ TEST_F(StrictJsonCliTest, DeepActionFilesAreRefusedByLint) {
     file("deep/block.yaml", "name: y\n" + block);
     const auto r = pbctl({"actions", "lint", dir.file("deep")});
     EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-    EXPECT_NE(r.out.find("flow.yaml:2: YAML syntax error: YAML nested deeper than 64 levels"),
-              std::string::npos)
+    EXPECT_NE(r.out.find("flow.yaml:2 "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("block.yaml:66 "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("YAML syntax error: YAML nested deeper than 64 levels"), std::string::npos)
         << r.out;
-    EXPECT_NE(r.out.find("block.yaml:"), std::string::npos) << r.out;
     EXPECT_EQ((r.out + r.err).find("json.exception"), std::string::npos);
 }
 

@@ -123,8 +123,15 @@ json canonical(const Param& p, const json& v, UnixMillis now, NameStyle style) {
             }
             if (v.is_string()) {
                 // The object becomes one member of a request body: one level less.
-                auto parsed = parse_json(v.get_ref<const std::string&>(), param_label(p, style),
-                                         {k_max_json_depth - 1});
+                json parsed;
+                try {
+                    parsed = parse_json(v.get_ref<const std::string&>(), param_label(p, style),
+                                        {k_max_json_depth - 1});
+                } catch (const Error& e) {
+                    json details = e.details();
+                    details["param"] = p.name;
+                    throw Error(e.code(), e.what(), std::move(details));
+                }
                 if (parsed.is_object()) {
                     return parsed;
                 }

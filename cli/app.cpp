@@ -339,6 +339,10 @@ int run(int argc, char** argv) {
         return 0;
     } catch (const Error& e) {
         return report(e, format);
+    } catch (const nlohmann::json::exception& e) {
+        // A library's text ("[json.exception.type_error.316] …") is no message for people.
+        log::get("cli")->debug("{}", e.what());
+        return report(Error(ErrorCode::internal, "internal error: unexpected JSON data"), format);
     } catch (const std::exception& e) {
         return report(Error(ErrorCode::internal, e.what()), format);
     }

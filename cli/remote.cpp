@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/core/time_format.hpp"
 
 namespace pb::cli {
@@ -119,7 +120,7 @@ json call_remote(const std::string& server, const std::string& api_key, std::int
         throw Error(ErrorCode::unavailable,
                     "cannot reach pbd at " + server + ": " + httplib::to_string(res.error()));
     }
-    auto body = json::parse(res->body, nullptr, false);
+    auto body = parse_json_or_discarded(res->body, {k_max_stored_json_depth});
     if (res->status >= 200 && res->status < 300) {
         if (body.is_discarded()) {
             throw Error(ErrorCode::internal, "pbd answered with something that is not JSON");

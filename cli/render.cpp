@@ -72,7 +72,7 @@ std::string cell_text(const json& v) {
         }
         return s.empty() ? "-" : s;
     }
-    return v.dump();
+    return v.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 void render(std::ostream& out, const ops::Op& op, const json& result, OutputFormat format,

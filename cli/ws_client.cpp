@@ -10,6 +10,7 @@
 
 #include "cli/run_until.hpp"
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 
 namespace pb::cli {
 namespace {
@@ -120,7 +121,7 @@ WsClient::WsClient(const std::string& server, const std::string& api_key,
         throw unreachable("timed out during the WebSocket handshake");
     }
     if (ec == websocket::error::upgrade_declined) {
-        const auto body = nlohmann::json::parse(response.body(), nullptr, false);
+        const auto body = parse_json_or_discarded(response.body(), {k_max_stored_json_depth});
         if (body.is_object() && body.contains("error") && body["error"].is_object()) {
             throw Error::from_json(body["error"]);
         }
@@ -170,7 +171,8 @@ std::optional<nlohmann::json> WsClient::receive(Clock::time_point deadline) {
         throw Error(ErrorCode::unavailable, "lost the connection to pbd: " + why,
                     {{"close_code", static_cast<int>(reason.code)}});
     }
-    auto message = nlohmann::json::parse(beast::buffers_to_string(s.buffer.data()), nullptr, false);
+    auto message = parse_json_or_discarded(beast::buffers_to_string(s.buffer.data()),
+                                           {k_max_stored_json_depth});
     s.buffer.clear();
     if (message.is_discarded()) {
         throw Error(ErrorCode::internal, "pbd sent a WebSocket message that is not JSON");

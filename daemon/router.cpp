@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 
+#include "common/core/json_parse.hpp"
 #include "common/core/log.hpp"
 #include "common/core/percent.hpp"
 #include "common/keys/redact.hpp"
@@ -102,10 +103,7 @@ void add_body(const Request& request, json& args) {
                           "a request body must be JSON (Content-Type: application/json)",
                           {{"content_type", std::string(type)}});
     }
-    auto body = json::parse(request.body, nullptr, false);
-    if (body.is_discarded()) {
-        throw Error(ErrorCode::invalid_argument, "the request body is not valid JSON");
-    }
+    auto body = parse_json(request.body, "request body");
     if (!body.is_object()) {
         throw Error(ErrorCode::invalid_argument, "the request body must be a JSON object");
     }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/core/log.hpp"
 #include "common/redis/client.hpp"
 #include "common/redis/event_bus.hpp"
@@ -92,7 +93,7 @@ void WsHub::announce(const std::string& room, const std::shared_ptr<const std::s
 }
 
 void WsHub::on_relayed(std::string_view payload) {
-    const auto j = json::parse(payload, nullptr, false);
+    const auto j = parse_json_or_discarded(payload, {k_max_stored_json_depth});
     if (!j.is_object() || !j["origin"].is_string() || !j["room"].is_string() ||
         !j["frame"].is_string() || j["origin"] == m_daemon_id) {
         return;  // our own announcement, or not one
@@ -259,7 +260,8 @@ json WsHub::room_info(std::uint64_t, const json& args) {
                 const auto daemon = field.substr(0, field.rfind('/'));
                 if (daemon != m_daemon_id) {
                     by_daemon[daemon].emplace_back(
-                        field, json::parse(all.elements[i + 1].str, nullptr, false));
+                        field, parse_json_or_discarded(all.elements[i + 1].str,
+                                                       {k_max_stored_json_depth}));
                 }
             }
             std::vector<std::vector<std::string>> checks;

@@ -1,17 +1,14 @@
 #include "daemon/ws_message.hpp"
 
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 
 namespace pb::daemon {
 
 using nlohmann::json;
 
-std::optional<json> parse_ws_message(std::string_view text) {
-    auto message = json::parse(text, nullptr, false);
-    if (message.is_discarded()) {
-        return std::nullopt;
-    }
-    return message;
+json parse_ws_message(std::string_view text) {
+    return parse_json(text, "message");
 }
 
 json ws_request_id(const json& message) {

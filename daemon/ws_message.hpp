@@ -1,6 +1,5 @@
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -10,9 +9,10 @@
 // reaches it): the JSON text, then the request {"id":…,"op":"…","args":{…}}.
 namespace pb::daemon {
 
-// The message's JSON; nullopt when it is not JSON (the session then closes
-// with 1007).
-std::optional<nlohmann::json> parse_ws_message(std::string_view text);
+// The message's JSON, read by the one strict parser (bounded depth, no
+// duplicate members, UTF-8 only): Error(invalid_argument) naming what is wrong
+// otherwise (the session then answers with an error frame and closes with 1007).
+nlohmann::json parse_ws_message(std::string_view text);
 
 // The id a message's answer echoes: its "id" member, or null.
 nlohmann::json ws_request_id(const nlohmann::json& message);

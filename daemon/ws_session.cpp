@@ -274,18 +274,27 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
                        "binary messages are not supported; send JSON text");
             return read();
         }
-        auto message = parse_ws_message(beast::buffers_to_string(m_in.data()));
+        json message;
+        std::string why;
+        try {
+            message = parse_ws_message(beast::buffers_to_string(m_in.data()));
+        } catch (const Error& e) {
+            // Told in an error frame and in the close reason (at most 123 bytes).
+            message = json(json::value_t::discarded);
+            push(frame({{"id", nullptr}, {"ok", false}, {"error", e.to_json()}}));
+            why = std::string(e.what()).substr(0, 120);
+        }
         m_in.clear();
         if (m_in.capacity() > 65536) {
             m_in.shrink_to_fit();  // a large message does not pin its buffer
         }
-        if (!message) {
+        if (message.is_discarded()) {
             m_hub.closed_by_protocol.fetch_add(1, std::memory_order_relaxed);
-            close_with(websocket::close_code::bad_payload, "the message is not JSON");
+            close_with(websocket::close_code::bad_payload, why);
             return read();
         }
         if (!m_closing) {
-            enqueue(std::move(*message));
+            enqueue(std::move(message));
         }
         read();
     }

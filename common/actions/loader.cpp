@@ -10,6 +10,7 @@
 #include "common/actions/template.hpp"
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
+#include "common/core/yaml_parse.hpp"
 
 namespace pb::actions {
 namespace {
@@ -37,7 +38,7 @@ class FileChecker {
         LoadResult out;
         YAML::Node root;
         try {
-            root = YAML::LoadFile(m_file.string());
+            root = load_yaml_file(m_file.string());
         } catch (const YAML::BadFile&) {
             add(0, "cannot read the file");
         } catch (const YAML::ParserException& e) {

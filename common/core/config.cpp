@@ -12,6 +12,7 @@
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
 #include "common/core/time_format.hpp"
+#include "common/core/yaml_parse.hpp"
 
 extern char** environ;
 
@@ -392,7 +393,7 @@ Config Config::load(const ConfigInputs& inputs) {
     if (file) {
         YAML::Node root;
         try {
-            root = YAML::LoadFile(*file);
+            root = load_yaml_file(*file);
         } catch (const YAML::BadFile&) {
             throw Error(ErrorCode::invalid_argument, "cannot read config file " + *file);
         } catch (const YAML::Exception& e) {

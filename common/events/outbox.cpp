@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/core/json_parse.hpp"
 #include "common/events/publisher.hpp"
 
 namespace pb::events {
@@ -34,7 +35,8 @@ std::vector<Event> read_after(store::Connection& c, std::int64_t after, int limi
     out.reserve(rows.size());
     for (const auto& r : rows) {
         out.push_back(Event{r.get_int(0), r.get_text(1), r.get_text(2),
-                            nlohmann::json::parse(r.get_text(3), nullptr, false), r.get_int(4)});
+                            parse_json_or_discarded(r.get_text(3), {k_max_stored_json_depth}),
+                            r.get_int(4)});
     }
     return out;
 }

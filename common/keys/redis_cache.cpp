@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/core/log.hpp"
 #include "common/redis/client.hpp"
 
@@ -73,7 +74,7 @@ std::optional<Entry> decode(const SecretBox& sealer, std::string_view sealed, st
     } catch (const std::exception&) {
         return std::nullopt;
     }
-    const auto j = json::parse(text, nullptr, false);
+    const auto j = parse_json_or_discarded(text, {k_max_stored_json_depth});
     if (j.is_discarded() || !j.is_object() || j.value("v", 0) != k_entry_version) {
         return std::nullopt;
     }

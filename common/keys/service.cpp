@@ -5,6 +5,7 @@
 
 #include "common/core/crypto.hpp"
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/core/time_format.hpp"
 #include "common/events/outbox.hpp"
 #include "common/keys/format.hpp"
@@ -33,8 +34,9 @@ KeyRecord from_row(const store::Row& r) {
     k.secret_hash = r.get_text(3);
     k.prev_secret_hash = r.get_opt_text(4);
     k.prev_expires_at = r.get_opt_int(5);
-    k.permissions = json::parse(r.get_text(6)).get<std::vector<std::string>>();
-    k.metadata = json::parse(r.get_text(7));
+    k.permissions = parse_json(r.get_text(6), "stored key permissions", {k_max_stored_json_depth})
+                        .get<std::vector<std::string>>();
+    k.metadata = parse_json(r.get_text(7), "stored key metadata", {k_max_stored_json_depth});
     k.created_at = r.get_int(8);
     k.created_by = r.get_text(9);
     k.updated_at = r.get_int(10);
@@ -147,7 +149,8 @@ bool any_active_admin(Connection& c, UnixMillis now) {
         "expires_at > $1) AND (remaining IS NULL OR remaining > 0)",
         {now});
     for (const auto& r : rows) {
-        const auto perms = json::parse(r.get_text(0));
+        const auto perms =
+            parse_json(r.get_text(0), "stored key permissions", {k_max_stored_json_depth});
         if (std::find(perms.begin(), perms.end(), "admin") != perms.end()) {
             return true;
         }

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/core/time_format.hpp"
 
 namespace pb::limits {
@@ -281,11 +282,7 @@ std::vector<ImportRow> parse_ban_rows(std::string_view content, BanFileFormat fo
         format = json_like ? BanFileFormat::json : BanFileFormat::csv;
     }
     if (format == BanFileFormat::json) {
-        auto doc = json::parse(content, nullptr, false);
-        if (doc.is_discarded()) {
-            throw Error(ErrorCode::invalid_argument, "the file is not valid JSON");
-        }
-        return parse_ban_json(doc, now);
+        return parse_ban_json(parse_json(content, "ban file"), now);
     }
     return check_rows(csv_rows(content), now);
 }

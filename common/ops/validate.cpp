@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/core/time_format.hpp"
 
 namespace pb::ops {
@@ -153,7 +154,16 @@ json canonical(const Param& p, const json& v, UnixMillis now, NameStyle style) {
                 return v;
             }
             if (v.is_string()) {
-                auto parsed = json::parse(v.get<std::string>(), nullptr, false);
+                // The object becomes one member of a request body: one level less.
+                json parsed;
+                try {
+                    parsed = parse_json(v.get_ref<const std::string&>(), param_label(p, style),
+                                        {k_max_json_depth - 1});
+                } catch (const Error& e) {
+                    json details = e.details();
+                    details["param"] = p.name;
+                    throw Error(e.code(), e.what(), std::move(details));
+                }
                 if (parsed.is_object()) {
                     return parsed;
                 }
@@ -187,6 +197,14 @@ json validate_args(const Op& op, const json& raw, UnixMillis now, NameStyle styl
         throw Error(ErrorCode::invalid_argument, "arguments must be a JSON object");
     }
     for (const auto& [key, value] : raw.items()) {
+        // Bytes that are not text would fail later, in a library's dump().
+        if (!is_utf8(key)) {
+            throw Error(ErrorCode::invalid_argument, op.name + ": an argument name is not UTF-8");
+        }
+        if (const Param* p = op.find_param(key); p != nullptr && !is_utf8_tree(value)) {
+            throw Error(ErrorCode::invalid_argument,
+                        param_label(*p, style) + ": not valid UTF-8 text", {{"param", p->name}});
+        }
         if (op.find_param(key) == nullptr) {
             throw Error(ErrorCode::invalid_argument, op.name + ": unknown argument \"" + key + "\"",
                         {{"param", key}});

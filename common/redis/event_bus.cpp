@@ -1,5 +1,6 @@
 #include "common/redis/event_bus.hpp"
 
+#include "common/core/json_parse.hpp"
 #include "common/core/log.hpp"
 #include "common/events/tailer.hpp"
 
@@ -124,7 +125,7 @@ void EventBus::on_resync(std::function<void()> listener) {
 }
 
 void EventBus::deliver(std::string_view payload) {
-    const auto j = nlohmann::json::parse(payload, nullptr, false);
+    const auto j = parse_json_or_discarded(payload, {k_max_stored_json_depth});
     const auto event = events::event_from_json(j);
     if (!event) {
         // Not ours (another program on the channel) or damaged: the outbox is

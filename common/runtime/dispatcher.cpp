@@ -15,7 +15,8 @@ void audit(Services& services, const ops::Op& op, const ops::Caller& caller,
         target = keys::redact_keys(args[op.audit_target].get<std::string>());
     }
     // A whole API key given by mistake where an id belongs is cut to its id.
-    const auto redacted = keys::redact_keys(ops::redact_args(op, args).dump());
+    const auto redacted = keys::redact_keys(
+        ops::redact_args(op, args).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     log::get("audit")->info("op={} actor={} target={} outcome={}", op.name, caller.actor, target,
                             outcome);
     try {

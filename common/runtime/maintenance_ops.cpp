@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/core/time_format.hpp"
 #include "common/limits/ban_service.hpp"
 #include "common/runtime/services.hpp"
@@ -126,7 +127,7 @@ json audit_list(Services& s, const json& a) {
     s.store().transaction(
         [&](store::Connection& c) {
             for (const auto& r : c.query(sql, params)) {
-                auto args = json::parse(r.get_text(6), nullptr, false);
+                auto args = parse_json_or_discarded(r.get_text(6), {k_max_stored_json_depth});
                 rows.push_back({{"id", r.get_int(0)},
                                 {"at", format_rfc3339(r.get_int(1))},
                                 {"actor", r.get_text(2)},

@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/events/outbox.hpp"
 
 namespace pb::secrets {
@@ -106,7 +107,7 @@ Fields LocalBackend::open_fields(std::string_view path, std::int64_t version,
                         "security.master_key_file, or the stored value was altered)",
                     {{"path", path}, {"version", version}});
     }
-    auto j = json::parse(plain, nullptr, false);
+    auto j = parse_json_or_discarded(plain, {k_max_stored_json_depth});
     OPENSSL_cleanse(plain.data(), plain.size());
     if (!j.is_object()) {
         throw Error(ErrorCode::internal, "secret " + quoted(path) + " holds damaged data");
@@ -314,7 +315,7 @@ Metadata LocalBackend::metadata(std::string_view path) {
                        r.get_int(3) != 0};
             m.created_at = r.get_int(5);
             m.updated_at = r.get_int(6);
-            const auto custom = json::parse(r.get_text(4), nullptr, false);
+            const auto custom = parse_json_or_discarded(r.get_text(4), {k_max_stored_json_depth});
             if (custom.is_object()) {
                 for (const auto& [k, v] : custom.items()) {
                     m.custom_metadata.emplace(k, v.is_string() ? v.get<std::string>() : v.dump());

@@ -8,6 +8,7 @@
 #include <httplib.h>
 
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/core/log.hpp"
 
 namespace pb::secrets {
@@ -193,7 +194,7 @@ void VaultClient::approle_login() {
         throw Error(ErrorCode::unavailable,
                     "cannot reach Vault at " + m_settings.address + " to log in: " + error);
     }
-    const auto answer = json::parse(sent->body, nullptr, false);
+    const auto answer = parse_json_or_discarded(sent->body, {k_max_stored_json_depth});
     if (sent->status != 200 || !answer.is_object() || !answer.contains("auth") ||
         !answer["auth"].is_object() || !answer["auth"].value("client_token", json()).is_string()) {
         const auto why = vault_errors(answer);
@@ -217,7 +218,7 @@ bool VaultClient::renew_self() {
     if (!sent || sent->status != 200) {
         return false;
     }
-    const auto answer = json::parse(sent->body, nullptr, false);
+    const auto answer = parse_json_or_discarded(sent->body, {k_max_stored_json_depth});
     if (!answer.is_object() || !answer.contains("auth") || !answer["auth"].is_object()) {
         return false;
     }
@@ -260,7 +261,7 @@ VaultResponse VaultClient::health() {
         throw Error(ErrorCode::unavailable,
                     "cannot reach Vault at " + m_settings.address + ": " + error);
     }
-    auto body = json::parse(sent->body, nullptr, false);
+    auto body = parse_json_or_discarded(sent->body, {k_max_stored_json_depth});
     if (!body.is_object()) {
         throw Error(ErrorCode::unavailable, "Vault at " + m_settings.address +
                                                 " answered its health check with something that "
@@ -295,7 +296,9 @@ VaultResponse VaultClient::call(std::string_view method, const std::string& path
                         {{"backend", "vault"}});
         }
         const int status = sent->status;
-        auto parsed = sent->body.empty() ? json(nullptr) : json::parse(sent->body, nullptr, false);
+        auto parsed = sent->body.empty()
+                          ? json(nullptr)
+                          : parse_json_or_discarded(sent->body, {k_max_stored_json_depth});
         const auto why = vault_errors(parsed);
         const std::string suffix = why.empty() ? "" : ": " + why;
         if ((status >= 500 || status == 429) && may_retry &&

@@ -1,6 +1,7 @@
 #include "common/states/rows.hpp"
 
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 
 namespace pb::states::rows {
 namespace {
@@ -31,12 +32,12 @@ State from_row(const store::Row& r) {
     }
     s.type = *type;
     s.status = *status;
-    s.data = json::parse(r.get_text(3), nullptr, false);
+    s.data = parse_json_or_discarded(r.get_text(3), {k_max_stored_json_depth});
     if (!s.data.is_object()) {
         corrupt(s.id, "data");
     }
     if (const auto allowed = r.get_opt_text(4)) {
-        const auto list = json::parse(*allowed, nullptr, false);
+        const auto list = parse_json_or_discarded(*allowed, {k_max_stored_json_depth});
         if (!list.is_array()) {
             corrupt(s.id, "allowed list");
         }
@@ -80,8 +81,9 @@ store::Value allowed_value(const State& s) {
     return list.dump();
 }
 
-store::Value text_or_null(const std::optional<std::string_view>& v) {
-    return v ? store::Value(std::string(*v)) : store::Value(nullptr);
+template <class T>
+store::Value text_or_null(const std::optional<T>& v) {
+    return v ? store::Value(std::string(to_string(*v))) : store::Value(nullptr);
 }
 
 }  // namespace
@@ -147,7 +149,7 @@ std::vector<HistoryEntry> history(Connection& c, std::string_view id, std::int64
         h.version = r.get_int(0);
         const auto t = transition_from_string(r.get_text(1));
         const auto status = status_from_string(r.get_text(2));
-        h.data = json::parse(r.get_text(3), nullptr, false);
+        h.data = parse_json_or_discarded(r.get_text(3), {k_max_stored_json_depth});
         if (!t || !status || h.data.is_discarded()) {
             corrupt(std::string(id), "history row");
         }
@@ -175,15 +177,12 @@ std::vector<State> due(Connection& c, UnixMillis now) {
 
 std::vector<State> page(Connection& c, std::optional<StateType> type, std::optional<Status> status,
                         std::string_view after, std::int64_t limit) {
-    const auto type_text = type ? std::optional<std::string_view>(to_string(*type)) : std::nullopt;
-    const auto status_text =
-        status ? std::optional<std::string_view>(to_string(*status)) : std::nullopt;
     return from_rows(
         c.query("SELECT " PB_STATE_COLUMNS
                 " FROM states WHERE id > $1 AND (CAST($2 AS TEXT) IS NULL OR "
                 "type = $2) AND (CAST($3 AS TEXT) IS NULL OR status = $3) "
                 "ORDER BY id LIMIT $4",
-                {std::string(after), text_or_null(type_text), text_or_null(status_text), limit}));
+                {std::string(after), text_or_null(type), text_or_null(status), limit}));
 }
 
 }  // namespace pb::states::rows

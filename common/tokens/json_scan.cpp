@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "common/core/percent.hpp"
@@ -382,7 +384,21 @@ class Validator {
                 return false;
             }
         }
-        return m_pos > start;
+        return m_pos > start && in_range(m_text.substr(start, m_pos - start));
+    }
+
+    // The grammar of every JSON door (common/core/json_parse): an integer
+    // literal fits int64 or uint64, any other number is a finite double.
+    static bool in_range(std::string_view n) {
+        if (n.find_first_of(".eE") == std::string_view::npos) {
+            std::int64_t i = 0;
+            std::uint64_t u = 0;
+            const char* end = n.data() + n.size();
+            return std::from_chars(n.data(), end, i).ec == std::errc() ||
+                   std::from_chars(n.data(), end, u).ec == std::errc();
+        }
+        const std::string copy(n);
+        return std::isfinite(std::strtod(copy.c_str(), nullptr));
     }
 
     bool digits() {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/core/base64.hpp"
+#include "common/core/json_parse.hpp"
 
 namespace pb::tokens {
 namespace {
@@ -18,8 +19,11 @@ std::optional<std::int64_t> numeric_date_ms(const std::optional<JsonSlice>& clai
     if (!claim) {
         return std::nullopt;
     }
+    // Seconds from 1970 to the end of year 9999: beyond, the milliseconds would
+    // not fit (1e300 overflowed into a past instant: "expired", not malformed).
+    constexpr double k_max_numeric_date = 253402300799.0;
     const auto v = json_number_value(*claim);
-    if (!v) {
+    if (!v || *v < 0 || *v > k_max_numeric_date) {
         bad = true;
         return std::nullopt;
     }
@@ -130,11 +134,11 @@ std::optional<Refusal> decode_jwt(std::string_view token, std::size_t max_size, 
 }
 
 json DecodedJwt::header() const {
-    return json::parse(header_text);
+    return parse_json(header_text, "token header");
 }
 
 json DecodedJwt::claims() const {
-    return json::parse(claims_text);
+    return parse_json(claims_text, "token payload");
 }
 
 std::optional<Refusal> check_claims(const ClaimSlices& claims, const ClaimRules& rules) {
@@ -143,7 +147,8 @@ std::optional<Refusal> check_claims(const ClaimSlices& claims, const ClaimRules&
     const auto nbf = numeric_date_ms(claims.nbf, bad);
     const auto iat = numeric_date_ms(claims.iat, bad);
     if (bad) {
-        return Refusal{Reason::malformed, "exp, nbf and iat must be numbers"};
+        return Refusal{Reason::malformed,
+                       "exp, nbf and iat must be numbers of seconds from 1970 to 9999"};
     }
     if (!exp && rules.require_exp) {
         return Refusal{Reason::malformed, "the token has no \"exp\""};

@@ -4,6 +4,7 @@
 
 #include "common/core/crypto.hpp"
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/core/time_format.hpp"
 #include "common/events/outbox.hpp"
 
@@ -78,7 +79,8 @@ void KeyRing::reload() {
                 std::make_shared<const JoseKey>(JoseKey::from_private_material(*alg, material));
             OPENSSL_cleanse(material.data(), material.size());
         } else if (auto pub = r.get_opt_text(4)) {
-            k->key = std::make_shared<const JoseKey>(JoseKey::from_jwk(json::parse(*pub), *alg));
+            k->key = std::make_shared<const JoseKey>(JoseKey::from_jwk(
+                parse_json(*pub, "stored public key", {k_max_stored_json_depth}), *alg));
         } else {
             continue;  // a retired HMAC key: nothing left to verify with
         }

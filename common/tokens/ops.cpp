@@ -1,6 +1,7 @@
 #include "common/tokens/ops.hpp"
 
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/ops/validate.hpp"
 #include "common/runtime/services.hpp"
 #include "common/tokens/grants.hpp"
@@ -37,7 +38,7 @@ json claims_from(const json& a) {
             throw Error(ErrorCode::invalid_argument,
                         "--claim: expected NAME=VALUE, got \"" + kv + "\"", {{"param", "claim"}});
         }
-        auto value = json::parse(kv.substr(eq + 1), nullptr, false);
+        auto value = parse_json_or_discarded(kv.substr(eq + 1));
         claims[kv.substr(0, eq)] = value.is_discarded() ? json(kv.substr(eq + 1)) : value;
     }
     return claims;

@@ -4,6 +4,7 @@
 
 #include "common/core/crypto.hpp"
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/events/outbox.hpp"
 
 namespace pb::tokens {
@@ -60,14 +61,14 @@ json TokenCheck::to_json() const {
 
 const json& TokenCheck::header() const {
     if (!m_header) {
-        m_header = header_text.empty() ? json::object() : json::parse(header_text);
+        m_header = header_text.empty() ? json::object() : parse_json(header_text, "token header");
     }
     return *m_header;
 }
 
 const json& TokenCheck::claims() const {
     if (!m_claims) {
-        m_claims = claims_text.empty() ? json::object() : json::parse(claims_text);
+        m_claims = claims_text.empty() ? json::object() : parse_json(claims_text, "token payload");
     }
     return *m_claims;
 }
@@ -329,7 +330,8 @@ json TokenService::refresh(std::string_view refresh_token) {
                     {{"reason", "revoked"}});
     }
     const auto sub = rows.front().get_text(1);
-    const auto grant = json::parse(rows.front().get_text(2));
+    const auto grant =
+        parse_json(rows.front().get_text(2), "stored refresh grant", {k_max_stored_json_depth});
     const auto signer = m_ring.signer(
         alg_from_string(grant.value("alg", std::string())).value_or(m_settings.default_alg),
         std::nullopt, "refresh");

@@ -76,10 +76,12 @@ async def main():
         check(sub["ok"] is True and sub["result"]["replayed"] == 1, f"resume: {sub}")
         again = await event(c)
         check(again["seq"] == last_seq, f"replayed event: {again}")
-    # Bad JSON closes with 1007; the daemon keeps serving.
+    # Bad JSON is told in an error frame, then closes with 1007; the daemon keeps serving.
     async with websockets.connect(URL, extra_headers={"X-API-Key": KEY}) as d:
         await d.send("{nope")
         try:
+            refusal = json.loads(await asyncio.wait_for(d.recv(), 5))
+            check(refusal["error"]["code"] == "invalid_argument", f"bad JSON: {refusal}")
             await asyncio.wait_for(d.recv(), 5)
             check(False, "no close after bad JSON")
         except websockets.ConnectionClosed as e:

@@ -93,7 +93,12 @@ TEST(BanIo, BadRowsAreNamed) {
               "row 1: origin: expected manual or auto, got \"robot\"");
     EXPECT_EQ(import_error("{\"bans\":[{\"reason\":\"x\"}]}"),
               "row 1: expected an object with a \"target\" text");
-    EXPECT_EQ(import_error("{\"bans\":"), "the file is not valid JSON");
+    EXPECT_EQ(import_error("{\"bans\":"),
+              "ban file: not valid JSON at byte 9: unexpected end of input; expected '[', '{', "
+              "or a literal");
+    EXPECT_EQ(import_error("{\"bans\":" + std::string(1'000'000, '[')),
+              "ban file: JSON nested deeper than 64 levels");
+    EXPECT_EQ(import_error("{\"bans\":[],\"bans\":[]}"), "ban file: duplicate member \"bans\"");
     EXPECT_EQ(import_error("{\"other\":1}"),
               "expected {\"bans\":[…]} (as bans export prints) or a JSON array of bans");
 }

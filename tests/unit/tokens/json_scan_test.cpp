@@ -126,10 +126,18 @@ TEST(JsonScanTest, ReportsTopLevelMembersWithTheirValues) {
     EXPECT_EQ(c.members[5].second.kind, JsonKind::null);
 }
 
-TEST(JsonScanTest, NumbersTooLargeForADoubleAreNotNumbers) {
-    Collect c;
-    ASSERT_TRUE(is_strict_object(R"({"exp":1e400})", &c));
-    EXPECT_FALSE(json_number_value(c.members.at(0).second).has_value());
+// The grammar of every JSON door (common/core/json_parse): a number is an
+// int64, a uint64 or a finite double, or the document is refused.
+TEST(JsonScanTest, NumbersOutOfRangeAreRefused) {
+    for (const char* bad : {R"({"exp":1e400})", R"({"exp":-1e400})",
+                            R"({"x":[18446744073709551616]})", R"({"x":-9223372036854775809})"}) {
+        EXPECT_FALSE(is_strict_object(bad)) << bad;
+    }
+    EXPECT_FALSE(is_strict_object(std::string("{}\0garbage", 10)));
+    for (const char* good : {R"({"exp":1e300})", R"({"x":18446744073709551615})",
+                             R"({"x":-9223372036854775808})", R"({"x":1e-400})"}) {
+        EXPECT_TRUE(is_strict_object(good)) << good;
+    }
 }
 
 TEST(JsonScanTest, RegisteredClaimsAreFoundUnderEscapedNames) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/core/percent.hpp"
 #include "common/ops/validate.hpp"
 #include "common/runtime/op_table.hpp"
@@ -41,8 +42,8 @@ void add_body(std::string_view text, json& args) {
     if (text.empty()) {
         return;
     }
-    auto body = json::parse(text, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
+    auto body = pb::parse_json(text, "request body");
+    if (!body.is_object()) {
         throw pb::Error(pb::ErrorCode::invalid_argument, "not a JSON object");
     }
     for (auto& [name, value] : body.items()) {

@@ -540,7 +540,8 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
             // A socket opened with an API key keeps it; a JWT one moves on.
             if ((!caller || caller->key_id.empty()) && result.contains("access_token")) {
                 auto text = result["access_token"].get<std::string>();
-                become(admit_credential(text), std::move(text));
+                const auto credential = admit_credential(text);
+                become(credential, std::move(text));
             }
             return result;
         }

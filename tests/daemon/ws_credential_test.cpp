@@ -72,6 +72,18 @@ TEST_F(WsCredential, AKeyRevokedByPbctlClosesTheSession) {
     expect_closed(*ws, "revoked");
 }
 
+// A ban on the session's key (pbctl on the database) closes it too, and a socket cannot open with
+// the banned key on its upgrade.
+TEST_F(WsCredential, ABanOnTheKeyClosesTheSession) {
+    const auto k = create({{"owner", "svc"}, {"permissions", {"keys:read"}}});
+    const std::string key = k["key"];
+    auto ws = session(key);
+    pbctl({"bans", "add", "key:" + k["id"].get<std::string>()});
+    expect_closed(*ws, "banned");
+    const auto [status, body] = WsClient::try_upgrade(pbd->port(), {{"X-API-Key", key}});
+    EXPECT_EQ(status, 403) << body;
+}
+
 // Deleted through pbd: the session closes (the key is unknown now).
 TEST_F(WsCredential, AKeyDeletedClosesTheSession) {
     const auto k = create({{"owner", "svc"}, {"permissions", {"keys:read"}}});

@@ -38,26 +38,30 @@ std::string_view presented_key(const Request& request) {
     return trim_ows(request.header("X-API-Key"));
 }
 
-ops::Caller authenticate(Services& services, const Request& request) {
-    if (request.authenticated != nullptr) {
-        return *request.authenticated;
-    }
-    const auto key = presented_key(request);
+Credential identify(Services& services, std::string_view key) {
     if (key.empty()) {
         throw Error(ErrorCode::unauthenticated,
                     "missing credential: send Authorization: Bearer <API key> or X-API-Key",
                     {{"reason", "missing"}});
     }
     if (!key.starts_with("pb_") && key.find('.') != std::string_view::npos) {
-        return authenticate_jwt(services, key);
+        return Credential{authenticate_jwt(services, key), {}};
     }
-    auto result = services.keys().verify(key);
+    auto result = services.keys().check(key);
     if (!result.valid) {
         throw Error(ErrorCode::unauthenticated, "API key is " + result.reason,
                     {{"reason", result.reason}});
     }
-    return ops::Caller{"key:" + result.key->id, result.key->permissions, result.key->owner,
-                       result.key->id, result.key->rate_limit.value_or("")};
+    const auto& k = *result.key;
+    ops::Caller caller{"key:" + k.id, k.permissions, k.owner, k.id, k.rate_limit.value_or("")};
+    return Credential{std::move(caller), std::move(result)};
+}
+
+Credential identify(Services& services, const Request& request) {
+    if (request.authenticated != nullptr) {
+        return *request.authenticated;
+    }
+    return identify(services, presented_key(request));
 }
 
 }  // namespace pb::daemon

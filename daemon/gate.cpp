@@ -4,7 +4,6 @@
 #include "common/limits/ban_service.hpp"
 #include "common/limits/policy.hpp"
 #include "common/limits/service.hpp"
-#include "daemon/auth.hpp"
 
 namespace pb::daemon {
 namespace {
@@ -113,7 +112,7 @@ void Gate::admit_address(const std::optional<limits::IpAddress>& client, Respons
 
 std::vector<limits::RedisCall> Gate::redis_calls(const std::optional<limits::IpAddress>& client,
                                                  const Request* request,
-                                                 std::optional<ops::Caller>& authenticated) const {
+                                                 std::optional<Credential>& authenticated) const {
     std::vector<limits::RedisCall> calls;
     auto& bans = m_services.bans();
     if (!client || bans.match_caller({.address = client}) || bans.allow_listed(*client)) {
@@ -129,7 +128,7 @@ std::vector<limits::RedisCall> Gate::redis_calls(const std::optional<limits::IpA
     try {
         // As admit_caller() will decide; an authentication failure, a ban or
         // a bad id answers without a caller check.
-        const auto& caller = authenticated.emplace(authenticate(m_services, *request));
+        const auto& caller = authenticated.emplace(identify(m_services, *request)).caller;
         if (bans.match_caller(
                 {.address = client, .user = caller.subject, .key_id = caller.key_id})) {
             return calls;
@@ -153,30 +152,33 @@ std::vector<limits::RedisCall> Gate::redis_calls(const std::optional<limits::IpA
     return calls;
 }
 
-void Gate::admit_caller(const std::optional<limits::IpAddress>& client, const ops::Caller& caller,
-                        Response& response, limits::LimitUse use) {
-    if (auto ban = m_services.bans().match_caller(
-            {.address = client, .user = caller.subject, .key_id = caller.key_id})) {
+std::optional<std::int64_t> Gate::admit_caller(const std::optional<limits::IpAddress>& client,
+                                               const Credential& credential, Response& response,
+                                               limits::LimitUse use, keys::Count count) {
+    auto& bans = m_services.bans();
+    keys::AdmitOptions options{.client = client, .use = use, .count = count};
+    if (client && bans.allow_listed(*client)) {
+        options.exempt = keys::LimitExempt::yes;
+    }
+    const auto admission =
+        keys::admit({m_services.keys(), bans, m_services.limits(), m_services.clock()},
+                    keys::Presenter{credential.key, credential.caller.subject}, options);
+    add_rate_limit_headers(admission.limit, response);
+    if (admission.admitted) {
+        return admission.remaining;
+    }
+    if (admission.reason == "banned") {
         throw Error(ErrorCode::banned, "this caller is banned",
-                    ban->to_json(m_services.clock().now()));
+                    admission.ban->to_json(m_services.clock().now()));
     }
-    if (client && m_services.bans().allow_listed(*client)) {
-        return;
+    if (admission.reason == "rate_limited") {
+        throw Error(ErrorCode::rate_limited,
+                    admission.user_limit ? "this user is over its rate limit"
+                                         : "this API key is over its rate limit",
+                    admission.limit.to_json());
     }
-    auto& limits = m_services.limits();
-    if (!caller.key_id.empty()) {
-        // The key's own limit was checked when it was stored; parse_rate_limit is cheap.
-        const auto own = caller.key_rate_limit.empty()
-                             ? std::nullopt
-                             : limits::parse_rate_limit(caller.key_rate_limit, "rate_limit");
-        enforce(limits.check(limits::Scope::key, caller.key_id, 1, own, use), "this API key",
-                response);
-    } else if (!caller.subject.empty()) {
-        enforce(limits.check(limits::Scope::user,
-                             limits::canonical_id(limits::Scope::user, caller.subject), 1,
-                             std::nullopt, use),
-                "this user", response);
-    }
+    throw Error(ErrorCode::unauthenticated, "API key is " + admission.reason,
+                {{"reason", admission.reason}});
 }
 
 }  // namespace pb::daemon

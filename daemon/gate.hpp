@@ -4,11 +4,13 @@
 #include <string>
 #include <vector>
 
+#include "common/keys/admission.hpp"
 #include "common/limits/cidr.hpp"
 #include "common/limits/limiter.hpp"
 #include "common/limits/service.hpp"
 #include "common/ops/op.hpp"
 #include "common/runtime/services.hpp"
+#include "daemon/auth.hpp"
 #include "daemon/request.hpp"
 
 namespace pb::daemon {
@@ -38,20 +40,30 @@ class Gate {
     void admit_address(const std::optional<limits::IpAddress>& client, Response& response,
                        limits::LimitUse use = limits::LimitUse::api);
 
-    // Refuses a caller whose key or subject is banned, or whose key or subject
-    // is over its rate limit.
-    void admit_caller(const std::optional<limits::IpAddress>& client, const ops::Caller& caller,
-                      Response& response, limits::LimitUse use = limits::LimitUse::api);
+    // The admission of a caller whose credential verified (identify()), the
+    // one keys.verify makes too (keys::admit): refuses a caller whose key,
+    // owner, subject or address is banned (Error banned), one over its key's
+    // or user's rate limit (Error rate_limited, with Retry-After and
+    // RateLimit-* headers added to `response`), and a key with no use left
+    // (Error unauthenticated, reason exhausted); else spends one use of a key
+    // that counts them. Nothing is spent on a refused caller. A client on
+    // bans.allow is not rate limited. With Count::no (a WebSocket session's
+    // re-check) only the ban is checked and nothing is counted or spent.
+    // Returns the key's uses left after this one (nullopt: not counted).
+    std::optional<std::int64_t> admit_caller(const std::optional<limits::IpAddress>& client,
+                                             const Credential& credential, Response& response,
+                                             limits::LimitUse use = limits::LimitUse::api,
+                                             keys::Count count = keys::Count::yes);
 
     // The Redis checks admit_address() (and admit_caller() for the caller
     // `request` authenticates as, when given) will make: none for a banned or
     // allow-listed client, a caller that does not authenticate, or without
     // Redis. For the transport to make them first without blocking.
-    // The caller `request` authenticated as goes to `caller` (so that the
-    // credential is verified once: see Request::authenticated).
+    // The credential `request` presents goes to `caller`, verified (so that
+    // it is verified once: see Request::authenticated).
     std::vector<limits::RedisCall> redis_calls(const std::optional<limits::IpAddress>& client,
                                                const Request* request,
-                                               std::optional<ops::Caller>& caller) const;
+                                               std::optional<Credential>& caller) const;
 
   private:
     void enforce(const limits::LimitResult& result, std::string_view what, Response& response);

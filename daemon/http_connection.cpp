@@ -20,6 +20,7 @@
 #include "common/limits/redis_limiter.hpp"
 #include "common/limits/service.hpp"
 #include "common/ops/op.hpp"
+#include "daemon/auth.hpp"
 #include "daemon/ws_session.hpp"
 
 namespace pb::daemon::http_detail {
@@ -455,7 +456,7 @@ class Connection final : public std::enable_shared_from_this<Connection> {
     std::optional<RequestParser> m_parser;
     std::vector<Header> m_headers;
     Request m_request;
-    std::optional<ops::Caller> m_caller;  // authenticated ahead (check_then_respond)
+    std::optional<Credential> m_caller;  // identified ahead (check_then_respond)
     Response m_response;
     std::string m_head;
     std::string m_remote;

@@ -6,11 +6,9 @@
 #include <utility>
 #include <vector>
 
-namespace pb::ops {
-struct Caller;
-}
-
 namespace pb::daemon {
+
+struct Credential;
 
 // One request header field as received.
 struct Header {
@@ -26,10 +24,9 @@ struct Request {
     std::span<const Header> headers;
     std::string_view body;
     std::string_view remote;  // "address:port" of the peer
-    // The caller, when the transport authenticated the request already (to
-    // check its limits ahead): authenticate() returns it rather than verify
-    // the credential twice (a key with remaining uses would spend two).
-    const ops::Caller* authenticated = nullptr;
+    // The credential, when the transport verified it already (to check its
+    // limits ahead): identify() returns it rather than verify it twice.
+    const Credential* authenticated = nullptr;
 
     // The value of the first header named `name` (compared case-insensitively),
     // or an empty view.

@@ -189,7 +189,7 @@ ops::OpTable::RouteMatch Router::match(std::string_view method, std::string_view
 }
 
 std::vector<limits::RedisCall> Router::redis_calls(const Request& request,
-                                                   std::optional<ops::Caller>& caller) const {
+                                                   std::optional<Credential>& caller) const {
     const auto q = request.target.find('?');
     const auto path = request.target.substr(0, q);
     if (path == "/ready" || path == "/metrics" ||
@@ -283,8 +283,9 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
             m_gate.admit_address(client, response);
         }
         if (!op.permission.empty()) {
-            caller = authenticate(m_services, request);
-            m_gate.admit_caller(client, *caller, response);
+            const auto credential = identify(m_services, request);
+            m_gate.admit_caller(client, credential, response);
+            caller = credential.caller;
         }
         for (const auto& [name, value] : match.captures) {
             args[name] = percent_decode_arg(value, Plus::literal);
@@ -330,8 +331,9 @@ int Router::auth(const Request& request, std::string_view query,
         response.body = dump(out);
         return 200;
     }
-    const auto caller = authenticate(m_services, request);
-    m_gate.admit_caller(client, caller, response, limits::LimitUse::decision);
+    const auto credential = identify(m_services, request);
+    m_gate.admit_caller(client, credential, response, limits::LimitUse::decision);
+    const auto& caller = credential.caller;
     if (q.contains("permission") && q["permission"].is_string() &&
         !ops::has_permission(caller.permissions, q["permission"].get<std::string>())) {
         throw Error(

@@ -40,10 +40,10 @@ class Router {
     // caller), so the transport can make them first without blocking
     // (limits::PrepaidChecks). A check made here that handle() then does not
     // make (a request refused on the way) spends one request of that limit.
-    // The caller, when one had to be authenticated for them, goes to
+    // The credential, when one had to be verified for them, goes to
     // `caller`: pass it back in Request::authenticated.
     std::vector<limits::RedisCall> redis_calls(const Request& request,
-                                               std::optional<ops::Caller>& caller) const;
+                                               std::optional<Credential>& caller) const;
 
     // While not ready (starting, draining) GET /ready answers 503.
     void set_ready(bool ready) { m_ready.store(ready, std::memory_order_relaxed); }

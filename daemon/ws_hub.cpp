@@ -226,10 +226,58 @@ void WsHub::detach(std::uint64_t session) {
     m_sessions.erase(it);
 }
 
-void WsHub::set_actor(std::uint64_t session, const std::string& actor) {
+void WsHub::set_caller(std::uint64_t session, const ops::Caller& caller) {
     std::lock_guard lock(m_mutex);
     if (const auto it = m_sessions.find(session); it != m_sessions.end()) {
-        it->second.actor = actor;
+        it->second.actor = caller.actor;
+        it->second.key_id = caller.key_id;
+        it->second.jwt = caller.key_id.empty();
+        it->second.authenticated = true;
+    }
+}
+
+void WsHub::recheck_credentials(const std::vector<events::Event>& batch) {
+    bool tokens = false;
+    bool bans = false;
+    std::vector<std::string_view> keys;
+    for (const auto& e : batch) {
+        const std::string_view topic = e.topic;
+        const bool key = topic.starts_with("keys/");
+        const bool token = topic.starts_with("tokens/");
+        const bool ban = topic == "bans" || topic.starts_with("bans/");
+        if (!key && !token && !ban) {
+            continue;
+        }
+        m_services.follower().offer(e);
+        tokens = tokens || token;
+        bans = bans || ban;
+        if (key) {
+            keys.push_back(topic.substr(5));
+        }
+    }
+    if (!tokens && !bans && keys.empty()) {
+        return;
+    }
+    std::vector<std::shared_ptr<WsSink>> sinks;
+    {
+        std::lock_guard lock(m_mutex);
+        for (auto& [id, s] : m_sessions) {
+            if (!s.authenticated) {
+                continue;
+            }
+            const bool concerned =
+                bans || (s.jwt && tokens) ||
+                (!s.jwt && std::find(keys.begin(), keys.end(), s.key_id) != keys.end());
+            if (!concerned) {
+                continue;
+            }
+            if (auto sink = s.sink.lock()) {
+                sinks.push_back(std::move(sink));
+            }
+        }
+    }
+    for (auto& sink : sinks) {
+        sink->recheck();
     }
 }
 
@@ -282,6 +330,7 @@ void WsHub::tail_loop() {
         }
         if (!batch.empty()) {
             fan_out(batch);
+            recheck_credentials(batch);
         }
         heartbeat();
         if (std::chrono::steady_clock::now() >= next_prune) {

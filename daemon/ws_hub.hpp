@@ -56,6 +56,10 @@ class WsSink {
     virtual void drop_slow() = 0;
     // Closes with 1001 (going away): pbd is stopping.
     virtual void going_away() = 0;
+    // The session's credential may have been withdrawn (an event on its key,
+    // on token revocations or on bans): re-check it, spending nothing, and
+    // close (1008) when it no longer admits. Thread-safe and never blocks.
+    virtual void recheck() = 0;
 };
 
 // The daemon side of events and rooms: one thread tails the outbox (every
@@ -111,7 +115,10 @@ class WsHub {
     // A session joins or leaves. attach() returns its id.
     std::uint64_t attach(std::weak_ptr<WsSink> sink);
     void detach(std::uint64_t session);
-    void set_actor(std::uint64_t session, const std::string& actor);
+    // The session authenticated as `caller`: its actor (for rooms), and what
+    // its credential hangs on, so that an event withdrawing it (keys/<id>,
+    // tokens/*, bans) makes the session re-check it at once (WsSink::recheck).
+    void set_caller(std::uint64_t session, const ops::Caller& caller);
 
     // The ops of the WebSocket protocol that are not in the op table. Each
     // throws pb::Error for bad arguments; subscribe() may wait on the database.
@@ -135,6 +142,9 @@ class WsHub {
     struct Session {
         std::weak_ptr<WsSink> sink;
         std::string actor;
+        std::string key_id;  // the API key it authenticated with
+        bool authenticated = false;
+        bool jwt = false;                  // authenticated with a token
         std::vector<std::string> live;     // patterns delivered as events arrive
         std::vector<std::string> pending;  // patterns being replayed
         std::vector<std::shared_ptr<const std::string>> held;  // live events while replaying
@@ -158,6 +168,10 @@ class WsHub {
     // `batch`, advancing it; drops those already passed.
     void take_announced(events::Tailer& tailer, std::vector<events::Event>& batch);
     void fan_out(const std::vector<events::Event>& batch);
+    // Hands the events that can withdraw a session's credential to the
+    // caches first (Follower::offer: the re-check must not read a stale
+    // index), then asks the sessions concerned to re-check.
+    void recheck_credentials(const std::vector<events::Event>& batch);
     void prune();
     std::shared_ptr<WsSink> sink_of(std::uint64_t session);
     // The session's entry; Error(unavailable) once it has closed. Hold m_mutex.

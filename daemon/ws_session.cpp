@@ -1,6 +1,7 @@
 // One WebSocket connection: Beast frames, JSON requests, ops on the hub's pool.
 #include "daemon/ws_session.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <mutex>
 
@@ -78,6 +79,7 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
           m_hub(*server.websocket),
           m_ws(std::move(socket)),
           m_auth_timer(m_ws.get_executor()),
+          m_expiry_timer(m_ws.get_executor()),
           m_target(request.target),
           m_remote(request.remote) {
         for (const auto& h : request.headers) {
@@ -142,6 +144,16 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
         });
     }
 
+    void recheck() override {
+        if (m_recheck_queued.exchange(true)) {
+            return;  // one re-check is enough for every event before it runs
+        }
+        m_hub.run_blocking([self = shared_from_this()] {
+            self->m_recheck_queued.store(false);
+            self->revalidate();
+        });
+    }
+
   private:
     Request request_view() {
         m_headers.clear();
@@ -161,8 +173,8 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
             const auto request = request_view();
             m_client = m_hub.gate().client_address(request);
             m_hub.gate().admit_address(m_client, ignored);
-            if (!presented_key(request).empty()) {
-                become(authenticate(m_hub.services(), request));
+            if (const auto key = presented_key(request); !key.empty()) {
+                become(admit_credential(std::string(key)), std::string(key));
             }
         } catch (const Error& e) {
             status = http_status(e.code());
@@ -181,10 +193,142 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
         });
     }
 
-    void become(ops::Caller caller) {
-        m_hub.set_actor(m_id, caller.actor);
-        m_caller = std::move(caller);
+    // Verifies `text` and admits it as a session's credential: bans are
+    // checked, nothing is counted or spent (each op is, as a request).
+    Credential admit_credential(const std::string& text) {
+        auto credential = identify(m_hub.services(), text);
+        Response ignored;
+        m_hub.gate().admit_caller(m_client, credential, ignored, limits::LimitUse::api,
+                                  keys::Count::no);
+        return credential;
+    }
+
+    // On the pool: the session is `credential` (its text kept, to be verified
+    // again before every op and whenever an event may have withdrawn it).
+    void become(const Credential& credential, std::string text) {
+        m_hub.set_caller(m_id, credential.caller);
+        auto until = credential.key.key ? credential.key.valid_until : token_valid_until(text);
+        {
+            std::lock_guard lock(m_cred_mutex);
+            m_caller = credential.caller;
+            m_credential = std::move(text);
+        }
         m_authenticated.store(true);
+        asio::post(m_ws.get_executor(),
+                   [self = shared_from_this(), until] { self->arm_expiry(until); });
+    }
+
+    // When a verified JWT stops verifying by itself: exp plus the leeway.
+    std::optional<UnixMillis> token_valid_until(std::string_view token) {
+        try {
+            auto& tokens = m_hub.services().tokens();
+            const auto claims = tokens.inspect(token)["claims"];
+            if (const auto exp = claims.find("exp"); exp != claims.end() && exp->is_number()) {
+                return static_cast<UnixMillis>(exp->get<double>() * 1000) +
+                       tokens.settings().leeway_ms;
+            }
+        } catch (const Error&) {
+        }
+        return std::nullopt;
+    }
+
+    // On the executor: a re-check when the credential expires by itself (no
+    // event tells of that).
+    void arm_expiry(std::optional<UnixMillis> until) {
+        m_expiry_timer.cancel();
+        if (!until || m_finished_io) {
+            return;
+        }
+        const auto delay = std::max<std::int64_t>(*until - m_hub.services().clock().now(), 0);
+        // A little after: the re-check must find it expired.
+        m_expiry_timer.expires_after(std::chrono::milliseconds(delay + 20));
+        m_expiry_timer.async_wait([self = shared_from_this()](error_code ec) {
+            if (!ec) {
+                self->recheck();
+            }
+        });
+    }
+
+    // On the pool: the credential again, as an HTTP request would present
+    // it: verified from the in-memory indexes, its permissions unchanged,
+    // then admitted (bans, limits; one use spent with Count::yes). A
+    // credential withdrawn (revoked, deleted, expired, exhausted, banned,
+    // permissions changed) sets m_withdrawn; throws the refusal.
+    void readmit(keys::Count count) {
+        std::string text;
+        std::vector<std::string> permissions;
+        {
+            std::lock_guard lock(m_cred_mutex);
+            text = m_credential;
+            permissions = m_caller->permissions;
+        }
+        try {
+            const auto credential = identify(m_hub.services(), text);
+            if (credential.caller.permissions != permissions) {
+                throw Error(ErrorCode::unauthenticated,
+                            "the credential's permissions changed: authenticate again",
+                            {{"reason", "permissions_changed"}});
+            }
+            Response ignored;
+            const auto left = m_hub.gate().admit_caller(m_client, credential, ignored,
+                                                        limits::LimitUse::api, count);
+            if (left && *left <= 0) {
+                withdraw(text, "exhausted");  // this op was its last use
+            }
+        } catch (const Error& e) {
+            if (e.code() == ErrorCode::unauthenticated || e.code() == ErrorCode::banned) {
+                withdraw(text, e.code() == ErrorCode::banned
+                                   ? std::string("banned")
+                                   : e.details().value("reason", std::string("refused")));
+            }
+            throw;
+        }
+    }
+
+    // Marks the session's credential `text` withdrawn (unless it has been
+    // replaced meanwhile): the session closes once the answers queued go.
+    void withdraw(const std::string& text, const std::string& reason) {
+        std::lock_guard lock(m_cred_mutex);
+        if (m_credential == text && !m_withdrawn) {
+            m_withdrawn = "credential withdrawn: " + reason;
+        }
+    }
+
+    // Closes the session (1008) when its credential was withdrawn.
+    void close_if_withdrawn() {
+        std::optional<std::string> reason;
+        {
+            std::lock_guard lock(m_cred_mutex);
+            reason = m_withdrawn;
+        }
+        if (!reason) {
+            return;
+        }
+        asio::post(m_ws.get_executor(), [self = shared_from_this(), reason = *reason] {
+            if (!self->m_closing) {
+                logger()->info("closing WebSocket {} (session {}): {}", self->m_remote, self->m_id,
+                               reason);
+            }
+            self->close_with(websocket::close_code::policy_error, reason);
+        });
+    }
+
+    // On the pool, after an event that may withdraw the credential or at its
+    // expiry: spends nothing.
+    void revalidate() {
+        if (!m_authenticated.load()) {
+            return;
+        }
+        try {
+            readmit(keys::Count::no);
+        } catch (const Error& e) {
+            if (e.code() == ErrorCode::unavailable || e.code() == ErrorCode::internal) {
+                logger()->warn("re-checking WebSocket session {}: {}", m_id, e.what());
+            }
+        } catch (const std::exception& e) {
+            logger()->error("re-checking WebSocket session {}: {}", m_id, e.what());
+        }
+        close_if_withdrawn();
     }
 
     void refuse(int status, const std::string& body) {
@@ -322,6 +466,9 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
 
     // Requests run one at a time, in order, on the hub's pool.
     void next_request() {
+        if (m_closing) {
+            m_requests.clear();  // nothing more runs on a session being closed
+        }
         if (m_running || m_requests.empty()) {
             return;
         }
@@ -362,49 +509,47 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
                         {"ok", false},
                         {"error", Error(ErrorCode::internal, "internal error").to_json()}}));
         }
-    }
-
-    ops::Caller authenticate_credential(const std::string& credential) {
-        const std::string bearer = "Bearer " + credential;
-        const std::array<Header, 1> headers{Header{"Authorization", bearer}};
-        return authenticate(m_hub.services(), Request{"GET", m_target, headers, {}, m_remote});
+        close_if_withdrawn();
     }
 
     json run(const std::string& op, const json& args) {
         auto& services = m_hub.services();
         if (op == "authenticate") {
-            auto caller = authenticate_credential(ws_credential(args));
-            Response ignored;
-            m_hub.gate().admit_caller(m_client, caller, ignored);
-            become(std::move(caller));
+            auto text = ws_credential(args);
+            const auto credential = admit_credential(text);
+            become(credential, std::move(text));
             return {{"authenticated", true},
-                    {"actor", m_caller->actor},
-                    {"permissions", m_caller->permissions},
+                    {"actor", credential.caller.actor},
+                    {"permissions", credential.caller.permissions},
                     {"session", m_id}};
         }
         if (op == "token_refresh") {
             // A refresh token is a credential of its own: it may open a socket.
             static const ops::Caller k_anonymous{"anonymous", {}};
             const auto* refresh = runtime::op_table().find("tokens.refresh");
+            const auto caller = current_caller();
             auto result =
-                runtime::dispatch(services, *refresh, args, m_caller ? *m_caller : k_anonymous);
+                runtime::dispatch(services, *refresh, args, caller ? *caller : k_anonymous);
             // A socket opened with an API key keeps it; a JWT one moves on.
-            if ((!m_caller || m_caller->actor.starts_with("jwt:")) &&
-                result.contains("access_token")) {
-                become(authenticate_credential(result["access_token"].get<std::string>()));
+            if ((!caller || caller->key_id.empty()) && result.contains("access_token")) {
+                auto text = result["access_token"].get<std::string>();
+                const auto credential = admit_credential(text);
+                become(credential, std::move(text));
             }
             return result;
         }
-        if (!m_caller) {
+        if (!current_caller()) {
             throw Error(ErrorCode::unauthenticated,
                         "authenticate first: {\"op\":\"authenticate\",\"args\":{\"api_key\":…}} "
                         "or an Authorization header on the upgrade",
                         {{"reason", "missing"}});
         }
-        Response ignored;
-        m_hub.gate().admit_caller(m_client, *m_caller, ignored);
+        // Every op is admitted as an HTTP request would be: the credential
+        // verified again, its bans and limits, one use of a counted key.
+        readmit(keys::Count::yes);
+        const auto caller = *current_caller();
         if (op == "subscribe") {
-            check_topic_permissions(args);
+            check_topic_permissions(caller, args);
             return m_hub.subscribe(m_id, args);
         }
         if (op == "unsubscribe") {
@@ -426,14 +571,19 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
         if (found == nullptr) {
             throw Error(ErrorCode::not_found, "unknown op \"" + op + "\"", {{"op", op}});
         }
-        auto result = runtime::dispatch(services, *found, args, *m_caller, ops::NameStyle::field);
+        auto result = runtime::dispatch(services, *found, args, caller, ops::NameStyle::field);
         if (found->mutates == ops::Mutates::yes) {
             m_hub.poke();
         }
         return result;
     }
 
-    void check_topic_permissions(const json& args) {
+    std::optional<ops::Caller> current_caller() {
+        std::lock_guard lock(m_cred_mutex);
+        return m_caller;
+    }
+
+    void check_topic_permissions(const ops::Caller& caller, const json& args) {
         const auto it = args.find("topics");
         if (it == args.end()) {
             return;  // the hub explains what is missing
@@ -446,8 +596,8 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
             const auto& pattern = t.get_ref<const std::string&>();
             events::check_pattern(pattern);
             const auto needed = events::read_permission(pattern);
-            if (!ops::has_permission(m_caller->permissions, needed) &&
-                !ops::has_permission(m_caller->permissions, "events:read")) {
+            if (!ops::has_permission(caller.permissions, needed) &&
+                !ops::has_permission(caller.permissions, "events:read")) {
                 throw Error(
                     ErrorCode::permission_denied,
                     "subscribing to \"" + pattern + "\" needs the permission \"" + needed + "\"",
@@ -555,6 +705,7 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
         }
         m_finished_io = true;
         m_auth_timer.cancel();
+        m_expiry_timer.cancel();
         {
             std::lock_guard lock(m_out_mutex);
             m_finished = true;
@@ -568,6 +719,7 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
     WsHub& m_hub;
     websocket::stream<Socket> m_ws;
     Timer m_auth_timer;
+    Timer m_expiry_timer;  // the executor's: re-checks the credential when it expires
     beast::flat_buffer m_in;
     std::string m_target;
     std::string m_remote;
@@ -575,8 +727,15 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
     std::vector<Header> m_headers;
     std::uint64_t m_id = 0;
 
-    // Touched by one pool job at a time (requests run in order).
+    // The credential (its text, who it was when last admitted) and whether
+    // it was withdrawn: requests and re-checks (pool jobs) both touch them.
+    std::mutex m_cred_mutex;
     std::optional<ops::Caller> m_caller;
+    std::string m_credential;
+    std::optional<std::string> m_withdrawn;
+    std::atomic<bool> m_recheck_queued{false};
+
+    // Touched by one pool job at a time (requests run in order).
     std::optional<limits::IpAddress> m_client;
     int m_failed_auth = 0;
     std::atomic<bool> m_authenticated{false};

@@ -1,6 +1,7 @@
 #include "common/keys/ops.hpp"
 
 #include "common/core/error.hpp"
+#include "common/keys/admission.hpp"
 #include "common/ops/validate.hpp"
 #include "common/runtime/services.hpp"
 
@@ -92,7 +93,11 @@ void register_keys_ops(OpTable& t) {
         .handler =
             [](Context& ctx, const json& a) {
                 auto& s = ctx.services;
-                return s.keys().verify(a["key"].get<std::string>()).to_json(s.clock().now());
+                // The same admission as pbd's gate: bans and the key's own
+                // limit apply whoever asks; a refused key spends no use.
+                return admit_key({s.keys(), s.bans(), s.limits(), s.clock()},
+                                 a["key"].get<std::string>(), {})
+                    .to_json(s.clock().now());
             },
         .quiet_field = "id",
         .verdict_field = "valid",

@@ -373,6 +373,14 @@ std::shared_ptr<const KeyRecord> KeyService::cached(std::string_view id) {
 }
 
 VerifyResult KeyService::verify(std::string_view key) {
+    auto out = check(key);
+    if (out.valid) {
+        spend(out);
+    }
+    return out;
+}
+
+VerifyResult KeyService::check(std::string_view key) {
     VerifyResult out;
     const auto parsed = parse_key(key);
     if (!parsed) {
@@ -403,27 +411,46 @@ VerifyResult KeyService::verify(std::string_view key) {
         out.reason = "expired";
         return out;
     }
-    if (record->remaining) {
-        const auto left = m_store.transaction([&](Connection& c) {
-            const auto rows = c.query(
-                "UPDATE api_keys SET remaining = remaining - 1 WHERE id = $1 AND remaining > 0 "
-                "RETURNING remaining",
-                {record->id});
-            return rows.empty() ? std::optional<std::int64_t>() : rows.front().get_int(0);
-        });
-        if (!left) {
-            out.reason = "exhausted";
-            return out;
-        }
-        out.remaining = left;
+    // Spends are not events, so a cached count may be above the stored one,
+    // never below: a cached 0 is a stored 0.
+    if (record->remaining && *record->remaining <= 0) {
+        out.reason = "exhausted";
+        return out;
     }
-    {
-        std::lock_guard lock(m_usage_mutex);
-        m_pending_usage[record->id] = now;
+    out.valid_until = record->expires_at;
+    if (previous && (!out.valid_until || *record->prev_expires_at < *out.valid_until)) {
+        out.valid_until = record->prev_expires_at;
     }
     out.valid = true;
     out.key = std::move(record);
     return out;
+}
+
+bool KeyService::spend(VerifyResult& checked) {
+    if (!checked.valid || !checked.key) {
+        return false;
+    }
+    const auto& record = *checked.key;
+    if (record.remaining) {
+        const auto left = m_store.transaction([&](Connection& c) {
+            const auto rows = c.query(
+                "UPDATE api_keys SET remaining = remaining - 1 WHERE id = $1 AND remaining > 0 "
+                "RETURNING remaining",
+                {record.id});
+            return rows.empty() ? std::optional<std::int64_t>() : rows.front().get_int(0);
+        });
+        if (!left) {
+            checked.valid = false;
+            checked.reason = "exhausted";
+            return false;
+        }
+        checked.remaining = left;
+    }
+    {
+        std::lock_guard lock(m_usage_mutex);
+        m_pending_usage[record.id] = m_clock.now();
+    }
+    return true;
 }
 
 void KeyService::flush_usage() {

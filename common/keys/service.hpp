@@ -89,6 +89,9 @@ struct VerifyResult {
     std::string reason;  // malformed, unknown, revoked, expired, exhausted
     std::shared_ptr<const KeyRecord> key;
     std::optional<std::int64_t> remaining;  // after this use
+    // When the presented secret stops verifying by itself: the key's expiry,
+    // or the end of a rotation's grace for a previous secret (nullopt: never).
+    std::optional<UnixMillis> valid_until;
     nlohmann::json to_json(UnixMillis now) const;
 };
 
@@ -111,7 +114,16 @@ class KeyService {
     // permission, expiry or remaining count.
     CreatedKey create(const NewKey& request, std::string_view actor);
     // Checks a presented key; a key with remaining uses spends one atomically.
+    // check() then spend(): callers that admit a key (bans and limits between
+    // the two, see keys/admission.hpp) call those instead.
     VerifyResult verify(std::string_view key);
+    // Checks a presented key from the in-memory index and spends nothing: a
+    // key whose remaining count is known to be 0 is "exhausted"; one whose
+    // count is positive here may still be found spent by spend().
+    VerifyResult check(std::string_view key);
+    // Spends one use of a checked key (when it counts its uses) and notes its
+    // last-used time: false ("exhausted" in `checked`) when none is left.
+    bool spend(VerifyResult& checked);
     // Error(not_found) when absent.
     KeyRecord get(std::string_view id);
     std::vector<KeyRecord> list(const ListFilter& filter);

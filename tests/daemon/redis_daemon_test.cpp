@@ -499,3 +499,35 @@ TEST_F(DaemonsWithRedis, BadRedisSettingsStopTheStart) {
 
 }  // namespace
 }  // namespace pb::test
+
+namespace pb::test {
+namespace {
+
+// With Redis, a key's own limit is one bucket for pbd and pbctl on the database: once pbd's
+// keys.verify has spent it, `pbctl --redis … keys verify` answers rate_limited (exit 3) and the
+// key keeps its uses.
+TEST_F(DaemonsWithRedis, AKeyOverItsLimitIsRateLimitedByPbctlOnTheDatabaseToo) {
+    RunningDaemon a(dir, options());
+    const auto admin = a.bootstrap_key();
+    ASSERT_FALSE(admin.empty()) << a.err();
+    const auto created =
+        post(a, "/v1/keys", {{"owner", "ci"}, {"remaining", 10}, {"rate_limit", "2/min"}}, admin);
+    const auto key = created.value("key", "");
+    ASSERT_FALSE(key.empty()) << created.dump();
+    for (int i = 0; i < 2; ++i) {
+        EXPECT_EQ(post(a, "/v1/keys/verify", {{"key", key}}, "").value("valid", false), true);
+    }
+    const auto r =
+        run({pbctl_path(), "--redis", redis.url(), "keys", "verify", "-", "-o", "json"},
+            {{"PB_DB", db.url()}, {"PB_MASTER_KEY_FILE", dir.file("master.key")}}, key + "\n");
+    EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+    const auto answer = json::parse(r.out, nullptr, false);
+    EXPECT_EQ(answer.value("reason", ""), "rate_limited") << r.out;
+    EXPECT_GT(answer.value("retry_after_ms", 0), 0);
+    const auto shown =
+        body_json(a.client()->Get(("/v1/keys/" + created.value("id", "")).c_str(), bearer(admin)));
+    EXPECT_EQ(shown.value("remaining", -1), 8) << shown.dump();
+}
+
+}  // namespace
+}  // namespace pb::test

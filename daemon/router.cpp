@@ -119,9 +119,9 @@ void add_body(const Request& request, json& args) {
     }
 }
 
-// The host's own probes (/health) pass a ban, even one of 0.0.0.0/0 made
-// with --force: the operator keeps seeing pbd from the machine it runs on.
-// (/ready and /metrics pass no ban at all.)
+// The host's own probes (/health) pass a ban (not a rate limit), even one of
+// 0.0.0.0/0 made with --force: the operator keeps seeing pbd from the machine
+// it runs on. (/ready and /metrics pass no ban at all.)
 bool is_operator_probe(std::string_view path, const std::optional<limits::IpAddress>& client) {
     if (path != "/health" || !client) {
         return false;
@@ -192,8 +192,7 @@ std::vector<limits::RedisCall> Router::redis_calls(const Request& request,
                                                    std::optional<Credential>& caller) const {
     const auto q = request.target.find('?');
     const auto path = request.target.substr(0, q);
-    if (path == "/ready" || path == "/metrics" ||
-        is_operator_probe(path, m_gate.client_address(request))) {
+    if (path == "/ready" || path == "/metrics") {
         return {};
     }
     bool with_caller = false;
@@ -279,8 +278,13 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
     std::optional<ops::Caller> caller;
     json args = json::object();
     try {
-        if (!is_operator_probe(path, client)) {
+        try {
             m_gate.admit_address(client, response);
+        } catch (const Error& e) {
+            // Spared the ban only: rate limits still apply.
+            if (e.code() != ErrorCode::banned || !is_operator_probe(path, client)) {
+                throw;
+            }
         }
         if (!op.permission.empty()) {
             const auto credential = identify(m_services, request);

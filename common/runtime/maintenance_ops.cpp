@@ -8,6 +8,7 @@
 
 #include "common/core/error.hpp"
 #include "common/core/json_parse.hpp"
+#include "common/core/private_file.hpp"
 #include "common/core/time_format.hpp"
 #include "common/limits/ban_service.hpp"
 #include "common/runtime/services.hpp"
@@ -58,6 +59,8 @@ json backup(Services& s, const std::string& target_text) {
     }
     sqlite3_busy_timeout(src.handle,
                          static_cast<int>(s.config().get_duration_ms("db.busy_timeout")));
+    // A copy of the database is as private as the database: SQLite would make it 0644.
+    write_new_private_file(partial, "", private_file_mode(target.parent_path()));
     if (sqlite3_open_v2(partial.c_str(), &dst.handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                         nullptr) != SQLITE_OK) {
         fail(dst.handle, "db.backup: cannot create " + partial);

@@ -138,6 +138,8 @@ TEST_F(ActionsCliTest, BackupActionCopiesTheDatabase) {
     EXPECT_EQ(r["status"], "succeeded") << r.dump(2);
     const auto copy = fs::weakly_canonical(dir.file("backups/copy.db")).string();
     EXPECT_EQ(r["result"]["target"], copy);
+    // As private as the database it copies (pbctl refuses anything else).
+    EXPECT_EQ(fs::status(copy).permissions() & fs::perms::others_all, fs::perms::none);
     const auto keys = ok_json({"--db", copy, "keys", "list"});
     ASSERT_EQ(keys["keys"].size(), 1u);
     EXPECT_EQ(keys["keys"][0]["id"], id_of(key));

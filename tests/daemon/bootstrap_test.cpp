@@ -58,7 +58,8 @@ TEST(DaemonBootstrap, WritesTheKeyToItsOwnFileAndNoOutputStream) {
         run({pbctl_path(), "--db", dir.file("pb.db"), "-o", "json", "keys", "list"}, {});
     ASSERT_EQ(json.exit_code, 0) << json.err;
     int marked = 0;
-    for (const auto& k : nlohmann::json::parse(json.out)["keys"]) {
+    const auto listed = nlohmann::json::parse(json.out);
+    for (const auto& k : listed["keys"]) {
         marked += k["bootstrap"] == true ? 1 : 0;
     }
     EXPECT_EQ(marked, 1) << json.out;

@@ -30,7 +30,11 @@ TEST(BanTarget, ParsesEveryKind) {
 // A ban on an address, a range, a user or a key is enforced; others pass.
 TEST_P(BanServiceTest, AddAndCheck) {
     add("203.0.113.7", 4 * k_hour, "credential stuffing");
-    add("2001:db8::/32", std::nullopt, "abusive range");
+    // It holds the fixture's allowed 2001:db8:ffff::/48: a ban the operator forces.
+    bans->add(
+        NewBan{
+            .target = "2001:db8::/32", .reason = "abusive range", .guard = AllowListGuard::force},
+        "local:test");
     add("user:mallory");
     add("key:abc123");
     EXPECT_TRUE(banned("203.0.113.7"));

@@ -177,7 +177,13 @@ std::string format_rfc3339(UnixMillis t) {
 
 std::optional<UnixMillis> parse_time_or_duration(std::string_view text, UnixMillis now) {
     if (auto d = parse_duration(text)) {
-        return now + *d;
+        // A duration that takes the instant past what Unix ms hold is no
+        // time (not one wrapped into the past).
+        UnixMillis t = 0;
+        if (__builtin_add_overflow(now, *d, &t)) {
+            return std::nullopt;
+        }
+        return t;
     }
     return parse_rfc3339(text);
 }

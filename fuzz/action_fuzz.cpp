@@ -1,8 +1,9 @@
 // The action YAML loader (actions/loader) and what a loaded action does with
 // values before it runs anything: the bytes before the first NUL are the YAML
-// file, the bytes after it a JSON object of values. Values are validated
-// (actions/args), then rendered into argv, env and op args (actions/template)
-// both revealed and redacted. Nothing is ever spawned.
+// file, the bytes after it a JSON object of values (nesting bounded, as at the
+// doors they come through). Values are validated (actions/args), then rendered
+// into argv, env and op args (actions/template) both revealed and redacted.
+// Nothing is ever spawned.
 #include <nlohmann/json.hpp>
 
 #include "common/actions/args.hpp"
@@ -24,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     const auto& action = *loaded.action;
     (void)action.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    auto raw = nlohmann::json::parse(values_text, nullptr, false);
+    auto raw = pb::fuzz::parse_door_json(values_text);
     if (!raw.is_object()) {
         raw = nlohmann::json::object();
     }

@@ -2,8 +2,10 @@
 // target's route is matched in the op table, its captures, query and JSON body
 // become the args as pbd's router assembles them (daemon/router.cpp: captures
 // percent-decoded, a repeated query name a list, a body member given twice
-// refused), and the args are validated for the op. Any pb::Error is a refusal;
-// anything else (another exception, a crash, a sanitizer report) is a finding.
+// refused), and they go through what runtime::dispatch does before the handler
+// (a copy, validation, the redacted args of a mutating op's audit record).
+// Any pb::Error is a refusal; anything else (another exception, a crash, a
+// sanitizer report) is a finding.
 #include <nlohmann/json.hpp>
 
 #include "common/core/error.hpp"
@@ -17,7 +19,7 @@ namespace {
 
 using nlohmann::json;
 
-void add_query(std::string_view query, json& args) {
+void add_query(std::string_view query, const json& captures, json& args) {
     while (!query.empty()) {
         const auto [pair, rest] = pb::fuzz::split_at(query, '&');
         query = rest;
@@ -26,6 +28,9 @@ void add_query(std::string_view query, json& args) {
         const auto value = pb::percent_decode(raw_value, pb::Plus::space);
         if (!name || !value) {
             throw pb::Error(pb::ErrorCode::invalid_argument, "malformed percent-encoding");
+        }
+        if (captures.contains(*name)) {
+            throw pb::Error(pb::ErrorCode::invalid_argument, "given twice");
         }
         auto it = args.find(*name);
         if (it == args.end()) {
@@ -54,6 +59,15 @@ void add_body(std::string_view text, json& args) {
     }
 }
 
+// The args an audit record keeps. (dispatch's audit() dumps without a handler
+// for bytes that are not UTF-8: here they are replaced, so such input does not
+// stop the run; see the fuzz report.)
+void audit(const pb::ops::Op& op, const json& args) {
+    if (op.mutates == pb::ops::Mutates::yes) {
+        (void)pb::ops::redact_args(op, args).dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -74,14 +88,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
             args[name] = *decoded;
         }
-        add_query(query, args);
+        add_query(query, json(args), args);
         add_body(body, args);
-        const auto canonical =
-            pb::ops::validate_args(*match.op, args, pb::fuzz::k_now_ms, pb::ops::NameStyle::field);
-        // Canonical args validate to themselves (validate.hpp), and redact.
-        (void)pb::ops::validate_args(*match.op, canonical, pb::fuzz::k_now_ms);
-        (void)pb::ops::redact_args(*match.op, canonical)
-            .dump(-1, ' ', false, json::error_handler_t::replace);
+        const auto& op = *match.op;
+        const json copy = args;  // as dispatch() keeps the raw args for its audit record
+        try {
+            const auto canonical =
+                pb::ops::validate_args(op, copy, pb::fuzz::k_now_ms, pb::ops::NameStyle::field);
+            // Canonical args validate to themselves (validate.hpp).
+            (void)pb::ops::validate_args(op, canonical, pb::fuzz::k_now_ms);
+            audit(op, canonical);
+        } catch (const pb::Error&) {
+            audit(op, copy);
+            throw;
+        }
     } catch (const pb::Error&) {
     }
     return 0;

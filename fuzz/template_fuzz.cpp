@@ -1,9 +1,9 @@
 // Template rendering (actions/template) on its own: the bytes before the first
-// NUL are one template, the bytes after it a JSON object of values. The
-// template is checked as the loader checks it (each placeholder names a
-// declared parameter; a list fills a whole element), then rendered as an argv
-// element, an env value and op args, for an action declaring one parameter of
-// each kind.
+// NUL are one template, the bytes after it a JSON object of values (nesting
+// bounded, as at the doors they come through). The template is checked as the
+// loader checks it (each placeholder names a declared parameter; a list fills
+// a whole element), then rendered as an argv element, an env value and op
+// args, for an action declaring one parameter of each kind.
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -67,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             return 0;  // the loader refuses such a template
         }
     }
-    auto raw = nlohmann::json::parse(values_text, nullptr, false);
+    auto raw = pb::fuzz::parse_door_json(values_text);
     if (!raw.is_object()) {
         raw = nlohmann::json::object();
     }

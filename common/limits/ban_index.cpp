@@ -225,11 +225,13 @@ BanService::SnapshotView BanService::read_snapshot() {
     return {std::move(lock), snap};
 }
 
+// The lambdas below take `snap` by init-capture: clang 14 (the fuzz build)
+// cannot capture a structured binding.
 std::shared_ptr<const Ban> BanService::match_address(const IpAddress& address) {
     const auto [lock, snap] = read_snapshot();
     const auto now = m_clock.now();
-    const auto found =
-        snap->cidr.find(address, [&](std::uint32_t i) { return snap->addressed_until[i] > now; });
+    const auto found = snap->cidr.find(
+        address, [&, s = snap](std::uint32_t i) { return s->addressed_until[i] > now; });
     return found ? snap->addressed[*found] : nullptr;
 }
 
@@ -249,8 +251,9 @@ std::shared_ptr<const Ban> BanService::match_caller(const CallerIdentity& caller
     const auto [lock, snap] = read_snapshot();
     const auto now = m_clock.now();
     if (caller.address) {
-        const auto found = snap->cidr.find(
-            *caller.address, [&](std::uint32_t i) { return snap->addressed_until[i] > now; });
+        const auto found = snap->cidr.find(*caller.address, [&, s = snap](std::uint32_t i) {
+            return s->addressed_until[i] > now;
+        });
         if (found) {
             return snap->addressed[*found];
         }
@@ -276,7 +279,8 @@ std::shared_ptr<const Ban> BanService::check(std::string_view text) {
             const auto [lock, snap] = read_snapshot();
             const auto now = m_clock.now();
             const auto found = snap->cidr.find_covering(
-                *target.range, [&](std::uint32_t i) { return snap->addressed_until[i] > now; });
+                *target.range,
+                [&, s = snap](std::uint32_t i) { return s->addressed_until[i] > now; });
             return found ? snap->addressed[*found] : nullptr;
         }
         case BanKind::user:

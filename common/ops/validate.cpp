@@ -15,7 +15,11 @@ using nlohmann::json;
                          const json& got) {
     std::string msg = param_label(p, style) + ": expected " + std::string(expected);
     if (p.secret == Secret::no) {
-        const std::string shown = got.is_string() ? got.get<std::string>() : got.dump();
+        // Bytes that are not UTF-8 (a percent-decoded query can hold any) are
+        // shown replaced: dump() would throw a library error instead.
+        const std::string shown = got.is_string()
+                                      ? got.get<std::string>()
+                                      : got.dump(-1, ' ', false, json::error_handler_t::replace);
         msg += ", got \"" + (shown.size() > 80 ? shown.substr(0, 80) + "…" : shown) + "\"";
     }
     throw Error(ErrorCode::invalid_argument, msg, {{"param", p.name}});

@@ -144,25 +144,12 @@ class PgSession final : public Connection {
     explicit PgSession(const std::string& conninfo) : m_conninfo(conninfo) {}
 
     // Connects when the session has none or lost it; throws pqxx::broken_connection.
-    // True when a connection that was open had to be replaced.
-    bool ensure_open() {
-        if (m_conn && m_conn->is_open() && !server_spoke()) {
-            return false;
+    void ensure_open() {
+        if (m_conn && m_conn->is_open()) {
+            return;
         }
-        const bool replaced = m_conn != nullptr;
         drop();
         m_conn = std::make_unique<pqxx::connection>(m_conninfo);
-        return replaced;
-    }
-    // An idle pooled session (it LISTENs to nothing) hears from the server
-    // only when the server is dropping it (a FATAL "terminating connection",
-    // then EOF). Such a connection is replaced before a statement meets it:
-    // libpqxx 6.4 leaks the PGresult of a statement whose connection broke
-    // under it (make_result asks the broken connection for its encoding, which
-    // throws, before the result is owned).
-    bool server_spoke() const {
-        pollfd p{m_conn->sock(), POLLIN, 0};
-        return ::poll(&p, 1, 0) != 0;  // readable, hung up or failed
     }
     void drop() {
         m_tx = nullptr;
@@ -212,6 +199,11 @@ class PgSession final : public Connection {
             throw Error(ErrorCode::internal, "SQL outside a transaction");
         }
         try {
+            // A statement in flight when the server drops the connection leaks
+            // its PGresult inside libpqxx 6.4 (make_result asks the broken
+            // connection for its encoding, which throws, before the result is
+            // owned; libpqxx 7 frees it): about 2 KB per such loss, nothing
+            // pb can free. A connection dropped while idle fails cleanly.
             // The extended protocol even without parameters: it refuses several
             // statements in one call, as SQLite does, rather than running them all.
             pqxx::result r =
@@ -377,9 +369,7 @@ void PgStore::release(PgSession& s) {
 }
 
 bool PgStore::run_once(PgSession& s, const std::function<void(Connection&)>& fn, TxMode mode) {
-    if (s.ensure_open()) {
-        m_reconnects.fetch_add(1);
-    }
+    s.ensure_open();
     if (mode == TxMode::read) {
         // Reads run as single statements: READ COMMITTED gives each statement
         // its own snapshot inside a transaction too, and this saves two round trips.

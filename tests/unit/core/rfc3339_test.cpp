@@ -96,5 +96,13 @@ TEST(ParseTimeOrDuration, AcceptsDurationFromNowOrTimestamp) {
     EXPECT_FALSE(parse_time_or_duration("", now).has_value());
 }
 
+// A duration that would take the instant past what Unix ms hold is refused,
+// not wrapped into the past (found by fuzz/rate_fuzz: the issue 21 --ttl).
+TEST(ParseTimeOrDuration, RefusesAnInstantBeyondTheRange) {
+    const UnixMillis now = 1'767'225'600'000;
+    EXPECT_FALSE(parse_time_or_duration("106751991167d", now).has_value());
+    EXPECT_TRUE(parse_time_or_duration("36500d", now).has_value());
+}
+
 }  // namespace
 }  // namespace pb

@@ -109,14 +109,20 @@ void expect_refused_beyond(const RunningDaemon& pbd, const std::string& token,
 // A JWKS document served on 127.0.0.1 by cpp-httplib, as an identity provider would.
 class JwksServer {
   public:
-    JwksServer() {
+    // port 0: any free port; another: that one (an IdP back up at its pinned URL).
+    explicit JwksServer(int port = 0) {
         m_server.set_tcp_nodelay(true);
         m_server.Get("/jwks.json", [this](const httplib::Request&, httplib::Response& res) {
             std::lock_guard lock(m_mutex);
             ++m_hits;
             res.set_content(m_body, "application/json");
         });
-        m_port = m_server.bind_to_any_port("127.0.0.1");
+        if (port == 0) {
+            m_port = m_server.bind_to_any_port("127.0.0.1");
+        } else {
+            EXPECT_TRUE(m_server.bind_to_port("127.0.0.1", port)) << "port " << port;
+            m_port = port;
+        }
         m_thread = std::thread([this] { m_server.listen_after_bind(); });
         for (int i = 0; i < 500 && !m_server.is_running(); ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -140,6 +146,7 @@ class JwksServer {
         }
     }
     std::string url() const { return "http://127.0.0.1:" + std::to_string(m_port) + "/jwks.json"; }
+    int port() const { return m_port; }
 
   private:
     httplib::Server m_server;
@@ -335,6 +342,53 @@ TEST(DaemonIssuers, CachedKeysSurviveOutagesAndBadDocuments) {
     EXPECT_NE(last_error(), "");
     idp = std::make_unique<JwksServer>();  // a new IdP address is not the pinned URL: still cached
     EXPECT_EQ(auth_status(pbd, t1), 200);
+}
+
+// While the JWKS URL is down, the keys last fetched verify for tokens.jwks_max_stale after that
+// fetch and no longer: the refusal (401) comes no earlier than max_stale after the last good
+// fetch (a lower bound on a steady clock, not a timed assertion), and ends with the first good
+// fetch once the IdP is back at its URL.
+TEST(DaemonIssuers, CachedKeysStopVerifyingAfterMaxStale) {
+    constexpr auto k_max_stale = std::chrono::seconds(3);
+    TempDir dir;
+    auto idp = std::make_unique<JwksServer>();
+    const PartnerKey k1(dir, "k1");
+    idp->serve_keys({k1.jwk});
+    const auto port = idp->port();
+    // cache_ttl 0s: every token asks for a fetch, so the last good fetch is the last 200 before
+    // the outage; min_refresh 0s: the first request after the IdP is back fetches.
+    RunningDaemon pbd(dir, {.env = {{"PB_JWT_JWKS_MAX_STALE", "3s"},
+                                    {"PB_JWT_JWKS_MIN_REFRESH", "0s"},
+                                    {"PB_JWT_JWKS_CACHE_TTL", "0s"},
+                                    {"PB_JWT_JWKS_TIMEOUT", "2s"}}});
+    ASSERT_EQ(pbctl(pbd, {"tokens", "issuers", "add", "partner", "--issuer", k_partner,
+                          "--jwks-url", idp->url(), "--allow-http"})
+                  .exit_code,
+              0);
+    const auto token = k1.sign(partner_claims());
+    const auto last_good_fetch_no_later_than = std::chrono::steady_clock::now();
+    ASSERT_EQ(auth_status(pbd, token), 200);
+    const auto hits = idp->hits();
+    ASSERT_GE(hits, 1);
+    idp->stop();
+    EXPECT_EQ(auth_status(pbd, token), 200);  // the fetch fails; the cached key still verifies
+
+    int status = 200;
+    for (int i = 0; i < 300 && status == 200; ++i) {  // 30 s bound
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        status = auth_status(pbd, token);
+    }
+    const auto refused_after = std::chrono::steady_clock::now() - last_good_fetch_no_later_than;
+    ASSERT_EQ(status, 401) << "still verifying 30 s into the outage";
+    EXPECT_GE(refused_after, k_max_stale)
+        << std::chrono::duration_cast<std::chrono::milliseconds>(refused_after).count()
+        << " ms after the last good fetch";
+    EXPECT_EQ(auth_status(pbd, token), 401);  // refused it stays, while the URL is down
+
+    idp = std::make_unique<JwksServer>(port);
+    idp->serve_keys({k1.jwk});
+    EXPECT_EQ(auth_status(pbd, token), 200);
+    EXPECT_GE(idp->hits(), 1);
 }
 
 // A key with only tokens:write cannot issue a token carrying more (403), by permissions, --claim

@@ -4,367 +4,392 @@ __pbctl_data() {
     case "$1" in
         "")
             commands="health version db config keys tokens bans limits states audit actions vault completion events"
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "actions")
             commands="list show run lint"
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "actions lint")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "actions list")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "actions run")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --arg --args-json --dry-run --exit-status"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --arg --args-json --dry-run --exit-status"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --arg --args-json "
             files=" --config --db --args-json " ;;
         "actions show")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "audit")
             commands="list"
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "audit list")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --since --actor --op --limit"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --since --actor --op --limit"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --since --actor --op --limit "
             files=" --config --db " ;;
         "bans")
             commands="add list check remove import export"
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "bans add")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --for --reason"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --for --reason --force"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --for --reason "
             files=" --config --db " ;;
         "bans check")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "bans export")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "bans import")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --document --format"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --document --format --force"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --document --format "
             files=" --config --db --document " ;;
         "bans list")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --scope --all --limit"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --scope --all --limit"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --scope --limit "
             files=" --config --db " ;;
         "bans remove")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "completion")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "config")
             commands="show explain"
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "config explain")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "config show")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "db")
             commands="migrate status backup purge"
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "db backup")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "db migrate")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "db purge")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "db status")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "events")
             commands="tail"
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "events tail")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --topic --since --count"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --topic --since --count"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --topic --since --count "
             files=" --config --db " ;;
         "health")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "keys")
             commands="create verify list show update rotate revoke delete"
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "keys create")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --owner --name --perm --expires --remaining --metadata --rate-limit"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --owner --name --perm --expires --remaining --metadata --rate-limit"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --owner --name --perm --expires --remaining --metadata --rate-limit "
             files=" --config --db --metadata " ;;
         "keys delete")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "keys list")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --owner --status --limit"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --owner --status --limit"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --owner --status --limit "
             files=" --config --db " ;;
         "keys revoke")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "keys rotate")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --grace"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --grace"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --grace "
             files=" --config --db " ;;
         "keys show")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "keys update")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --name --perm --expires --remaining --unlimited --metadata --rate-limit"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --name --perm --expires --remaining --unlimited --metadata --rate-limit"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --name --perm --expires --remaining --metadata --rate-limit "
             files=" --config --db --metadata " ;;
         "keys verify")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "limits")
             commands="check status reset"
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "limits check")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --scope --cost"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --scope --cost"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --scope --cost "
             files=" --config --db " ;;
         "limits reset")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --scope"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --scope"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --scope "
             files=" --config --db " ;;
         "limits status")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --scope"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --scope"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --scope "
             files=" --config --db " ;;
         "states")
             commands="register get update transition history list delete watch"
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "states delete")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --if-version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --if-version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --if-version "
             files=" --config --db " ;;
         "states get")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "states history")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --limit"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --limit"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --limit "
             files=" --config --db " ;;
         "states list")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --type --status --limit --cursor"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --type --status --limit --cursor"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --type --status --limit --cursor "
             files=" --config --db " ;;
         "states register")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --type --data --allow --ttl"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --type --data --allow --ttl"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --type --data --allow --ttl "
             files=" --config --db --data " ;;
         "states transition")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --if-version --ttl"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --if-version --ttl"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --if-version --ttl "
             files=" --config --db " ;;
         "states update")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --data --replace --if-version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --data --replace --if-version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --data --if-version "
             files=" --config --db --data " ;;
         "states watch")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --since --count"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --since --count"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --since --count "
             files=" --config --db " ;;
         "tokens")
-            commands="issue verify refresh revoke inspect jwks keys"
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            commands="issue verify refresh revoke inspect jwks keys issuers"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "tokens inspect")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "tokens issue")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --sub --claim --claims-json --aud --ttl --refresh --alg --kid"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --sub --claim --claims-json --aud --ttl --refresh --alg --kid"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --sub --claim --claims-json --aud --ttl --alg --kid "
             files=" --config --db --claims-json " ;;
+        "tokens issuers")
+            commands="add list show update remove"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "tokens issuers add")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --issuer --jwks-url --jwk --audience --grant --allow-http"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --issuer --jwks-url --jwk --audience --grant "
+            files=" --config --db --jwk " ;;
+        "tokens issuers list")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "tokens issuers remove")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "tokens issuers show")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "tokens issuers update")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --issuer --jwks-url --jwk --audience --grant --clear-grants --allow-http"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --issuer --jwks-url --jwk --audience --grant "
+            files=" --config --db --jwk " ;;
         "tokens jwks")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "tokens keys")
-            commands="list rotate retire import"
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
-            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
-            files=" --config --db " ;;
-        "tokens keys import")
-            commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --verify-only"
+            commands="list rotate retire"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "tokens keys list")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "tokens keys retire")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "tokens keys rotate")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --alg"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --alg"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --alg "
             files=" --config --db " ;;
         "tokens refresh")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "tokens revoke")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --jti --until"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --jti --until"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --jti --until "
             files=" --config --db " ;;
         "tokens verify")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --aud --iss --at"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --aud --iss --at"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --aud --iss --at "
             files=" --config --db " ;;
         "vault")
             commands="status put get patch list metadata configure delete undelete destroy"
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "vault configure")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --max-versions --cas-required --custom"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --max-versions --cas-required --custom"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --max-versions --cas-required --custom "
             files=" --config --db --custom " ;;
         "vault delete")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --versions"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --versions"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --versions "
             files=" --config --db " ;;
         "vault destroy")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --versions"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --versions"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --versions "
             files=" --config --db " ;;
         "vault get")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --field --show"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --field --show"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --field "
             files=" --config --db " ;;
         "vault list")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "vault metadata")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "vault patch")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --cas"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --cas"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --cas "
             files=" --config --db " ;;
         "vault put")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --cas"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --cas"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --cas "
             files=" --config --db " ;;
         "vault status")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "vault undelete")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --versions"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --versions"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --versions "
             files=" --config --db " ;;
         "version")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         *) commands="" flags="" valued=" " files=" " ;;
@@ -538,15 +563,30 @@ __pbctl_choices() {
         "tokens issue|--log-level") choices="trace debug info warn error off" ;;
         "tokens issue|--output") choices="table json" ;;
         "tokens issue|-o") choices="table json" ;;
+        "tokens issuers|--log-level") choices="trace debug info warn error off" ;;
+        "tokens issuers|--output") choices="table json" ;;
+        "tokens issuers|-o") choices="table json" ;;
+        "tokens issuers add|--log-level") choices="trace debug info warn error off" ;;
+        "tokens issuers add|--output") choices="table json" ;;
+        "tokens issuers add|-o") choices="table json" ;;
+        "tokens issuers list|--log-level") choices="trace debug info warn error off" ;;
+        "tokens issuers list|--output") choices="table json" ;;
+        "tokens issuers list|-o") choices="table json" ;;
+        "tokens issuers remove|--log-level") choices="trace debug info warn error off" ;;
+        "tokens issuers remove|--output") choices="table json" ;;
+        "tokens issuers remove|-o") choices="table json" ;;
+        "tokens issuers show|--log-level") choices="trace debug info warn error off" ;;
+        "tokens issuers show|--output") choices="table json" ;;
+        "tokens issuers show|-o") choices="table json" ;;
+        "tokens issuers update|--log-level") choices="trace debug info warn error off" ;;
+        "tokens issuers update|--output") choices="table json" ;;
+        "tokens issuers update|-o") choices="table json" ;;
         "tokens jwks|--log-level") choices="trace debug info warn error off" ;;
         "tokens jwks|--output") choices="table json" ;;
         "tokens jwks|-o") choices="table json" ;;
         "tokens keys|--log-level") choices="trace debug info warn error off" ;;
         "tokens keys|--output") choices="table json" ;;
         "tokens keys|-o") choices="table json" ;;
-        "tokens keys import|--log-level") choices="trace debug info warn error off" ;;
-        "tokens keys import|--output") choices="table json" ;;
-        "tokens keys import|-o") choices="table json" ;;
         "tokens keys list|--log-level") choices="trace debug info warn error off" ;;
         "tokens keys list|--output") choices="table json" ;;
         "tokens keys list|-o") choices="table json" ;;
@@ -618,6 +658,10 @@ __pbctl_positional() {
         "states transition|0") choices="$(command pbctl __complete states.list id 2>/dev/null)" ;;
         "states transition|1") choices="activate deactivate suspend resume expire renew" ;;
         "states update|0") choices="$(command pbctl __complete states.list id 2>/dev/null)" ;;
+        "tokens issuers add|0") choices="$(command pbctl __complete tokens.issuers.list name 2>/dev/null)" ;;
+        "tokens issuers remove|0") choices="$(command pbctl __complete tokens.issuers.list name 2>/dev/null)" ;;
+        "tokens issuers show|0") choices="$(command pbctl __complete tokens.issuers.list name 2>/dev/null)" ;;
+        "tokens issuers update|0") choices="$(command pbctl __complete tokens.issuers.list name 2>/dev/null)" ;;
         *) choices="" ;;
     esac
 }

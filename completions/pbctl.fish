@@ -4,367 +4,392 @@ function __pbctl_data --argument-names cmdpath
     switch "$cmdpath"
         case ''
             set -g __pbctl_commands health version db config keys tokens bans limits states audit actions vault completion events
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'actions'
             set -g __pbctl_commands list show run lint
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'actions lint'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'actions list'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'actions run'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --arg --args-json --dry-run --exit-status
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --arg --args-json --dry-run --exit-status
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --arg --args-json
             set -g __pbctl_files --config --db --args-json
         case 'actions show'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'audit'
             set -g __pbctl_commands list
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'audit list'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --since --actor --op --limit
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --since --actor --op --limit
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --since --actor --op --limit
             set -g __pbctl_files --config --db
         case 'bans'
             set -g __pbctl_commands add list check remove import export
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'bans add'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --for --reason
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --for --reason --force
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --for --reason
             set -g __pbctl_files --config --db
         case 'bans check'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'bans export'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'bans import'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --document --format
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --document --format --force
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --document --format
             set -g __pbctl_files --config --db --document
         case 'bans list'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --scope --all --limit
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --scope --all --limit
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --scope --limit
             set -g __pbctl_files --config --db
         case 'bans remove'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'completion'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'config'
             set -g __pbctl_commands show explain
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'config explain'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'config show'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'db'
             set -g __pbctl_commands migrate status backup purge
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'db backup'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'db migrate'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'db purge'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'db status'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'events'
             set -g __pbctl_commands tail
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'events tail'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --topic --since --count
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --topic --since --count
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --topic --since --count
             set -g __pbctl_files --config --db
         case 'health'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'keys'
             set -g __pbctl_commands create verify list show update rotate revoke delete
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'keys create'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --owner --name --perm --expires --remaining --metadata --rate-limit
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --owner --name --perm --expires --remaining --metadata --rate-limit
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --owner --name --perm --expires --remaining --metadata --rate-limit
             set -g __pbctl_files --config --db --metadata
         case 'keys delete'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'keys list'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --owner --status --limit
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --owner --status --limit
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --owner --status --limit
             set -g __pbctl_files --config --db
         case 'keys revoke'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'keys rotate'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --grace
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --grace
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --grace
             set -g __pbctl_files --config --db
         case 'keys show'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'keys update'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --name --perm --expires --remaining --unlimited --metadata --rate-limit
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --name --perm --expires --remaining --unlimited --metadata --rate-limit
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --name --perm --expires --remaining --metadata --rate-limit
             set -g __pbctl_files --config --db --metadata
         case 'keys verify'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'limits'
             set -g __pbctl_commands check status reset
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'limits check'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --scope --cost
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --scope --cost
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --scope --cost
             set -g __pbctl_files --config --db
         case 'limits reset'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --scope
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --scope
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --scope
             set -g __pbctl_files --config --db
         case 'limits status'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --scope
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --scope
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --scope
             set -g __pbctl_files --config --db
         case 'states'
             set -g __pbctl_commands register get update transition history list delete watch
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'states delete'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --if-version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --if-version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --if-version
             set -g __pbctl_files --config --db
         case 'states get'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'states history'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --limit
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --limit
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --limit
             set -g __pbctl_files --config --db
         case 'states list'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --type --status --limit --cursor
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --type --status --limit --cursor
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --type --status --limit --cursor
             set -g __pbctl_files --config --db
         case 'states register'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --type --data --allow --ttl
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --type --data --allow --ttl
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --type --data --allow --ttl
             set -g __pbctl_files --config --db --data
         case 'states transition'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --if-version --ttl
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --if-version --ttl
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --if-version --ttl
             set -g __pbctl_files --config --db
         case 'states update'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --data --replace --if-version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --data --replace --if-version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --data --if-version
             set -g __pbctl_files --config --db --data
         case 'states watch'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --since --count
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --since --count
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --since --count
             set -g __pbctl_files --config --db
         case 'tokens'
-            set -g __pbctl_commands issue verify refresh revoke inspect jwks keys
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_commands issue verify refresh revoke inspect jwks keys issuers
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'tokens inspect'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'tokens issue'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --sub --claim --claims-json --aud --ttl --refresh --alg --kid
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --sub --claim --claims-json --aud --ttl --refresh --alg --kid
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --sub --claim --claims-json --aud --ttl --alg --kid
             set -g __pbctl_files --config --db --claims-json
+        case 'tokens issuers'
+            set -g __pbctl_commands add list show update remove
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'tokens issuers add'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --issuer --jwks-url --jwk --audience --grant --allow-http
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --issuer --jwks-url --jwk --audience --grant
+            set -g __pbctl_files --config --db --jwk
+        case 'tokens issuers list'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'tokens issuers remove'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'tokens issuers show'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'tokens issuers update'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --issuer --jwks-url --jwk --audience --grant --clear-grants --allow-http
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --issuer --jwks-url --jwk --audience --grant
+            set -g __pbctl_files --config --db --jwk
         case 'tokens jwks'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'tokens keys'
-            set -g __pbctl_commands list rotate retire import
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
-            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
-            set -g __pbctl_files --config --db
-        case 'tokens keys import'
-            set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --verify-only
+            set -g __pbctl_commands list rotate retire
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'tokens keys list'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'tokens keys retire'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'tokens keys rotate'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --alg
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --alg
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --alg
             set -g __pbctl_files --config --db
         case 'tokens refresh'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'tokens revoke'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --jti --until
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --jti --until
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --jti --until
             set -g __pbctl_files --config --db
         case 'tokens verify'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --aud --iss --at
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --aud --iss --at
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --aud --iss --at
             set -g __pbctl_files --config --db
         case 'vault'
             set -g __pbctl_commands status put get patch list metadata configure delete undelete destroy
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'vault configure'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --max-versions --cas-required --custom
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --max-versions --cas-required --custom
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --max-versions --cas-required --custom
             set -g __pbctl_files --config --db --custom
         case 'vault delete'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --versions
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --versions
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --versions
             set -g __pbctl_files --config --db
         case 'vault destroy'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --versions
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --versions
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --versions
             set -g __pbctl_files --config --db
         case 'vault get'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --field --show
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --field --show
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --field
             set -g __pbctl_files --config --db
         case 'vault list'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'vault metadata'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'vault patch'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --cas
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --cas
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --cas
             set -g __pbctl_files --config --db
         case 'vault put'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --cas
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --cas
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --cas
             set -g __pbctl_files --config --db
         case 'vault status'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'vault undelete'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version --versions
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --versions
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --versions
             set -g __pbctl_files --config --db
         case 'version'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case '*'
@@ -708,6 +733,42 @@ function __pbctl_choices --argument-names cmdpath flag
             printf '%s\n' table json
         case 'tokens issue|-o'
             printf '%s\n' table json
+        case 'tokens issuers|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'tokens issuers|--output'
+            printf '%s\n' table json
+        case 'tokens issuers|-o'
+            printf '%s\n' table json
+        case 'tokens issuers add|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'tokens issuers add|--output'
+            printf '%s\n' table json
+        case 'tokens issuers add|-o'
+            printf '%s\n' table json
+        case 'tokens issuers list|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'tokens issuers list|--output'
+            printf '%s\n' table json
+        case 'tokens issuers list|-o'
+            printf '%s\n' table json
+        case 'tokens issuers remove|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'tokens issuers remove|--output'
+            printf '%s\n' table json
+        case 'tokens issuers remove|-o'
+            printf '%s\n' table json
+        case 'tokens issuers show|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'tokens issuers show|--output'
+            printf '%s\n' table json
+        case 'tokens issuers show|-o'
+            printf '%s\n' table json
+        case 'tokens issuers update|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'tokens issuers update|--output'
+            printf '%s\n' table json
+        case 'tokens issuers update|-o'
+            printf '%s\n' table json
         case 'tokens jwks|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens jwks|--output'
@@ -719,12 +780,6 @@ function __pbctl_choices --argument-names cmdpath flag
         case 'tokens keys|--output'
             printf '%s\n' table json
         case 'tokens keys|-o'
-            printf '%s\n' table json
-        case 'tokens keys import|--log-level'
-            printf '%s\n' trace debug info warn error off
-        case 'tokens keys import|--output'
-            printf '%s\n' table json
-        case 'tokens keys import|-o'
             printf '%s\n' table json
         case 'tokens keys list|--log-level'
             printf '%s\n' trace debug info warn error off
@@ -862,6 +917,14 @@ function __pbctl_positional --argument-names cmdpath index
             printf '%s\n' activate deactivate suspend resume expire renew
         case 'states update|0'
             command pbctl __complete states.list id 2>/dev/null
+        case 'tokens issuers add|0'
+            command pbctl __complete tokens.issuers.list name 2>/dev/null
+        case 'tokens issuers remove|0'
+            command pbctl __complete tokens.issuers.list name 2>/dev/null
+        case 'tokens issuers show|0'
+            command pbctl __complete tokens.issuers.list name 2>/dev/null
+        case 'tokens issuers update|0'
+            command pbctl __complete tokens.issuers.list name 2>/dev/null
     end
 end
 function __pbctl_candidates

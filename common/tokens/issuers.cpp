@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/core/log.hpp"
 #include "common/core/time_format.hpp"
 #include "common/events/outbox.hpp"
@@ -192,7 +193,8 @@ void IssuerRegistry::reload() {
         t->name = r.get_text(0);
         t->issuer = r.get_opt_text(1);
         t->audience = r.get_opt_text(2);
-        t->grants = json::parse(r.get_text(3), nullptr, false).get<std::vector<std::string>>();
+        t->grants = parse_json(r.get_text(3), "stored issuer grants", {k_max_stored_json_depth})
+                        .get<std::vector<std::string>>();
         t->jwks_url = r.get_opt_text(4);
         t->allow_http = r.get_int(5) != 0;
         t->created_at = r.get_int(8);
@@ -201,9 +203,13 @@ void IssuerRegistry::reload() {
         try {
             if (auto sealed = r.get_opt_text(7)) {
                 const auto doc = m_open_box().open_sealed(*sealed, seal_context(t->name));
-                t->static_keys = parse_jwk_set(json::parse(doc), KeySource::operator_file);
+                t->static_keys =
+                    parse_jwk_set(parse_json(doc, "stored issuer keys", {k_max_stored_json_depth}),
+                                  KeySource::operator_file);
             } else if (auto pub = r.get_opt_text(6)) {
-                t->static_keys = parse_jwk_set(json::parse(*pub), KeySource::operator_file);
+                t->static_keys =
+                    parse_jwk_set(parse_json(*pub, "stored issuer keys", {k_max_stored_json_depth}),
+                                  KeySource::operator_file);
             }
         } catch (const std::exception& e) {
             log::get("tokens")->error("issuer_keys_unreadable name={} error=\"{}\"", t->name,

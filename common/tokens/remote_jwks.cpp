@@ -5,9 +5,9 @@
 #include <httplib.h>
 
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/core/log.hpp"
 #include "common/core/time_format.hpp"
-#include "common/tokens/json_scan.hpp"
 
 namespace pb::tokens {
 namespace {
@@ -167,11 +167,9 @@ void RemoteJwks::fetch() {
     std::vector<IssuerKey> parsed;
     try {
         const auto body = download(m_url, m_settings.timeout_ms);
-        // Depth and duplicate names checked before a tree is built.
-        if (!is_strict_object(body)) {
-            throw Error(ErrorCode::invalid_argument, "not a JSON object (or nested too deep)");
-        }
-        parsed = parse_jwk_set(json::parse(body), KeySource::fetched);
+        // The one strict parser: depth, duplicate names and UTF-8 are checked
+        // before a tree is built.
+        parsed = parse_jwk_set(parse_json(body, "JWKS document"), KeySource::fetched);
     } catch (const Error& e) {
         error = e.what();
     } catch (const std::exception& e) {

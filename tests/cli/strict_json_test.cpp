@@ -32,8 +32,12 @@ class StrictJsonCliTest : public PbctlTest {
 
 // `states register --data @deep.json` ended with SIGSEGV (exit 139).
 TEST_F(StrictJsonCliTest, DeepDataFilesAreRefusedWithTheLimit) {
-    for (const std::size_t levels :
-         {std::size_t{64}, std::size_t{140'000}, std::size_t{1'000'000}}) {
+    // A million levels (2 MB) is past the parameter size bound (server.max_body)
+    // before any parse.
+    const auto huge = file("huge.json", R"({"a":)" + deep_array(1'000'000) + "}");
+    expect_refused({"states", "register", "s1", "--type", "feature", "--data", "@" + huge},
+                   "--data: cannot read file " + huge + ": larger than 1048576 bytes");
+    for (const std::size_t levels : {std::size_t{64}, std::size_t{140'000}}) {
         const auto path = file("deep.json", R"({"a":)" + deep_array(levels) + "}");
         expect_refused({"states", "register", "s1", "--type", "feature", "--data", "@" + path},
                        "--data: JSON nested deeper than 63 levels");

@@ -324,7 +324,7 @@ TEST(DaemonIssuers, CachedKeysSurviveOutagesAndBadDocuments) {
     with_private["d"] = "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI";
     const std::vector<std::pair<std::string, std::string>> bad{
         {json{{"keys", {k2.jwk}}, {"pad", std::string(70 * 1024, 'x')}}.dump(), "larger than"},
-        {R"({"keys":[{"kty":"EC")", "not a JSON object"},
+        {R"({"keys":[{"kty":"EC")", "JWKS document: not valid JSON"},
         {json{{"keys", {with_private}}}.dump(), "private key"},
         {R"({"keys":"none"})", "must be an array"},
     };

@@ -178,7 +178,7 @@ TEST_F(DaemonStrictJson, PbctlWithServerRefusesDeepDataAndBytesThatAreNotText) {
     const std::map<std::string, std::string> remote{
         {"PB_SERVER", m_pbd->url()}, {"PB_API_KEY", m_admin}, {"HOME", m_dir.path().string()}};
     const auto path = m_dir.file("deep.json");
-    std::ofstream(path) << R"({"a":)" << std::string(1'000'000, '[') << std::string(1'000'000, ']')
+    std::ofstream(path) << R"({"a":)" << std::string(140'000, '[') << std::string(140'000, ']')
                         << "}";
     auto r =
         run({pbctl_path(), "states", "register", "s1", "--type", "feature", "--data", "@" + path},

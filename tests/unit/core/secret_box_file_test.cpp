@@ -22,6 +22,8 @@ TEST(SecretBoxFile, RacingFirstOpensAgreeOnOneWholeKey) {
     test::TempDir dir;
     for (int attempt = 0; attempt < 30; ++attempt) {
         const auto path = dir.file("keys/" + std::to_string(attempt) + "/master.key");
+        // pb creates only its default folders: the key's folder exists already.
+        std::filesystem::create_directories(std::filesystem::path(path).parent_path());
         constexpr int k_openers = 6;
         std::vector<std::unique_ptr<SecretBox>> boxes(k_openers);
         std::vector<std::string> errors(k_openers);

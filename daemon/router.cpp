@@ -379,22 +379,23 @@ void Router::handle(const Request& request, Response& response) {
     } catch (const Error& e) {
         write_error(response, e, http_status(e.code()));
         if (e.code() == ErrorCode::internal || e.code() == ErrorCode::unavailable) {
-            logger->warn("{} {}: {}: {}", request.method, keys::redact_keys(path),
+            logger->warn("{} {}: {}: {}", request.method, keys::redact_keys_in_target(path),
                          to_string(e.code()), keys::redact_keys(e.what()));
         }
     } catch (const std::exception& e) {
         // A bug or a library failure: logged here, never shown to the caller.
-        logger->error("{} {}: unexpected failure: {}", request.method, keys::redact_keys(path),
-                      keys::redact_keys(e.what()));
+        logger->error("{} {}: unexpected failure: {}", request.method,
+                      keys::redact_keys_in_target(path), keys::redact_keys(e.what()));
         write_error(response, Error(ErrorCode::internal, "internal error"), 500);
     }
     response.headers.emplace_back("Cache-Control", "no-store");
     const auto elapsed = std::chrono::steady_clock::now() - start;
     m_metrics.record(slot, response.status, elapsed);
     if (logger->should_log(spdlog::level::debug)) {
-        logger->debug(
-            "{} {} {} {}us from {}", request.method, keys::redact_keys(path), response.status,
-            std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count(), request.remote);
+        logger->debug("{} {} {} {}us from {}", request.method, keys::redact_keys_in_target(path),
+                      response.status,
+                      std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count(),
+                      request.remote);
     }
 }
 
@@ -406,7 +407,7 @@ void Router::reject(const Request& request, int status, ErrorCode code, std::str
     m_metrics.record(m_metrics.rejected_slot(request.method), status, std::chrono::nanoseconds(0));
     static const auto logger = log::get("daemon.http");
     if (logger->should_log(spdlog::level::debug)) {
-        logger->debug("rejected {} from {}: {} {}", keys::redact_keys(request.target),
+        logger->debug("rejected {} from {}: {} {}", keys::redact_keys_in_target(request.target),
                       request.remote, status, keys::redact_keys(message));
     }
 }

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "common/core/percent.hpp"
 #include "common/keys/format.hpp"
 
 namespace pb::keys {
@@ -61,6 +62,13 @@ std::string redact_keys(std::string_view text) {
     }
     out.append(text.substr(done));
     return out;
+}
+
+std::string redact_keys_in_target(std::string_view target) {
+    if (const auto decoded = percent_decode(target)) {
+        return redact_keys(*decoded);
+    }
+    return redact_keys(target);
 }
 
 nlohmann::json redact_keys_json(const nlohmann::json& value) {

@@ -15,6 +15,11 @@ namespace pb::keys {
 // caller sent: a URL path or query, an argument, an error message.
 std::string redact_keys(std::string_view text);
 
+// A request target (path and query) as pbd logs it: percent-decoded first, so
+// that `pb%5F<id>_<secret>` is cut like `pb_<id>_<secret>`, then redacted. A
+// target with a broken escape is redacted as sent, its escapes left as they are.
+std::string redact_keys_in_target(std::string_view target);
+
 // The same over every string (and object key) of a JSON value.
 nlohmann::json redact_keys_json(const nlohmann::json& value);
 

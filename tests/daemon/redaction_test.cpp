@@ -8,7 +8,8 @@ namespace {
 
 // Pins: GET /v1/keys/<a whole key> (the key where its id belongs), with
 // debug logging on: the 404 body and the log name the key's id only; the same
-// for an unknown route with a key in its path or query, and for pbctl.
+// for an unknown route with a key in its path or query, for a percent-encoded
+// key, and for pbctl.
 TEST(DaemonRedaction, WholeKeyInAPathIsNeitherLoggedNorEchoed) {
     TempDir dir;
     RunningDaemon pbd(dir, {.args = {"--log-level", "debug"}});
@@ -34,6 +35,11 @@ TEST(DaemonRedaction, WholeKeyInAPathIsNeitherLoggedNorEchoed) {
     EXPECT_EQ(status_of(unrouted), 404);
     ASSERT_TRUE(unrouted);
     EXPECT_EQ(unrouted->body.find(secret), std::string::npos) << unrouted->body;
+    // Percent-encoded, the key is cut in the log all the same (pbd logs the
+    // decoded path).
+    const auto encoded = "pb%5F" + key.substr(3);
+    EXPECT_EQ(status_of(client->Get("/v1/keys/" + encoded, bearer(admin))), 404);
+    EXPECT_EQ(status_of(client->Get("/v1/nowhere/" + encoded, bearer(admin))), 404);
     // The key still works: nothing was revoked by the mistaken id.
     EXPECT_EQ(status_of(client->Get("/v1/keys", bearer(admin))), 200);
 

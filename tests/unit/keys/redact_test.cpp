@@ -17,6 +17,19 @@ TEST(RedactKeys, CutsAWholeKeyToItsPublicId) {
     EXPECT_EQ(text.find(key.substr(16)), std::string::npos);
 }
 
+// Pins: a request target is decoded before it is cut, so an escaped key
+// (pb%5F…, %70b_…) loses its secret too; a broken escape is cut as sent.
+TEST(RedactKeys, TargetsAreDecodedThenCut) {
+    const auto id = new_key_id();
+    const auto key = make_key(id);
+    for (const auto& target : {"/v1/keys/pb%5F" + key.substr(3), "/v1/keys/%70b_" + key.substr(3),
+                               "/x?k=" + key + "&bad=%zz"}) {
+        const auto text = redact_keys_in_target(target);
+        EXPECT_EQ(text.find(key.substr(16)), std::string::npos) << text;
+        EXPECT_NE(text.find("pb_" + id + "_"), std::string::npos) << text;
+    }
+}
+
 // Pins: a mistyped key (bad checksum, shorter secret) is still cut, as are
 // several keys in one text; an id alone or text without a key is unchanged.
 TEST(RedactKeys, CutsKeyShapesNotJustValidKeys) {

@@ -158,6 +158,18 @@ IssuerRegistry::IssuerRegistry(store::Store& store, const Clock& clock, events::
     });
 }
 
+IssuerRegistry::StoredKeys IssuerRegistry::stored_keys(const TrustedIssuer& issuer,
+                                                       const std::optional<json>& doc) {
+    StoredKeys out;
+    if (doc) {
+        out.pub = public_jwks(issuer.static_keys).dump();
+        if (holds_secret(issuer.static_keys)) {
+            out.sealed = m_open_box().seal(doc->dump(), seal_context(issuer.name));
+        }
+    }
+    return out;
+}
+
 std::shared_ptr<RemoteJwks> IssuerRegistry::remote_for(const std::optional<std::string>& url,
                                                        bool allow_http, const Map* previous,
                                                        const std::string& name) {
@@ -305,14 +317,7 @@ std::shared_ptr<const TrustedIssuer> IssuerRegistry::add(std::string_view name,
     }
     check(t, *map);
     const auto now = m_clock.now();
-    std::optional<std::string> pub;
-    std::optional<std::string> sealed;
-    if (doc) {
-        pub = public_jwks(t.static_keys).dump();
-        if (holds_secret(t.static_keys)) {
-            sealed = m_open_box().seal(doc->dump(), seal_context(t.name));
-        }
-    }
+    const auto stored = stored_keys(t, doc);
     m_store.transaction(
         [&](Connection& c) {
             // Checked again inside the transaction: another process may have added one.
@@ -329,8 +334,8 @@ std::shared_ptr<const TrustedIssuer> IssuerRegistry::add(std::string_view name,
                 "$5, $6, $7, $8, $9, $10, $9)",
                 {t.name, store::nullable(t.issuer), store::nullable(t.audience),
                  json(t.grants).dump(), store::nullable(t.jwks_url),
-                 std::int64_t{t.allow_http ? 1 : 0}, store::nullable(pub), store::nullable(sealed),
-                 now, std::string(actor)});
+                 std::int64_t{t.allow_http ? 1 : 0}, store::nullable(stored.pub),
+                 store::nullable(stored.sealed), now, std::string(actor)});
             events::append(c, k_topic, "issuer.added", {{"name", t.name}}, now);
         },
         store::TxMode::serializable);
@@ -352,14 +357,7 @@ std::shared_ptr<const TrustedIssuer> IssuerRegistry::update(std::string_view nam
     check(t, *snapshot());
     const auto now = m_clock.now();
     const bool keys_changed = doc.has_value() || (spec.jwks_url.has_value());
-    std::optional<std::string> pub;
-    std::optional<std::string> sealed;
-    if (doc) {
-        pub = public_jwks(t.static_keys).dump();
-        if (holds_secret(t.static_keys)) {
-            sealed = m_open_box().seal(doc->dump(), seal_context(t.name));
-        }
-    }
+    const auto stored = stored_keys(t, doc);
     m_store.transaction(
         [&](Connection& c) {
             if (t.issuer && !c.query("SELECT name FROM token_issuers WHERE issuer = $1 AND name "
@@ -381,7 +379,7 @@ std::shared_ptr<const TrustedIssuer> IssuerRegistry::update(std::string_view nam
             }
             if (keys_changed) {
                 c.exec("UPDATE token_issuers SET jwks = $2, jwks_sealed = $3 WHERE name = $1",
-                       {t.name, store::nullable(pub), store::nullable(sealed)});
+                       {t.name, store::nullable(stored.pub), store::nullable(stored.sealed)});
             }
             events::append(c, k_topic, "issuer.updated", {{"name", t.name}}, now);
         },

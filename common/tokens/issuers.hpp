@@ -98,6 +98,14 @@ class IssuerRegistry {
     void reload();
     // Checks `issuer` as it would be stored; Error(invalid_argument/conflict).
     void check(const TrustedIssuer& issuer, const Map& others);
+    // The two key columns of `issuer` for the operator's document `doc` (none
+    // without one): the public JWKS, and the whole document sealed under the
+    // master key when it holds a shared secret.
+    struct StoredKeys {
+        std::optional<std::string> pub;
+        std::optional<std::string> sealed;
+    };
+    StoredKeys stored_keys(const TrustedIssuer& issuer, const std::optional<nlohmann::json>& doc);
     std::shared_ptr<RemoteJwks> remote_for(const std::optional<std::string>& url, bool allow_http,
                                            const Map* previous, const std::string& name);
 

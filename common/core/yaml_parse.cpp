@@ -148,11 +148,11 @@ class DepthScan {
 // Depth (collections only) and size of the loaded tree, aliases followed,
 // without recursion.
 void check_tree(const YAML::Node& root) {
-    std::vector<std::pair<YAML::Node, std::size_t>> todo{{root, 1}};
+    std::vector<std::pair<YAML::Node, std::size_t>> pending{{root, 1}};
     std::size_t visited = 0;
-    while (!todo.empty()) {
-        auto [node, depth] = std::move(todo.back());
-        todo.pop_back();
+    while (!pending.empty()) {
+        auto [node, depth] = std::move(pending.back());
+        pending.pop_back();
         if (++visited > k_max_yaml_nodes) {
             throw YAML::ParserException(
                 node.Mark(),
@@ -163,15 +163,15 @@ void check_tree(const YAML::Node& root) {
                 too_deep(node.Mark().line);
             }
             for (const auto& item : node) {
-                todo.emplace_back(item, depth + 1);
+                pending.emplace_back(item, depth + 1);
             }
         } else if (node.IsMap()) {
             if (depth > k_max_yaml_depth) {
                 too_deep(node.Mark().line);
             }
             for (const auto& member : node) {
-                todo.emplace_back(member.first, depth + 1);
-                todo.emplace_back(member.second, depth + 1);
+                pending.emplace_back(member.first, depth + 1);
+                pending.emplace_back(member.second, depth + 1);
             }
         }
     }

@@ -6,6 +6,7 @@
 #include "common/core/json_parse.hpp"
 #include "common/core/log.hpp"
 #include "common/core/time_format.hpp"
+#include "common/events/followed_snapshot.hpp"
 #include "common/events/outbox.hpp"
 
 namespace pb::tokens {
@@ -235,16 +236,7 @@ void IssuerRegistry::reload() {
 }
 
 std::shared_ptr<const IssuerRegistry::Map> IssuerRegistry::snapshot() {
-    m_follower.catch_up();
-    {
-        std::shared_lock lock(m_mutex);
-        if (m_map) {
-            return m_map;
-        }
-    }
-    reload();
-    std::shared_lock lock(m_mutex);
-    return m_map;
+    return events::followed_snapshot(m_follower, m_mutex, m_map, [this] { reload(); });
 }
 
 std::vector<std::shared_ptr<const TrustedIssuer>> IssuerRegistry::list() {

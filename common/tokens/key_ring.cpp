@@ -6,6 +6,7 @@
 #include "common/core/error.hpp"
 #include "common/core/json_parse.hpp"
 #include "common/core/time_format.hpp"
+#include "common/events/followed_snapshot.hpp"
 #include "common/events/outbox.hpp"
 
 namespace pb::tokens {
@@ -91,16 +92,7 @@ void KeyRing::reload() {
 }
 
 std::shared_ptr<const KeyRing::Map> KeyRing::snapshot() {
-    m_follower.catch_up();
-    {
-        std::shared_lock lock(m_mutex);
-        if (m_map) {
-            return m_map;
-        }
-    }
-    reload();
-    std::shared_lock lock(m_mutex);
-    return m_map;
+    return events::followed_snapshot(m_follower, m_mutex, m_map, [this] { reload(); });
 }
 
 std::shared_ptr<const RingKey> KeyRing::find(std::string_view kid) {

@@ -126,6 +126,15 @@ inline int status_of(const httplib::Result& res) {
     return res ? res->status : -1;
 }
 
+// A key created through pbd's POST /v1/keys by `admin` ({"key", "id", …});
+// a failure is a test failure (and null).
+inline nlohmann::json created_key(const RunningDaemon& pbd, const std::string& admin,
+                                  const nlohmann::json& body) {
+    const auto res = pbd.client()->Post("/v1/keys", bearer(admin), body.dump(), "application/json");
+    EXPECT_EQ(status_of(res), 201) << (res ? res->body : "");
+    return body_json(res);
+}
+
 // The value of an unlabelled sample "name value" in pbd's /metrics, or -1.
 inline long long metric(const RunningDaemon& pbd, const std::string& name) {
     const auto res = pbd.client()->Get("/metrics");

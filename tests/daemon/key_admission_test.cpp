@@ -20,12 +20,7 @@ class KeyAdmission : public ::testing::Test {
     }
 
     // A key made through pbd: {"key", "id", …}.
-    json create(const json& body) {
-        const auto res =
-            pbd->client()->Post("/v1/keys", bearer(admin), body.dump(), "application/json");
-        EXPECT_EQ(status_of(res), 201) << (res ? res->body : "");
-        return body_json(res);
-    }
+    json create(const json& body) { return created_key(*pbd, admin, body); }
 
     std::int64_t remaining(const std::string& id) {
         const auto shown = body_json(pbd->client()->Get("/v1/keys/" + id, bearer(admin)));

@@ -25,12 +25,7 @@ class WsCredential : public ::testing::Test {
         ASSERT_FALSE(admin.empty()) << pbd->err();
     }
 
-    json create(const json& body) {
-        const auto res =
-            pbd->client()->Post("/v1/keys", bearer(admin), body.dump(), "application/json");
-        EXPECT_EQ(status_of(res), 201) << (res ? res->body : "");
-        return body_json(res);
-    }
+    json create(const json& body) { return created_key(*pbd, admin, body); }
 
     // A session authenticated with `credential` (an API key or a JWT) by the
     // authenticate message; keys.list answers on it.

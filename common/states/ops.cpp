@@ -129,6 +129,11 @@ void register_states_ops(OpTable& t) {
                       .help = "Replace the data instead of merging",
                       .fallback = false},
                 if_version_param(),
+                Param{
+                    .name = "transition",
+                    .help = "Also move the state, in the same change (one version, one "
+                            "history row, one event named for the transition)",
+                    .choices = {"activate", "deactivate", "suspend", "resume", "expire", "renew"}},
             },
         .permission = "states:write",
         .mutates = Mutates::yes,
@@ -140,6 +145,9 @@ void register_states_ops(OpTable& t) {
                     .data = a["data"],
                     .mode = a["replace"].get<bool>() ? UpdateMode::replace : UpdateMode::merge,
                     .if_version = optional_int(a, "if_version")};
+                if (a.contains("transition") && a["transition"].is_string()) {
+                    u.transition = transition_from_string(a["transition"].get<std::string>());
+                }
                 return ctx.services.states().update(u, ctx.caller.actor).to_json();
             },
         .quiet_field = "version",

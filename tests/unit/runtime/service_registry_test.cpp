@@ -16,7 +16,7 @@ namespace {
 // What a handler reaches through ctx.service<T>() is the service pbctl and pbd
 // opened, for every type the domains' handlers ask for.
 TEST(ServiceRegistryTest, ServicesHandsEachHandlerTheServiceItOpened) {
-    TempDir dir;
+    test::TempDir dir;
     std::ofstream(dir.file("pb.yaml")) << "";
     ConfigInputs in;
     in.file = dir.file("pb.yaml");

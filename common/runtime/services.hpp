@@ -9,6 +9,7 @@
 #include "common/core/secret_box.hpp"
 #include "common/events/follower.hpp"
 #include "common/keys/service.hpp"
+#include "common/ops/service_registry.hpp"
 #include "common/states/service.hpp"
 #include "common/store/store.hpp"
 #include "common/tokens/service.hpp"
@@ -37,8 +38,11 @@ FileModeCheck file_mode_check(const Config& config);
 
 // Everything an op handler may use, opened from the configuration: the store
 // (migrated), the clock and the domain services. Owned by pbctl's main or pbd's
-// lifecycle; thread-safe.
-class Services {
+// lifecycle; thread-safe. A handler asks it for one service by type
+// (ops::ServiceRegistry): store::Store, keys::KeyService, tokens::TokenService,
+// limits::BanService, limits::LimitService, states::StateService,
+// actions::Catalog, secrets::Backend, and (runtime's own ops) Services.
+class Services final : public ops::ServiceRegistry {
   public:
     // Migrate::no for a look that must change nothing (pbd --check-config).
     enum class Migrate { yes, no };
@@ -51,12 +55,12 @@ class Services {
     // Throws Error(unavailable) when the database cannot be opened.
     static std::unique_ptr<Services> open(Config config, const Clock& clock, Options options);
 
-    ~Services();
+    ~Services() override;
     Services(const Services&) = delete;
     Services& operator=(const Services&) = delete;
 
     const Config& config() const { return m_config; }
-    const Clock& clock() const { return m_clock; }
+    const Clock& clock() const override { return m_clock; }
     store::Store& store() { return *m_store; }
     // Delivers changes committed anywhere to the in-memory caches.
     events::Follower& follower() { return *m_follower; }
@@ -84,6 +88,8 @@ class Services {
     redis::EventBus* event_bus() { return m_event_bus.get(); }
 
   private:
+    void* find(std::type_index type) override;
+
     Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store);
 
     Config m_config;

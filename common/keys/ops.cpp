@@ -1,7 +1,7 @@
 #include "common/keys/ops.hpp"
 
 #include "common/core/error.hpp"
-#include "common/keys/admission.hpp"
+#include "common/keys/verifier.hpp"
 #include "common/ops/validate.hpp"
 #include "common/runtime/services.hpp"
 
@@ -92,12 +92,9 @@ void register_keys_ops(OpTable& t) {
         .route = {"POST", "/v1/keys/verify"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
-                // The same admission as pbd's gate: bans and the key's own
-                // limit apply whoever asks; a refused key spends no use.
-                return admit_key({s.keys(), s.bans(), s.limits(), s.clock()},
-                                 a["key"].get<std::string>(), {})
-                    .to_json(s.clock().now());
+                // The same admission as pbd's routes and /v1/auth: bans and
+                // the key's own limit apply whoever asks; a refused key spends no use.
+                return ctx.services.key_verifier().verify(a["key"].get<std::string>());
             },
         .quiet_field = "id",
         .verdict_field = "valid",

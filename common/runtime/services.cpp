@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "common/actions/catalog.hpp"
+#include "common/admission/pipeline.hpp"
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
 #include "common/keys/redis_cache.hpp"
@@ -108,6 +109,19 @@ limits::LimitService& Services::limits() {
                                                           std::move(limit_settings), m_redis.get());
     });
     return *m_limits;
+}
+
+admission::Pipeline& Services::admission() {
+    std::call_once(m_admission_once, [this] {
+        m_admission = std::make_unique<admission::Pipeline>(
+            admission::Parts{*m_keys, *m_tokens, bans(), limits(), m_clock},
+            m_config.get("server.trusted_proxies"));
+    });
+    return *m_admission;
+}
+
+keys::Verifier& Services::key_verifier() {
+    return admission();
 }
 
 actions::Catalog& Services::actions() {

@@ -169,10 +169,9 @@ bool Pipeline::credential_step(const Facts& facts, std::string_view text, Verdic
                 v, Step::credential, reason,
                 Error(ErrorCode::unauthenticated, "API key is " + reason, {{"reason", reason}}));
         }
-        const auto& k = *checked.key;
-        v.credential = Credential{
-            ops::Caller{"key:" + k.id, k.permissions, k.owner, k.id, k.rate_limit.value_or("")},
-            std::move(checked)};
+        // The key judged is no caller of anything: its record is all the
+        // later steps read.
+        v.credential = Credential{{}, std::move(checked)};
         return true;
     }
     try {

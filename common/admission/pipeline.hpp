@@ -94,7 +94,9 @@ struct Verdict {
     // exhausted) or a token's.
     std::string reason;
     std::optional<limits::IpAddress> client;
-    std::optional<Credential> credential;    // once verified (also when a later step refused)
+    // Once verified (also when a later step refused); at Door::verify its
+    // caller is left empty: the key judged calls nothing.
+    std::optional<Credential> credential;
     std::optional<std::int64_t> remaining;   // uses left after this one (counted keys)
     limits::LimitResult address_limit;       // limit 0 when none applied
     limits::LimitResult caller_limit;        // likewise

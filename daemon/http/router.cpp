@@ -1,15 +1,15 @@
-#include "daemon/router.hpp"
+#include "daemon/http/router.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <optional>
 
-#include "common/core/json_parse.hpp"
 #include "common/core/log.hpp"
-#include "common/core/percent.hpp"
 #include "common/keys/redact.hpp"
+#include "common/limits/ban_service.hpp"
 #include "common/runtime/dispatcher.hpp"
-#include "daemon/auth.hpp"
+#include "daemon/admission/request_admission.hpp"
+#include "daemon/http/op_args.hpp"
 
 namespace pb::daemon {
 namespace {
@@ -17,17 +17,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view k_json = "application/json";
-
-// An Error answered with a status other than http_status(code): 405, 413, 415, 431.
-class StatusError : public Error {
-  public:
-    StatusError(int status, ErrorCode code, std::string message, json details = json::object())
-        : Error(code, std::move(message), std::move(details)), m_status(status) {}
-    int status() const { return m_status; }
-
-  private:
-    int m_status;
-};
 
 // Serialises without throwing on bytes that are not UTF-8 (a percent-decoded
 // id can hold anything, and error messages may echo it).
@@ -43,93 +32,6 @@ void write_error(Response& response, const Error& e, int status) {
     if (e.code() == ErrorCode::unauthenticated) {
         response.headers.emplace_back("WWW-Authenticate", "Bearer");
     }
-}
-
-// Decodes %XX escapes; Error(invalid_argument) on a broken one.
-std::string percent_decode_arg(std::string_view s, Plus plus) {
-    auto out = percent_decode(s, plus);
-    if (!out) {
-        throw Error(ErrorCode::invalid_argument, "malformed percent-encoding in the URL");
-    }
-    return *out;
-}
-
-Error given_twice(const std::string& name) {
-    return Error(ErrorCode::invalid_argument,
-                 "argument \"" + name + "\" is given more than once (path, query or body)",
-                 {{"param", name}});
-}
-
-// Adds query parameters to `args`; a repeated name becomes an array.
-void add_query(std::string_view query, const json& captures, json& args) {
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const auto pair = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        if (pair.empty()) {
-            continue;
-        }
-        const auto eq = pair.find('=');
-        auto name = percent_decode_arg(pair.substr(0, eq), Plus::space);
-        auto value = eq == std::string_view::npos
-                         ? std::string()
-                         : percent_decode_arg(pair.substr(eq + 1), Plus::space);
-        if (captures.contains(name)) {
-            throw given_twice(name);
-        }
-        auto it = args.find(name);
-        if (it == args.end()) {
-            args.emplace(std::move(name), std::move(value));
-        } else if (it->is_array()) {
-            it->push_back(std::move(value));
-        } else {
-            *it = json::array({std::move(*it), std::move(value)});
-        }
-    }
-}
-
-// The JSON object a request body carries, merged into `args`.
-void add_body(const Request& request, json& args) {
-    if (request.body.empty()) {
-        return;
-    }
-    const auto type = request.header("Content-Type");
-    auto media = type.substr(0, type.find(';'));
-    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) {
-        media.remove_suffix(1);
-    }
-    if (!iequals(media, k_json)) {
-        throw StatusError(415, ErrorCode::invalid_argument,
-                          "a request body must be JSON (Content-Type: application/json)",
-                          {{"content_type", std::string(type)}});
-    }
-    auto body = parse_json(request.body, "request body");
-    if (!body.is_object()) {
-        throw Error(ErrorCode::invalid_argument, "the request body must be a JSON object");
-    }
-    if (args.empty()) {
-        args = std::move(body);
-        return;
-    }
-    for (auto& [name, value] : body.items()) {
-        if (args.contains(name)) {
-            throw given_twice(name);
-        }
-        args[name] = std::move(value);
-    }
-}
-
-// The host's own probes (/health) pass a ban (not a rate limit), even one of
-// 0.0.0.0/0 made with --force: the operator keeps seeing pbd from the machine
-// it runs on. (/ready and /metrics pass no ban at all.)
-bool is_operator_probe(std::string_view path, const std::optional<limits::IpAddress>& client) {
-    if (path != "/health" || !client) {
-        return false;
-    }
-    if (client->family == limits::IpFamily::v4) {
-        return (client->bits.lo >> 24) == 127;
-    }
-    return client->bits == limits::U128{0, 1};
 }
 
 bool is_db_failure(const Error& e) {
@@ -160,10 +62,9 @@ void add_decision_headers(const json& result, Response& response) {
 }  // namespace
 
 Router::Router(Services& services, const ops::OpTable& table, Metrics& metrics)
-    : m_services(services),
-      m_table(table),
-      m_metrics(metrics),
-      m_gate(services, services.config().get("server.trusted_proxies")) {
+    : m_services(services), m_table(table), m_metrics(metrics), m_admission(services.admission()) {
+    // Fail at start, not on the first request, when a bans/limits setting is bad.
+    m_services.bans().refresh();
     for (const auto& op : table.all()) {
         if (std::find(m_methods.begin(), m_methods.end(), op.route.method) == m_methods.end()) {
             m_methods.push_back(op.route.method);
@@ -188,33 +89,33 @@ ops::OpTable::RouteMatch Router::match(std::string_view method, std::string_view
     return m_table.match(method, path);
 }
 
-std::vector<limits::RedisCall> Router::redis_calls(const Request& request,
-                                                   std::optional<Credential>& caller) const {
+admission::Plan Router::plan(const Request& request) const {
     const auto q = request.target.find('?');
     const auto path = request.target.substr(0, q);
     if (path == "/ready" || path == "/metrics") {
         return {};
     }
-    bool with_caller = false;
     if (path == "/v1/auth") {
         if (request.method != "GET") {
             return {};
         }
-        // As auth() reads ?anonymous=1: without a credential, no caller.
+        // As auth() reads ?anonymous=1, without decoding the query.
         const auto query =
             q == std::string_view::npos ? std::string_view{} : request.target.substr(q + 1);
-        const bool anonymous = (query.find("anonymous=1") != std::string_view::npos ||
-                                query.find("anonymous=true") != std::string_view::npos);
-        with_caller = !(anonymous && presented_key(request).empty());
-    } else {
-        const auto found = match(request.method, path);
-        if (found.op == nullptr) {
-            return {};
+        auto facts = facts_of(request, admission::Door::auth);
+        if (query.find("anonymous=1") != std::string_view::npos ||
+            query.find("anonymous=true") != std::string_view::npos) {
+            facts.anonymous = admission::Anonymous::allowed;
         }
-        with_caller = !found.op->permission.empty();
+        return m_admission.plan(facts);
     }
-    return m_gate.redis_calls(m_gate.client_address(request), with_caller ? &request : nullptr,
-                              caller);
+    const auto found = match(request.method, path);
+    if (found.op == nullptr) {
+        return {};
+    }
+    auto facts = facts_of(request, admission::Door::route);
+    facts.op = found.op;
+    return m_admission.plan(facts);
 }
 
 std::string Router::allowed_methods(std::string_view path) const {
@@ -230,77 +131,72 @@ std::string Router::allowed_methods(std::string_view path) const {
     return allow;
 }
 
-int Router::route(const Request& request, std::string_view path, std::string_view query,
-                  std::size_t& slot, Response& response) {
+int Router::own_route(const Request& request, std::string_view path, std::size_t& slot,
+                      Response& response) {
     const bool is_ready = path == "/ready";
-    if (is_ready || path == "/metrics") {
-        slot = is_ready ? m_metrics.ready_slot() : m_metrics.metrics_slot();
-        if (request.method != "GET") {
-            response.headers.emplace_back("Allow", "GET");
-            throw StatusError(405, ErrorCode::invalid_argument,
-                              std::string(path) + " only answers GET", {{"allow", "GET"}});
-        }
-        if (!is_ready) {
-            response.content_type = Metrics::k_content_type;
-            response.body = m_metrics.render();
-            return 200;
-        }
-        if (!m_ready.load(std::memory_order_relaxed)) {
-            throw Error(ErrorCode::unavailable, "pbd is not ready (starting or shutting down)");
-        }
-        response.content_type = k_json;
-        response.body = R"({"status":"ready"})";
+    slot = is_ready ? m_metrics.ready_slot() : m_metrics.metrics_slot();
+    if (request.method != "GET") {
+        response.headers.emplace_back("Allow", "GET");
+        throw StatusError(405, ErrorCode::invalid_argument, std::string(path) + " only answers GET",
+                          {{"allow", "GET"}});
+    }
+    if (!is_ready) {
+        response.content_type = Metrics::k_content_type;
+        response.body = m_metrics.render();
         return 200;
     }
+    if (!m_ready.load(std::memory_order_relaxed)) {
+        throw Error(ErrorCode::unavailable, "pbd is not ready (starting or shutting down)");
+    }
+    response.content_type = k_json;
+    response.body = R"({"status":"ready"})";
+    return 200;
+}
 
-    const auto client = m_gate.client_address(request);
+const ops::Op& Router::op_of(const Request& request, std::string_view path,
+                             ops::OpTable::RouteMatch& found, Response& response) const {
+    found = match(request.method, path);
+    if (found.op != nullptr) {
+        return *found.op;
+    }
+    if (found.path_known) {
+        auto allow = allowed_methods(path);
+        response.headers.emplace_back("Allow", allow);
+        throw StatusError(405, ErrorCode::invalid_argument,
+                          std::string(path) + " does not answer " + std::string(request.method),
+                          {{"method", std::string(request.method)}, {"allow", allow}});
+    }
+    throw Error(ErrorCode::not_found,
+                "no route for " + std::string(request.method) + " " + std::string(path),
+                {{"path", std::string(path)}});
+}
+
+int Router::route(const Request& request, std::string_view path, std::string_view query,
+                  std::size_t& slot, Response& response) {
+    // /ready and /metrics are the host's: no admission at all.
+    if (path == "/ready" || path == "/metrics") {
+        return own_route(request, path, slot, response);
+    }
     if (path == "/v1/auth") {
         slot = m_metrics.auth_slot();
-        return auth(request, query, client, response);
+        return auth(request, query, response);
     }
-    const auto match = this->match(request.method, path);
-    if (match.op == nullptr) {
-        if (match.path_known) {
-            auto allow = allowed_methods(path);
-            response.headers.emplace_back("Allow", allow);
-            throw StatusError(405, ErrorCode::invalid_argument,
-                              std::string(path) + " does not answer " + std::string(request.method),
-                              {{"method", std::string(request.method)}, {"allow", allow}});
-        }
-        throw Error(ErrorCode::not_found,
-                    "no route for " + std::string(request.method) + " " + std::string(path),
-                    {{"path", std::string(path)}});
-    }
-    const auto& op = *match.op;
+    ops::OpTable::RouteMatch found;
+    const auto& op = op_of(request, path, found, response);
     slot = m_metrics.op_slot(op);
 
     static const ops::Caller k_anonymous{"anonymous", {}};
-    std::optional<ops::Caller> caller;
-    json args = json::object();
     try {
-        try {
-            m_gate.admit_address(client, response);
-        } catch (const Error& e) {
-            // Spared the ban only: rate limits still apply.
-            if (e.code() != ErrorCode::banned || !is_operator_probe(path, client)) {
-                throw;
-            }
-        }
-        if (!op.permission.empty()) {
-            const auto credential = identify(m_services, request);
-            m_gate.admit_caller(client, credential, response);
-            caller = credential.caller;
-        }
-        for (const auto& [name, value] : match.captures) {
-            args[name] = percent_decode_arg(value, Plus::literal);
-        }
-        if (!query.empty()) {
-            const json captures = args;
-            add_query(query, captures, args);
-        }
-        add_body(request, args);
-        auto result = runtime::dispatch(m_services, op, args, caller ? *caller : k_anonymous,
-                                        ops::NameStyle::field);
+        auto facts = facts_of(request, admission::Door::route);
+        facts.op = &op;
+        const auto verdict = m_admission.admit(facts);
+        // A caller without the op's permission is refused by dispatch(),
+        // which audits a refused mutating op; nothing was spent on it.
+        enforce(verdict, response, PermissionRefusal::dispatched);
+        const auto args = op_args(request, found, query);
+        auto result = runtime::dispatch(
+            m_services, op, args, verdict.credential ? verdict.credential->caller : k_anonymous,
+            ops::NameStyle::field);
         add_decision_headers(result, response);
         response.content_type = k_json;
         response.body = dump(result);
@@ -313,51 +209,52 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
     }
 }
 
-int Router::auth(const Request& request, std::string_view query,
-                 const std::optional<limits::IpAddress>& client, Response& response) {
+int Router::auth(const Request& request, std::string_view query, Response& response) {
     if (request.method != "GET") {
         response.headers.emplace_back("Allow", "GET");
         throw StatusError(405, ErrorCode::invalid_argument, "/v1/auth only answers GET",
                           {{"allow", "GET"}});
     }
-    json q = json::object();
-    add_query(query, json::object(), q);
-    m_gate.admit_address(client, response, limits::LimitUse::decision);
+    const auto q = query_args(query);
+    auto facts = facts_of(request, admission::Door::auth);
+    const auto anonymous = q.value("anonymous", std::string());
+    if (anonymous == "1" || anonymous == "true") {
+        facts.anonymous = admission::Anonymous::allowed;
+    }
+    const auto permission = q.contains("permission") && q["permission"].is_string()
+                                ? q["permission"].get<std::string>()
+                                : std::string();
+    facts.permission = permission;
+    const auto verdict = m_admission.admit(facts);
+
+    add_rate_limit_headers(verdict.address_limit, response);
     json out{{"allowed", true}};
-    if (client) {
-        out["client_ip"] = limits::to_string(*client);
+    const bool address_passed =
+        verdict.step != admission::Step::ban && verdict.step != admission::Step::limit;
+    if (verdict.client && address_passed) {
+        out["client_ip"] = limits::to_string(*verdict.client);
         response.headers.emplace_back("X-PB-Client-IP", out["client_ip"].get<std::string>());
     }
-    const auto anonymous =
-        q.value("anonymous", std::string()) == "1" || q.value("anonymous", std::string()) == "true";
-    if (presented_key(request).empty() && anonymous) {
-        response.content_type = k_json;
-        response.body = dump(out);
-        return 200;
+    add_rate_limit_headers(verdict.caller_limit, response);
+    if (!verdict.admitted()) {
+        throw *verdict.refusal;
     }
-    const auto credential = identify(m_services, request);
-    m_gate.admit_caller(client, credential, response, limits::LimitUse::decision);
-    const auto& caller = credential.caller;
-    if (q.contains("permission") && q["permission"].is_string() &&
-        !ops::has_permission(caller.permissions, q["permission"].get<std::string>())) {
-        throw Error(
-            ErrorCode::permission_denied,
-            "the caller lacks the permission \"" + q["permission"].get<std::string>() + "\"",
-            {{"permission", q["permission"]}});
+    if (verdict.credential) {
+        const auto& caller = verdict.credential->caller;
+        std::string permissions;
+        for (const auto& p : caller.permissions) {
+            permissions += (permissions.empty() ? "" : ",") + p;
+        }
+        response.headers.emplace_back("X-PB-Subject", caller.subject);
+        response.headers.emplace_back("X-PB-Owner", caller.subject);
+        response.headers.emplace_back("X-PB-Permissions", permissions);
+        if (!caller.key_id.empty()) {
+            response.headers.emplace_back("X-PB-Key-Id", caller.key_id);
+        }
+        out["subject"] = caller.subject;
+        out["permissions"] = caller.permissions;
+        out["actor"] = caller.actor;
     }
-    std::string permissions;
-    for (const auto& p : caller.permissions) {
-        permissions += (permissions.empty() ? "" : ",") + p;
-    }
-    response.headers.emplace_back("X-PB-Subject", caller.subject);
-    response.headers.emplace_back("X-PB-Owner", caller.subject);
-    response.headers.emplace_back("X-PB-Permissions", permissions);
-    if (!caller.key_id.empty()) {
-        response.headers.emplace_back("X-PB-Key-Id", caller.key_id);
-    }
-    out["subject"] = caller.subject;
-    out["permissions"] = caller.permissions;
-    out["actor"] = caller.actor;
     response.content_type = k_json;
     response.body = dump(out);
     return 200;

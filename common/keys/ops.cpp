@@ -1,8 +1,8 @@
 #include "common/keys/ops.hpp"
 
 #include "common/core/error.hpp"
-#include "common/keys/admission.hpp"
 #include "common/keys/service.hpp"
+#include "common/keys/verifier.hpp"
 #include "common/ops/validate.hpp"
 
 namespace pb::keys {
@@ -92,12 +92,9 @@ void register_keys_ops(OpTable& t) {
         .route = {"POST", "/v1/keys/verify"},
         .handler =
             [](Context& ctx, const json& a) {
-                // The same admission as pbd's gate: bans and the key's own
-                // limit apply whoever asks; a refused key spends no use.
-                return admit_key({ctx.service<KeyService>(), ctx.service<limits::BanService>(),
-                                  ctx.service<limits::LimitService>(), ctx.clock()},
-                                 a["key"].get<std::string>(), {})
-                    .to_json(ctx.clock().now());
+                // The same admission as pbd's routes and /v1/auth: bans and
+                // the key's own limit apply whoever asks; a refused key spends no use.
+                return ctx.service<Verifier>().verify(a["key"].get<std::string>());
             },
         .quiet_field = "id",
         .verdict_field = "valid",

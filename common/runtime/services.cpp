@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "common/actions/catalog.hpp"
+#include "common/admission/pipeline.hpp"
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
 #include "common/keys/redis_cache.hpp"
@@ -110,6 +111,19 @@ limits::LimitService& Services::limits() {
     return *m_limits;
 }
 
+admission::Pipeline& Services::admission() {
+    std::call_once(m_admission_once, [this] {
+        m_admission = std::make_unique<admission::Pipeline>(
+            admission::Parts{*m_keys, *m_tokens, bans(), limits(), m_clock},
+            m_config.get("server.trusted_proxies"));
+    });
+    return *m_admission;
+}
+
+keys::Verifier& Services::key_verifier() {
+    return admission();
+}
+
 actions::Catalog& Services::actions() {
     std::call_once(m_actions_once, [this] {
         m_actions = std::make_unique<actions::Catalog>(
@@ -151,6 +165,9 @@ void* Services::find(std::type_index type) {
     }
     if (type == typeid(secrets::Backend)) {
         return &secrets();
+    }
+    if (type == typeid(keys::Verifier)) {
+        return &key_verifier();
     }
     if (type == typeid(Services)) {
         return this;

@@ -31,6 +31,14 @@ class BanService;
 class LimitService;
 }  // namespace pb::limits
 
+namespace pb::keys {
+class Verifier;
+}  // namespace pb::keys
+
+namespace pb::admission {
+class Pipeline;
+}  // namespace pb::admission
+
 namespace pb {
 
 // FileModeCheck::allow_insecure when security.allow_insecure_permissions is set.
@@ -73,6 +81,12 @@ class Services final : public ops::ServiceRegistry {
     // for a bad setting: pbd should call limits() at start to fail early.
     limits::BanService& bans();
     limits::LimitService& limits();
+    // The admission pipeline (client address, bans, limits, credential,
+    // permission), built on first use from the services above and
+    // server.trusted_proxies. Error(invalid_argument) for a bad setting.
+    admission::Pipeline& admission();
+    // keys.verify's judge: the pipeline at its verify door.
+    keys::Verifier& key_verifier();
     // Named states (cheap to build: no cache, no follower).
     states::StateService& states() { return *m_states; }
     // The actions of actions.paths, loaded on first use (files with problems
@@ -107,6 +121,8 @@ class Services final : public ops::ServiceRegistry {
     std::once_flag m_limits_once;
     std::unique_ptr<limits::BanService> m_bans;
     std::unique_ptr<limits::LimitService> m_limits;
+    std::once_flag m_admission_once;
+    std::unique_ptr<admission::Pipeline> m_admission;
     std::unique_ptr<states::StateService> m_states;
     std::once_flag m_actions_once;
     std::unique_ptr<actions::Catalog> m_actions;

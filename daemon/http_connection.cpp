@@ -21,7 +21,7 @@
 #include "common/limits/service.hpp"
 #include "common/ops/op.hpp"
 #include "daemon/auth.hpp"
-#include "daemon/ws_session.hpp"
+#include "daemon/ws/session.hpp"
 
 namespace pb::daemon::http_detail {
 namespace {

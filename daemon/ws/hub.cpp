@@ -1,4 +1,4 @@
-#include "daemon/ws_hub.hpp"
+#include "daemon/ws/hub.hpp"
 
 #include <algorithm>
 #include <pthread.h>

@@ -1,4 +1,4 @@
-#include "daemon/ws_message.hpp"
+#include "daemon/ws/message.hpp"
 
 #include "common/core/error.hpp"
 #include "common/core/json_parse.hpp"

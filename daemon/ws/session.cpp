@@ -1,5 +1,5 @@
 // One WebSocket connection: Beast frames, JSON requests, ops on the hub's pool.
-#include "daemon/ws_session.hpp"
+#include "daemon/ws/session.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -21,8 +21,8 @@
 #include "common/runtime/dispatcher.hpp"
 #include "common/runtime/op_table.hpp"
 #include "daemon/auth.hpp"
-#include "daemon/ws_hub.hpp"
-#include "daemon/ws_message.hpp"
+#include "daemon/ws/hub.hpp"
+#include "daemon/ws/message.hpp"
 
 namespace pb::daemon::http_detail {
 namespace {

@@ -9,7 +9,7 @@
 #include "common/core/log.hpp"
 #include "common/redis/client.hpp"
 #include "common/redis/event_bus.hpp"
-#include "daemon/ws_hub.hpp"
+#include "daemon/ws/hub.hpp"
 
 namespace pb::daemon {
 namespace {

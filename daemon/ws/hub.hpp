@@ -1,26 +1,25 @@
 #pragma once
-// Beast-free: the WebSocket sessions (ws_session.cpp) and the lifecycle share it.
+// Beast-free: the WebSocket side's parts, composed; the sessions
+// (daemon/ws/session.hpp) and the lifecycle share it.
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
-#include <thread>
 #include <unordered_map>
-#include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "common/events/tailer.hpp"
+#include "common/events/outbox.hpp"
 #include "common/runtime/services.hpp"
 #include "daemon/gate.hpp"
+#include "daemon/ws/credential_watch.hpp"
+#include "daemon/ws/fanout.hpp"
+#include "daemon/ws/op_pool.hpp"
+#include "daemon/ws/outbox_pruner.hpp"
+#include "daemon/ws/outbox_tail.hpp"
+#include "daemon/ws/rooms.hpp"
+#include "daemon/ws/sink.hpp"
 
 namespace pb::redis {
 class Client;
@@ -43,52 +42,28 @@ struct WsOptions {
     int op_threads = 2;
 };
 
-// What the hub pushes frames to: one WebSocket session (ws_session.cpp).
-class WsSink {
-  public:
-    virtual ~WsSink() = default;
-    // Queues a text frame to send. Thread-safe and never blocks; a sink whose
-    // queue would pass ws.max_queue drops its client instead.
-    virtual void push(std::shared_ptr<const std::string> frame) = 0;
-    // Bytes queued and not yet written.
-    virtual std::uint64_t queued_bytes() const = 0;
-    // Drops the client (close 1013, or a hard close when it does not read).
-    virtual void drop_slow() = 0;
-    // Closes with 1001 (going away): pbd is stopping.
-    virtual void going_away() = 0;
-    // The session's credential may have been withdrawn (an event on its key,
-    // on token revocations or on bans): re-check it, spending nothing, and
-    // close (1008) when it no longer admits. Thread-safe and never blocks.
-    virtual void recheck() = 0;
-};
-
-// The daemon side of events and rooms: one thread tails the outbox (every
-// commit, by pbd or by `pbctl` on the same database) and fans each event out
-// to the sessions subscribed to its topic; rooms relay messages between
-// sessions; a small pool runs what may wait on the database. Thread-safe.
-//
-// Subscriptions with `since` replay from the outbox up to the position the
-// tail had reached when the subscription was registered, while the tail holds
-// newer matching events back for that session; then the held events follow
-// and the subscription goes live. Nothing is lost or sent twice.
+// The daemon side of events and rooms, composed of parts with one job each:
+// the outbox tail (ws::OutboxTail) feeds each batch of events to the fan-out
+// (ws::Fanout: subscriptions, replay then live) and to the credential watch
+// (ws::CredentialWatch: re-checks of the sessions an event concerns); rooms
+// (ws::Rooms, relayed through Redis when set up); the pool that runs what may
+// wait on the database (ws::OpPool); outbox pruning (ws::OutboxPruner). The
+// hub numbers the sessions, registers them with the parts, owns the Gate the
+// sessions are admitted by, and renders the metrics. Thread-safe.
 class WsHub {
   public:
     WsHub(Services& services, WsOptions options);
+    // Stops (see stop()).
     ~WsHub();
     WsHub(const WsHub&) = delete;
     WsHub& operator=(const WsHub&) = delete;
 
-    // Rooms across daemons (call before start()): joins, leaves and messages
-    // are announced on <prefix>rooms and delivered to each daemon's members;
-    // who is in a room is kept in the hash <prefix>room:<name>, each member
-    // under its daemon, whose liveness key (<prefix>daemon:<id>, refreshed
-    // every 10 s, lasting 30 s) tells room.info which entries still stand.
+    // Rooms across daemons (call before start()): see ws::Rooms::relay.
     void relay_rooms(redis::EventBus& bus, redis::Client& client);
-    // Announces this daemon and its room members again (Redis may have lost
-    // them: it keeps no data across a restart here).
-    void reannounce_rooms();
+    // Announces this daemon and its room members again (after Redis came back).
+    void reannounce_rooms() { m_rooms.reannounce(); }
 
-    // Starts the tail thread and the pool.
+    // Starts the tail thread and the pool, after the outbox's last event.
     void start();
     // Closes every session (1001), stops the tail and drains the pool. Call
     // before the HTTP server stops.
@@ -98,38 +73,29 @@ class WsHub {
     Services& services() { return m_services; }
     // Bans and rate limits, as for HTTP callers.
     Gate& gate() { return m_gate; }
+    ws::Fanout& fanout() { return m_fanout; }
+    ws::Rooms& rooms() { return m_rooms; }
+    ws::OpPool& pool() { return m_pool; }
 
-    // Runs `job` on the pool (in submission order per pool thread; callers
-    // that need order run one job at a time). Dropped once stopped.
-    void run_blocking(std::function<void()> job);
-
+    // Runs `job` on the pool (see ws::OpPool::post).
+    void run_blocking(std::function<void()> job) { m_pool.post(std::move(job)); }
     // Reads the outbox now rather than at the next poll: pbd itself just
     // committed (a mutating op over the WebSocket).
-    void poke();
+    void poke() { m_tail.poke(); }
     // An event announced by its committer (Redis pub/sub, from any daemon or
-    // pbctl): fanned out without reading the outbox when it is the next seq,
-    // else held until the seqs before it arrive (announced or read). The
-    // outbox stays the authority: duplicates are dropped by seq.
-    void offer(const events::Event& event);
+    // pbctl): see ws::OutboxTail::offer.
+    void offer(const events::Event& event) { m_tail.offer(event); }
 
-    // A session joins or leaves. attach() returns its id.
+    // A session joins or leaves. attach() returns its id; detach() takes it
+    // out of its subscriptions and rooms.
     std::uint64_t attach(std::weak_ptr<WsSink> sink);
     void detach(std::uint64_t session);
-    // The session authenticated as `caller`: its actor (for rooms), and what
-    // its credential hangs on, so that an event withdrawing it (keys/<id>,
-    // tokens/*, bans) makes the session re-check it at once (WsSink::recheck).
+    // The session (still attached) authenticated as `caller`: it may now
+    // subscribe and join rooms as its actor, and an event that may withdraw
+    // its credential (keys/<id>, tokens/*, bans) makes it re-check at once.
     void set_caller(std::uint64_t session, const ops::Caller& caller);
 
-    // The ops of the WebSocket protocol that are not in the op table. Each
-    // throws pb::Error for bad arguments; subscribe() may wait on the database.
-    nlohmann::json subscribe(std::uint64_t session, const nlohmann::json& args);
-    nlohmann::json unsubscribe(std::uint64_t session, const nlohmann::json& args);
-    nlohmann::json join_room(std::uint64_t session, const nlohmann::json& args);
-    nlohmann::json leave_room(std::uint64_t session, const nlohmann::json& args);
-    nlohmann::json room_message(std::uint64_t session, const nlohmann::json& args);
-    nlohmann::json room_info(std::uint64_t session, const nlohmann::json& args);
-
-    // Counters for /metrics.
+    // Counters for /metrics, counted by the sessions.
     std::atomic<std::uint64_t> messages_in{0};
     std::atomic<std::uint64_t> messages_out{0};
     std::atomic<std::uint64_t> dropped_slow{0};
@@ -139,76 +105,23 @@ class WsHub {
     void render_metrics(std::string& out) const;
 
   private:
-    struct Session {
-        std::weak_ptr<WsSink> sink;
-        std::string actor;
-        std::string key_id;  // the API key it authenticated with
-        bool authenticated = false;
-        bool jwt = false;                  // authenticated with a token
-        std::vector<std::string> live;     // patterns delivered as events arrive
-        std::vector<std::string> pending;  // patterns being replayed
-        std::vector<std::shared_ptr<const std::string>> held;  // live events while replaying
-        std::uint64_t held_bytes = 0;
-        std::set<std::string> rooms;
-    };
-
-    void tail_loop();
-    // Room membership and relay (ws_hub_rooms.cpp). Hold m_mutex.
-    nlohmann::json member_json(std::uint64_t session, const std::string& actor) const;
-    void leave_locked(std::uint64_t session, Session& s, const std::string& room);
-    void deliver_to_room(const std::string& room, const std::shared_ptr<const std::string>& frame,
-                         std::uint64_t except);
-    // Not under m_mutex: Redis calls.
-    void announce(const std::string& room, const std::shared_ptr<const std::string>& frame);
-    void on_relayed(std::string_view payload);
-    // Refreshes this daemon's liveness key every k_heartbeat (tail thread).
-    void heartbeat();
-    void send_heartbeat();
-    // Moves the announced events that continue `tailer`'s position into
-    // `batch`, advancing it; drops those already passed.
-    void take_announced(events::Tailer& tailer, std::vector<events::Event>& batch);
-    void fan_out(const std::vector<events::Event>& batch);
-    // Hands the events that can withdraw a session's credential to the
-    // caches first (Follower::offer: the re-check must not read a stale
-    // index), then asks the sessions concerned to re-check.
-    void recheck_credentials(const std::vector<events::Event>& batch);
-    void prune();
-    std::shared_ptr<WsSink> sink_of(std::uint64_t session);
-    // The session's entry; Error(unavailable) once it has closed. Hold m_mutex.
-    Session& session_of(std::uint64_t session);
-    void pool_loop();
+    // On the tail thread.
+    void on_batch(const std::vector<events::Event>& batch);
+    void on_tick();
 
     Services& m_services;
     const WsOptions m_options;
     Gate m_gate;
+    ws::OpPool m_pool;
+    ws::Fanout m_fanout;
+    ws::Rooms m_rooms;
+    ws::CredentialWatch m_watch;
+    ws::OutboxPruner m_pruner;
+    ws::OutboxTail m_tail;  // last: stopped first, its callbacks reach the parts above
 
-    mutable std::mutex m_mutex;  // sessions, rooms, position
-    std::unordered_map<std::uint64_t, Session> m_sessions;
-    std::map<std::string, std::set<std::uint64_t>> m_rooms;
-    redis::EventBus* m_bus = nullptr;  // rooms relayed when set
-    redis::Client* m_redis = nullptr;
-    std::string m_daemon_id;  // "host:pid:random", unique among daemons
-    std::chrono::steady_clock::time_point m_next_heartbeat{};  // tail thread only
+    std::mutex m_mutex;  // the sessions attached
+    std::unordered_map<std::uint64_t, std::weak_ptr<WsSink>> m_sessions;
     std::uint64_t m_next_id = 1;
-    std::int64_t m_position = 0;  // the last seq fanned out
-    std::atomic<std::int64_t> m_last_seq{0};
-    std::atomic<std::uint64_t> m_events_delivered{0};
-    std::atomic<std::uint64_t> m_events_pruned{0};
-
-    std::mutex m_pool_mutex;
-    std::condition_variable m_pool_cv;
-    std::deque<std::function<void()>> m_jobs;
-    std::vector<std::thread> m_pool;
-    bool m_stopping = false;  // guarded by m_pool_mutex
-
-    std::mutex m_tail_mutex;
-    std::condition_variable m_tail_cv;
-    bool m_tail_stop = false;
-    bool m_poked = false;                           // guarded by m_tail_mutex
-    std::vector<events::Event> m_offered;           // guarded by m_tail_mutex
-    std::map<std::int64_t, events::Event> m_early;  // announced, not yet next; tail thread only
-    std::atomic<std::uint64_t> m_events_announced{0};
-    std::thread m_tail;
     bool m_started = false;
 };
 

@@ -42,4 +42,9 @@ std::string ws_credential(const json& args) {
                 {{"param", "api_key"}});
 }
 
+std::shared_ptr<const std::string> ws_frame(const json& j) {
+    return std::make_shared<const std::string>(
+        j.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
 }  // namespace pb::daemon

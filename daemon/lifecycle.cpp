@@ -30,7 +30,7 @@
 #include "daemon/metrics/redis_metrics.hpp"
 #include "daemon/preflight.hpp"
 #include "daemon/sd_notify.hpp"
-#include "daemon/ws_hub.hpp"
+#include "daemon/ws/hub.hpp"
 
 namespace pb::daemon {
 namespace {

@@ -1,4 +1,4 @@
-// A WebSocket text message as pbd's session reads it (daemon/ws_message): the
+// A WebSocket text message as pbd's session reads it (daemon/ws/message): the
 // JSON, the request's id, op and args, then what the session does before any
 // database work: the credential of `authenticate` (parsed as an API key), the
 // topic patterns of `subscribe`, and argument validation of a table op.
@@ -9,7 +9,7 @@
 #include "common/keys/format.hpp"
 #include "common/ops/validate.hpp"
 #include "common/runtime/op_table.hpp"
-#include "daemon/ws_message.hpp"
+#include "daemon/ws/message.hpp"
 #include "fuzz/fuzz_input.hpp"
 
 namespace {

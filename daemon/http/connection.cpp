@@ -15,7 +15,7 @@
 
 #include "common/limits/ahead.hpp"
 #include "daemon/http/router.hpp"
-#include "daemon/ws_session.hpp"
+#include "daemon/ws/session.hpp"
 
 namespace pb::daemon::http_detail {
 namespace {

@@ -39,6 +39,7 @@ start_pbd
 status=0
 "$bin/pb_bench_ws" fanout "$port" "$key" "$clients" "$rounds" || status=$?
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+# The second pbd bootstraps its own admin key: an old key file would stop it (O_EXCL).
 rm -f "$work/port" "$work"/pb.db* "$work/bootstrap-admin.key"
 
 echo "== $idle idle authenticated WebSockets"

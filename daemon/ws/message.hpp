@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -32,5 +33,9 @@ WsRequest decode_ws_request(const nlohmann::json& message);
 // The credential an `authenticate` request carries: args.api_key, args.token
 // or args.access_token (a string). Error(invalid_argument) otherwise.
 std::string ws_credential(const nlohmann::json& args);
+
+// `j` as one text frame, shared by every session it goes to (strings that
+// are not UTF-8 are written with U+FFFD, never refused).
+std::shared_ptr<const std::string> ws_frame(const nlohmann::json& j);
 
 }  // namespace pb::daemon

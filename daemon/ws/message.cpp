@@ -1,4 +1,4 @@
-#include "daemon/ws_message.hpp"
+#include "daemon/ws/message.hpp"
 
 #include "common/core/error.hpp"
 #include "common/core/json_parse.hpp"
@@ -40,6 +40,11 @@ std::string ws_credential(const json& args) {
     throw Error(ErrorCode::invalid_argument,
                 "authenticate: give args.api_key (an API key) or args.token (a JWT access token)",
                 {{"param", "api_key"}});
+}
+
+std::shared_ptr<const std::string> ws_frame(const json& j) {
+    return std::make_shared<const std::string>(
+        j.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 }  // namespace pb::daemon

@@ -50,8 +50,9 @@ std::string format_duration(std::int64_t ms);
 // "+01:00" offsets allowed) into Unix milliseconds.
 std::optional<UnixMillis> parse_rfc3339(std::string_view text);
 
-// Formats Unix milliseconds as RFC 3339 UTC ("2026-01-02T03:04:05Z", with
-// ".123" when the milliseconds are not zero).
+// Formats Unix milliseconds as RFC 3339 UTC with milliseconds, always
+// ("2026-01-02T03:04:05.000Z"): the one form of every timestamp in pb's
+// answers, events and exports.
 std::string format_rfc3339(UnixMillis t);
 
 // Parses a point in time given either as a duration from `now` ("30d") or as an

@@ -204,6 +204,10 @@ nlohmann::json follow_pages(const ops::Op& op, nlohmann::json args, nlohmann::js
                             const std::function<nlohmann::json(const nlohmann::json&)>& run_op) {
     auto result = std::move(first);
     while (result.contains("next_cursor") && result["next_cursor"].is_string()) {
+        // A cursor that does not move would loop for ever: a broken server.
+        if (args.contains("cursor") && args["cursor"] == result["next_cursor"]) {
+            throw Error(ErrorCode::unavailable, "the server gave the same next_cursor twice");
+        }
         args["cursor"] = result["next_cursor"];
         auto page = run_op(args);
         for (auto& row : page[op.list_field]) {

@@ -39,7 +39,7 @@ TEST(BansExportImport, RoundTripsThroughServerInBothFormats) {
     TempDir files;
     RunningDaemon a(dir_a);
     const auto key_a = a.bootstrap_key();
-    for (const std::vector<std::string> add :
+    for (const std::vector<std::string>& add :
          {std::vector<std::string>{"bans", "add", "203.0.113.7", "--for", "4h", "--reason",
                                    "a, \"quoted\" reason"},
           {"bans", "add", "2001:db8::/32"},

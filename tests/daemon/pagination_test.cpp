@@ -7,6 +7,7 @@
 #include "common/core/base64.hpp"
 #include "common/core/config.hpp"
 #include "common/keys/service.hpp"
+#include "common/limits/ban_service.hpp"
 #include "common/runtime/services.hpp"
 #include "tests/daemon/daemon_fixture.hpp"
 

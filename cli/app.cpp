@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -196,6 +198,26 @@ void mask_fields(const ops::Op& op, nlohmann::json& result) {
     }
 }
 
+// --all: the rows of every page, from `first` on, in one answer whose
+// next_cursor is null. Each page starts at the previous one's next_cursor.
+nlohmann::json follow_pages(const ops::Op& op, nlohmann::json args, nlohmann::json first,
+                            const std::function<nlohmann::json(const nlohmann::json&)>& run_op) {
+    auto result = std::move(first);
+    while (result.contains("next_cursor") && result["next_cursor"].is_string()) {
+        // A cursor that does not move would loop for ever: a broken server.
+        if (args.contains("cursor") && args["cursor"] == result["next_cursor"]) {
+            throw Error(ErrorCode::unavailable, "the server gave the same next_cursor twice");
+        }
+        args["cursor"] = result["next_cursor"];
+        auto page = run_op(args);
+        for (auto& row : page[op.list_field]) {
+            result[op.list_field].push_back(std::move(row));
+        }
+        result["next_cursor"] = page.value("next_cursor", nlohmann::json());
+    }
+    return result;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -213,8 +235,8 @@ int run(int argc, char** argv) {
     app.add_option("--api-key", g.api_key,
                    "API key for --server (prefer env PB_API_KEY: arguments show in ps)");
     app.add_option("--timeout", g.timeout, "How long to wait for pbd (env PB_TIMEOUT)");
-    app.add_option("-o,--output", g.output, "Output format")
-        ->check(CLI::IsMember({"table", "json"}));
+    app.add_option("-o,--output", g.output, "Output format (csv: the rows of a list)")
+        ->check(CLI::IsMember({"table", "json", "csv"}));
     app.add_flag("-q,--quiet", g.quiet, "Print only the one value a script wants");
     app.add_option("--log-level", g.log_level, "trace|debug|info|warn|error|off");
     app.add_flag("--allow-insecure-permissions", g.allow_insecure_permissions,
@@ -257,7 +279,7 @@ int run(int argc, char** argv) {
     if (completion->parsed() || man->parsed()) {
         const auto model = docs::describe(app, [&](const CLI::Option& o) -> docs::OptionHints {
             if (o.check_name("--output")) {
-                return {.choices = {"table", "json"}};
+                return {.choices = {"table", "json", "csv"}};
             }
             if (o.check_name("--log-level")) {
                 return {.choices = {"trace", "debug", "info", "warn", "error", "off"}};
@@ -296,9 +318,17 @@ int run(int argc, char** argv) {
         print_overview(app);
         return 0;
     }
-    const auto format = g.quiet ? OutputFormat::quiet
-                                : (g.output == "json" ? OutputFormat::json : OutputFormat::table);
+    const auto format = g.quiet              ? OutputFormat::quiet
+                        : g.output == "json" ? OutputFormat::json
+                        : g.output == "csv"  ? OutputFormat::csv
+                                             : OutputFormat::table;
     try {
+        if (format == OutputFormat::csv && !csv_possible(*op)) {
+            // Refused before the op runs: a change must not happen unprinted.
+            throw Error(ErrorCode::invalid_argument,
+                        "-o csv: only for commands that list rows; this one does not (use -o json)",
+                        {{"param", "output"}});
+        }
         const Config config = load_config(g);
         // pbctl prints results, not logs: stay quiet unless asked.
         const bool level_set = config.explain("log.level")["source"] != "default";
@@ -313,15 +343,31 @@ int run(int argc, char** argv) {
         const auto& services_clock = SystemClock::instance();
         nlohmann::json result;
         const auto& server = config.get("cli.server");
-        if (!server.empty()) {
-            const auto args =
-                ops::validate_args(*op, raw, services_clock.now(), ops::NameStyle::flag);
-            result = call_remote(server, config.get("cli.api_key"),
-                                 config.get_duration_ms("cli.timeout"), *op, args);
-        } else {
-            auto services = Services::open(config, services_clock, {.pool_size = 1});
-            const ops::Caller caller{local_actor(), {"admin"}};
-            result = runtime::dispatch(*services, *op, raw, caller, ops::NameStyle::flag);
+        std::unique_ptr<Services> services;
+        const ops::Caller caller{local_actor(), {"admin"}};
+        auto run_op = [&](const nlohmann::json& given) {
+            if (!server.empty()) {
+                auto args =
+                    ops::validate_args(*op, given, services_clock.now(), ops::NameStyle::flag);
+                if (op->remote_args) {
+                    args = op->remote_args(args);
+                }
+                return call_remote(server, config.get("cli.api_key"),
+                                   config.get_duration_ms("cli.timeout"), *op, args);
+            }
+            if (!services) {
+                services = Services::open(config, services_clock, {.pool_size = 1});
+            }
+            return runtime::dispatch(*services, *op, given, caller, ops::NameStyle::flag);
+        };
+        result = run_op(raw);
+        if (tree.all_pages_requested()) {
+            result = follow_pages(*op, raw, std::move(result), run_op);
+        } else if (const auto more = result.find("next_cursor");
+                   more != result.end() && more->is_string()) {
+            // Never a silent cut: the rest is one flag away.
+            std::cerr << "pbctl: more " << op->list_field << " follow: pass --all, or --cursor "
+                      << more->get<std::string>() << " for the next page\n";
         }
         if (format == OutputFormat::table && !raw.value("show", false)) {
             mask_fields(*op, result);

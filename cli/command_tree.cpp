@@ -91,6 +91,11 @@ CommandTree::CommandTree(CLI::App& app, const ops::OpTable& table) {
                               "Exit with the " + op.exit_status_field +
                                   " of the result instead of pb's own status");
         }
+        if (op.find_param("cursor") != nullptr && !op.list_field.empty()) {
+            cmd.app->add_flag("--all", cmd.all_pages,
+                              "Follow next_cursor and print every page (a large list is read "
+                              "into memory first)");
+        }
     }
 }
 
@@ -147,6 +152,15 @@ docs::OptionHints CommandTree::hints(const CLI::Option& option) const {
         }
     }
     return {};
+}
+
+bool CommandTree::all_pages_requested() const {
+    for (const auto& c : m_commands) {
+        if (c.app->parsed()) {
+            return c.all_pages;
+        }
+    }
+    return false;
 }
 
 bool CommandTree::exit_status_requested() const {

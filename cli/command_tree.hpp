@@ -30,6 +30,8 @@ class CommandTree {
     docs::OptionHints hints(const CLI::Option& option) const;
     // True when --exit-status was given (ops with an exit_status_field only).
     bool exit_status_requested() const;
+    // True when --all was given (paged lists only: ops with a cursor param).
+    bool all_pages_requested() const;
 
   private:
     struct Value {
@@ -44,6 +46,7 @@ class CommandTree {
         CLI::App* app = nullptr;
         std::deque<Value> values;
         bool exit_status = false;
+        bool all_pages = false;
     };
     std::deque<Command> m_commands;
 };

@@ -44,6 +44,33 @@ void render_table(std::ostream& out, const std::vector<std::string>& columns, co
     }
 }
 
+// One CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line end.
+std::string csv_cell(const json& v) {
+    const std::string text = v.is_null() ? std::string() : cell_text(v);
+    if (text.find_first_of(",\"\r\n") == std::string::npos) {
+        return text;
+    }
+    std::string out = "\"";
+    for (char c : text) {
+        out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    }
+    return out + '"';
+}
+
+void render_csv(std::ostream& out, const std::vector<std::string>& columns, const json& rows) {
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        out << (i == 0 ? "" : ",") << csv_cell(columns[i]);
+    }
+    out << "\r\n";
+    for (const auto& row : rows) {
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            out << (i == 0 ? "" : ",")
+                << csv_cell(row.contains(columns[i]) ? row[columns[i]] : json(nullptr));
+        }
+        out << "\r\n";
+    }
+}
+
 void render_fields(std::ostream& out, const json& obj, const Style& style) {
     std::size_t width = 0;
     for (const auto& [k, v] : obj.items()) {
@@ -56,6 +83,10 @@ void render_fields(std::ostream& out, const json& obj, const Style& style) {
 }
 
 }  // namespace
+
+bool csv_possible(const ops::Op& op) {
+    return !op.list_field.empty();
+}
 
 std::string cell_text(const json& v) {
     if (v.is_null()) {
@@ -82,11 +113,22 @@ void render(std::ostream& out, const ops::Op& op, const json& result, OutputForm
             out << result.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
             return;
         case OutputFormat::quiet:
+            // A list's quiet_field names a field of its rows: one per line.
+            if (!op.quiet_field.empty() && !op.list_field.empty() &&
+                result.contains(op.list_field) && result[op.list_field].is_array()) {
+                for (const auto& row : result[op.list_field]) {
+                    if (row.is_object() && row.contains(op.quiet_field)) {
+                        out << cell_text(row[op.quiet_field]) << '\n';
+                    }
+                }
+                return;
+            }
             if (!op.quiet_field.empty() && result.contains(op.quiet_field)) {
                 out << cell_text(result[op.quiet_field]) << '\n';
             }
             return;
         case OutputFormat::table:
+        case OutputFormat::csv:
             break;
     }
     if (!op.list_field.empty() && result.contains(op.list_field) &&
@@ -98,10 +140,10 @@ void render(std::ostream& out, const ops::Op& op, const json& result, OutputForm
                 columns.push_back(k);
             }
         }
-        render_table(out, columns, rows, style);
-        // A paged list says how to get the next page.
-        if (result.contains("next_cursor") && result["next_cursor"].is_string()) {
-            out << "more: --cursor " << result["next_cursor"].get<std::string>() << '\n';
+        if (format == OutputFormat::csv) {
+            render_csv(out, columns, rows);
+        } else {
+            render_table(out, columns, rows, style);
         }
         return;
     }

@@ -101,7 +101,7 @@ json Action::to_json() const {
         run = {{"op", op->op}, {"args", op->args}};
     } else if (command) {
         run = {{"command", command->argv},
-               {"timeout", format_duration(command->timeout_ms)},
+               {"timeout_ms", command->timeout_ms},
                {"cwd", command->cwd},
                {"env", command->env},
                {"inherit_env", command->inherit_env},

@@ -43,6 +43,7 @@ void register_actions_ops(OpTable& t, const OpHost& host) {
                 }
                 return json{{"actions", rows}, {"problems", problems}};
             },
+        .quiet_field = "name",
         .columns = {"name", "description", "permission", "file"},
         .list_field = "actions",
     });

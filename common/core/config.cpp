@@ -144,7 +144,8 @@ constexpr std::array k_keys{
               "Comma-separated addresses and CIDR ranges never banned automatically and not "
               "rate limited (the operator's own network and proxies)."},
     ConfigKey{"bans.retention", duration, "30d", "PB_BANS_RETENTION", both, Sensitivity::plain,
-              "Expired bans are kept this long (bans list --all, repeat counting), then purged."},
+              "Expired bans are kept this long (bans list --include-expired, repeat counting), "
+              "then purged."},
     ConfigKey{"actions.paths", string, "", "PB_ACTIONS_PATHS", both, Sensitivity::plain,
               "Comma-separated folders (or files) of action YAML files; empty: no actions. pbd "
               "reloads them on SIGHUP and when they change."},

@@ -191,20 +191,12 @@ std::string format_rfc3339(UnixMillis t) {
     const year_month_day ymd(day_point);
     const hh_mm_ss hms(floor<milliseconds>(tp - day_point));
     char buf[40];
-    const auto ms = hms.subseconds().count();
-    if (ms != 0) {
-        std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02lld.%03lldZ",
-                      static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                      static_cast<unsigned>(ymd.day()), static_cast<long>(hms.hours().count()),
-                      static_cast<long>(hms.minutes().count()),
-                      static_cast<long long>(hms.seconds().count()), static_cast<long long>(ms));
-    } else {
-        std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02lldZ",
-                      static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                      static_cast<unsigned>(ymd.day()), static_cast<long>(hms.hours().count()),
-                      static_cast<long>(hms.minutes().count()),
-                      static_cast<long long>(hms.seconds().count()));
-    }
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02lld.%03lldZ",
+                  static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                  static_cast<unsigned>(ymd.day()), static_cast<long>(hms.hours().count()),
+                  static_cast<long>(hms.minutes().count()),
+                  static_cast<long long>(hms.seconds().count()),
+                  static_cast<long long>(hms.subseconds().count()));
     return buf;
 }
 

@@ -52,8 +52,9 @@ std::string format_duration(std::int64_t ms);
 // "+01:00" offsets allowed) into Unix milliseconds.
 std::optional<UnixMillis> parse_rfc3339(std::string_view text);
 
-// Formats Unix milliseconds as RFC 3339 UTC ("2026-01-02T03:04:05Z", with
-// ".123" when the milliseconds are not zero).
+// Formats Unix milliseconds as RFC 3339 UTC with milliseconds, always
+// ("2026-01-02T03:04:05.000Z"): the one form of every timestamp in pb's
+// answers, events and exports.
 std::string format_rfc3339(UnixMillis t);
 // A point in time in pb's JSON answers: its RFC 3339 text, or null for none
 // ("never", "not yet").

@@ -1,6 +1,7 @@
 #include "common/events/tailer.hpp"
 
 #include "common/core/error.hpp"
+#include "common/core/time_format.hpp"
 
 namespace pb::events {
 
@@ -67,7 +68,7 @@ nlohmann::json to_json(const Event& e) {
             {"topic", e.topic},
             {"seq", e.seq},
             {"data", e.data},
-            {"created_at", e.created_at}};
+            {"created_at", format_rfc3339(e.created_at)}};
 }
 
 std::optional<Event> event_from_json(const nlohmann::json& j) {
@@ -79,12 +80,16 @@ std::optional<Event> event_from_json(const nlohmann::json& j) {
     const auto type = j.find("event");
     const auto created = j.find("created_at");
     if (seq == j.end() || !seq->is_number_integer() || topic == j.end() || !topic->is_string() ||
-        type == j.end() || !type->is_string() || created == j.end() ||
-        !created->is_number_integer() || seq->get<std::int64_t>() <= 0) {
+        type == j.end() || !type->is_string() || created == j.end() || !created->is_string() ||
+        seq->get<std::int64_t>() <= 0) {
+        return std::nullopt;
+    }
+    const auto at = parse_rfc3339(created->get<std::string>());
+    if (!at) {
         return std::nullopt;
     }
     return Event{seq->get<std::int64_t>(), topic->get<std::string>(), type->get<std::string>(),
-                 j.value("data", nlohmann::json()), created->get<std::int64_t>()};
+                 j.value("data", nlohmann::json()), *at};
 }
 
 void check_resume(store::Connection& c, std::int64_t since) {

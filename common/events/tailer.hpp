@@ -49,7 +49,8 @@ class Tailer {
 };
 
 // An event as subscribers see it, over the WebSocket and from `pbctl events
-// tail`: {"event":type,"topic","seq","data","created_at"}.
+// tail`: {"event":type,"topic","seq","data","created_at"} (created_at in RFC
+// 3339 with milliseconds).
 nlohmann::json to_json(const Event& e);
 // The event to_json() describes; nullopt when `j` is not that shape.
 std::optional<Event> event_from_json(const nlohmann::json& j);

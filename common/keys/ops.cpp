@@ -3,6 +3,7 @@
 #include "common/core/error.hpp"
 #include "common/keys/service.hpp"
 #include "common/keys/verifier.hpp"
+#include "common/ops/paging.hpp"
 #include "common/ops/validate.hpp"
 
 namespace pb::keys {
@@ -102,18 +103,15 @@ void register_keys_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "keys.list",
-        .summary = "List API keys",
+        .summary = "List API keys, oldest first, a page at a time",
         .params =
             {
                 Param{.name = "owner", .help = "Only keys of this owner"},
                 Param{.name = "status",
                       .help = "Only keys in this status",
                       .choices = {"active", "revoked", "expired", "exhausted"}},
-                Param{.name = "limit",
-                      .type = ParamType::integer,
-                      .help = "At most this many",
-                      .fallback = 1000,
-                      .min = 1},
+                limit_param("keys"),
+                cursor_param(),
             },
         .permission = "keys:read",
         .route = {"GET", "/v1/keys"},
@@ -124,14 +122,28 @@ void register_keys_ops(OpTable& t) {
                     f.owner = a["owner"].get<std::string>();
                 if (a.contains("status"))
                     f.status = a["status"].get<std::string>();
-                f.limit = a["limit"].get<std::int64_t>();
+                const auto limit = page_limit(a);
+                if (const auto after =
+                        decode_cursor(a, "keys", {CursorPart::integer, CursorPart::text})) {
+                    f.after = ListFilter::Position{(*after)[0].get<std::int64_t>(),
+                                                   (*after)[1].get<std::string>()};
+                }
+                f.limit = limit + 1;
+                auto keys = ctx.service<KeyService>().list(f);
+                std::optional<std::string> next;
+                if (static_cast<std::int64_t>(keys.size()) > limit) {
+                    keys.resize(static_cast<std::size_t>(limit));
+                    next = encode_cursor("keys",
+                                         json::array({keys.back().created_at, keys.back().id}));
+                }
                 json rows = json::array();
                 const auto now = ctx.clock().now();
-                for (const auto& k : ctx.service<KeyService>().list(f)) {
+                for (const auto& k : keys) {
                     rows.push_back(k.to_json(now));
                 }
-                return json{{"keys", rows}};
+                return json{{"keys", rows}, {"next_cursor", cursor_json(next)}};
             },
+        .quiet_field = "id",
         .columns = k_list_columns,
         .list_field = "keys",
     });

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 
 #include "common/core/crypto.hpp"
 #include "common/core/error.hpp"
@@ -477,25 +478,54 @@ KeyRecord KeyService::get(std::string_view id) {
 std::vector<KeyRecord> KeyService::list(const ListFilter& filter) {
     flush_usage();
     const auto now = m_clock.now();
-    const auto rows = m_store.transaction(
-        [&](Connection& c) {
-            return c.query(
-                "SELECT " + std::string(k_columns) +
-                    " FROM api_keys WHERE (CAST($1 AS TEXT) IS NULL OR owner = $1) ORDER BY "
-                    "created_at, id",
-                {nullable(filter.owner)});
-        },
-        store::TxMode::read);
+    // The status is decided in SQL as KeyRecord::status() decides it, so a page
+    // holds `limit` keys of that status, never fewer because others were skipped.
+    static const std::map<std::string, std::string, std::less<>> k_status_sql{
+        {"revoked", "revoked_at IS NOT NULL"},
+        {"expired", "revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= {now}"},
+        {"exhausted",
+         "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > {now}) AND remaining IS NOT "
+         "NULL AND remaining <= 0"},
+        {"active",
+         "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > {now}) AND (remaining IS NULL "
+         "OR remaining > 0)"},
+    };
+    store::Params params;
+    std::string where = "1 = 1";
+    if (filter.status) {
+        const auto it = k_status_sql.find(*filter.status);
+        if (it == k_status_sql.end()) {
+            throw Error(ErrorCode::invalid_argument,
+                        "status: must be active, revoked, expired or exhausted",
+                        {{"param", "status"}});
+        }
+        std::string cond = it->second;
+        if (const auto at = cond.find("{now}"); at != std::string::npos) {
+            params.emplace_back(now);
+            cond.replace(at, 5, "$1");
+        }
+        where += " AND " + cond;
+    }
+    if (filter.owner) {
+        params.emplace_back(*filter.owner);
+        where += " AND owner = $" + std::to_string(params.size());
+    }
+    if (filter.after) {
+        params.emplace_back(filter.after->created_at);
+        const auto at = "$" + std::to_string(params.size());
+        params.emplace_back(filter.after->id);
+        const auto id = "$" + std::to_string(params.size());
+        where += " AND (created_at > " + at + " OR (created_at = " + at + " AND id > " + id + "))";
+    }
+    params.emplace_back(filter.limit);
+    const auto sql = "SELECT " + std::string(k_columns) + " FROM api_keys WHERE " + where +
+                     " ORDER BY created_at, id LIMIT $" + std::to_string(params.size());
+    const auto rows = m_store.transaction([&](Connection& c) { return c.query(sql, params); },
+                                          store::TxMode::read);
     std::vector<KeyRecord> out;
+    out.reserve(rows.size());
     for (const auto& r : rows) {
-        auto k = from_row(r);
-        if (filter.status && k.status(now) != *filter.status) {
-            continue;
-        }
-        out.push_back(std::move(k));
-        if (static_cast<std::int64_t>(out.size()) >= filter.limit) {
-            break;
-        }
+        out.push_back(from_row(r));
     }
     return out;
 }

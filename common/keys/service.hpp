@@ -71,10 +71,16 @@ struct KeyPatch {
     std::optional<std::optional<std::string>> rate_limit;  // inner nullopt: the scope's default
 };
 
+// Keys in (created_at, id) order, from just after `after` on (keyset paging).
 struct ListFilter {
     std::optional<std::string> owner;
-    std::optional<std::string> status;
-    std::int64_t limit = 1000;
+    std::optional<std::string> status;  // active, revoked, expired or exhausted
+    struct Position {
+        UnixMillis created_at = 0;
+        std::string id;
+    };
+    std::optional<Position> after;
+    std::int64_t limit = 100;
 };
 
 // A key and the one time its secret text is shown.

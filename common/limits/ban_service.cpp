@@ -153,18 +153,27 @@ Ban BanService::remove(std::string_view text) {
 
 std::vector<Ban> BanService::list(const BanFilter& filter) {
     const auto now = m_clock.now();
-    std::optional<std::string> kind;
+    store::Params params;
+    std::string where = "1 = 1";
     if (filter.kind) {
-        kind = std::string(to_string(*filter.kind));
+        params.emplace_back(std::string(to_string(*filter.kind)));
+        where += " AND kind = $" + std::to_string(params.size());
     }
+    if (!filter.include_expired) {
+        params.emplace_back(now);
+        where += " AND (expires_at IS NULL OR expires_at > $" + std::to_string(params.size()) + ")";
+    }
+    if (filter.after) {
+        params.emplace_back(filter.after->created_at);
+        const auto at = "$" + std::to_string(params.size());
+        params.emplace_back(filter.after->id);
+        const auto id = "$" + std::to_string(params.size());
+        where += " AND (created_at > " + at + " OR (created_at = " + at + " AND id > " + id + "))";
+    }
+    params.emplace_back(filter.limit);
+    where += " ORDER BY created_at, id LIMIT $" + std::to_string(params.size());
     const auto rows = m_store.transaction(
-        [&](Connection& c) {
-            return c.query(
-                select_bans("(CAST($1 AS TEXT) IS NULL OR kind = $1) AND ($2 = 1 OR expires_at IS "
-                            "NULL OR expires_at > $3) ORDER BY created_at, id LIMIT $4"),
-                {nullable(kind), std::int64_t{filter.include_expired ? 1 : 0}, now, filter.limit});
-        },
-        store::TxMode::read);
+        [&](Connection& c) { return c.query(select_bans(where), params); }, store::TxMode::read);
     std::vector<Ban> out;
     out.reserve(rows.size());
     for (const auto& r : rows) {

@@ -40,10 +40,16 @@ struct NewBan {
     AllowListGuard guard = AllowListGuard::refuse;
 };
 
+// Bans in (created_at, id) order, from just after `after` on (keyset paging).
 struct BanFilter {
     std::optional<BanKind> kind;
     bool include_expired = false;
-    std::int64_t limit = 1000;
+    struct Position {
+        UnixMillis created_at = 0;
+        std::int64_t id = 0;
+    };
+    std::optional<Position> after;
+    std::int64_t limit = 100;
 };
 
 // One row of an import (see ban_io.hpp for the file formats).

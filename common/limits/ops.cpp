@@ -9,6 +9,7 @@
 #include "common/limits/ban_io.hpp"
 #include "common/limits/ban_service.hpp"
 #include "common/limits/service.hpp"
+#include "common/ops/paging.hpp"
 
 namespace pb::limits {
 namespace {
@@ -155,6 +156,34 @@ std::vector<ImportRow> import_rows(const Context& ctx, const json& a, UnixMillis
                           now);
 }
 
+// pbctl --server bans import FILE: the caller reads its own file (the daemon
+// opens no path a client names) and sends the bans as the JSON document, with
+// every row checked here first, as the daemon will check them again.
+json import_document(const json& a) {
+    if (!a.contains("file")) {
+        return a;
+    }
+    const auto format = a["format"].get<std::string>();
+    const auto rows = parse_ban_rows(read_import_file(a["file"].get<std::string>()),
+                                     format == "csv"    ? BanFileFormat::csv
+                                     : format == "json" ? BanFileFormat::json
+                                                        : BanFileFormat::automatic,
+                                     SystemClock::instance().now());
+    json bans = json::array();
+    for (const auto& r : rows) {
+        bans.push_back(
+            {{"target", r.target.text()},
+             {"expires_at", r.expires_at ? json(format_rfc3339(*r.expires_at)) : json(nullptr)},
+             {"reason", r.reason},
+             {"origin", to_string(r.origin)}});
+    }
+    json out = a;
+    out.erase("file");
+    out.erase("format");
+    out["document"] = {{"bans", bans}};
+    return out;
+}
+
 void register_bans_ops(OpTable& t) {
     t.add(Op{
         .name = "bans.add",
@@ -188,21 +217,19 @@ void register_bans_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "bans.list",
-        .summary = "List bans in force (--all: expired ones too, until they are purged)",
+        .summary = "List bans in force, oldest first, a page at a time (--include-expired: "
+                   "expired ones too, until they are purged)",
         .params =
             {
                 Param{.name = "scope",
                       .help = "Only bans of this kind",
                       .choices = {"ip", "range", "user", "key"}},
-                Param{.name = "all",
+                Param{.name = "include_expired",
                       .type = ParamType::boolean,
                       .help = "Include expired bans",
                       .fallback = false},
-                Param{.name = "limit",
-                      .type = ParamType::integer,
-                      .help = "At most this many",
-                      .fallback = 1000,
-                      .min = 1},
+                limit_param("bans"),
+                cursor_param(),
             },
         .permission = "bans:read",
         .route = {"GET", "/v1/bans"},
@@ -212,10 +239,26 @@ void register_bans_ops(OpTable& t) {
                 if (a.contains("scope")) {
                     f.kind = ban_kind_from_string(a["scope"].get<std::string>());
                 }
-                f.include_expired = a["all"].get<bool>();
-                f.limit = a["limit"].get<std::int64_t>();
-                return bans_json(ctx.service<BanService>().list(f), ctx.clock().now());
+                f.include_expired = a["include_expired"].get<bool>();
+                const auto limit = page_limit(a);
+                if (const auto after =
+                        decode_cursor(a, "bans", {CursorPart::integer, CursorPart::integer})) {
+                    f.after = BanFilter::Position{(*after)[0].get<std::int64_t>(),
+                                                  (*after)[1].get<std::int64_t>()};
+                }
+                f.limit = limit + 1;
+                auto bans = ctx.service<BanService>().list(f);
+                std::optional<std::string> next;
+                if (static_cast<std::int64_t>(bans.size()) > limit) {
+                    bans.resize(static_cast<std::size_t>(limit));
+                    next = encode_cursor("bans",
+                                         json::array({bans.back().created_at, bans.back().id}));
+                }
+                auto out = bans_json(bans, ctx.clock().now());
+                out["next_cursor"] = cursor_json(next);
+                return out;
             },
+        .quiet_field = "target",
         .columns = k_ban_columns,
         .list_field = "bans",
     });
@@ -264,8 +307,10 @@ void register_bans_ops(OpTable& t) {
         .params =
             {
                 Param{.name = "file",
-                      .help = "A CSV (target,expires_at,reason) or JSON ({\"bans\":[…]}) file; "
-                              "read by pbctl on the database only",
+                      .help = "A CSV (target,expires_at,reason, or a header naming the "
+                              "columns) or JSON ({\"bans\":[…]}) file, as bans export -o csv "
+                              "or -o json writes it; pbctl reads it (with --server too, and "
+                              "sends it as the document)",
                       .positional = Positional::yes},
                 Param{.name = "document",
                       .type = ParamType::json_object,
@@ -289,16 +334,18 @@ void register_bans_ops(OpTable& t) {
             },
         .quiet_field = "imported",
         .audit_target = "file",
+        .remote_args = import_document,
     });
     t.add(Op{
         .name = "bans.export",
-        .summary = "Every ban in force, in the JSON bans import reads (use -o json)",
+        .summary = "Every ban in force, as bans import reads them: -o json or -o csv > FILE",
         .permission = "bans:read",
         .route = {"GET", "/v1/bans/export"},
         .handler =
             [](Context& ctx, const json&) {
                 return bans_json(ctx.service<BanService>().all_active(), ctx.clock().now());
             },
+        .quiet_field = "target",
         .columns = k_ban_columns,
         .list_field = "bans",
     });

@@ -99,6 +99,10 @@ struct Op {
     // Object fields whose values the CLI's table output hides unless the op's
     // boolean "show" arg is set (JSON and -q output are for scripts: shown).
     std::vector<std::string> masked_fields;
+    // What pbctl --server does to the validated arguments before sending them,
+    // on the caller's machine: e.g. reads a FILE the daemon must not open and
+    // sends its content as JSON. Throws pb::Error. Empty: sent as they are.
+    std::function<nlohmann::json(const nlohmann::json& args)> remote_args;
 
     std::string group() const { return name.substr(0, name.find('.')); }
     // The command's dotted path in pbctl: the name, with cli_group for group.

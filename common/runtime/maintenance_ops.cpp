@@ -11,6 +11,8 @@
 #include "common/core/private_file.hpp"
 #include "common/core/time_format.hpp"
 #include "common/limits/ban_service.hpp"
+#include "common/ops/paging.hpp"
+#include "common/runtime/op_table.hpp"
 #include "common/runtime/services.hpp"
 
 namespace pb::runtime {
@@ -114,6 +116,21 @@ json purge(Services& s) {
     return json{{"bans", bans}, {"token_revocations", revocations}, {"refresh_tokens", refresh}};
 }
 
+// Recorded args hold times as the canonical Unix ms; shown as every time is.
+json shown_args(const std::string& op_name, json args) {
+    const auto* op = op_table().find(op_name);
+    if (op == nullptr || !args.is_object()) {
+        return args;
+    }
+    for (const auto& p : op->params) {
+        const auto it = args.find(p.name);
+        if (p.type == ParamType::time && it != args.end() && it->is_number_integer()) {
+            *it = format_rfc3339(it->get<UnixMillis>());
+        }
+    }
+    return args;
+}
+
 json audit_list(Services& s, const json& a) {
     std::string sql =
         "SELECT id, at, actor, op, target, outcome, args FROM audit_log WHERE at >= $1";
@@ -124,24 +141,36 @@ json audit_list(Services& s, const json& a) {
             sql += std::string(" AND ") + field + " = $" + std::to_string(params.size());
         }
     }
-    params.emplace_back(a["limit"].get<std::int64_t>());
+    if (const auto after = decode_cursor(a, "audit", {CursorPart::integer})) {
+        params.emplace_back((*after)[0].get<std::int64_t>());
+        sql += " AND id > $" + std::to_string(params.size());
+    }
+    const auto limit = page_limit(a);
+    params.emplace_back(limit + 1);
     sql += " ORDER BY id LIMIT $" + std::to_string(params.size());
     json rows = json::array();
     s.store().transaction(
         [&](store::Connection& c) {
             for (const auto& r : c.query(sql, params)) {
                 auto args = parse_json_or_discarded(r.get_text(6), {k_max_stored_json_depth});
-                rows.push_back({{"id", r.get_int(0)},
-                                {"at", format_rfc3339(r.get_int(1))},
-                                {"actor", r.get_text(2)},
-                                {"op", r.get_text(3)},
-                                {"target", r.get_text(4)},
-                                {"outcome", r.get_text(5)},
-                                {"args", args.is_discarded() ? json(nullptr) : args}});
+                rows.push_back(
+                    {{"id", r.get_int(0)},
+                     {"at", format_rfc3339(r.get_int(1))},
+                     {"actor", r.get_text(2)},
+                     {"op", r.get_text(3)},
+                     {"target", r.get_text(4)},
+                     {"outcome", r.get_text(5)},
+                     {"args", args.is_discarded() ? json(nullptr)
+                                                  : shown_args(r.get_text(3), std::move(args))}});
             }
         },
         store::TxMode::read);
-    return json{{"entries", rows}};
+    std::optional<std::string> next;
+    if (static_cast<std::int64_t>(rows.size()) > limit) {
+        rows.erase(rows.end() - 1);
+        next = encode_cursor("audit", json::array({rows.back()["id"]}));
+    }
+    return json{{"entries", rows}, {"next_cursor", cursor_json(next)}};
 }
 
 }  // namespace
@@ -184,16 +213,13 @@ void register_maintenance_ops(OpTable& t) {
                       .fallback = "1d"},
                 Param{.name = "actor", .help = "Only this actor, e.g. key:abc123"},
                 Param{.name = "op", .help = "Only this op, e.g. keys.create"},
-                Param{.name = "limit",
-                      .type = ParamType::integer,
-                      .help = "At most this many, oldest first",
-                      .fallback = 1000,
-                      .min = 1},
+                limit_param("entries"),
+                cursor_param(),
             },
         .permission = "admin",
         .route = {"GET", "/v1/audit"},
-        .handler = [](Context& ctx,
-                      const json& a) { return audit_list(ctx.service<Services>(), a); },
+        .handler = [](Context& ctx, const json& a) { return audit_list(ctx.service<Services>(), a); },
+        .quiet_field = "id",
         .columns = {"at", "actor", "op", "target", "outcome"},
         .list_field = "entries",
     });

@@ -49,6 +49,21 @@ void validate_path(std::string_view path) {
     }
 }
 
+std::vector<std::string> Backend::list_page(std::string_view prefix,
+                                            const std::optional<std::string>& after,
+                                            std::int64_t limit) {
+    std::vector<std::string> out;
+    for (auto& name : list(prefix)) {
+        if (static_cast<std::int64_t>(out.size()) >= limit) {
+            break;
+        }
+        if (!after || name > *after) {
+            out.push_back(std::move(name));
+        }
+    }
+    return out;
+}
+
 nlohmann::json to_json(const Metadata& m) {
     nlohmann::json versions = nlohmann::json::array();
     for (const auto& v : m.versions) {

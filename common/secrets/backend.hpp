@@ -81,6 +81,13 @@ class Backend {
     // The names directly under `prefix` ("" or "a/b"): secrets as "name",
     // folders as "name/", sorted. Empty when there are none.
     virtual std::vector<std::string> list(std::string_view prefix) = 0;
+    // One page of list(prefix): at most `limit` names, those after `after`
+    // (a name a previous page ended with) when given. This default reads the
+    // whole list (Vault lists a folder in one answer); a backend that can seek
+    // overrides it.
+    virtual std::vector<std::string> list_page(std::string_view prefix,
+                                               const std::optional<std::string>& after,
+                                               std::int64_t limit);
     virtual Metadata metadata(std::string_view path) = 0;
     // Changes settings; creates the metadata of a path that has no secret yet.
     virtual void update_metadata(std::string_view path, const MetadataUpdate& update) = 0;

@@ -300,6 +300,75 @@ std::vector<std::string> LocalBackend::list(std::string_view prefix) {
     return {names.begin(), names.end()};
 }
 
+std::vector<std::string> LocalBackend::list_page(std::string_view prefix,
+                                                 const std::optional<std::string>& after,
+                                                 std::int64_t limit) {
+    std::string base(prefix);
+    while (!base.empty() && base.back() == '/') {
+        base.pop_back();
+    }
+    if (!base.empty()) {
+        validate_path(base);
+        base += '/';
+    }
+    std::string upper = base;
+    if (!upper.empty()) {
+        upper.back() = '0';
+    }
+    // A seek from the last name given: past a secret, or past a whole folder
+    // (everything under "x/" sorts before "x0"), so each page reads only the
+    // rows it shows plus one per folder.
+    std::string from = base;
+    bool inclusive = true;
+    if (after) {
+        if (after->ends_with('/')) {
+            from = base + after->substr(0, after->size() - 1) + '0';
+        } else {
+            from = base + *after;
+            inclusive = false;
+        }
+    }
+    std::vector<std::string> names;
+    m_store.transaction(
+        [&](store::Connection& c) {
+            while (static_cast<std::int64_t>(names.size()) < limit) {
+                const auto want = limit - static_cast<std::int64_t>(names.size());
+                std::string sql = std::string("SELECT path FROM secrets WHERE path ") +
+                                  (inclusive ? ">=" : ">") + " $1";
+                store::Params params{from};
+                if (!upper.empty()) {
+                    params.emplace_back(upper);
+                    sql += " AND path < $2";
+                }
+                params.emplace_back(want);
+                sql += " ORDER BY path LIMIT $" + std::to_string(params.size());
+                const auto rows = c.query(sql, params);
+                bool reseek = false;
+                for (const auto& r : rows) {
+                    const auto path = r.get_text(0);
+                    const auto rest = std::string_view(path).substr(base.size());
+                    const auto slash = rest.find('/');
+                    if (slash == std::string_view::npos) {
+                        names.emplace_back(rest);
+                        from = path;
+                        inclusive = false;
+                        continue;
+                    }
+                    names.emplace_back(rest.substr(0, slash + 1));
+                    from = base + std::string(rest.substr(0, slash)) + '0';
+                    inclusive = true;
+                    reseek = true;
+                    break;
+                }
+                if (!reseek && static_cast<std::int64_t>(rows.size()) < want) {
+                    break;
+                }
+            }
+        },
+        store::TxMode::read);
+    return names;
+}
+
 Metadata LocalBackend::metadata(std::string_view path) {
     return m_store.transaction(
         [&](store::Connection& c) {

@@ -33,6 +33,9 @@ class LocalBackend final : public Backend {
     std::int64_t patch(std::string_view path, const FieldPatch& patch,
                        std::optional<std::int64_t> cas) override;
     std::vector<std::string> list(std::string_view prefix) override;
+    std::vector<std::string> list_page(std::string_view prefix,
+                                       const std::optional<std::string>& after,
+                                       std::int64_t limit) override;
     Metadata metadata(std::string_view path) override;
     void update_metadata(std::string_view path, const MetadataUpdate& update) override;
     void remove(std::string_view path, const std::vector<std::int64_t>& versions) override;

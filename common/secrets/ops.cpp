@@ -4,6 +4,7 @@
 
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
+#include "common/ops/paging.hpp"
 #include "common/ops/validate.hpp"
 #include "common/secrets/backend.hpp"
 
@@ -246,22 +247,48 @@ void register_secrets_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "secrets.list",
-        .summary = "The secrets and folders directly under a prefix",
+        .summary = "The secrets and folders directly under a prefix, in name order, a page at a "
+                   "time",
         .params = {Param{.name = "prefix",
                          .help = "A folder, e.g. app/ (empty: the top)",
                          .positional = Positional::yes,
-                         .fallback = ""}},
+                         .fallback = ""},
+                   limit_param("names"), cursor_param()},
         .permission = "secrets:read",
         .route = {"GET", "/v1/secrets"},
         .handler =
             [](Context& ctx, const json& a) {
                 const auto prefix = a.value("prefix", std::string());
+                // "app" and "app/" name one folder: its cursor serves both.
+                auto folder = prefix;
+                while (!folder.empty() && folder.back() == '/') {
+                    folder.pop_back();
+                }
+                const auto limit = page_limit(a);
+                std::optional<std::string> after;
+                if (const auto pos =
+                        decode_cursor(a, "secrets", {CursorPart::text, CursorPart::text})) {
+                    if ((*pos)[0].get<std::string>() != folder) {
+                        throw Error(ErrorCode::invalid_argument,
+                                    "cursor: from a listing of another prefix; pass the "
+                                    "next_cursor of a previous page of this one",
+                                    {{"param", "cursor"}});
+                    }
+                    after = (*pos)[1].get<std::string>();
+                }
+                auto names = backend(ctx).list_page(prefix, after, limit + 1);
+                std::optional<std::string> next;
+                if (static_cast<std::int64_t>(names.size()) > limit) {
+                    names.resize(static_cast<std::size_t>(limit));
+                    next = encode_cursor("secrets", json::array({folder, names.back()}));
+                }
                 json keys = json::array();
-                for (const auto& k : backend(ctx).list(prefix)) {
+                for (const auto& k : names) {
                     keys.push_back({{"key", k}, {"kind", k.ends_with('/') ? "folder" : "secret"}});
                 }
-                return json{{"prefix", prefix}, {"keys", keys}};
+                return json{{"prefix", prefix}, {"keys", keys}, {"next_cursor", cursor_json(next)}};
             },
+        .quiet_field = "key",
         .columns = {"key", "kind"},
         .list_field = "keys",
         .cli_group = "vault",

@@ -1,6 +1,7 @@
 #include "common/states/ops.hpp"
 
 #include "common/core/error.hpp"
+#include "common/ops/paging.hpp"
 #include "common/ops/validate.hpp"
 #include "common/states/service.hpp"
 
@@ -215,12 +216,8 @@ void register_states_ops(OpTable& t) {
                 Param{.name = "status",
                       .help = "Only states in this status",
                       .choices = names(k_all_statuses)},
-                Param{.name = "limit",
-                      .type = ParamType::integer,
-                      .help = "At most this many per page (up to 1000)",
-                      .fallback = 100,
-                      .min = 1},
-                Param{.name = "cursor", .help = "The next_cursor of the previous page"},
+                limit_param("states"),
+                cursor_param(),
             },
         .permission = "states:read",
         .route = {"GET", "/v1/states"},
@@ -243,6 +240,7 @@ void register_states_ops(OpTable& t) {
                     {"states", rows},
                     {"next_cursor", page.next_cursor ? json(*page.next_cursor) : json(nullptr)}};
             },
+        .quiet_field = "id",
         .columns = k_state_columns,
         .list_field = "states",
     });

@@ -193,7 +193,7 @@ json State::to_json() const {
             {"updated_at", format_rfc3339(updated_at)},
             {"updated_by", updated_by},
             {"expires_at", time_or_null(expires_at)},
-            {"ttl", ttl_ms ? json(format_duration(*ttl_ms)) : json(nullptr)}};
+            {"ttl_ms", ttl_ms ? json(*ttl_ms) : json(nullptr)}};
 }
 
 json HistoryEntry::to_json() const {

@@ -1,6 +1,7 @@
 #include "common/tokens/issuer_ops.hpp"
 
 #include "common/core/error.hpp"
+#include "common/ops/paging.hpp"
 #include "common/tokens/service.hpp"
 
 namespace pb::tokens {
@@ -118,17 +119,22 @@ void register_tokens_issuer_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "tokens.issuers.list",
-        .summary = "The trusted issuers",
+        .summary = "The trusted issuers, in name order, a page at a time",
+        .params = {limit_param("issuers"), cursor_param()},
         .permission = "tokens:read",
         .route = {"GET", "/v1/tokens/issuers"},
         .handler =
-            [](Context& ctx, const json&) {
+            [](Context& ctx, const json& a) {
+                const auto [page, next] =
+                    page_by_name(ctx.service<TokenService>().issuers().list(), "issuers", a,
+                                 [](const auto& i) { return i->name; });
                 json rows = json::array();
-                for (const auto& i : ctx.service<TokenService>().issuers().list()) {
+                for (const auto& i : page) {
                     rows.push_back(i->to_json(false));
                 }
-                return json{{"issuers", rows}};
+                return json{{"issuers", rows}, {"next_cursor", cursor_json(next)}};
             },
+        .quiet_field = "name",
         .columns = {"name", "issuer", "status", "audience", "grants", "jwks_url"},
         .list_field = "issuers",
     });

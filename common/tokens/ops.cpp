@@ -2,6 +2,7 @@
 
 #include "common/core/error.hpp"
 #include "common/core/json_parse.hpp"
+#include "common/ops/paging.hpp"
 #include "common/ops/validate.hpp"
 #include "common/tokens/grants.hpp"
 #include "common/tokens/issuer_ops.hpp"
@@ -204,11 +205,21 @@ void register_tokens_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "tokens.keys.list",
-        .summary = "Signing and verification keys (never their secret parts)",
+        .summary = "Signing and verification keys (never their secret parts), in kid order, a "
+                   "page at a time",
+        .params = {limit_param("keys"), cursor_param()},
         .permission = "tokens:read",
         .route = {"GET", "/v1/tokens/keys"},
-        .handler = [](Context& ctx,
-                      const json&) { return key_rows(ctx.service<TokenService>().ring().list()); },
+        .handler =
+            [](Context& ctx, const json& a) {
+                const auto [page, next] =
+                    page_by_name(ctx.service<TokenService>().ring().list(), "signing_keys", a,
+                                 [](const auto& k) { return k->kid; });
+                auto out = key_rows(page);
+                out["next_cursor"] = cursor_json(next);
+                return out;
+            },
+        .quiet_field = "kid",
         .columns = {"kid", "alg", "status", "origin", "can_sign", "created_at"},
         .list_field = "keys",
     });

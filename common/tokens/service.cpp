@@ -5,6 +5,7 @@
 #include "common/core/crypto.hpp"
 #include "common/core/error.hpp"
 #include "common/core/json_parse.hpp"
+#include "common/core/time_format.hpp"
 #include "common/events/outbox.hpp"
 
 namespace pb::tokens {
@@ -46,6 +47,22 @@ TokenCheck refuse(Reason reason, std::string message) {
     return c;
 }
 
+// A token.revoked event's expires_at: RFC 3339, or Unix ms in events written
+// before pb 0.1 settled on one time format. Unreadable: revoked for good, in
+// memory until the next load from the store (which holds the number).
+UnixMillis revocation_expiry(const json& data) {
+    const auto it = data.find("expires_at");
+    if (it != data.end() && it->is_number_integer()) {
+        return it->get<UnixMillis>();
+    }
+    if (it != data.end() && it->is_string()) {
+        if (const auto t = parse_rfc3339(it->get<std::string>())) {
+            return *t;
+        }
+    }
+    return k_max_instant_ms;
+}
+
 }  // namespace
 
 json TokenCheck::to_json() const {
@@ -85,7 +102,7 @@ TokenService::TokenService(store::Store& store, const Clock& clock, events::Foll
     load_revocations();
     m_follower.on(std::string(k_revocation_topic), [this](const events::Event& e) {
         std::unique_lock lock(m_revoked_mutex);
-        m_revoked[e.data.value("id", std::string())] = e.data.value("expires_at", std::int64_t{0});
+        m_revoked[e.data.value("id", std::string())] = revocation_expiry(e.data);
     });
 }
 
@@ -370,7 +387,7 @@ void TokenService::add_revocation(Connection& c, const std::string& id, std::str
         {id, std::string(kind), expires_at, now, std::string(actor), std::string(reason)});
     if (n > 0) {
         events::append(c, k_revocation_topic, "token.revoked",
-                       {{"id", id}, {"expires_at", expires_at}}, now);
+                       {{"id", id}, {"expires_at", format_rfc3339(expires_at)}}, now);
     }
 }
 
@@ -414,7 +431,7 @@ json TokenService::revoke(std::optional<std::string_view> token, std::optional<s
         std::unique_lock lock(m_revoked_mutex);
         m_revoked[id] = expires_at;
     }
-    return {{"jti", id}, {"revoked", true}, {"until", expires_at / 1000}};
+    return {{"jti", id}, {"revoked", true}, {"until", format_rfc3339(expires_at)}};
 }
 
 json TokenService::inspect(std::string_view token) const {

@@ -95,7 +95,7 @@ TEST_F(BansCliTest, BadInputIsExit2) {
     }
     const auto r = pbctl({"bans", "add", "10.0.0.0/33"});
     EXPECT_NE(r.err.find("prefix length must be 0..32 for IPv4"), std::string::npos) << r.err;
-    EXPECT_EQ(ok_json({"bans", "list", "--all"}).at("bans").size(), 0U);
+    EXPECT_EQ(ok_json({"bans", "list", "--include-expired"}).at("bans").size(), 0U);
 }
 
 // export -o json, then import into a fresh database, gives the same bans.
@@ -119,6 +119,34 @@ TEST_F(BansCliTest, ExportImportRoundTrip) {
     }
 }
 
+// export -o csv, then import of that file into a fresh database, gives the
+// same bans (quoted reasons, permanent ones, ranges); -o csv on a command that
+// lists nothing is refused before anything runs.
+TEST_F(BansCliTest, CsvExportImportRoundTrip) {
+    ok({"bans", "add", "203.0.113.7", "--for", "4h", "--reason", "a, \"quoted\" reason"});
+    ok({"bans", "add", "2001:db8::/32"});
+    ok({"bans", "add", "user:mallory", "--for", "30d"});
+    const auto csv = ok({"bans", "export", "-o", "csv"});
+    EXPECT_EQ(csv.rfind("target,kind,origin,reason,expires_at,created_by,active\r\n", 0), 0U)
+        << csv;
+    const auto path = file("bans.csv", csv);
+    const auto before = ok_json({"bans", "export"}).at("bans");
+
+    env["PB_DB"] = dir.file("other.db");
+    EXPECT_EQ(ok_json({"bans", "import", path}).at("imported"), 3);
+    const auto after = ok_json({"bans", "export"}).at("bans");
+    ASSERT_EQ(after.size(), before.size());
+    for (std::size_t i = 0; i < before.size(); ++i) {
+        for (const char* field : {"target", "kind", "reason", "expires_at", "origin"}) {
+            EXPECT_EQ(after[i].at(field), before[i].at(field)) << field;
+        }
+    }
+    const auto r = pbctl({"bans", "add", "192.0.2.1", "-o", "csv"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("-o csv"), std::string::npos) << r.err;
+    EXPECT_EQ(ok_json({"bans", "check", "192.0.2.1"}).at("banned"), false);
+}
+
 // A CSV import with one bad row writes nothing; a good one writes every row.
 TEST_F(BansCliTest, CsvImportAllOrNothing) {
     const auto bad = file("bad.csv",
@@ -128,7 +156,7 @@ TEST_F(BansCliTest, CsvImportAllOrNothing) {
     const auto r = pbctl({"bans", "import", bad});
     EXPECT_EQ(r.exit_code, 2) << describe({"bans", "import"}, r);
     EXPECT_NE(r.err.find("row 2"), std::string::npos) << r.err;
-    EXPECT_EQ(ok_json({"bans", "list", "--all"}).at("bans").size(), 0U);
+    EXPECT_EQ(ok_json({"bans", "list", "--include-expired"}).at("bans").size(), 0U);
 
     const auto good = file("good.csv",
                            "# target,expires_at,reason\n"

@@ -94,7 +94,7 @@ TEST_F(StatesCliTest, Transitions) {
     EXPECT_EQ(ok({"states", "transition", "acct", "expire", "-q"}), "expired\n");
     EXPECT_EQ(exit_of({"states", "update", "acct", "--data", "{}"}), 5);
     EXPECT_EQ(ok({"states", "transition", "acct", "renew", "--ttl", "1h", "-q"}), "active\n");
-    EXPECT_EQ(ok_json({"states", "get", "acct"}).at("ttl"), "1h");
+    EXPECT_EQ(ok_json({"states", "get", "acct"}).at("ttl_ms"), 3'600'000);
     EXPECT_EQ(exit_of({"states", "transition", "acct", "explode"}), 2);
     EXPECT_EQ(exit_of({"states", "transition", "acct", "suspend", "--if-version", "1"}), 5);
     EXPECT_EQ(ok_json({"states", "get", "acct"}).at("version"), 7);
@@ -147,8 +147,12 @@ TEST_F(StatesCliTest, StdinDataAndPaging) {
         args = {"states", "list", "--limit", "2", "--cursor", j.at("next_cursor")};
     }
     EXPECT_EQ(seen, (std::vector<std::string>{"p0", "p1", "p2", "p3", "p4"}));
-    const auto table = ok({"states", "list", "--limit", "2"});
-    EXPECT_NE(table.find("more: --cursor "), std::string::npos) << table;
+    // A page that is not the last says so on stderr; --all reads them all.
+    const auto table = pbctl({"states", "list", "--limit", "2"});
+    EXPECT_EQ(table.exit_code, 0) << table.err;
+    EXPECT_NE(table.err.find("pass --all, or --cursor "), std::string::npos) << table.err;
+    EXPECT_EQ(table.out.find("more"), std::string::npos) << table.out;
+    EXPECT_EQ(ok({"states", "list", "--limit", "2", "--all", "-q"}), "p0\np1\np2\np3\np4\n");
 }
 
 // Pins --ttl: the state reads as expired once due, with no daemon running,

@@ -88,7 +88,7 @@ TEST_F(StrictJsonCliTest, DeepBanImportsAreRefused) {
     expect_refused({"bans", "import", path}, "ban file: JSON nested deeper than 64 levels");
     const auto dup = file("dup.json", R"({"bans":[{"target":"192.0.2.1","target":"10.0.0.0/8"}]})");
     expect_refused({"bans", "import", dup}, R"(ban file: duplicate member "target")");
-    EXPECT_EQ(ok_json({"bans", "list", "--all"}).at("bans").size(), 0U);
+    EXPECT_EQ(ok_json({"bans", "list", "--include-expired"}).at("bans").size(), 0U);
 }
 
 // yaml-cpp recurses per level: a config file of '[' ran it off the stack.

@@ -69,10 +69,12 @@ TEST(ParseRfc3339, RejectsGarbage) {
     }
 }
 
-// Formatting is UTC with Z, and shows milliseconds only when there are some.
-TEST(FormatRfc3339, IsUtcWithOptionalMillis) {
-    EXPECT_EQ(format_rfc3339(0), "1970-01-01T00:00:00Z");
-    EXPECT_EQ(format_rfc3339(k_t), "2026-01-02T03:04:05Z");
+// Formatting is UTC with Z and always three digits of milliseconds: pb's one
+// time format, in every answer, event and export.
+TEST(FormatRfc3339, IsUtcWithMillis) {
+    EXPECT_EQ(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
+    EXPECT_EQ(format_rfc3339(k_t), "2026-01-02T03:04:05.000Z");
+    EXPECT_EQ(format_rfc3339(k_t + 120), "2026-01-02T03:04:05.120Z");
     EXPECT_EQ(format_rfc3339(k_t + 7), "2026-01-02T03:04:05.007Z");
     EXPECT_EQ(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
 }

@@ -109,8 +109,13 @@ TEST_F(Outbox, EventJsonIsWhatSubscribersSee) {
     EXPECT_EQ(j["event"], "thing.done");
     EXPECT_EQ(j["topic"], "states/s1");
     EXPECT_EQ(j["seq"], 1);
-    EXPECT_EQ(j["created_at"], 42);
+    EXPECT_EQ(j["created_at"], "1970-01-01T00:00:00.042Z");
     EXPECT_EQ(j["data"]["topic"], "states/s1");
+    // What a daemon announces over Redis reads back as the same event.
+    const auto back = event_from_json(j);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->created_at, 42);
+    EXPECT_EQ(back->seq, 1);
 }
 
 }  // namespace

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -201,6 +203,44 @@ TEST_P(LifecycleTest, ListFiltersByOwnerStatusAndLimit) {
     EXPECT_EQ(ids(service->list({.status = "active"})), (std::vector{a1.record.id, b1.record.id}));
     EXPECT_EQ(ids(service->list({.limit = 2})), (std::vector{a1.record.id, b1.record.id}));
     EXPECT_TRUE(service->list({.owner = "carol"}).empty());
+}
+
+// list pages by (created_at, id): from a position inside a run of keys made in
+// the same millisecond, the next page starts right after it (nothing lost or
+// repeated); the status filter is exact at `now` (expired, exhausted).
+TEST_P(LifecycleTest, ListPagesAfterAPositionAmongEqualTimes) {
+    std::vector<std::string> made;
+    for (int i = 0; i < 9; ++i) {
+        made.push_back(create("team").record.id);
+    }
+    std::sort(made.begin(), made.end());  // one created_at: id order
+    std::vector<std::string> paged;
+    std::optional<ListFilter::Position> after;
+    for (int page = 0; page < 10; ++page) {
+        const auto ks = service->list({.owner = "team", .after = after, .limit = 4});
+        for (const auto& k : ks) {
+            paged.push_back(k.id);
+        }
+        if (ks.size() < 4) {
+            break;
+        }
+        after = ListFilter::Position{ks.back().created_at, ks.back().id};
+    }
+    EXPECT_EQ(paged, made);
+
+    const auto expiring = create("x", {}, clock.now() + k_hour);
+    service->update(made[0], KeyPatch{.remaining = std::optional<std::int64_t>(0)});
+    clock.advance(k_hour);
+    auto ids = [&](const char* status) {
+        std::vector<std::string> out;
+        for (const auto& k : service->list({.status = std::string(status)})) {
+            out.push_back(k.id);
+        }
+        return out;
+    };
+    EXPECT_EQ(ids("expired"), std::vector<std::string>{expiring.record.id});
+    EXPECT_EQ(ids("exhausted"), std::vector<std::string>{made[0]});
+    EXPECT_EQ(ids("active").size(), 8U);
 }
 
 // has_active_admin counts only active keys holding "admin".

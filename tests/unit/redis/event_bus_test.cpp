@@ -137,9 +137,11 @@ TEST_F(EventBusTest, ForeignMessagesOnTheChannelAreSkipped) {
     bus.listen();
     ASSERT_TRUE(eventually([&] { return bus.listening(); }));
     c.command({"PUBLISH", bus.channel(), "not json"});
-    c.command({"PUBLISH", bus.channel(), R"({"seq":-1,"topic":"x","event":"y","created_at":1})"});
     c.command({"PUBLISH", bus.channel(),
-               R"({"seq":7,"topic":"x","event":"y","created_at":1,"data":null})"});
+               R"({"seq":-1,"topic":"x","event":"y","created_at":"1970-01-01T00:00:00.001Z"})"});
+    c.command(
+        {"PUBLISH", bus.channel(),
+         R"({"seq":7,"topic":"x","event":"y","created_at":"1970-01-01T00:00:00.001Z","data":null})"});
     ASSERT_TRUE(got.wait_for(1));
     EXPECT_EQ(got.events()[0].seq, 7);
     EXPECT_EQ(bus.malformed(), 2u);
@@ -164,7 +166,8 @@ TEST_F(EventBusTest, ALostSubscriptionIsRestoredAndResynced) {
     ASSERT_TRUE(eventually([&] {
         try {
             c.command(
-                {"PUBLISH", bus.channel(), R"({"seq":3,"topic":"x","event":"y","created_at":1})"});
+                {"PUBLISH", bus.channel(),
+                 R"({"seq":3,"topic":"x","event":"y","created_at":"1970-01-01T00:00:00.001Z"})"});
             return true;
         } catch (const Error&) {
             return false;

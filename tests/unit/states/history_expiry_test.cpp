@@ -125,7 +125,7 @@ TEST_P(StateExpiry, RenewExtends) {
     EXPECT_EQ(service->get("s").status, Status::active);
     clock.advance(k_minute);
     EXPECT_EQ(service->get("s").status, Status::expired);
-    EXPECT_EQ(s.to_json().at("ttl"), "1h");
+    EXPECT_EQ(s.to_json().at("ttl_ms"), 3'600'000);
 
     // A state that may not expire cannot be given a TTL by renew either.
     make("fixed", json::object(), std::vector<Transition>{Transition::renew});

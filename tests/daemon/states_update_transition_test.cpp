@@ -39,7 +39,7 @@ TEST(DaemonStatesUpdate, DataAndTransitionAreOneChangeOnEverySurface) {
     EXPECT_EQ(resumed["result"]["version"], 3);
 
     const auto remote = run({pbctl_path(), "--server", pbd.url(), "states", "update", "s", "--data",
-                             R"({"step":3})", "--transition", "deactivate"},
+                             R"({"step":3})", "--transition", "deactivate", "-o", "json"},
                             {{"PB_API_KEY", admin}});
     ASSERT_EQ(remote.exit_code, 0) << remote.err;
     EXPECT_EQ(json::parse(remote.out)["status"], "inactive");

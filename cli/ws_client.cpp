@@ -149,7 +149,11 @@ void WsClient::connect(const WsTarget& target, WsClock::time_point deadline) {
     if (s.step_error) {
         return fail(s.step_error.message());
     }
-    s.ws.next_layer().set_option(tcp::no_delay(true), ec);
+    // No TCP_NODELAY (the tests' and the benchmark's clients never set it):
+    // pbctl's one small message after the handshake leaves at once anyway,
+    // and with it pbd's 1009 close of an oversized message can reset the
+    // socket while the write's later fragments go out; Beast then aborts
+    // the pending read that would have reported the close.
     s.ws.set_option(
         websocket::stream_base::decorator([headers = target.headers](websocket::request_type& req) {
             for (const auto& [name, value] : headers) {

@@ -9,7 +9,7 @@
 #include "common/events/topics.hpp"
 #include "common/redis/client.hpp"
 #include "common/redis/event_bus.hpp"
-#include "daemon/prometheus_text.hpp"
+#include "daemon/metrics/prometheus_text.hpp"
 
 namespace pb::daemon {
 namespace {
@@ -71,9 +71,7 @@ std::vector<std::string> topics_arg(const json& args) {
 }  // namespace
 
 WsHub::WsHub(Services& services, WsOptions options)
-    : m_services(services),
-      m_options(std::move(options)),
-      m_gate(services, services.config().get("server.trusted_proxies")) {}
+    : m_services(services), m_options(std::move(options)) {}
 
 WsHub::~WsHub() {
     stop();

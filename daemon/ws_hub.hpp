@@ -19,8 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/events/tailer.hpp"
+#include "common/ops/op.hpp"
 #include "common/runtime/services.hpp"
-#include "daemon/gate.hpp"
 
 namespace pb::redis {
 class Client;
@@ -96,8 +96,6 @@ class WsHub {
 
     const WsOptions& options() const { return m_options; }
     Services& services() { return m_services; }
-    // Bans and rate limits, as for HTTP callers.
-    Gate& gate() { return m_gate; }
 
     // Runs `job` on the pool (in submission order per pool thread; callers
     // that need order run one job at a time). Dropped once stopped.
@@ -180,7 +178,6 @@ class WsHub {
 
     Services& m_services;
     const WsOptions m_options;
-    Gate m_gate;
 
     mutable std::mutex m_mutex;  // sessions, rooms, position
     std::unordered_map<std::uint64_t, Session> m_sessions;

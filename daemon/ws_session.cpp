@@ -20,7 +20,7 @@
 #include "common/events/topics.hpp"
 #include "common/runtime/dispatcher.hpp"
 #include "common/runtime/op_table.hpp"
-#include "daemon/auth.hpp"
+#include "daemon/admission/request_admission.hpp"
 #include "daemon/ws_hub.hpp"
 #include "daemon/ws_message.hpp"
 
@@ -171,10 +171,12 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
         try {
             Response ignored;
             const auto request = request_view();
-            m_client = m_hub.gate().client_address(request);
-            m_hub.gate().admit_address(m_client, ignored);
-            if (const auto key = presented_key(request); !key.empty()) {
-                become(admit_credential(std::string(key)), std::string(key));
+            const auto verdict =
+                m_hub.services().admission().admit(facts_of(request, admission::Door::ws_upgrade));
+            m_client = verdict.client;
+            enforce(verdict, ignored);
+            if (verdict.credential) {
+                become(*verdict.credential, std::string(presented_key(request)));
             }
         } catch (const Error& e) {
             status = http_status(e.code());
@@ -195,17 +197,17 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
 
     // Verifies `text` and admits it as a session's credential: bans are
     // checked, nothing is counted or spent (each op is, as a request).
-    Credential admit_credential(const std::string& text) {
-        auto credential = identify(m_hub.services(), text);
+    admission::Credential admit_credential(const std::string& text) {
+        auto verdict = m_hub.services().admission().admit(
+            {.door = admission::Door::ws_check, .credential = text, .client = m_client});
         Response ignored;
-        m_hub.gate().admit_caller(m_client, credential, ignored, limits::LimitUse::api,
-                                  keys::Count::no);
-        return credential;
+        enforce(verdict, ignored);
+        return std::move(*verdict.credential);
     }
 
     // On the pool: the session is `credential` (its text kept, to be verified
     // again before every op and whenever an event may have withdrawn it).
-    void become(const Credential& credential, std::string text) {
+    void become(const admission::Credential& credential, std::string text) {
         m_hub.set_caller(m_id, credential.caller);
         auto until = credential.key.key ? credential.key.valid_until : token_valid_until(text);
         {
@@ -251,10 +253,10 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
 
     // On the pool: the credential again, as an HTTP request would present
     // it: verified from the in-memory indexes, its permissions unchanged,
-    // then admitted (bans, limits; one use spent with Count::yes). A
+    // then admitted (bans, limits; one use spent at Door::ws_op). A
     // credential withdrawn (revoked, deleted, expired, exhausted, banned,
     // permissions changed) sets m_withdrawn; throws the refusal.
-    void readmit(keys::Count count) {
+    void readmit(admission::Door door, const ops::Op* op = nullptr) {
         std::string text;
         std::vector<std::string> permissions;
         {
@@ -263,15 +265,15 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
             permissions = m_caller->permissions;
         }
         try {
-            const auto credential = identify(m_hub.services(), text);
-            if (credential.caller.permissions != permissions) {
-                throw Error(ErrorCode::unauthenticated,
-                            "the credential's permissions changed: authenticate again",
-                            {{"reason", "permissions_changed"}});
-            }
+            const auto verdict =
+                m_hub.services().admission().admit({.door = door,
+                                                    .credential = text,
+                                                    .client = m_client,
+                                                    .held_permissions = &permissions,
+                                                    .op = op});
             Response ignored;
-            const auto left = m_hub.gate().admit_caller(m_client, credential, ignored,
-                                                        limits::LimitUse::api, count);
+            enforce(verdict, ignored, PermissionRefusal::dispatched);
+            const auto& left = verdict.remaining;
             if (left && *left <= 0) {
                 withdraw(text, "exhausted");  // this op was its last use
             }
@@ -320,7 +322,7 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
             return;
         }
         try {
-            readmit(keys::Count::no);
+            readmit(admission::Door::ws_check);
         } catch (const Error& e) {
             if (e.code() == ErrorCode::unavailable || e.code() == ErrorCode::internal) {
                 logger()->warn("re-checking WebSocket session {}: {}", m_id, e.what());
@@ -546,7 +548,7 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
         }
         // Every op is admitted as an HTTP request would be: the credential
         // verified again, its bans and limits, one use of a counted key.
-        readmit(keys::Count::yes);
+        readmit(admission::Door::ws_op, runtime::op_table().find(op));
         const auto caller = *current_caller();
         if (op == "subscribe") {
             check_topic_permissions(caller, args);

@@ -1,8 +1,8 @@
 #pragma once
-// Private to http_connection.cpp and ws_session.cpp (Boost.Asio types).
+// Private to http/connection.cpp and ws_session.cpp (Boost.Asio types).
 
-#include "daemon/http_connection.hpp"
-#include "daemon/request.hpp"
+#include "daemon/http/request.hpp"
+#include "daemon/http/server_state.hpp"
 
 namespace pb::daemon::http_detail {
 

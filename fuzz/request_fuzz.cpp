@@ -1,6 +1,6 @@
 // The request path from raw bytes: "METHOD TARGET\n" then the body. The
 // target's route is matched in the op table, its captures, query and JSON body
-// become the args as pbd's router assembles them (daemon/router.cpp: captures
+// become the args as pbd's router assembles them (daemon/http/op_args.cpp: captures
 // percent-decoded, a repeated query name a list, a body member given twice
 // refused), and they go through what runtime::dispatch does before the handler
 // (a copy, validation, the redacted args of a mutating op's audit record).

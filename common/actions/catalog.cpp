@@ -47,15 +47,16 @@ CatalogSettings catalog_settings_from_config(const Config& config) {
     return s;
 }
 
-Catalog::Catalog(CatalogSettings settings, const ops::OpTable* table)
-    : m_settings(std::move(settings)), m_table(table) {
+Catalog::Catalog(CatalogSettings settings, OpHost host)
+    : m_settings(std::move(settings)), m_host(std::move(host)) {
     reload();
 }
 
 void Catalog::reload() {
     // The fingerprint first: a change during the scan triggers another one.
     auto print = fingerprint();
-    auto loaded = std::make_shared<const Loaded>(load_paths(m_settings.paths, m_table));
+    auto loaded = std::make_shared<const Loaded>(
+        load_paths(m_settings.paths, m_host.table ? &m_host.table() : nullptr));
     auto log = log::get("actions");
     for (const auto& p : loaded->problems) {
         log->warn("action file skipped: {}", p.to_string());

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/actions/loader.hpp"
+#include "common/actions/op_host.hpp"
 #include "common/core/config.hpp"
 
 namespace pb::actions {
@@ -30,7 +31,8 @@ CatalogSettings catalog_settings_from_config(const Config& config);
 class Catalog {
   public:
     // Loads at once; problems are logged (logger "actions"), never thrown.
-    Catalog(CatalogSettings settings, const ops::OpTable* table);
+    // `host` checks op actions against its table and runs them.
+    Catalog(CatalogSettings settings, OpHost host);
 
     // Scans the folders again and swaps the result in.
     void reload();
@@ -63,12 +65,13 @@ class Catalog {
     Slot acquire();
 
     const CatalogSettings& settings() const { return m_settings; }
+    const OpHost& host() const { return m_host; }
 
   private:
     std::string fingerprint() const;
 
     CatalogSettings m_settings;
-    const ops::OpTable* m_table;
+    OpHost m_host;
     mutable std::mutex m_mutex;
     std::shared_ptr<const Loaded> m_loaded;
     std::string m_fingerprint;

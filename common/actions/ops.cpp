@@ -4,8 +4,6 @@
 #include "common/actions/catalog.hpp"
 #include "common/actions/runner.hpp"
 #include "common/core/error.hpp"
-#include "common/runtime/op_table.hpp"
-#include "common/runtime/services.hpp"
 
 namespace pb::actions {
 namespace {
@@ -23,7 +21,7 @@ Param name_param() {
 
 }  // namespace
 
-void register_actions_ops(OpTable& t) {
+void register_actions_ops(OpTable& t, const OpHost& host) {
     t.add(Op{
         .name = "actions.list",
         .summary = "List the actions loaded from actions.paths, and the files skipped",
@@ -31,7 +29,7 @@ void register_actions_ops(OpTable& t) {
         .route = {"GET", "/v1/actions"},
         .handler =
             [](Context& ctx, const json&) {
-                const auto snap = ctx.services.actions().snapshot();
+                const auto snap = ctx.service<Catalog>().snapshot();
                 json rows = json::array();
                 for (const auto& a : snap->actions) {
                     rows.push_back({{"name", a.name},
@@ -56,7 +54,7 @@ void register_actions_ops(OpTable& t) {
         .route = {"GET", "/v1/actions/{name}"},
         .handler =
             [](Context& ctx, const json& a) {
-                return ctx.services.actions().find(a["name"].get<std::string>())->to_json();
+                return ctx.service<Catalog>().find(a["name"].get<std::string>())->to_json();
             },
     });
     t.add(Op{
@@ -88,7 +86,7 @@ void register_actions_ops(OpTable& t) {
         .route = {"POST", "/v1/actions/{name}/run"},
         .handler =
             [](Context& ctx, const json& a) {
-                const auto action = ctx.services.actions().find(a["name"].get<std::string>());
+                const auto action = ctx.service<Catalog>().find(a["name"].get<std::string>());
                 json values = a["args"];
                 merge_pairs(a["arg"].get<std::vector<std::string>>(), values);
                 return run_action(ctx.services, *action, values, ctx.caller,
@@ -113,12 +111,12 @@ void register_actions_ops(OpTable& t) {
         .permission = "admin",
         .route = {"POST", "/v1/actions/lint"},
         .handler =
-            [](Context&, const json& a) {
+            [table = host.table](Context&, const json& a) {
                 std::vector<std::filesystem::path> paths;
                 for (const auto& p : a["paths"]) {
                     paths.emplace_back(p.get<std::string>());
                 }
-                return lint(paths, &runtime::op_table());
+                return lint(paths, &table());
             },
         .verdict_field = "ok",
         .verdict_reason_field = "summary",

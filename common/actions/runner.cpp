@@ -9,9 +9,6 @@
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
 #include "common/events/outbox.hpp"
-#include "common/runtime/dispatcher.hpp"
-#include "common/runtime/op_table.hpp"
-#include "common/runtime/services.hpp"
 
 extern char** environ;
 
@@ -25,12 +22,12 @@ constexpr std::string_view k_default_path = "/usr/local/bin:/usr/bin:/bin";
 
 // The record of a run or a refusal: an audit row and, for a run, its event,
 // committed together. Never throws: a failed record is logged.
-void record(Services& s, const Action& action, const ops::Caller& caller, const json& args,
-            std::string_view outcome, const json* ran) {
+void record(ops::ServiceRegistry& s, const Action& action, const ops::Caller& caller,
+            const json& args, std::string_view outcome, const json* ran) {
     log::get("audit")->info("op=actions.run actor={} target={} outcome={}", caller.actor,
                             action.name, outcome);
     try {
-        s.store().transaction([&](store::Connection& c) {
+        s.service<store::Store>().transaction([&](store::Connection& c) {
             c.exec(
                 "INSERT INTO audit_log (at, actor, op, target, outcome, args) VALUES ($1, $2, "
                 "$3, $4, $5, $6)",
@@ -121,9 +118,10 @@ Prepared prepare_command(const Action& action, const json& values) {
     return p;
 }
 
-json run_op(Services& s, const Action& action, const json& values, const ops::Caller& caller,
-            RunMode mode, const json& shown) {
-    const auto* op = runtime::op_table().find(action.op->op);
+json run_op(ops::ServiceRegistry& s, const Action& action, const json& values,
+            const ops::Caller& caller, RunMode mode, const json& shown) {
+    const auto& host = s.service<Catalog>().host();
+    const auto* op = host.table().find(action.op->op);
     if (op == nullptr) {
         throw Error(ErrorCode::internal, "action " + action.name + ": no op " + action.op->op);
     }
@@ -141,8 +139,7 @@ json run_op(Services& s, const Action& action, const json& values, const ops::Ca
             .count();
     };
     try {
-        auto result = runtime::dispatch(s, *op, render_op_args(action, values, Reveal::values),
-                                        caller, ops::NameStyle::field);
+        auto result = host.dispatch(s, *op, render_op_args(action, values, Reveal::values), caller);
         json out{{"action", action.name}, {"status", "succeeded"},
                  {"exit_code", 0},        {"stdout", ""},
                  {"stderr", ""},          {"duration_ms", elapsed()},
@@ -159,8 +156,8 @@ json run_op(Services& s, const Action& action, const json& values, const ops::Ca
     }
 }
 
-json run_command(Services& s, const Action& action, const json& values, const ops::Caller& caller,
-                 RunMode mode, const json& shown) {
+json run_command(ops::ServiceRegistry& s, const Action& action, const json& values,
+                 const ops::Caller& caller, RunMode mode, const json& shown) {
     const auto& cmd = *action.command;
     Prepared prepared;
     try {
@@ -184,14 +181,14 @@ json run_command(Services& s, const Action& action, const json& values, const op
                     {"inherit_env", cmd.inherit_env},
                     {"timeout_ms", cmd.timeout_ms}};
     }
-    auto slot = s.actions().acquire();
+    auto slot = s.service<Catalog>().acquire();
     const auto r = spawn_and_wait(SpawnRequest{
         .program = prepared.program,
         .argv = std::move(prepared.argv),
         .env = std::move(prepared.env),
         .cwd = prepared.cwd,
         .timeout = std::chrono::milliseconds(cmd.timeout_ms),
-        .kill_grace = s.actions().settings().kill_grace,
+        .kill_grace = s.service<Catalog>().settings().kill_grace,
         .max_output = cmd.max_output,
     });
     const std::string status = r.status == SpawnStatus::timed_out ? "timed_out"
@@ -210,7 +207,7 @@ json run_command(Services& s, const Action& action, const json& values, const op
 
 }  // namespace
 
-json run_action(Services& s, const Action& action, const json& raw_values,
+json run_action(ops::ServiceRegistry& s, const Action& action, const json& raw_values,
                 const ops::Caller& caller, RunMode mode) {
     json values;
     try {

@@ -5,10 +5,6 @@
 #include "common/actions/action.hpp"
 #include "common/ops/op.hpp"
 
-namespace pb {
-class Services;
-}
-
 namespace pb::actions {
 
 enum class RunMode { run, dry_run };
@@ -21,7 +17,7 @@ enum class RunMode { run, dry_run };
 // the action's secrets redacted; a run appends the event
 // action.succeeded|failed|timed_out on topic "actions/<name>".
 // A command that fails is a result ({"status":"failed"}), not an error.
-nlohmann::json run_action(Services& services, const Action& action,
+nlohmann::json run_action(ops::ServiceRegistry& services, const Action& action,
                           const nlohmann::json& raw_values, const ops::Caller& caller,
                           RunMode mode);
 

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <limits>
 
+#include <nlohmann/json.hpp>
+
 namespace pb {
 namespace {
 
@@ -229,6 +231,10 @@ TimeValue read_time(std::string_view text, UnixMillis now) {
 
 std::optional<UnixMillis> parse_time_or_duration(std::string_view text, UnixMillis now) {
     return read_time(text, now).ms;
+}
+
+nlohmann::json time_or_null(const std::optional<UnixMillis>& t) {
+    return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
 }
 
 }  // namespace pb

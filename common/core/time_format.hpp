@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "common/core/clock.hpp"
 
 namespace pb {
@@ -53,6 +55,9 @@ std::optional<UnixMillis> parse_rfc3339(std::string_view text);
 // Formats Unix milliseconds as RFC 3339 UTC ("2026-01-02T03:04:05Z", with
 // ".123" when the milliseconds are not zero).
 std::string format_rfc3339(UnixMillis t);
+// A point in time in pb's JSON answers: its RFC 3339 text, or null for none
+// ("never", "not yet").
+nlohmann::json time_or_null(const std::optional<UnixMillis>& t);
 
 // Parses a point in time given either as a duration from `now` ("30d") or as an
 // RFC 3339 timestamp; out of range as read_duration and instant_in_range say.

@@ -1,9 +1,9 @@
 #include "common/keys/ops.hpp"
 
 #include "common/core/error.hpp"
-#include "common/keys/admission.hpp"
+#include "common/keys/service.hpp"
+#include "common/keys/verifier.hpp"
 #include "common/ops/validate.hpp"
-#include "common/runtime/services.hpp"
 
 namespace pb::keys {
 namespace {
@@ -67,7 +67,6 @@ void register_keys_ops(OpTable& t) {
         .route = {"POST", "/v1/keys", 201},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
                 NewKey req{.owner = a["owner"],
                            .name = a["name"],
                            .permissions = a["permissions"].get<std::vector<std::string>>(),
@@ -76,7 +75,8 @@ void register_keys_ops(OpTable& t) {
                            .metadata = a["metadata"]};
                 if (a.contains("rate_limit"))
                     req.rate_limit = a["rate_limit"].get<std::string>();
-                return created_json(s.keys().create(req, ctx.caller.actor), s.clock().now());
+                return created_json(ctx.service<KeyService>().create(req, ctx.caller.actor),
+                                    ctx.clock().now());
             },
         .quiet_field = "key",
         .audit_target = "owner",
@@ -92,12 +92,9 @@ void register_keys_ops(OpTable& t) {
         .route = {"POST", "/v1/keys/verify"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
-                // The same admission as pbd's gate: bans and the key's own
-                // limit apply whoever asks; a refused key spends no use.
-                return admit_key({s.keys(), s.bans(), s.limits(), s.clock()},
-                                 a["key"].get<std::string>(), {})
-                    .to_json(s.clock().now());
+                // The same admission as pbd's routes and /v1/auth: bans and
+                // the key's own limit apply whoever asks; a refused key spends no use.
+                return ctx.service<Verifier>().verify(a["key"].get<std::string>());
             },
         .quiet_field = "id",
         .verdict_field = "valid",
@@ -122,7 +119,6 @@ void register_keys_ops(OpTable& t) {
         .route = {"GET", "/v1/keys"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
                 ListFilter f;
                 if (a.contains("owner"))
                     f.owner = a["owner"].get<std::string>();
@@ -130,8 +126,8 @@ void register_keys_ops(OpTable& t) {
                     f.status = a["status"].get<std::string>();
                 f.limit = a["limit"].get<std::int64_t>();
                 json rows = json::array();
-                const auto now = s.clock().now();
-                for (const auto& k : s.keys().list(f)) {
+                const auto now = ctx.clock().now();
+                for (const auto& k : ctx.service<KeyService>().list(f)) {
                     rows.push_back(k.to_json(now));
                 }
                 return json{{"keys", rows}};
@@ -147,8 +143,9 @@ void register_keys_ops(OpTable& t) {
         .route = {"GET", "/v1/keys/{id}"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
-                return s.keys().get(a["id"].get<std::string>()).to_json(s.clock().now());
+                return ctx.service<KeyService>()
+                    .get(a["id"].get<std::string>())
+                    .to_json(ctx.clock().now());
             },
     });
     t.add(Op{
@@ -185,7 +182,6 @@ void register_keys_ops(OpTable& t) {
         .route = {"PATCH", "/v1/keys/{id}"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
                 KeyPatch p;
                 if (a.contains("name"))
                     p.name = a["name"].get<std::string>();
@@ -206,7 +202,9 @@ void register_keys_ops(OpTable& t) {
                     p.metadata = a["metadata"];
                 if (a.contains("rate_limit"))
                     p.rate_limit = a["rate_limit"].get<std::string>();
-                return s.keys().update(a["id"].get<std::string>(), p).to_json(s.clock().now());
+                return ctx.service<KeyService>()
+                    .update(a["id"].get<std::string>(), p)
+                    .to_json(ctx.clock().now());
             },
         .audit_target = "id",
     });
@@ -222,10 +220,9 @@ void register_keys_ops(OpTable& t) {
         .route = {"POST", "/v1/keys/{id}/rotate"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
-                return created_json(
-                    s.keys().rotate(a["id"].get<std::string>(), a["grace"].get<std::int64_t>()),
-                    s.clock().now());
+                return created_json(ctx.service<KeyService>().rotate(
+                                        a["id"].get<std::string>(), a["grace"].get<std::int64_t>()),
+                                    ctx.clock().now());
             },
         .quiet_field = "key",
         .audit_target = "id",
@@ -239,8 +236,9 @@ void register_keys_ops(OpTable& t) {
         .route = {"POST", "/v1/keys/{id}/revoke"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
-                return s.keys().revoke(a["id"].get<std::string>()).to_json(s.clock().now());
+                return ctx.service<KeyService>()
+                    .revoke(a["id"].get<std::string>())
+                    .to_json(ctx.clock().now());
             },
         .audit_target = "id",
     });
@@ -253,7 +251,7 @@ void register_keys_ops(OpTable& t) {
         .route = {"DELETE", "/v1/keys/{id}"},
         .handler =
             [](Context& ctx, const json& a) {
-                ctx.services.keys().remove(a["id"].get<std::string>());
+                ctx.service<KeyService>().remove(a["id"].get<std::string>());
                 return json{{"id", a["id"]}, {"deleted", true}};
             },
         .audit_target = "id",

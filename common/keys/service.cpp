@@ -6,11 +6,11 @@
 #include "common/core/crypto.hpp"
 #include "common/core/error.hpp"
 #include "common/core/json_parse.hpp"
+#include "common/core/rate.hpp"
 #include "common/core/time_format.hpp"
 #include "common/events/outbox.hpp"
 #include "common/keys/format.hpp"
 #include "common/keys/redis_cache.hpp"
-#include "common/limits/policy.hpp"
 
 namespace pb::keys {
 namespace {
@@ -79,10 +79,6 @@ KeyRecord load_or_throw(Connection& c, std::string_view id) {
     return std::move(*k);
 }
 
-json time_or_null(const std::optional<UnixMillis>& t) {
-    return t ? json(format_rfc3339(*t)) : json(nullptr);
-}
-
 void check_text(std::string_view what, std::string_view value, Required required) {
     if (required == Required::yes && value.empty()) {
         throw Error(ErrorCode::invalid_argument, std::string(what) + " must not be empty",
@@ -130,7 +126,7 @@ void check_metadata(const json& metadata) {
 // A per-key rate limit must parse now, not when the daemon first applies it;
 // "off" means the key has none of its own.
 std::optional<std::string> checked_rate_limit(const std::optional<std::string>& text) {
-    if (!text || !limits::parse_rate_limit(*text, "rate_limit")) {
+    if (!text || !parse_rate_limit(*text, "rate_limit")) {
         return std::nullopt;
     }
     return text;

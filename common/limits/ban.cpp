@@ -131,7 +131,7 @@ json Ban::to_json(UnixMillis now) const {
            {"origin", to_string(origin)},
            {"created_by", created_by},
            {"created_at", format_rfc3339(created_at)},
-           {"expires_at", expires_at ? json(format_rfc3339(*expires_at)) : json(nullptr)},
+           {"expires_at", time_or_null(expires_at)},
            {"active", active(now)}};
     if (origin == BanOrigin::auto_ban) {
         j["strikes"] = strikes;

@@ -7,8 +7,8 @@
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
 #include "common/limits/ban_io.hpp"
+#include "common/limits/ban_service.hpp"
 #include "common/limits/service.hpp"
-#include "common/runtime/services.hpp"
 
 namespace pb::limits {
 namespace {
@@ -89,23 +89,23 @@ struct Subject {
     std::optional<Policy> override;
 };
 
-Subject subject(Services& s, const json& a) {
+Subject subject(Context& ctx, const json& a) {
     Subject out{*scope_from_string(a["scope"].get<std::string>()), "", std::nullopt};
     out.id = canonical_id(out.scope, a["id"].get<std::string>());
     if (out.scope == Scope::key) {
-        out.override = key_rate_limit(s.store(), out.id);
+        out.override = key_rate_limit(ctx.service<store::Store>(), out.id);
     }
     return out;
 }
 
-json limit_json(Services& s, const Subject& sub, const LimitResult& r) {
+json limit_json(Context& ctx, const Subject& sub, const LimitResult& r) {
     json j = r.to_json();
     j["scope"] = to_string(sub.scope);
     j["id"] = sub.id;
-    const auto policy = s.limits().effective_policy(sub.scope, sub.override);
+    const auto policy = ctx.service<LimitService>().effective_policy(sub.scope, sub.override);
     j["policy"] = policy ? policy->to_json() : json(nullptr);
     j["reason"] = r.allowed ? "" : "rate_limited";
-    j["counted_in"] = s.limits().backend();
+    j["counted_in"] = ctx.service<LimitService>().backend();
     return j;
 }
 
@@ -173,14 +173,15 @@ void register_bans_ops(OpTable& t) {
         .route = {"POST", "/v1/bans", 201},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
                 NewBan req{.target = a["target"],
                            .duration_ms = a.contains("for")
                                               ? std::optional(a["for"].get<std::int64_t>())
                                               : std::nullopt,
                            .reason = a["reason"],
                            .guard = guard_of(a)};
-                return s.bans().add(req, ctx.caller.actor).to_json(s.clock().now());
+                return ctx.service<BanService>()
+                    .add(req, ctx.caller.actor)
+                    .to_json(ctx.clock().now());
             },
         .quiet_field = "target",
         .audit_target = "target",
@@ -207,14 +208,13 @@ void register_bans_ops(OpTable& t) {
         .route = {"GET", "/v1/bans"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
                 BanFilter f;
                 if (a.contains("scope")) {
                     f.kind = ban_kind_from_string(a["scope"].get<std::string>());
                 }
                 f.include_expired = a["all"].get<bool>();
                 f.limit = a["limit"].get<std::int64_t>();
-                return bans_json(s.bans().list(f), s.clock().now());
+                return bans_json(ctx.service<BanService>().list(f), ctx.clock().now());
             },
         .columns = k_ban_columns,
         .list_field = "bans",
@@ -227,14 +227,13 @@ void register_bans_ops(OpTable& t) {
         .route = {"GET", "/v1/bans/check/{target}"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
                 const auto text = a["target"].get<std::string>();
-                const auto ban = s.bans().check(text);
+                const auto ban = ctx.service<BanService>().check(text);
                 return json{{"target", parse_target(text).text()},
                             {"allowed", ban == nullptr},
                             {"banned", ban != nullptr},
                             {"reason", ban ? ban_reason(*ban) : std::string("not banned")},
-                            {"ban", ban ? ban->to_json(s.clock().now()) : json(nullptr)}};
+                            {"ban", ban ? ban->to_json(ctx.clock().now()) : json(nullptr)}};
             },
         .quiet_field = "banned",
         .verdict_field = "allowed",
@@ -250,8 +249,9 @@ void register_bans_ops(OpTable& t) {
         .route = {"DELETE", "/v1/bans/{target}"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
-                json j = s.bans().remove(a["target"].get<std::string>()).to_json(s.clock().now());
+                json j = ctx.service<BanService>()
+                             .remove(a["target"].get<std::string>())
+                             .to_json(ctx.clock().now());
                 j["removed"] = true;
                 return j;
             },
@@ -281,10 +281,10 @@ void register_bans_ops(OpTable& t) {
         .route = {"POST", "/v1/bans/import"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
-                const auto now = s.clock().now();
+                const auto now = ctx.clock().now();
                 const auto rows = import_rows(ctx, a, now);
-                const auto r = s.bans().import(rows, ctx.caller.actor, guard_of(a));
+                const auto r =
+                    ctx.service<BanService>().import(rows, ctx.caller.actor, guard_of(a));
                 return json{{"imported", r.imported}, {"skipped_expired", r.skipped_expired}};
             },
         .quiet_field = "imported",
@@ -297,8 +297,7 @@ void register_bans_ops(OpTable& t) {
         .route = {"GET", "/v1/bans/export"},
         .handler =
             [](Context& ctx, const json&) {
-                auto& s = ctx.services;
-                return bans_json(s.bans().all_active(), s.clock().now());
+                return bans_json(ctx.service<BanService>().all_active(), ctx.clock().now());
             },
         .columns = k_ban_columns,
         .list_field = "bans",
@@ -326,18 +325,20 @@ void register_rate_ops(OpTable& t) {
         .route = {"POST", "/v1/limits/check"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
-                const auto sub = subject(s, a);
-                if (const auto ban = ban_on_identifier(s.bans(), sub.scope, sub.id)) {
-                    json j = limit_json(s, sub, s.limits().status(sub.scope, sub.id, sub.override));
+                const auto sub = subject(ctx, a);
+                if (const auto ban =
+                        ban_on_identifier(ctx.service<BanService>(), sub.scope, sub.id)) {
+                    json j = limit_json(
+                        ctx, sub,
+                        ctx.service<LimitService>().status(sub.scope, sub.id, sub.override));
                     j["allowed"] = false;
                     j["reason"] = "banned";
-                    j["ban"] = ban->to_json(s.clock().now());
+                    j["ban"] = ban->to_json(ctx.clock().now());
                     return j;
                 }
-                const auto r = s.limits().check(sub.scope, sub.id, a["cost"].get<std::int64_t>(),
-                                                sub.override);
-                return limit_json(s, sub, r);
+                const auto r = ctx.service<LimitService>().check(
+                    sub.scope, sub.id, a["cost"].get<std::int64_t>(), sub.override);
+                return limit_json(ctx, sub, r);
             },
         .quiet_field = "remaining",
         .verdict_field = "allowed",
@@ -353,9 +354,9 @@ void register_rate_ops(OpTable& t) {
         .route = {"GET", "/v1/limits/{scope}/{id}"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
-                const auto sub = subject(s, a);
-                return limit_json(s, sub, s.limits().status(sub.scope, sub.id, sub.override));
+                const auto sub = subject(ctx, a);
+                return limit_json(
+                    ctx, sub, ctx.service<LimitService>().status(sub.scope, sub.id, sub.override));
             },
         .quiet_field = "remaining",
     });
@@ -369,10 +370,9 @@ void register_rate_ops(OpTable& t) {
         .route = {"DELETE", "/v1/limits/{scope}/{id}"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& s = ctx.services;
                 const auto scope = *scope_from_string(a["scope"].get<std::string>());
                 const auto id = canonical_id(scope, a["id"].get<std::string>());
-                const bool was = s.limits().reset(scope, id);
+                const bool was = ctx.service<LimitService>().reset(scope, id);
                 return json{
                     {"scope", to_string(scope)}, {"id", id}, {"reset", true}, {"was_tracked", was}};
             },

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
+#include "common/core/rate.hpp"
 
 namespace pb::limits {
 
@@ -17,31 +17,13 @@ std::string_view to_string(Scope scope);
 // "ip", "user" or "key"; nullopt otherwise.
 std::optional<Scope> scope_from_string(std::string_view text);
 
-// A rate limit: `count` requests per `period_ms`, with up to `burst` at once
-// (GCRA: one request is earned every period/count; a client that waited can
-// spend `burst` at once).
-struct Policy {
-    std::int64_t count = 0;
-    std::int64_t period_ms = 0;
-    std::int64_t burst = 0;
-
-    // The microseconds between two earned requests (at least 1).
-    std::int64_t interval_us() const;
-    // "100/min", "10/s", "5/30s".
-    std::string rate_text() const;
-    // {"rate":"100/min","burst":20}
-    nlohmann::json to_json() const;
-};
-
-// Parses "N/unit": unit s|sec|second, m|min|minute, h|hour, d|day, or a
-// duration ("5/30s"). `burst` 0 means N. "off" (or an empty text) is nullopt:
-// no limit. Throws Error(invalid_argument) naming `what` (e.g. the config key
-// or the param) on anything else.
-std::optional<Policy> parse_policy(std::string_view rate, std::int64_t burst,
-                                   std::string_view what);
-
-// Parses a per-key rate limit as stored with the key: "RATE" or "RATE,BURST"
-// ("10/s", "600/min,50"). Error(invalid_argument) naming `what`.
-std::optional<Policy> parse_rate_limit(std::string_view text, std::string_view what);
+// A limit's policy is a rate in core's syntax (keys check a key's own
+// rate_limit with it too, without depending on limits).
+using Policy = Rate;
+using pb::parse_rate_limit;
+inline std::optional<Policy> parse_policy(std::string_view rate, std::int64_t burst,
+                                          std::string_view what) {
+    return parse_rate(rate, burst, what);
+}
 
 }  // namespace pb::limits

@@ -189,36 +189,6 @@ LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings s
     }
 }
 
-namespace {
-thread_local PrepaidChecks* t_prepaid = nullptr;
-}  // namespace
-
-PrepaidChecks::PrepaidChecks() : m_outer(t_prepaid) {
-    t_prepaid = this;
-}
-
-PrepaidChecks::~PrepaidChecks() {
-    t_prepaid = m_outer;
-}
-
-void PrepaidChecks::add(std::string key, const Policy& policy, LimitResult result) {
-    m_entries.push_back({std::move(key), policy, result});
-}
-
-std::optional<LimitResult> PrepaidChecks::take(std::string_view key, const Policy& policy) {
-    if (t_prepaid == nullptr) {
-        return std::nullopt;
-    }
-    for (auto& e : t_prepaid->m_entries) {
-        if (!e.used && e.key == key && e.policy.count == policy.count &&
-            e.policy.period_ms == policy.period_ms && e.policy.burst == policy.burst) {
-            e.used = true;
-            return e.result;
-        }
-    }
-    return std::nullopt;
-}
-
 std::optional<RedisCall> LimitService::caller_call(Scope scope, std::string_view id,
                                                    const std::optional<Policy>& override) const {
     const auto policy = effective_policy(scope, override);

@@ -10,6 +10,7 @@
 
 #include "common/core/clock.hpp"
 #include "common/core/config.hpp"
+#include "common/limits/ahead.hpp"
 #include "common/limits/ban_service.hpp"
 #include "common/limits/limiter.hpp"
 #include "common/limits/policy.hpp"
@@ -55,45 +56,6 @@ std::string canonical_id(Scope scope, std::string_view id);
 // when it has none, the key does not exist, or the stored text is invalid
 // (logged). One query: the daemon should take it from the cached key instead.
 std::optional<Policy> key_rate_limit(store::Store& store, std::string_view key_id);
-
-// The Redis check a limit check would make, for a caller that sends it
-// without blocking (pbd's HTTP workers) and hands the answer back through
-// PrepaidChecks.
-struct RedisCall {
-    std::string key;  // the bucket
-    // gcra_args() for a check of cost k_cost, shared: an address check's are
-    // the same for every address.
-    std::shared_ptr<const std::vector<std::string>> args;
-    Policy policy;
-    // What the args spend: a request's checks cost one each.
-    static constexpr std::int64_t k_cost = 1;
-};
-
-// Answers from Redis obtained ahead of checks (pbd's HTTP workers ask
-// without blocking, then run the request): while this object lives, a cost-1
-// check of one of these buckets on this thread, under the same policy, uses
-// its answer once instead of asking Redis. RAII; one per request.
-class PrepaidChecks {
-  public:
-    PrepaidChecks();
-    ~PrepaidChecks();
-    PrepaidChecks(const PrepaidChecks&) = delete;
-    PrepaidChecks& operator=(const PrepaidChecks&) = delete;
-
-    void add(std::string key, const Policy& policy, LimitResult result);
-    // The answer for `key` under `policy`, once; nullopt otherwise.
-    static std::optional<LimitResult> take(std::string_view key, const Policy& policy);
-
-  private:
-    struct Entry {
-        std::string key;
-        Policy policy;
-        LimitResult result;
-        bool used = false;
-    };
-    std::vector<Entry> m_entries;
-    PrepaidChecks* m_outer;
-};
 
 // Rate limits per scope, with automatic bans through BanService after
 // repeated denials. Counters live in Redis when one is given (shared by every

@@ -7,10 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/core/error.hpp"
-
-namespace pb {
-class Services;
-}
+#include "common/ops/service_registry.hpp"
 
 namespace pb::ops {
 
@@ -124,10 +121,17 @@ struct Caller {
     std::string key_rate_limit;  // that key's own rate limit, if it has one ("10/s")
 };
 
-// What a handler gets besides its arguments.
+// What a handler gets besides its arguments: the caller, and the services it
+// asks for by type (ctx.service<keys::KeyService>()).
 struct Context {
-    Services& services;
+    ServiceRegistry& services;
     const Caller& caller;
+
+    template <class T>
+    T& service() const {
+        return services.service<T>();
+    }
+    const Clock& clock() const { return services.clock(); }
 };
 
 // True when `granted` covers `needed`: exact match, "admin", "*", or a

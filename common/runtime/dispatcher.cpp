@@ -7,7 +7,7 @@
 namespace pb::runtime {
 namespace {
 
-void audit(Services& services, const ops::Op& op, const ops::Caller& caller,
+void audit(ops::ServiceRegistry& services, const ops::Op& op, const ops::Caller& caller,
            const nlohmann::json& args, std::string_view outcome) {
     std::string target;
     if (!op.audit_target.empty() && args.contains(op.audit_target) &&
@@ -20,7 +20,7 @@ void audit(Services& services, const ops::Op& op, const ops::Caller& caller,
     log::get("audit")->info("op={} actor={} target={} outcome={}", op.name, caller.actor, target,
                             outcome);
     try {
-        services.store().transaction([&](store::Connection& c) {
+        services.service<store::Store>().transaction([&](store::Connection& c) {
             c.exec(
                 "INSERT INTO audit_log (at, actor, op, target, outcome, args) VALUES ($1, $2, "
                 "$3, $4, $5, $6)",
@@ -34,8 +34,9 @@ void audit(Services& services, const ops::Op& op, const ops::Caller& caller,
 
 }  // namespace
 
-nlohmann::json dispatch(Services& services, const ops::Op& op, const nlohmann::json& raw_args,
-                        const ops::Caller& caller, ops::NameStyle style) {
+nlohmann::json dispatch(ops::ServiceRegistry& services, const ops::Op& op,
+                        const nlohmann::json& raw_args, const ops::Caller& caller,
+                        ops::NameStyle style) {
     nlohmann::json args = raw_args.is_object() ? raw_args : nlohmann::json::object();
     try {
         if (!ops::has_permission(caller.permissions, op.permission)) {

@@ -10,8 +10,10 @@ namespace pb::runtime {
 
 // The one way an op runs, whatever the transport: permission check, argument
 // validation, the handler, and an audit record for every mutating op (success
-// or failure; secrets redacted). Throws pb::Error.
-nlohmann::json dispatch(Services& services, const ops::Op& op, const nlohmann::json& raw_args,
-                        const ops::Caller& caller, ops::NameStyle style = ops::NameStyle::field);
+// or failure; secrets redacted). Throws pb::Error. `services` is pbctl's or
+// pbd's Services (any ops::ServiceRegistry that has a store::Store).
+nlohmann::json dispatch(ops::ServiceRegistry& services, const ops::Op& op,
+                        const nlohmann::json& raw_args, const ops::Caller& caller,
+                        ops::NameStyle style = ops::NameStyle::field);
 
 }  // namespace pb::runtime

@@ -159,7 +159,7 @@ void register_maintenance_ops(OpTable& t) {
         .route = {"POST", "/v1/db/backup"},
         .handler =
             [](Context& ctx, const json& a) {
-                return backup(ctx.services, a["target"].get<std::string>());
+                return backup(ctx.service<Services>(), a["target"].get<std::string>());
             },
         .quiet_field = "target",
         .audit_target = "target",
@@ -171,7 +171,7 @@ void register_maintenance_ops(OpTable& t) {
         .permission = "admin",
         .mutates = Mutates::yes,
         .route = {"POST", "/v1/db/purge"},
-        .handler = [](Context& ctx, const json&) { return purge(ctx.services); },
+        .handler = [](Context& ctx, const json&) { return purge(ctx.service<Services>()); },
     });
     t.add(Op{
         .name = "audit.list",
@@ -192,7 +192,8 @@ void register_maintenance_ops(OpTable& t) {
             },
         .permission = "admin",
         .route = {"GET", "/v1/audit"},
-        .handler = [](Context& ctx, const json& a) { return audit_list(ctx.services, a); },
+        .handler = [](Context& ctx,
+                      const json& a) { return audit_list(ctx.service<Services>(), a); },
         .columns = {"at", "actor", "op", "target", "outcome"},
         .list_field = "entries",
     });

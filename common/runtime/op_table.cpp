@@ -3,6 +3,7 @@
 #include "common/actions/ops.hpp"
 #include "common/keys/ops.hpp"
 #include "common/limits/ops.hpp"
+#include "common/runtime/dispatcher.hpp"
 #include "common/runtime/maintenance_ops.hpp"
 #include "common/secrets/ops.hpp"
 #include "common/states/ops.hpp"
@@ -19,11 +20,22 @@ const ops::OpTable& op_table() {
         limits::register_limits_ops(t);
         states::register_states_ops(t);
         register_maintenance_ops(t);
-        actions::register_actions_ops(t);
+        actions::register_actions_ops(t, actions_host());
         secrets::register_secrets_ops(t);
         return t;
     }();
     return table;
+}
+
+actions::OpHost actions_host() {
+    return actions::OpHost{
+        .table = &op_table,
+        .dispatch =
+            [](ops::ServiceRegistry& services, const ops::Op& op, const nlohmann::json& args,
+               const ops::Caller& caller) {
+                return dispatch(services, op, args, caller, ops::NameStyle::field);
+            },
+    };
 }
 
 }  // namespace pb::runtime

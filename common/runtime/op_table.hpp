@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/actions/op_host.hpp"
 #include "common/ops/registry.hpp"
 
 namespace pb::runtime {
@@ -8,6 +9,10 @@ namespace pb::runtime {
 // domain's register_<domain>_ops(). No static self-registration: it silently
 // vanishes from static libraries.
 const ops::OpTable& op_table();
+
+// What actions need from runtime: this op table and dispatch(). Handed to
+// the actions' ops when they are registered and to the catalog when it is built.
+actions::OpHost actions_host();
 
 // db.*, config.*, health, version.
 void register_system_ops(ops::OpTable& table);

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "common/actions/catalog.hpp"
+#include "common/admission/pipeline.hpp"
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
 #include "common/keys/redis_cache.hpp"
@@ -110,10 +111,23 @@ limits::LimitService& Services::limits() {
     return *m_limits;
 }
 
+admission::Pipeline& Services::admission() {
+    std::call_once(m_admission_once, [this] {
+        m_admission = std::make_unique<admission::Pipeline>(
+            admission::Parts{*m_keys, *m_tokens, bans(), limits(), m_clock},
+            m_config.get("server.trusted_proxies"));
+    });
+    return *m_admission;
+}
+
+keys::Verifier& Services::key_verifier() {
+    return admission();
+}
+
 actions::Catalog& Services::actions() {
     std::call_once(m_actions_once, [this] {
         m_actions = std::make_unique<actions::Catalog>(
-            actions::catalog_settings_from_config(m_config), &runtime::op_table());
+            actions::catalog_settings_from_config(m_config), runtime::actions_host());
     });
     return *m_actions;
 }
@@ -124,6 +138,41 @@ secrets::Backend& Services::secrets() {
                                           [this]() -> const SecretBox& { return secret_box(); });
     });
     return *m_secrets;
+}
+
+void* Services::find(std::type_index type) {
+    // Lazily built services are built here, on a handler's first request.
+    if (type == typeid(store::Store)) {
+        return &store();
+    }
+    if (type == typeid(keys::KeyService)) {
+        return &keys();
+    }
+    if (type == typeid(tokens::TokenService)) {
+        return &tokens();
+    }
+    if (type == typeid(limits::BanService)) {
+        return &bans();
+    }
+    if (type == typeid(limits::LimitService)) {
+        return &limits();
+    }
+    if (type == typeid(states::StateService)) {
+        return &states();
+    }
+    if (type == typeid(actions::Catalog)) {
+        return &actions();
+    }
+    if (type == typeid(secrets::Backend)) {
+        return &secrets();
+    }
+    if (type == typeid(keys::Verifier)) {
+        return &key_verifier();
+    }
+    if (type == typeid(Services)) {
+        return this;
+    }
+    return nullptr;
 }
 
 std::unique_ptr<Services> Services::open(Config config, const Clock& clock, Options options) {

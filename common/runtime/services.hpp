@@ -9,6 +9,7 @@
 #include "common/core/secret_box.hpp"
 #include "common/events/follower.hpp"
 #include "common/keys/service.hpp"
+#include "common/ops/service_registry.hpp"
 #include "common/states/service.hpp"
 #include "common/store/store.hpp"
 #include "common/tokens/service.hpp"
@@ -30,6 +31,14 @@ class BanService;
 class LimitService;
 }  // namespace pb::limits
 
+namespace pb::keys {
+class Verifier;
+}  // namespace pb::keys
+
+namespace pb::admission {
+class Pipeline;
+}  // namespace pb::admission
+
 namespace pb {
 
 // FileModeCheck::allow_insecure when security.allow_insecure_permissions is set.
@@ -37,8 +46,11 @@ FileModeCheck file_mode_check(const Config& config);
 
 // Everything an op handler may use, opened from the configuration: the store
 // (migrated), the clock and the domain services. Owned by pbctl's main or pbd's
-// lifecycle; thread-safe.
-class Services {
+// lifecycle; thread-safe. A handler asks it for one service by type
+// (ops::ServiceRegistry): store::Store, keys::KeyService, tokens::TokenService,
+// limits::BanService, limits::LimitService, states::StateService,
+// actions::Catalog, secrets::Backend, and (runtime's own ops) Services.
+class Services final : public ops::ServiceRegistry {
   public:
     // Migrate::no for a look that must change nothing (pbd --check-config).
     enum class Migrate { yes, no };
@@ -51,12 +63,12 @@ class Services {
     // Throws Error(unavailable) when the database cannot be opened.
     static std::unique_ptr<Services> open(Config config, const Clock& clock, Options options);
 
-    ~Services();
+    ~Services() override;
     Services(const Services&) = delete;
     Services& operator=(const Services&) = delete;
 
     const Config& config() const { return m_config; }
-    const Clock& clock() const { return m_clock; }
+    const Clock& clock() const override { return m_clock; }
     store::Store& store() { return *m_store; }
     // Delivers changes committed anywhere to the in-memory caches.
     events::Follower& follower() { return *m_follower; }
@@ -69,6 +81,12 @@ class Services {
     // for a bad setting: pbd should call limits() at start to fail early.
     limits::BanService& bans();
     limits::LimitService& limits();
+    // The admission pipeline (client address, bans, limits, credential,
+    // permission), built on first use from the services above and
+    // server.trusted_proxies. Error(invalid_argument) for a bad setting.
+    admission::Pipeline& admission();
+    // keys.verify's judge: the pipeline at its verify door.
+    keys::Verifier& key_verifier();
     // Named states (cheap to build: no cache, no follower).
     states::StateService& states() { return *m_states; }
     // The actions of actions.paths, loaded on first use (files with problems
@@ -84,6 +102,8 @@ class Services {
     redis::EventBus* event_bus() { return m_event_bus.get(); }
 
   private:
+    void* find(std::type_index type) override;
+
     Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store);
 
     Config m_config;
@@ -101,6 +121,8 @@ class Services {
     std::once_flag m_limits_once;
     std::unique_ptr<limits::BanService> m_bans;
     std::unique_ptr<limits::LimitService> m_limits;
+    std::once_flag m_admission_once;
+    std::unique_ptr<admission::Pipeline> m_admission;
     std::unique_ptr<states::StateService> m_states;
     std::once_flag m_actions_once;
     std::unique_ptr<actions::Catalog> m_actions;

@@ -59,12 +59,12 @@ void register_system_ops(OpTable& t) {
         .route = {"GET", "/health"},
         .handler =
             [](Context& ctx, const json&) {
-                json components{{"db", db_component(ctx.services)}};
-                if (ctx.services.redis() != nullptr) {
-                    components["redis"] = redis_component(ctx.services);
+                json components{{"db", db_component(ctx.service<Services>())}};
+                if (ctx.service<Services>().redis() != nullptr) {
+                    components["redis"] = redis_component(ctx.service<Services>());
                 }
-                if (ctx.services.config().get("secrets.backend") == "vault") {
-                    components["secrets"] = secrets_component(ctx.services);
+                if (ctx.service<Services>().config().get("secrets.backend") == "vault") {
+                    components["secrets"] = secrets_component(ctx.service<Services>());
                 }
                 for (const auto& [name, c] : components.items()) {
                     if (c["status"] != "ok") {
@@ -97,8 +97,9 @@ void register_system_ops(OpTable& t) {
         .route = {"POST", "/v1/db/migrate"},
         .handler =
             [](Context& ctx, const json&) {
-                auto applied = store::migrate(ctx.services.store(), ctx.services.clock());
-                json out = store::schema_status(ctx.services.store());
+                auto applied = store::migrate(ctx.service<Services>().store(),
+                                              ctx.service<Services>().clock());
+                json out = store::schema_status(ctx.service<Services>().store());
                 out["applied"] = applied;
                 return out;
             },
@@ -108,8 +109,10 @@ void register_system_ops(OpTable& t) {
         .summary = "Database backend, location, schema version and pool use",
         .permission = "admin",
         .route = {"GET", "/v1/db/status"},
-        .handler = [](Context& ctx,
-                      const json&) { return store::schema_status(ctx.services.store()); },
+        .handler =
+            [](Context& ctx, const json&) {
+                return store::schema_status(ctx.service<Services>().store());
+            },
     });
     t.add(Op{
         .name = "config.show",
@@ -118,7 +121,7 @@ void register_system_ops(OpTable& t) {
         .route = {"GET", "/v1/config"},
         .handler =
             [](Context& ctx, const json&) {
-                return json{{"settings", ctx.services.config().show()}};
+                return json{{"settings", ctx.service<Services>().config().show()}};
             },
         .columns = {"key", "value", "source", "env"},
         .list_field = "settings",
@@ -138,7 +141,7 @@ void register_system_ops(OpTable& t) {
                 if (find_config_key(key) == nullptr) {
                     throw Error(ErrorCode::not_found, "no setting \"" + key + "\"", {{"key", key}});
                 }
-                return ctx.services.config().explain(key);
+                return ctx.service<Services>().config().explain(key);
             },
         .quiet_field = "value",
     });

@@ -55,7 +55,7 @@ nlohmann::json to_json(const Metadata& m) {
         versions.push_back(
             {{"version", v.version},
              {"created", format_rfc3339(v.created_at)},
-             {"deleted", v.deleted_at ? nlohmann::json(format_rfc3339(*v.deleted_at)) : nullptr},
+             {"deleted", time_or_null(v.deleted_at)},
              {"destroyed", v.destroyed},
              {"state", v.destroyed ? "destroyed" : (v.deleted_at ? "deleted" : "live")}});
     }

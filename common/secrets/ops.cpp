@@ -5,7 +5,6 @@
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
 #include "common/ops/validate.hpp"
-#include "common/runtime/services.hpp"
 #include "common/secrets/backend.hpp"
 
 namespace pb::secrets {
@@ -145,7 +144,7 @@ std::vector<std::int64_t> required_versions(const json& args) {
 }
 
 Backend& backend(Context& ctx) {
-    return ctx.services.secrets();
+    return ctx.service<Backend>();
 }
 
 json versions_result(const std::string& path, const std::vector<std::int64_t>& versions,

@@ -2,7 +2,6 @@
 
 #include "common/core/error.hpp"
 #include "common/ops/validate.hpp"
-#include "common/runtime/services.hpp"
 #include "common/states/service.hpp"
 
 namespace pb::states {
@@ -96,7 +95,7 @@ void register_states_ops(OpTable& t) {
                              .ttl_ms = optional_int(a, "ttl")};
                 if (a.contains("allowed_transitions"))
                     req.allowed = parse_allowed(a["allowed_transitions"]);
-                return ctx.services.states().register_state(req, ctx.caller.actor).to_json();
+                return ctx.service<StateService>().register_state(req, ctx.caller.actor).to_json();
             },
         .quiet_field = "version",
         .audit_target = "id",
@@ -109,7 +108,7 @@ void register_states_ops(OpTable& t) {
         .route = {"GET", "/v1/states/{id}"},
         .handler =
             [](Context& ctx, const json& a) {
-                return ctx.services.states().get(a["id"].get<std::string>()).to_json();
+                return ctx.service<StateService>().get(a["id"].get<std::string>()).to_json();
             },
         .quiet_field = "status",
     });
@@ -129,6 +128,11 @@ void register_states_ops(OpTable& t) {
                       .help = "Replace the data instead of merging",
                       .fallback = false},
                 if_version_param(),
+                Param{
+                    .name = "transition",
+                    .help = "Also move the state, in the same change (one version, one "
+                            "history row, one event named for the transition)",
+                    .choices = {"activate", "deactivate", "suspend", "resume", "expire", "renew"}},
             },
         .permission = "states:write",
         .mutates = Mutates::yes,
@@ -140,7 +144,10 @@ void register_states_ops(OpTable& t) {
                     .data = a["data"],
                     .mode = a["replace"].get<bool>() ? UpdateMode::replace : UpdateMode::merge,
                     .if_version = optional_int(a, "if_version")};
-                return ctx.services.states().update(u, ctx.caller.actor).to_json();
+                if (a.contains("transition") && a["transition"].is_string()) {
+                    u.transition = transition_from_string(a["transition"].get<std::string>());
+                }
+                return ctx.service<StateService>().update(u, ctx.caller.actor).to_json();
             },
         .quiet_field = "version",
         .audit_target = "id",
@@ -165,7 +172,7 @@ void register_states_ops(OpTable& t) {
         .route = {"POST", "/v1/states/{id}/transition"},
         .handler =
             [](Context& ctx, const json& a) {
-                return ctx.services.states()
+                return ctx.service<StateService>()
                     .transition(a["id"].get<std::string>(),
                                 *transition_from_string(a["transition"].get<std::string>()),
                                 optional_int(a, "if_version"), optional_int(a, "ttl"),
@@ -188,7 +195,7 @@ void register_states_ops(OpTable& t) {
         .handler =
             [](Context& ctx, const json& a) {
                 json rows = json::array();
-                for (const auto& h : ctx.services.states().history(
+                for (const auto& h : ctx.service<StateService>().history(
                          a["id"].get<std::string>(), a["limit"].get<std::int64_t>())) {
                     rows.push_back(h.to_json());
                 }
@@ -227,7 +234,7 @@ void register_states_ops(OpTable& t) {
                 f.limit = a["limit"].get<std::int64_t>();
                 if (a.contains("cursor"))
                     f.cursor = a["cursor"].get<std::string>();
-                const auto page = ctx.services.states().list(f);
+                const auto page = ctx.service<StateService>().list(f);
                 json rows = json::array();
                 for (const auto& s : page.states) {
                     rows.push_back(s.to_json());
@@ -248,7 +255,7 @@ void register_states_ops(OpTable& t) {
         .route = {"DELETE", "/v1/states/{id}"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto j = ctx.services.states()
+                auto j = ctx.service<StateService>()
                              .remove(a["id"].get<std::string>(), optional_int(a, "if_version"),
                                      ctx.caller.actor)
                              .to_json();

@@ -138,6 +138,36 @@ State load_settled(Connection& c, std::string_view id, UnixMillis now) {
     return std::move(*s);
 }
 
+// Error(invalid_argument) unless `t` moves a state's status (create, update
+// and delete have their own calls) and `ttl_ms`, if given, comes with renew.
+void check_status_transition(Transition t, std::optional<std::int64_t> ttl_ms) {
+    if (t == Transition::create || t == Transition::update || t == Transition::remove) {
+        throw Error(ErrorCode::invalid_argument,
+                    "transition: use register, update or delete for " + std::string(to_string(t)),
+                    {{"param", "transition"}});
+    }
+    if (ttl_ms && t != Transition::renew) {
+        throw Error(ErrorCode::invalid_argument, "ttl: only with renew", {{"param", "ttl"}});
+    }
+    check_ttl(ttl_ms);
+}
+
+// renew restarts the state's time to live (`ttl_ms` replaces its own);
+// other transitions leave it.
+void apply_renew(State& s, Transition t, std::optional<std::int64_t> ttl_ms, UnixMillis now) {
+    if (t != Transition::renew) {
+        return;
+    }
+    if (ttl_ms) {
+        if (!s.permits(Transition::expire)) {
+            throw Error(ErrorCode::invalid_argument,
+                        "ttl: state \"" + s.id + "\" does not allow expire", {{"param", "ttl"}});
+        }
+        s.ttl_ms = ttl_ms;
+    }
+    s.expires_at = s.ttl_ms ? std::optional(now + *s.ttl_ms) : std::nullopt;
+}
+
 json apply_update(const State& s, const StateUpdate& u) {
     json data = s.data;
     if (u.mode == UpdateMode::replace) {
@@ -234,8 +264,17 @@ State StateService::mutate(std::string_view id, Transition t,
 
 State StateService::update(const StateUpdate& request, std::string_view actor) {
     check_data(request.data);
-    return mutate(request.id, Transition::update, request.if_version, actor,
-                  [&](State& s) { s.data = apply_update(s, request); });
+    if (!request.transition) {
+        return mutate(request.id, Transition::update, request.if_version, actor,
+                      [&](State& s) { s.data = apply_update(s, request); });
+    }
+    check_status_transition(*request.transition, std::nullopt);
+    const auto now = m_clock.now();
+    return mutate(request.id, *request.transition, request.if_version, actor, [&](State& s) {
+        check_transition(s, Transition::update);
+        s.data = apply_update(s, request);
+        apply_renew(s, *request.transition, std::nullopt, now);
+    });
 }
 
 std::vector<State> StateService::update_many(const std::vector<StateUpdate>& requests,
@@ -269,29 +308,9 @@ std::vector<State> StateService::update_many(const std::vector<StateUpdate>& req
 State StateService::transition(std::string_view id, Transition t,
                                std::optional<std::int64_t> if_version,
                                std::optional<std::int64_t> ttl_ms, std::string_view actor) {
-    if (t == Transition::create || t == Transition::update || t == Transition::remove) {
-        throw Error(ErrorCode::invalid_argument,
-                    "transition: use register, update or delete for " + std::string(to_string(t)),
-                    {{"param", "transition"}});
-    }
-    if (ttl_ms && t != Transition::renew) {
-        throw Error(ErrorCode::invalid_argument, "ttl: only with renew", {{"param", "ttl"}});
-    }
-    check_ttl(ttl_ms);
+    check_status_transition(t, ttl_ms);
     const auto now = m_clock.now();
-    return mutate(id, t, if_version, actor, [&](State& s) {
-        if (t == Transition::renew) {
-            if (ttl_ms) {
-                if (!s.permits(Transition::expire)) {
-                    throw Error(ErrorCode::invalid_argument,
-                                "ttl: state \"" + s.id + "\" does not allow expire",
-                                {{"param", "ttl"}});
-                }
-                s.ttl_ms = ttl_ms;
-            }
-            s.expires_at = s.ttl_ms ? std::optional(now + *s.ttl_ms) : std::nullopt;
-        }
-    });
+    return mutate(id, t, if_version, actor, [&](State& s) { apply_renew(s, t, ttl_ms, now); });
 }
 
 State StateService::remove(std::string_view id, std::optional<std::int64_t> if_version,

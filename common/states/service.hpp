@@ -39,6 +39,12 @@ struct StateUpdate {
     nlohmann::json data;                     // a JSON object
     UpdateMode mode = UpdateMode::merge;     // merge: RFC 7386 (null removes a field)
     std::optional<std::int64_t> if_version;  // only if the state is still at this version
+    // Also move the state (activate … renew) in the same change: one version,
+    // one history row and one event, named for the transition, so no reader
+    // sees the data changed and the status not yet (the original framework's
+    // update_state(id, new_data, transition)). The state must allow both
+    // update and the transition.
+    std::optional<Transition> transition;
 };
 
 struct ListFilter {

@@ -20,10 +20,6 @@ std::optional<Enum> from_string(std::string_view text, const std::array<Enum, N>
     return std::nullopt;
 }
 
-json time_or_null(const std::optional<UnixMillis>& t) {
-    return t ? json(format_rfc3339(*t)) : json(nullptr);
-}
-
 }  // namespace
 
 std::string_view to_string(StateType t) {

@@ -1,7 +1,6 @@
 #include "common/tokens/issuer_ops.hpp"
 
 #include "common/core/error.hpp"
-#include "common/runtime/services.hpp"
 #include "common/tokens/service.hpp"
 
 namespace pb::tokens {
@@ -109,7 +108,7 @@ void register_tokens_issuer_ops(OpTable& t) {
             [](Context& ctx, const json& a) {
                 const auto spec = spec_from(a);
                 require_holds(ctx.caller, spec.grants.value_or(std::vector<std::string>{}));
-                return ctx.services.tokens()
+                return ctx.service<TokenService>()
                     .issuers()
                     .add(a["name"].get<std::string>(), spec, ctx.caller.actor)
                     ->to_json(true);
@@ -125,7 +124,7 @@ void register_tokens_issuer_ops(OpTable& t) {
         .handler =
             [](Context& ctx, const json&) {
                 json rows = json::array();
-                for (const auto& i : ctx.services.tokens().issuers().list()) {
+                for (const auto& i : ctx.service<TokenService>().issuers().list()) {
                     rows.push_back(i->to_json(false));
                 }
                 return json{{"issuers", rows}};
@@ -141,7 +140,7 @@ void register_tokens_issuer_ops(OpTable& t) {
         .route = {"GET", "/v1/tokens/issuers/{name}"},
         .handler =
             [](Context& ctx, const json& a) {
-                return ctx.services.tokens()
+                return ctx.service<TokenService>()
                     .issuers()
                     .get(a["name"].get<std::string>())
                     ->to_json(true);
@@ -156,7 +155,7 @@ void register_tokens_issuer_ops(OpTable& t) {
         .route = {"PATCH", "/v1/tokens/issuers/{name}"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& issuers = ctx.services.tokens().issuers();
+                auto& issuers = ctx.service<TokenService>().issuers();
                 const auto name = a["name"].get<std::string>();
                 const auto spec = spec_from(a);
                 require_holds(ctx.caller, issuers.get(name)->grants);
@@ -176,7 +175,7 @@ void register_tokens_issuer_ops(OpTable& t) {
         .route = {"DELETE", "/v1/tokens/issuers/{name}"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& issuers = ctx.services.tokens().issuers();
+                auto& issuers = ctx.service<TokenService>().issuers();
                 const auto name = a["name"].get<std::string>();
                 require_holds(ctx.caller, issuers.get(name)->grants);
                 issuers.remove(name, ctx.caller.actor);

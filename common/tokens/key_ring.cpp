@@ -30,7 +30,7 @@ json RingKey::to_json() const {
             {"origin", origin},
             {"can_sign", key->can_sign() && status == "active"},
             {"created_at", format_rfc3339(created_at)},
-            {"retired_at", retired_at ? json(format_rfc3339(*retired_at)) : json(nullptr)}};
+            {"retired_at", time_or_null(retired_at)}};
 }
 
 KeyRing::KeyRing(store::Store& store, const Clock& clock, events::Follower& follower,

@@ -3,7 +3,6 @@
 #include "common/core/error.hpp"
 #include "common/core/json_parse.hpp"
 #include "common/ops/validate.hpp"
-#include "common/runtime/services.hpp"
 #include "common/tokens/grants.hpp"
 #include "common/tokens/issuer_ops.hpp"
 #include "common/tokens/service.hpp"
@@ -101,7 +100,7 @@ void register_tokens_ops(OpTable& t) {
                 r.alg = opt_alg(a);
                 if (a.contains("kid"))
                     r.kid = a["kid"].get<std::string>();
-                return ctx.services.tokens().issue(r, ctx.caller.actor);
+                return ctx.service<TokenService>().issue(r, ctx.caller.actor);
             },
         .quiet_field = "access_token",
         .audit_target = "sub",
@@ -127,7 +126,9 @@ void register_tokens_ops(OpTable& t) {
                 if (a.contains("iss"))
                     o.issuer = a["iss"].get<std::string>();
                 o.at = optional_int(a, "at");
-                return ctx.services.tokens().verify(a["token"].get<std::string>(), o).to_json();
+                return ctx.service<TokenService>()
+                    .verify(a["token"].get<std::string>(), o)
+                    .to_json();
             },
         .quiet_field = "valid",
         .verdict_field = "valid",
@@ -145,7 +146,7 @@ void register_tokens_ops(OpTable& t) {
         .route = {"POST", "/v1/tokens/refresh"},
         .handler =
             [](Context& ctx, const json& a) {
-                return ctx.services.tokens().refresh(a["refresh_token"].get<std::string>());
+                return ctx.service<TokenService>().refresh(a["refresh_token"].get<std::string>());
             },
         .quiet_field = "access_token",
     });
@@ -176,7 +177,7 @@ void register_tokens_ops(OpTable& t) {
                 if (a.contains("jti"))
                     jti = a["jti"].get<std::string>();
                 until = optional_int(a, "until");
-                return ctx.services.tokens().revoke(
+                return ctx.service<TokenService>().revoke(
                     token ? std::optional<std::string_view>(*token) : std::nullopt, jti, until,
                     ctx.caller.actor);
             },
@@ -190,7 +191,7 @@ void register_tokens_ops(OpTable& t) {
         .route = {"POST", "/v1/tokens/inspect"},
         .handler =
             [](Context& ctx, const json& a) {
-                return ctx.services.tokens().inspect(a["token"].get<std::string>());
+                return ctx.service<TokenService>().inspect(a["token"].get<std::string>());
             },
     });
     t.add(Op{
@@ -198,7 +199,8 @@ void register_tokens_ops(OpTable& t) {
         .summary = "pb's own public verification keys as a JWKS document (never another "
                    "issuer's)",
         .route = {"GET", "/.well-known/jwks.json"},
-        .handler = [](Context& ctx, const json&) { return ctx.services.tokens().ring().jwks(); },
+        .handler = [](Context& ctx,
+                      const json&) { return ctx.service<TokenService>().ring().jwks(); },
     });
     t.add(Op{
         .name = "tokens.keys.list",
@@ -206,7 +208,7 @@ void register_tokens_ops(OpTable& t) {
         .permission = "tokens:read",
         .route = {"GET", "/v1/tokens/keys"},
         .handler = [](Context& ctx,
-                      const json&) { return key_rows(ctx.services.tokens().ring().list()); },
+                      const json&) { return key_rows(ctx.service<TokenService>().ring().list()); },
         .columns = {"kid", "alg", "status", "origin", "can_sign", "created_at"},
         .list_field = "keys",
     });
@@ -221,7 +223,7 @@ void register_tokens_ops(OpTable& t) {
         .route = {"POST", "/v1/tokens/keys/rotate"},
         .handler =
             [](Context& ctx, const json& a) {
-                auto& tokens = ctx.services.tokens();
+                auto& tokens = ctx.service<TokenService>();
                 return tokens.ring()
                     .rotate(opt_alg(a).value_or(tokens.settings().default_alg), ctx.caller.actor)
                     ->to_json();
@@ -241,7 +243,10 @@ void register_tokens_ops(OpTable& t) {
         .route = {"POST", "/v1/tokens/keys/{kid}/retire"},
         .handler =
             [](Context& ctx, const json& a) {
-                return ctx.services.tokens().ring().retire(a["kid"].get<std::string>())->to_json();
+                return ctx.service<TokenService>()
+                    .ring()
+                    .retire(a["kid"].get<std::string>())
+                    ->to_json();
             },
         .audit_target = "kid",
     });

@@ -197,7 +197,7 @@ json RemoteJwks::status() const {
         }
     }
     return {{"url", m_url},
-            {"fetched_at", m_fetched_at ? json(format_rfc3339(*m_fetched_at)) : json(nullptr)},
+            {"fetched_at", time_or_null(m_fetched_at)},
             {"keys", kids},
             {"last_error", m_last_error.empty() ? json(nullptr) : json(m_last_error)},
             {"fetches", m_fetches}};

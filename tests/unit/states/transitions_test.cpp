@@ -143,6 +143,38 @@ TEST_P(TransitionTable, AllowedListNarrowsTheTable) {
     EXPECT_EQ(service->get("no_delete").version, 1);
 }
 
+// Pins update with a transition: data and status in one change (one version,
+// one history row named for the transition); the state must allow both the
+// update and the move, and a refusal changes neither.
+TEST_P(TransitionTable, UpdateWithATransitionIsOneChange) {
+    make("s");
+    const auto moved = service->update(
+        StateUpdate{.id = "s", .data = {{"step", 1}}, .transition = Transition::suspend}, "bob");
+    EXPECT_EQ(moved.status, Status::suspended);
+    EXPECT_EQ(moved.version, 2);
+    EXPECT_EQ(moved.data["step"], 1);
+    const auto h = service->history("s", 10);
+    ASSERT_EQ(h.size(), 2U);
+    EXPECT_EQ(h.front().transition, Transition::suspend);
+
+    const auto refused = [&](const std::string& id, Transition t) {
+        return error_code_of([&] {
+            service->update(StateUpdate{.id = id, .data = {{"step", 9}}, .transition = t}, "bob");
+        });
+    };
+    EXPECT_EQ(refused("s", Transition::suspend), ErrorCode::conflict);  // already suspended
+    EXPECT_EQ(refused("s", Transition::update), ErrorCode::invalid_argument);
+    EXPECT_EQ(refused("s", Transition::remove), ErrorCode::invalid_argument);
+    make("frozen", json::object(), std::vector<Transition>{Transition::suspend});
+    EXPECT_EQ(refused("frozen", Transition::suspend), ErrorCode::conflict);  // no update
+    make("fixed", json::object(), std::vector<Transition>{Transition::update});
+    EXPECT_EQ(refused("fixed", Transition::suspend), ErrorCode::conflict);  // no suspend
+    EXPECT_EQ(service->get("s").version, 2);
+    EXPECT_EQ(service->get("frozen").version, 1);
+    EXPECT_EQ(service->get("fixed").status, Status::active);
+    EXPECT_FALSE(service->get("fixed").data.contains("step"));
+}
+
 // Pins that the names are the original framework's values and round-trip.
 TEST(StateNames, RoundTrip) {
     std::set<std::string> seen;

@@ -1,6 +1,6 @@
 #pragma once
-// Private to http_server.cpp and http_connection.cpp, the only files that
-// include Boost.Asio and Boost.Beast; nothing else may include this header.
+// Private to the HTTP server, its connections and the WebSocket sessions they
+// hand sockets to: the files that include Boost.Asio and Boost.Beast.
 
 #include <atomic>
 #include <memory>
@@ -14,8 +14,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "daemon/http_redis_pipe.hpp"
-#include "daemon/http_server.hpp"
+#include "daemon/http/redis_pipe.hpp"
+#include "daemon/http/server.hpp"
 
 namespace pb::daemon {
 class WsHub;
@@ -65,11 +65,12 @@ struct ServerState {
     std::size_t next_worker = 0;
 };
 
-enum class Admission { normal, overloaded };
+// Whether the server had room for one more connection when it accepted it.
+enum class Load { normal, overloaded };
 
 // Serves `socket` on `worker`'s thread until the peer or the server closes it.
 // An overloaded connection is answered 503 and closed. Call from any thread.
-void serve(ServerState& server, Worker& worker, Socket socket, Admission admission);
+void serve(ServerState& server, Worker& worker, Socket socket, Load load);
 
 // Closes `worker`'s idle connections and makes busy ones close after their
 // answer. Runs on the worker's thread.

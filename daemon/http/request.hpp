@@ -6,9 +6,11 @@
 #include <utility>
 #include <vector>
 
-namespace pb::daemon {
-
+namespace pb::admission {
 struct Credential;
+}  // namespace pb::admission
+
+namespace pb::daemon {
 
 // One request header field as received.
 struct Header {
@@ -25,8 +27,9 @@ struct Request {
     std::string_view body;
     std::string_view remote;  // "address:port" of the peer
     // The credential, when the transport verified it already (to check its
-    // limits ahead): identify() returns it rather than verify it twice.
-    const Credential* authenticated = nullptr;
+    // limits ahead, admission::Plan): the pipeline takes it rather than
+    // verify it twice.
+    const admission::Credential* authenticated = nullptr;
 
     // The value of the first header named `name` (compared case-insensitively),
     // or an empty view.

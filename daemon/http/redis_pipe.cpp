@@ -1,4 +1,4 @@
-#include "daemon/http_redis_pipe.hpp"
+#include "daemon/http/redis_pipe.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>

@@ -6,17 +6,18 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/admission/pipeline.hpp"
 #include "common/core/error.hpp"
 #include "common/ops/registry.hpp"
 #include "common/runtime/services.hpp"
-#include "daemon/gate.hpp"
-#include "daemon/metrics.hpp"
-#include "daemon/request.hpp"
+#include "daemon/http/request.hpp"
+#include "daemon/metrics/metrics.hpp"
 
 namespace pb::daemon {
 
 // Turns a Request into a Response, knowing nothing of the transport. Every
-// caller passes the gate first (bans, rate limits; see Gate). Routes come from
+// request but /ready and /metrics is admitted first (admission::Pipeline:
+// client address, bans, limits, credential, permission). Routes come from
 // the op table (args = path captures + query parameters + a JSON
 // body object, then runtime::dispatch), plus pbd's own /ready and /metrics.
 // Every answer is JSON with Cache-Control: no-store (but /metrics); errors read
@@ -37,13 +38,12 @@ class Router {
                 Response& response);
 
     // The Redis checks handle() will make for `request` (its address, its
-    // caller), so the transport can make them first without blocking
-    // (limits::PrepaidChecks). A check made here that handle() then does not
-    // make (a request refused on the way) spends one request of that limit.
-    // The credential, when one had to be verified for them, goes to
-    // `caller`: pass it back in Request::authenticated.
-    std::vector<limits::RedisCall> redis_calls(const Request& request,
-                                               std::optional<Credential>& caller) const;
+    // caller: admission::Pipeline::plan), so the transport can make them
+    // first without blocking (limits::check_ahead). A check made here that
+    // handle() then does not make (a request refused on the way) spends one
+    // request of that limit. The credential, when one had to be verified for
+    // them, is in the plan: pass it back in Request::authenticated.
+    admission::Plan plan(const Request& request) const;
 
     // While not ready (starting, draining) GET /ready answers 503.
     void set_ready(bool ready) { m_ready.store(ready, std::memory_order_relaxed); }
@@ -52,8 +52,13 @@ class Router {
     int route(const Request& request, std::string_view path, std::string_view query,
               std::size_t& slot, Response& response);
     // GET /v1/auth: the reverse-proxy gate (nginx auth_request).
-    int auth(const Request& request, std::string_view query,
-             const std::optional<limits::IpAddress>& client, Response& response);
+    // GET /ready and /metrics: the host's own, never admitted.
+    int own_route(const Request& request, std::string_view path, std::size_t& slot,
+                  Response& response);
+    int auth(const Request& request, std::string_view query, Response& response);
+    // The op `request` asks for: found, or Error(not_found) / 405 with Allow.
+    const ops::Op& op_of(const Request& request, std::string_view path,
+                         ops::OpTable::RouteMatch& match, Response& response) const;
     std::string allowed_methods(std::string_view path) const;
     // op_table().match(), with a shortcut for routes without captures.
     ops::OpTable::RouteMatch match(std::string_view method, std::string_view path) const;
@@ -61,7 +66,7 @@ class Router {
     Services& m_services;
     const ops::OpTable& m_table;
     Metrics& m_metrics;
-    Gate m_gate;
+    const admission::Pipeline& m_admission;
     std::vector<std::string> m_methods;  // every method some route uses
     // "METHOD path" of each op whose route has no {capture}: what match()
     // would answer for exactly that path, found without its per-call

@@ -1,5 +1,5 @@
-// The listener and the worker threads; connections are in http_connection.cpp.
-#include "daemon/http_server.hpp"
+// The listener and the worker threads; connections are in connection.cpp.
+#include "daemon/http/server.hpp"
 
 #include <charconv>
 #include <pthread.h>
@@ -8,7 +8,7 @@
 
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
-#include "daemon/http_connection.hpp"
+#include "daemon/http/server_state.hpp"
 
 namespace pb::daemon {
 namespace http_detail {
@@ -41,10 +41,9 @@ void ServerState::accept() {
                 });
                 return;
             }
-            const auto admission = metrics.connections() >= options.max_connections
-                                       ? Admission::overloaded
-                                       : Admission::normal;
-            serve(*this, worker, std::move(socket), admission);
+            const auto load =
+                metrics.connections() >= options.max_connections ? Load::overloaded : Load::normal;
+            serve(*this, worker, std::move(socket), load);
             accept();
         });
 }

@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "daemon/metrics.hpp"
-#include "daemon/router.hpp"
+#include "daemon/http/router.hpp"
+#include "daemon/metrics/metrics.hpp"
 
 namespace pb::daemon {
 

@@ -1,4 +1,4 @@
-#include "daemon/request.hpp"
+#include "daemon/http/request.hpp"
 
 namespace pb::daemon {
 namespace {

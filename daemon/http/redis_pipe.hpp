@@ -1,5 +1,5 @@
 #pragma once
-// Private to the http_*.cpp files (Boost.Asio).
+// Private to the HTTP server (Boost.Asio).
 
 #include <array>
 #include <chrono>
@@ -14,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "common/limits/ahead.hpp"
 #include "common/redis/client.hpp"
 #include "common/redis/resp.hpp"
 
@@ -26,13 +27,11 @@ namespace pb::daemon::http_detail {
 // trouble (not connected yet, a timeout, a lost connection, an error reply
 // such as NOSCRIPT) answers "no answer": the caller then takes the blocking
 // path, which has the reconnect logic, the script loading and the failure
-// policy. Used only from its io_context's thread.
-class RedisPipe {
+// policy. The transport of limits::check_ahead: what is sent and how the
+// replies are read are common/limits' business. Used only from its
+// io_context's thread.
+class RedisPipe final : public limits::ScriptChannel {
   public:
-    // Called with the reply and this check's place in it, or nullptr when
-    // there is none to use.
-    using Callback = std::function<void(const redis::Reply*, std::size_t index)>;
-
     // `client` (whose settings it uses, and whose up/down state and error
     // count it shares) must outlive the pipe. The address is resolved here, once.
     RedisPipe(boost::asio::io_context& ioc, redis::Client& client);
@@ -51,7 +50,7 @@ class RedisPipe {
     // queued while the io thread is busy go out as one EVALSHA. `done` runs
     // on the io thread, never inside this call.
     void check(const redis::Script& script, std::string key,
-               std::shared_ptr<const std::vector<std::string>> args, Callback done);
+               std::shared_ptr<const std::vector<std::string>> args, Callback done) override;
 
   private:
     enum class State { closed, connecting, open };

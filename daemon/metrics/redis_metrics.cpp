@@ -1,10 +1,10 @@
-#include "daemon/redis_metrics.hpp"
+#include "daemon/metrics/redis_metrics.hpp"
 
 #include "common/keys/redis_cache.hpp"
 #include "common/limits/service.hpp"
 #include "common/redis/client.hpp"
 #include "common/redis/event_bus.hpp"
-#include "daemon/prometheus_text.hpp"
+#include "daemon/metrics/prometheus_text.hpp"
 
 namespace pb::daemon {
 

@@ -1,0 +1,83 @@
+#include "common/admission/credential.hpp"
+
+#include "common/core/error.hpp"
+#include "common/tokens/grants.hpp"
+
+namespace pb::admission {
+namespace {
+
+// Without HTTP's optional whitespace (spaces and tabs) around it.
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+// "Bearer", as HTTP compares auth schemes: ASCII, case-insensitively.
+bool is_bearer(std::string_view scheme) {
+    constexpr std::string_view k_bearer = "bearer";
+    if (scheme.size() != k_bearer.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < scheme.size(); ++i) {
+        const char c = scheme[i];
+        if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != k_bearer[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// A JWT as the credential.
+ops::Caller verify_jwt(tokens::TokenService& tokens, std::string_view token) {
+    const auto check = tokens.verify(token, {});
+    if (!check.valid) {
+        throw Error(ErrorCode::unauthenticated,
+                    "bearer token refused: " + std::string(tokens::to_string(check.reason)),
+                    {{"reason", tokens::to_string(check.reason)}});
+    }
+    auto credential = tokens::credential_of(check, tokens.settings());
+    return ops::Caller{"jwt:" + credential.subject, std::move(credential.permissions),
+                       credential.subject, ""};
+}
+
+}  // namespace
+
+std::string_view presented(std::string_view authorization, std::string_view api_key) {
+    authorization = trim(authorization);
+    if (!authorization.empty()) {
+        constexpr std::size_t k_scheme = 6;  // "Bearer"
+        if (authorization.size() > k_scheme && is_bearer(authorization.substr(0, k_scheme)) &&
+            (authorization[k_scheme] == ' ' || authorization[k_scheme] == '\t')) {
+            return trim(authorization.substr(k_scheme));
+        }
+        // Another scheme (Basic, …) carries no API key; X-API-Key may still.
+    }
+    return trim(api_key);
+}
+
+Credential verify_credential(keys::KeyService& keys, tokens::TokenService& tokens,
+                             std::string_view text) {
+    if (text.empty()) {
+        throw Error(ErrorCode::unauthenticated,
+                    "missing credential: send Authorization: Bearer <API key> or X-API-Key",
+                    {{"reason", "missing"}});
+    }
+    if (!text.starts_with("pb_") && text.find('.') != std::string_view::npos) {
+        return Credential{verify_jwt(tokens, text), {}};
+    }
+    auto result = keys.check(text);
+    if (!result.valid) {
+        throw Error(ErrorCode::unauthenticated, "API key is " + result.reason,
+                    {{"reason", result.reason}});
+    }
+    const auto& k = *result.key;
+    ops::Caller caller{"key:" + k.id, k.permissions, k.owner, k.id, k.rate_limit.value_or("")};
+    return Credential{std::move(caller), std::move(result)};
+}
+
+}  // namespace pb::admission

@@ -1,0 +1,326 @@
+#include "common/admission/pipeline.hpp"
+
+#include "common/limits/policy.hpp"
+
+namespace pb::admission {
+namespace {
+
+// The host's own probe (/health) passes a ban on its address (not a rate
+// limit), even one of 0.0.0.0/0 made with --force: the operator keeps seeing
+// pbd from the machine it runs on. (/ready and /metrics pass no ban at all:
+// they never come here.)
+bool is_operator_probe(const Facts& facts, const std::optional<limits::IpAddress>& client) {
+    if (facts.door != Door::route || facts.op == nullptr || facts.op->route.path != "/health" ||
+        !client) {
+        return false;
+    }
+    if (client->family == limits::IpFamily::v4) {
+        return (client->bits.lo >> 24) == 127;
+    }
+    return client->bits == limits::U128{0, 1};
+}
+
+// The bucket a caller's requests count against: its key's (its own rate
+// limit, else limits.key.rate), or its user's (a token's subject).
+struct CallerBucket {
+    limits::Scope scope = limits::Scope::key;
+    std::string id;
+    std::optional<limits::Policy> own;
+};
+
+std::optional<CallerBucket> bucket_of(const Credential& credential) {
+    if (const auto& key = credential.key.key) {
+        // The key's own limit was checked when it was stored; parsing is cheap.
+        return CallerBucket{limits::Scope::key, key->id,
+                            key->rate_limit
+                                ? limits::parse_rate_limit(*key->rate_limit, "rate_limit")
+                                : std::nullopt};
+    }
+    const auto& subject = credential.caller.subject;
+    if (subject.empty()) {
+        return std::nullopt;
+    }
+    return CallerBucket{limits::Scope::user, limits::canonical_id(limits::Scope::user, subject),
+                        std::nullopt};
+}
+
+limits::CallerIdentity identity_of(const Verdict& v) {
+    const auto& c = *v.credential;
+    const bool is_key = c.key.key != nullptr;
+    return {
+        .address = v.client,
+        .user = is_key ? std::string_view(c.key.key->owner) : std::string_view(c.caller.subject),
+        .key_id = is_key ? std::string_view(c.key.key->id) : std::string_view()};
+}
+
+bool refuse(Verdict& v, Step step, std::string reason, Error error) {
+    v.step = step;
+    v.reason = std::move(reason);
+    v.refusal.emplace(std::move(error));
+    return false;
+}
+
+}  // namespace
+
+struct Pipeline::Recipe {
+    bool address = false;  // steps 1–3
+    bool counted = false;  // the caller's limit and a use
+    limits::LimitUse use = limits::LimitUse::api;
+};
+
+nlohmann::json Verdict::to_verify_json(UnixMillis now) const {
+    if (!admitted()) {
+        nlohmann::json j{{"valid", false}, {"reason", reason}};
+        if (reason == "rate_limited") {
+            j["retry_after_ms"] = caller_limit.retry_after_ms;
+        }
+        return j;
+    }
+    keys::VerifyResult v;
+    v.valid = true;
+    v.key = credential ? credential->key.key : nullptr;
+    v.remaining = remaining;
+    return v.to_json(now);
+}
+
+Pipeline::Pipeline(Parts parts, std::string_view trusted_proxies)
+    : m_parts(parts), m_proxies(trusted_proxies) {}
+
+Pipeline::Recipe Pipeline::recipe_of(const Facts& facts) {
+    switch (facts.door) {
+        case Door::route:
+            return {.address = true, .counted = true};
+        case Door::auth:
+            return {.address = true, .counted = true, .use = limits::LimitUse::decision};
+        case Door::ws_upgrade:
+            return {.address = true};
+        case Door::ws_check:
+            return {};
+        case Door::ws_op:
+            return {.counted = true};
+        case Door::verify:
+            return {.counted = true, .use = limits::LimitUse::decision};
+    }
+    return {};
+}
+
+std::string_view Pipeline::credential_text(const Facts& facts, bool& needed) {
+    switch (facts.door) {
+        case Door::route: {
+            needed = facts.op != nullptr && !facts.op->permission.empty();
+            return needed ? presented(facts.authorization, facts.api_key) : std::string_view();
+        }
+        case Door::auth:
+        case Door::ws_upgrade: {
+            const auto text = presented(facts.authorization, facts.api_key);
+            needed = !text.empty() ||
+                     (facts.door == Door::auth && facts.anonymous == Anonymous::refused);
+            return text;
+        }
+        case Door::ws_check:
+        case Door::ws_op:
+        case Door::verify:
+            needed = true;
+            return facts.credential;
+    }
+    needed = false;
+    return {};
+}
+
+bool Pipeline::exempt(const Verdict& v) const {
+    return v.client && m_parts.bans.allow_listed(*v.client);
+}
+
+bool Pipeline::address_steps(const Facts& facts, const Recipe& recipe, Verdict& v) const {
+    v.client = m_proxies.client(facts.peer, facts.forwarded_for, facts.real_ip);
+    if (!v.client) {
+        return true;
+    }
+    if (auto ban = m_parts.bans.match_caller({.address = v.client});
+        ban && !is_operator_probe(facts, v.client)) {
+        auto details = ban->to_json(m_parts.clock.now());
+        v.ban = std::move(ban);
+        return refuse(v, Step::ban, "banned",
+                      Error(ErrorCode::banned, "this address is banned", std::move(details)));
+    }
+    if (exempt(v)) {
+        return true;  // the operator's own services and proxies
+    }
+    v.address_limit = m_parts.limits.check_address(*v.client, 1, recipe.use);
+    if (!v.address_limit.allowed) {
+        return refuse(v, Step::limit, "rate_limited",
+                      Error(ErrorCode::rate_limited, "this address is over its rate limit",
+                            v.address_limit.to_json()));
+    }
+    return true;
+}
+
+bool Pipeline::credential_step(const Facts& facts, std::string_view text, Verdict& v) const {
+    if (facts.verified != nullptr) {
+        v.credential = *facts.verified;
+        return true;
+    }
+    if (facts.door == Door::verify) {
+        // keys.verify judges API keys only (a token has tokens.verify).
+        auto checked = m_parts.keys.check(text);
+        if (!checked.valid) {
+            auto reason = checked.reason;
+            return refuse(
+                v, Step::credential, reason,
+                Error(ErrorCode::unauthenticated, "API key is " + reason, {{"reason", reason}}));
+        }
+        // The key judged is no caller of anything: its record is all the
+        // later steps read.
+        v.credential = Credential{{}, std::move(checked)};
+        return true;
+    }
+    try {
+        v.credential = verify_credential(m_parts.keys, m_parts.tokens, text);
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::unauthenticated) {
+            throw;
+        }
+        return refuse(v, Step::credential, e.details().value("reason", std::string("refused")), e);
+    }
+    if (facts.held_permissions != nullptr &&
+        v.credential->caller.permissions != *facts.held_permissions) {
+        return refuse(v, Step::credential, "permissions_changed",
+                      Error(ErrorCode::unauthenticated,
+                            "the credential's permissions changed: authenticate again",
+                            {{"reason", "permissions_changed"}}));
+    }
+    return true;
+}
+
+bool Pipeline::caller_steps(const Recipe& recipe, Verdict& v) const {
+    // A credential that does not verify was never probed for bans or limits.
+    if (auto ban = m_parts.bans.match_caller(identity_of(v))) {
+        auto details = ban->to_json(m_parts.clock.now());
+        v.ban = std::move(ban);
+        return refuse(v, Step::credential, "banned",
+                      Error(ErrorCode::banned, "this caller is banned", std::move(details)));
+    }
+    if (!recipe.counted || exempt(v)) {
+        return true;
+    }
+    const auto bucket = bucket_of(*v.credential);
+    if (!bucket) {
+        return true;
+    }
+    v.caller_limit = m_parts.limits.check(bucket->scope, bucket->id, 1, bucket->own, recipe.use);
+    if (!v.caller_limit.allowed) {
+        return refuse(
+            v, Step::credential, "rate_limited",
+            Error(ErrorCode::rate_limited,
+                  bucket->scope == limits::Scope::user ? "this user is over its rate limit"
+                                                       : "this API key is over its rate limit",
+                  v.caller_limit.to_json()));
+    }
+    return true;
+}
+
+bool Pipeline::permission_step(const Facts& facts, Verdict& v) const {
+    const auto& granted = v.credential->caller.permissions;
+    if (facts.door == Door::auth) {
+        if (facts.permission.empty() || ops::has_permission(granted, facts.permission)) {
+            return true;
+        }
+        const std::string needed(facts.permission);
+        return refuse(
+            v, Step::permission, "permission_denied",
+            Error(ErrorCode::permission_denied,
+                  "the caller lacks the permission \"" + needed + "\"", {{"permission", needed}}));
+    }
+    const auto* op = facts.op;
+    if (op == nullptr || ops::has_permission(granted, op->permission)) {
+        return true;
+    }
+    // The same refusal as runtime::dispatch()'s, which a transport may leave it to (its audit).
+    return refuse(v, Step::permission, "permission_denied",
+                  Error(ErrorCode::permission_denied,
+                        op->name + " needs the permission \"" + op->permission + "\"",
+                        {{"permission", op->permission}}));
+}
+
+bool Pipeline::use_step(const Recipe& recipe, Verdict& v) const {
+    auto& key = v.credential->key;
+    if (!recipe.counted || key.key == nullptr) {
+        return true;
+    }
+    if (!m_parts.keys.spend(key)) {
+        auto reason = key.reason;
+        return refuse(
+            v, Step::use, reason,
+            Error(ErrorCode::unauthenticated, "API key is " + reason, {{"reason", reason}}));
+    }
+    v.remaining = key.remaining;
+    return true;
+}
+
+Verdict Pipeline::admit(const Facts& facts) const {
+    Verdict v;
+    const auto recipe = recipe_of(facts);
+    if (recipe.address) {
+        if (!address_steps(facts, recipe, v)) {
+            return v;
+        }
+    } else {
+        v.client = facts.client;
+    }
+    bool needed = false;
+    const auto text = credential_text(facts, needed);
+    if (!needed) {
+        return v;
+    }
+    // Each step answers false once it has refused; the verdict says where.
+    if (credential_step(facts, text, v) && caller_steps(recipe, v) && permission_step(facts, v)) {
+        use_step(recipe, v);
+    }
+    return v;
+}
+
+Plan Pipeline::plan(const Facts& facts) const {
+    Plan p;
+    const auto recipe = recipe_of(facts);
+    if (!recipe.address) {
+        return p;
+    }
+    const auto client = m_proxies.client(facts.peer, facts.forwarded_for, facts.real_ip);
+    auto& bans = m_parts.bans;
+    if (!client || bans.match_caller({.address = client}) || bans.allow_listed(*client)) {
+        return p;
+    }
+    if (auto call = m_parts.limits.address_call(*client)) {
+        p.calls.push_back(std::move(*call));
+    }
+    bool needed = false;
+    const auto text = credential_text(facts, needed);
+    if (!needed || !recipe.counted) {
+        return p;
+    }
+    try {
+        // As admit() will decide; a credential that does not verify, a ban
+        // or an id no limit can count answers without a caller check.
+        Verdict v;
+        v.client = client;
+        v.credential = verify_credential(m_parts.keys, m_parts.tokens, text);
+        p.credential = v.credential;
+        if (bans.match_caller(identity_of(v))) {
+            return p;
+        }
+        if (const auto bucket = bucket_of(*v.credential)) {
+            if (auto call = m_parts.limits.caller_call(bucket->scope, bucket->id, bucket->own)) {
+                p.calls.push_back(std::move(*call));
+            }
+        }
+    } catch (const Error&) {
+    }
+    return p;
+}
+
+nlohmann::json Pipeline::verify(std::string_view key) {
+    return admit(Facts{.door = Door::verify, .credential = key})
+        .to_verify_json(m_parts.clock.now());
+}
+
+}  // namespace pb::admission

@@ -18,6 +18,7 @@
 #include "cli/style.hpp"
 #include "common/core/argv_scrub.hpp"
 #include "common/core/build_info.hpp"
+#include "common/core/command_line_config.hpp"
 #include "common/core/config.hpp"
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
@@ -49,25 +50,15 @@ std::string local_actor() {
 }
 
 Config load_config(const GlobalOptions& g) {
-    ConfigInputs in;
-    in.env = read_environment();
-    if (!g.config.empty())
-        in.file = g.config;
-    if (!g.db.empty())
-        in.flags["db.url"] = g.db;
-    if (!g.redis.empty())
-        in.flags["redis.url"] = g.redis;
-    if (!g.server.empty())
-        in.flags["cli.server"] = g.server;
-    if (!g.api_key.empty())
-        in.flags["cli.api_key"] = g.api_key;
-    if (!g.log_level.empty())
-        in.flags["log.level"] = g.log_level;
-    if (!g.timeout.empty())
-        in.flags["cli.timeout"] = g.timeout;
-    if (g.allow_insecure_permissions)
-        in.flags["security.allow_insecure_permissions"] = "true";
-    return Config::load(in);
+    return Config::load(inputs_from_command_line(
+        g.config,
+        {{"db.url", g.db},
+         {"redis.url", g.redis},
+         {"cli.server", g.server},
+         {"cli.api_key", g.api_key},
+         {"log.level", g.log_level},
+         {"cli.timeout", g.timeout},
+         {"security.allow_insecure_permissions", g.allow_insecure_permissions ? "true" : ""}}));
 }
 
 int report(const Error& e, OutputFormat format) {

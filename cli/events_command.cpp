@@ -3,7 +3,7 @@
 #include <iostream>
 #include <thread>
 
-#include "cli/ws_client.hpp"
+#include "cli/pbd_socket.hpp"
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
 #include "common/events/tailer.hpp"
@@ -118,8 +118,8 @@ int tail_local(const Config& config, const std::vector<std::string>& patterns,
 
 int tail_remote(const Config& config, const std::vector<std::string>& patterns,
                 std::optional<std::int64_t> since, Printer& out) {
-    WsClient client(config.get("cli.server"), config.get("cli.api_key"),
-                    std::chrono::milliseconds(config.get_duration_ms("cli.timeout")));
+    PbdSocket client(config.get("cli.server"), config.get("cli.api_key"),
+                     std::chrono::milliseconds(config.get_duration_ms("cli.timeout")));
     json args{{"topics", patterns}};
     if (since) {
         args["since"] = *since;

@@ -1,67 +1,19 @@
 #include "cli/remote.hpp"
 
-#include <cctype>
-
 #include <httplib.h>
 
 #include "common/core/error.hpp"
 #include "common/core/json_parse.hpp"
 #include "common/core/time_format.hpp"
+#include "common/ops/route_template.hpp"
 
 namespace pb::cli {
 namespace {
 
 using nlohmann::json;
 
-// Percent-encodes everything but RFC 3986's unreserved characters.
-std::string encode_segment(std::string_view s) {
-    static constexpr char k_hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out += '%';
-            out += k_hex[c >> 4];
-            out += k_hex[c & 0xF];
-        }
-    }
-    return out;
-}
-
 std::string query_value(const json& v) {
     return v.is_string() ? v.get<std::string>() : v.dump();
-}
-
-// Fills the route's {captures} from args (removing them) and URL-encodes them.
-std::string build_path(const ops::Op& op, json& args) {
-    std::string path = op.route.path;
-    for (auto open = path.find('{'); open != std::string::npos; open = path.find('{', open)) {
-        const auto close = path.find('}', open);
-        auto name = path.substr(open + 1, close - open - 1);
-        // A "{name...}" tail keeps its slashes: each segment is encoded alone.
-        const bool tail = name.ends_with("...");
-        if (tail) {
-            name.resize(name.size() - 3);
-        }
-        const auto value = args.contains(name) ? query_value(args[name]) : std::string();
-        args.erase(name);
-        std::string encoded;
-        if (tail) {
-            std::string_view rest(value);
-            for (auto slash = rest.find('/'); slash != std::string_view::npos;
-                 slash = rest.find('/')) {
-                encoded += encode_segment(rest.substr(0, slash)) + "/";
-                rest.remove_prefix(slash + 1);
-            }
-            encoded += encode_segment(rest);
-        } else {
-            encoded = encode_segment(value);
-        }
-        path.replace(open, close - open + 1, encoded);
-        open += encoded.size();
-    }
-    return path;
 }
 
 }  // namespace
@@ -69,7 +21,8 @@ std::string build_path(const ops::Op& op, json& args) {
 json call_remote(const std::string& server, const std::string& api_key, std::int64_t timeout_ms,
                  const ops::Op& op, const json& input) {
     json args = input;
-    std::string path = build_path(op, args);
+    // The route's {captures} filled from args (and taken out of them), URL-encoded.
+    std::string path = ops::RouteTemplate(op.route.path).expand(args);
     httplib::Client client(server);
     if (!client.is_valid()) {
         throw Error(ErrorCode::invalid_argument, "--server: not an http(s) URL: " + server);

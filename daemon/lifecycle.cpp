@@ -15,6 +15,7 @@
 #include "common/core/argv_scrub.hpp"
 #include "common/core/build_info.hpp"
 #include "common/core/clock.hpp"
+#include "common/core/command_line_config.hpp"
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
 #include "common/docs/man_page.hpp"
@@ -152,30 +153,18 @@ std::optional<int> Lifecycle::parse_flags(int argc, char** argv) {
 }
 
 Config Lifecycle::load_config() const {
-    ConfigInputs in;
-    in.env = read_environment();
     const auto& f = m_flags;
-    if (!f.config.empty())
-        in.file = f.config;
-    if (!f.db.empty())
-        in.flags["db.url"] = f.db;
-    if (!f.redis.empty())
-        in.flags["redis.url"] = f.redis;
-    if (!f.listen.empty())
-        in.flags["server.listen"] = f.listen;
-    if (!f.threads.empty())
-        in.flags["server.threads"] = f.threads;
-    if (!f.log_level.empty())
-        in.flags["log.level"] = f.log_level;
-    if (!f.log_format.empty())
-        in.flags["log.format"] = f.log_format;
-    if (f.no_bootstrap)
-        in.flags["server.bootstrap"] = "false";
-    if (!f.bootstrap_key_file.empty())
-        in.flags["server.bootstrap_key_file"] = f.bootstrap_key_file;
-    if (f.allow_insecure_permissions)
-        in.flags["security.allow_insecure_permissions"] = "true";
-    auto config = Config::load(in);
+    auto config = Config::load(inputs_from_command_line(
+        f.config,
+        {{"db.url", f.db},
+         {"redis.url", f.redis},
+         {"server.listen", f.listen},
+         {"server.threads", f.threads},
+         {"log.level", f.log_level},
+         {"log.format", f.log_format},
+         {"server.bootstrap", f.no_bootstrap ? "false" : ""},
+         {"server.bootstrap_key_file", f.bootstrap_key_file},
+         {"security.allow_insecure_permissions", f.allow_insecure_permissions ? "true" : ""}}));
     check_daemon_config(config);
     return config;
 }

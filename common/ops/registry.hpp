@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/ops/op.hpp"
+#include "common/ops/route_template.hpp"
 
 namespace pb::ops {
 
@@ -21,6 +22,7 @@ class OpTable {
 
     struct RouteMatch {
         const Op* op = nullptr;
+        // As sent, still percent-encoded (RouteTemplate::captures).
         std::map<std::string, std::string> captures;
         bool path_known = false;  // the path exists under another method (405)
     };
@@ -32,8 +34,8 @@ class OpTable {
 
   private:
     std::vector<Op> m_ops;
-    // Each op's route path split into segments once, so matching allocates nothing.
-    std::vector<std::vector<std::string>> m_patterns;
+    // Each op's route, parsed once, so matching allocates nothing.
+    std::vector<RouteTemplate> m_routes;
 };
 
 }  // namespace pb::ops

@@ -1,4 +1,5 @@
-// pbd's WebSocket under load, from one process with async Beast clients.
+// pbd's WebSocket under load, from one process: every socket on one thread
+// (pbctl's WsClient, cli/ws_client.hpp, on one shared WsLoop).
 //
 //   pb_bench_ws fanout PORT API_KEY CLIENTS ROUNDS
 //     CLIENTS sockets subscribe to "keys"; each round one more socket calls
@@ -9,147 +10,64 @@
 //     served, then prints pbd's resident memory (VmRSS).
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/websocket/stream.hpp>
+#include "cli/ws_client.hpp"
 
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
+using pb::cli::WsClient;
+using pb::cli::WsLoop;
+using pb::cli::WsMessage;
 using Clock = std::chrono::steady_clock;
 
-struct Client : std::enable_shared_from_this<Client> {
-    explicit Client(asio::io_context& ioc) : ws(ioc) {}
-    websocket::stream<tcp::socket> ws;
-    beast::flat_buffer buffer;
-    bool open = false;
-    bool failed = false;
-    int answers = 0;
-    int oks = 0;
-    int events = 0;
-    std::function<void(Client&, std::string_view)> on_message;
-
-    void start(const tcp::endpoint& at, const std::string& key, std::function<void(Client&)> done) {
-        ws.next_layer().async_connect(at, [self = shared_from_this(), key, done](error_code ec) {
-            if (ec) {
-                self->failed = true;
-                return done(*self);
-            }
-            self->ws.set_option(websocket::stream_base::decorator(
-                [key](websocket::request_type& req) { req.set("X-API-Key", key); }));
-            self->ws.async_handshake("127.0.0.1", "/ws", [self, done](error_code hec) {
-                self->failed = static_cast<bool>(hec);
-                self->open = !hec;
-                done(*self);
-                if (!hec) {
-                    self->read();
-                }
-            });
-        });
-    }
-
-    void read() {
-        ws.async_read(buffer, [self = shared_from_this()](error_code ec, std::size_t) {
-            if (ec) {
-                self->open = false;
-                return;
-            }
-            const auto text = beast::buffers_to_string(self->buffer.data());
-            self->buffer.clear();
-            if (text.starts_with("{\"created_at\"")) {
-                ++self->events;
-            } else {
-                ++self->answers;
-                self->oks += text.find("\"ok\":true") != std::string::npos ? 1 : 0;
-            }
-            if (self->on_message) {
-                self->on_message(*self, text);
-            }
-            self->read();
-        });
-    }
-
-    // Queued sends, one write at a time.
-    std::vector<std::string> out;
-    bool writing = false;
-    void send(std::string text) {
-        out.push_back(std::move(text));
-        if (!writing) {
-            write_next();
-        }
-    }
-    void write_next() {
-        if (out.empty()) {
-            writing = false;
-            return;
-        }
-        writing = true;
-        auto text = std::make_shared<std::string>(std::move(out.front()));
-        out.erase(out.begin());
-        ws.text(true);
-        ws.async_write(asio::buffer(*text), [self = shared_from_this(), text](
-                                                error_code, std::size_t) { self->write_next(); });
-    }
-};
-
-// Runs `ioc` until `done()` or `limit` passes; false on the limit.
-bool run_until(asio::io_context& ioc, const std::function<bool()>& done,
-               std::chrono::milliseconds limit) {
-    const auto deadline = Clock::now() + limit;
-    ioc.restart();
-    while (!done()) {
-        if (Clock::now() >= deadline) {
-            return false;
-        }
-        ioc.run_one_for(std::chrono::milliseconds(10));
-    }
-    return true;
+bool is_event(const WsMessage& m) {
+    return m.payload.starts_with("{\"created_at\"");
 }
 
-// Opens `n` clients, at most `window` handshakes at a time (the listen
-// backlog is finite). Returns them, open.
-std::vector<std::shared_ptr<Client>> open_clients(asio::io_context& ioc, const tcp::endpoint& at,
-                                                  const std::string& key, int n) {
-    std::vector<std::shared_ptr<Client>> clients;
-    int pending = 0;
-    int finished = 0;
-    int failed = 0;
-    constexpr int window = 256;
+// Opens `n` clients on `loop`, authenticated on upgrade, one after another.
+// Returns them, open (exits when one does not open).
+std::vector<std::unique_ptr<WsClient>> open_clients(WsLoop& loop, const std::string& port,
+                                                    const std::string& key, int n) {
+    std::vector<std::unique_ptr<WsClient>> clients;
+    clients.reserve(static_cast<std::size_t>(n));
+    const pb::cli::WsTarget target{
+        .host = "127.0.0.1", .port = port, .headers = {{"X-API-Key", key}}};
     for (int i = 0; i < n; ++i) {
-        clients.push_back(std::make_shared<Client>(ioc));
-        ++pending;
-        clients.back()->start(at, key, [&](Client& c) {
-            --pending;
-            ++finished;
-            failed += c.failed ? 1 : 0;
-        });
-        if (pending >= window) {
-            run_until(
-                ioc, [&] { return pending < window / 2; }, std::chrono::seconds(30));
+        clients.push_back(
+            std::make_unique<WsClient>(loop, target, Clock::now() + std::chrono::seconds(30)));
+        if (!clients.back()->upgrade().ok) {
+            std::cerr << "could not open WebSocket " << i + 1 << " of " << n << ": "
+                      << clients.back()->upgrade().error << "\n";
+            std::exit(1);
         }
     }
-    run_until(
-        ioc, [&] { return finished == n; }, std::chrono::seconds(60));
-    if (failed > 0 || finished != n) {
-        std::cerr << "could not open " << (n - finished + failed) << " of " << n << " WebSockets\n";
-        std::exit(1);
-    }
     return clients;
+}
+
+// Runs `loop` until every client has a message waiting, for up to `limit`.
+bool all_answered(WsLoop& loop, const std::vector<std::unique_ptr<WsClient>>& clients,
+                  std::chrono::seconds limit) {
+    const auto expected = loop.messages_received() + clients.size();
+    loop.run_until([&] { return loop.messages_received() >= expected; }, Clock::now() + limit);
+    return std::all_of(clients.begin(), clients.end(),
+                       [](const auto& c) { return c->waiting() >= 1; });
+}
+
+// Reads every message waiting on `c`.
+std::vector<WsMessage> take_all(WsClient& c) {
+    std::vector<WsMessage> out;
+    while (c.waiting() > 0) {
+        out.push_back(c.read(Clock::now()));
+    }
+    return out;
 }
 
 long rss_kib(int pid) {
@@ -169,48 +87,47 @@ double percentile(std::vector<double>& v, double p) {
     return v[std::min(i, v.size() - 1)];
 }
 
-int fanout(const tcp::endpoint& at, const std::string& key, int n, int rounds) {
-    asio::io_context ioc{1};
-    auto subscribers = open_clients(ioc, at, key, n);
+int fanout(const std::string& port, const std::string& key, int n, int rounds) {
+    WsLoop loop;
+    auto subscribers = open_clients(loop, port, key, n);
     for (auto& c : subscribers) {
-        c->send(R"({"id":1,"op":"subscribe","args":{"topics":["keys"]}})");
+        c->send_text(R"({"id":1,"op":"subscribe","args":{"topics":["keys"]}})");
     }
-    if (!run_until(
-            ioc,
-            [&] {
-                return std::all_of(subscribers.begin(), subscribers.end(),
-                                   [](const auto& c) { return c->answers >= 1; });
-            },
-            std::chrono::seconds(30))) {
+    if (!all_answered(loop, subscribers, std::chrono::seconds(30))) {
         std::cerr << "subscriptions were not all answered\n";
         return 1;
     }
-    auto driver = open_clients(ioc, at, key, 1).front();
+    for (auto& c : subscribers) {
+        take_all(*c);
+    }
+    auto driver = std::move(open_clients(loop, port, key, 1).front());
     std::vector<double> latencies;
     latencies.reserve(static_cast<std::size_t>(n) * rounds);
-    Clock::time_point sent;
-    for (auto& c : subscribers) {
-        c->on_message = [&](Client&, std::string_view text) {
-            if (text.starts_with("{\"created_at\"")) {
-                latencies.push_back(
-                    std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
-            }
-        };
-    }
     for (int r = 0; r < rounds; ++r) {
-        const auto before = latencies.size();
-        sent = Clock::now();
-        driver->send(R"({"id":2,"op":"keys.create","args":{"owner":"bench"}})");
-        if (!run_until(
-                ioc, [&] { return latencies.size() == before + static_cast<std::size_t>(n); },
-                std::chrono::seconds(10))) {
-            std::cerr << "round " << r << ": only " << latencies.size() - before << " of " << n
-                      << " deliveries\n";
+        // Each subscriber's event and the driver's answer; each message is
+        // stamped as it arrives, so reading them afterwards adds nothing.
+        const auto expected = loop.messages_received() + static_cast<std::uint64_t>(n) + 1;
+        const auto sent = Clock::now();
+        driver->send_text(R"({"id":2,"op":"keys.create","args":{"owner":"bench"}})");
+        loop.run_until([&] { return loop.messages_received() >= expected; },
+                       Clock::now() + std::chrono::seconds(10));
+        std::size_t delivered = 0;
+        for (auto& c : subscribers) {
+            for (const auto& m : take_all(*c)) {
+                if (is_event(m)) {
+                    latencies.push_back(
+                        std::chrono::duration<double, std::milli>(m.received_at - sent).count());
+                    ++delivered;
+                }
+            }
+        }
+        take_all(*driver);
+        if (delivered != static_cast<std::size_t>(n)) {
+            std::cerr << "round " << r << ": only " << delivered << " of " << n << " deliveries\n";
             return 1;
         }
         // Let the round's tail settle before the next update.
-        run_until(
-            ioc, [] { return false; }, std::chrono::milliseconds(50));
+        loop.run_until([] { return false; }, Clock::now() + std::chrono::milliseconds(50));
     }
     const auto count = latencies.size();
     const double p50 = percentile(latencies, 0.50);
@@ -223,29 +140,22 @@ int fanout(const tcp::endpoint& at, const std::string& key, int n, int rounds) {
     return p99 < 50.0 ? 0 : 2;
 }
 
-int idle(const tcp::endpoint& at, const std::string& key, int n, int pid) {
-    asio::io_context ioc{1};
+int idle(const std::string& port, const std::string& key, int n, int pid) {
+    WsLoop loop;
     const long before = rss_kib(pid);
-    auto clients = open_clients(ioc, at, key, n);
+    auto clients = open_clients(loop, port, key, n);
     // Each socket is served (an op answered), then left idle.
     for (auto& c : clients) {
-        c->send(R"({"id":1,"op":"health","args":{}})");
+        c->send_text(R"({"id":1,"op":"health","args":{}})");
     }
-    if (!run_until(
-            ioc,
-            [&] {
-                return std::all_of(clients.begin(), clients.end(),
-                                   [](const auto& c) { return c->answers >= 1; });
-            },
-            std::chrono::seconds(120))) {
+    if (!all_answered(loop, clients, std::chrono::seconds(120))) {
         std::cerr << "not every socket was answered\n";
         return 1;
     }
-    run_until(
-        ioc, [] { return false; }, std::chrono::seconds(2));
+    loop.run_until([] { return false; }, Clock::now() + std::chrono::seconds(2));
     const long after = rss_kib(pid);
     const auto open =
-        std::count_if(clients.begin(), clients.end(), [](const auto& c) { return c->open; });
+        std::count_if(clients.begin(), clients.end(), [](const auto& c) { return c->is_open(); });
     std::printf(
         "idle: %ld authenticated WebSockets open, each served one op; pbd RSS %.1f MiB (%.1f MiB "
         "before them, %.1f "
@@ -264,10 +174,9 @@ int main(int argc, char** argv) {
         return 64;
     }
     const std::string mode = argv[1];
-    const tcp::endpoint at(asio::ip::make_address("127.0.0.1"),
-                           static_cast<unsigned short>(std::stoi(argv[2])));
+    const std::string port = argv[2];
     const std::string key = argv[3];
     const int n = std::stoi(argv[4]);
     const int last = std::stoi(argv[5]);
-    return mode == "fanout" ? fanout(at, key, n, last) : idle(at, key, n, last);
+    return mode == "fanout" ? fanout(port, key, n, last) : idle(port, key, n, last);
 }

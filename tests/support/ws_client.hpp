@@ -9,22 +9,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/ws_client.hpp"
+
 namespace pb::test {
 
 // What one read from a WebSocket gave.
 struct WsMessage {
-    enum class Kind { text, binary, closed, timed_out };
+    using Kind = cli::WsMessage::Kind;
     Kind kind = Kind::timed_out;
     std::string payload;
     int close_code = 0;  // when closed: the peer's code, or 0 without a close frame
+    // When closed: the peer's reason, or without a close frame what went wrong instead.
     std::string close_reason;
 
     nlohmann::json json() const { return nlohmann::json::parse(payload, nullptr, false); }
 };
 
-// A blocking Boost.Beast WebSocket client for tests, on loopback. Every wait
-// is bounded. Events received while waiting for an answer are kept for
-// next_event().
+// pbctl's WebSocket client (cli/ws_client.hpp) as the daemon tests drive it:
+// on loopback, every wait bounded, a failed upgrade a test failure. Events
+// received while waiting for an answer are kept for next_event().
 class WsClient {
   public:
     using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -32,11 +35,8 @@ class WsClient {
     // Connects to 127.0.0.1:port and upgrades on `path`; the test fails (and
     // ok() is false) when that does not work.
     explicit WsClient(int port, const Headers& headers = {}, const std::string& path = "/ws");
-    ~WsClient();
-    WsClient(const WsClient&) = delete;
-    WsClient& operator=(const WsClient&) = delete;
 
-    bool ok() const { return m_ok; }
+    bool ok() const { return m_ws->upgrade().ok; }
 
     // The HTTP status pbd answers an upgrade with (101 when accepted), and
     // the body of a refusal.
@@ -70,10 +70,8 @@ class WsClient {
     void close();
 
   private:
-    struct Impl;
-    std::unique_ptr<Impl> m_impl;
+    std::unique_ptr<cli::WsClient> m_ws;
     std::deque<nlohmann::json> m_events;
-    bool m_ok = false;
     int m_next_id = 1000;
 };
 

@@ -1,13 +1,17 @@
 #include "common/core/config.hpp"
 
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "common/core/command_line_config.hpp"
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
+#include "tests/support/errors.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace pb {
@@ -33,14 +37,7 @@ class ConfigTest : public ::testing::Test {
 
     // The message of the Error that loading `in` throws (fails the test if none).
     std::string load_error(const ConfigInputs& in, ErrorCode expected) {
-        try {
-            Config::load(in);
-        } catch (const Error& e) {
-            EXPECT_EQ(e.code(), expected) << e.what();
-            return e.what();
-        }
-        ADD_FAILURE() << "Config::load did not throw";
-        return "";
+        return pb::test::error_message_of(expected, [&] { Config::load(in); });
     }
 
     TempDir dir;
@@ -59,6 +56,24 @@ TEST_F(ConfigTest, DefaultsWhenNothingIsSet) {
     EXPECT_EQ(e.at("default"), "127.0.0.1:8700");
     EXPECT_FALSE(e.contains("origin"));
     EXPECT_TRUE(cfg.warnings().empty());
+}
+
+// pbctl's and pbd's command lines become inputs the same way: a flag given is
+// a flag, an empty one (left off) is not, --config only when given, and the
+// process's PB_* variables are the env layer.
+TEST_F(ConfigTest, CommandLineInputsKeepOnlyTheFlagsGiven) {
+    ::setenv("PB_CONFIG_TEST_MARK", "here", 1);
+    const auto in = inputs_from_command_line(
+        "", {{"db.url", "/tmp/x.db"}, {"redis.url", ""}, {"server.bootstrap", "false"}});
+    ::unsetenv("PB_CONFIG_TEST_MARK");
+    EXPECT_EQ(in.flags, (std::map<std::string, std::string>{{"db.url", "/tmp/x.db"},
+                                                            {"server.bootstrap", "false"}}));
+    EXPECT_FALSE(in.file.has_value());
+    EXPECT_EQ(in.env.at("PB_CONFIG_TEST_MARK"), "here");
+    const auto with_file = inputs_from_command_line(write_file("log:\n  level: debug\n"), {});
+    ASSERT_TRUE(with_file.file.has_value());
+    EXPECT_EQ(*with_file.file, dir.file("pb.yaml"));
+    EXPECT_TRUE(with_file.flags.empty());
 }
 
 // flag > env > file > default, each value keeping the source that won.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/core/error.hpp"
+#include "tests/support/errors.hpp"
 
 namespace pb {
 namespace {
@@ -15,14 +16,13 @@ std::string nested(std::size_t levels, std::string_view inner = "1") {
 
 // The refusal's message, or "" when the text parses.
 std::string refusal(std::string_view text, JsonLimits limits = {}) {
-    try {
-        parse_json(text, "body", limits);
+    const auto e = pb::test::thrown_error([&] { parse_json(text, "body", limits); });
+    if (!e) {
         return "";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.code(), ErrorCode::invalid_argument) << e.what();
-        EXPECT_EQ(std::string(e.what()).find("json.exception"), std::string::npos) << e.what();
-        return e.what();
     }
+    EXPECT_EQ(e->code(), ErrorCode::invalid_argument) << e->what();
+    EXPECT_EQ(std::string(e->what()).find("json.exception"), std::string::npos) << e->what();
+    return e->what();
 }
 
 TEST(ParseJson, ReadsOrdinaryDocuments) {

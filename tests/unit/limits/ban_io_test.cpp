@@ -4,6 +4,7 @@
 
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
+#include "tests/support/errors.hpp"
 
 namespace pb::limits {
 namespace {
@@ -12,14 +13,9 @@ constexpr UnixMillis k_now = 1'700'000'000'000;
 
 // The message of the invalid_argument error parsing `text` gives.
 std::string import_error(std::string_view text) {
-    try {
+    return pb::test::error_message_of(ErrorCode::invalid_argument, [&] {
         parse_ban_rows(text, BanFileFormat::automatic, k_now);
-    } catch (const Error& e) {
-        EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
-        return e.what();
-    }
-    ADD_FAILURE() << "accepted " << text;
-    return "";
+    });
 }
 
 // CSV without a header reads target,expires_at,reason; quoting and comments work.

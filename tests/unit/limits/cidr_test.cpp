@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/core/error.hpp"
+#include "tests/support/errors.hpp"
 
 namespace pb::limits {
 namespace {
@@ -15,14 +16,7 @@ IpAddress ip(std::string_view text) {
 
 // The message of the invalid_argument error `text` gets from parse_cidr.
 std::string cidr_error(std::string_view text) {
-    try {
-        parse_cidr(text);
-    } catch (const Error& e) {
-        EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
-        return e.what();
-    }
-    ADD_FAILURE() << "accepted " << text;
-    return "";
+    return pb::test::error_message_of(ErrorCode::invalid_argument, [&] { parse_cidr(text); });
 }
 
 // Addresses print back canonically; IPv4-mapped IPv6 is the IPv4 address.
@@ -44,13 +38,9 @@ TEST(Cidr, RejectsBadAddresses) {
           "2001:db8:::1", "g::1", "1.2.3.4/8", "::ffff:300.1.1.1", "localhost"}) {
         EXPECT_FALSE(parse_ip(bad).has_value()) << bad;
     }
-    try {
-        parse_ip_strict("300.1.1.1");
-        FAIL();
-    } catch (const Error& e) {
-        EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
-        EXPECT_STREQ(e.what(), "\"300.1.1.1\" is not an IPv4 or IPv6 address");
-    }
+    EXPECT_EQ(pb::test::error_message_of(ErrorCode::invalid_argument,
+                                         [] { parse_ip_strict("300.1.1.1"); }),
+              "\"300.1.1.1\" is not an IPv4 or IPv6 address");
 }
 
 // Ranges keep their network address; host bits are cleared; a bare address is one address.

@@ -1,4 +1,5 @@
 #include "common/limits/service.hpp"
+#include "tests/support/errors.hpp"
 #include "tests/unit/limits/ban_fixture.hpp"
 
 namespace pb::limits::test {
@@ -95,18 +96,19 @@ TEST(LimitSettingsConfig, DefaultsAreValid) {
 // Bad settings name the key.
 TEST(LimitSettingsConfig, BadSettingsNameTheKey) {
     auto message = [](std::map<std::string, std::string> env, bool bans) {
-        try {
+        const auto e = pb::test::thrown_error([&] {
             const auto c = config_with(std::move(env));
             if (bans) {
                 ban_settings_from_config(c);
             } else {
                 limit_settings_from_config(c);
             }
-        } catch (const Error& e) {
-            EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
-            return std::string(e.what());
+        });
+        if (!e) {
+            return std::string("accepted");
         }
-        return std::string("accepted");
+        EXPECT_EQ(e->code(), ErrorCode::invalid_argument);
+        return std::string(e->what());
     };
     EXPECT_TRUE(message({{"PB_LIMITS_IP_RATE", "lots"}}, false).starts_with("limits.ip.rate: "));
     EXPECT_TRUE(

@@ -6,6 +6,7 @@
 #include "common/core/time_format.hpp"
 #include "common/ops/validate.hpp"
 #include "common/runtime/op_table.hpp"
+#include "tests/support/errors.hpp"
 
 namespace pb::ops {
 namespace {
@@ -40,13 +41,7 @@ Op every_type_op() {
 
 // The Error that validating `raw` throws (fails the test if none).
 Error rejection(const Op& op, const json& raw, NameStyle style = NameStyle::field) {
-    try {
-        validate_args(op, raw, k_now, style);
-    } catch (const Error& e) {
-        return e;
-    }
-    ADD_FAILURE() << "accepted " << raw.dump();
-    return Error(ErrorCode::internal, "");
+    return pb::test::error_of([&] { validate_args(op, raw, k_now, style); });
 }
 
 // Validates `raw`, then checks that the canonical output validates to itself.

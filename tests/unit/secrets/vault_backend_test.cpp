@@ -4,28 +4,18 @@
 #include <fstream>
 #include <thread>
 
+#include "tests/support/errors.hpp"
 #include "tests/support/process.hpp"
 #include "tests/unit/secrets/backend_fixture.hpp"
 
 namespace pb::secrets::test {
 namespace {
 
+using pb::test::error_message_of;
+
 class VaultBackendTest : public SecretsEnv, public ::testing::Test {
   protected:
     VaultBackendTest() { settings = vault_settings(); }
-
-    // The message of the pb::Error `fn` throws, with its code checked.
-    template <class F>
-    std::string error_of(ErrorCode expected, F&& fn) {
-        try {
-            fn();
-        } catch (const Error& e) {
-            EXPECT_EQ(e.code(), expected) << e.what();
-            return e.what();
-        }
-        ADD_FAILURE() << "no pb::Error thrown";
-        return "";
-    }
 
     VaultSettings settings;
 };
@@ -40,10 +30,13 @@ TEST_F(VaultBackendTest, ServerDownIsUnavailable) {
     settings.address = address;
     settings.max_retries = 2;
     VaultBackend b(settings);
-    const auto msg = error_of(ErrorCode::unavailable, [&] { b.read("app/db", std::nullopt); });
+    const auto msg =
+        error_message_of(ErrorCode::unavailable, [&] { b.read("app/db", std::nullopt); });
     EXPECT_NE(msg.find(address), std::string::npos) << msg;
-    error_of(ErrorCode::unavailable, [&] { b.write("app/db", {{"p", "v"}}, std::nullopt); });
-    error_of(ErrorCode::unavailable, [&] { b.status(); });
+    error_message_of(ErrorCode::unavailable, [&] {
+        b.write("app/db", {{"p", "v"}}, std::nullopt);
+    });
+    error_message_of(ErrorCode::unavailable, [&] { b.status(); });
 }
 
 // A server slower than the timeout: unavailable, not a hang.
@@ -51,7 +44,7 @@ TEST_F(VaultBackendTest, SlowServerTimesOut) {
     server->delay_ms = 2500;
     settings.timeout_ms = 800;
     VaultBackend b(settings);
-    error_of(ErrorCode::unavailable, [&] { b.read("app/db", std::nullopt); });
+    error_message_of(ErrorCode::unavailable, [&] { b.read("app/db", std::nullopt); });
     server->delay_ms = 0;
     b.write("app/db", {{"p", "v"}}, std::nullopt);  // the backend recovers
     EXPECT_EQ(b.read("app/db", std::nullopt).data.at("p"), "v");
@@ -61,17 +54,20 @@ TEST_F(VaultBackendTest, SlowServerTimesOut) {
 TEST_F(VaultBackendTest, GarbageIsUnavailable) {
     VaultBackend b(settings);
     server->garbage = true;
-    error_of(ErrorCode::unavailable, [&] { b.read("app/db", std::nullopt); });
-    error_of(ErrorCode::unavailable, [&] { b.write("app/db", {{"p", "v"}}, std::nullopt); });
-    error_of(ErrorCode::unavailable, [&] { b.list(""); });
-    error_of(ErrorCode::unavailable, [&] { b.status(); });
+    error_message_of(ErrorCode::unavailable, [&] { b.read("app/db", std::nullopt); });
+    error_message_of(ErrorCode::unavailable, [&] {
+        b.write("app/db", {{"p", "v"}}, std::nullopt);
+    });
+    error_message_of(ErrorCode::unavailable, [&] { b.list(""); });
+    error_message_of(ErrorCode::unavailable, [&] { b.status(); });
 }
 
 // A sealed Vault: operations are unavailable and say so; status reports it.
 TEST_F(VaultBackendTest, SealedIsUnavailable) {
     VaultBackend b(settings);
     server->sealed = true;
-    const auto msg = error_of(ErrorCode::unavailable, [&] { b.read("app/db", std::nullopt); });
+    const auto msg =
+        error_message_of(ErrorCode::unavailable, [&] { b.read("app/db", std::nullopt); });
     EXPECT_NE(msg.find("sealed"), std::string::npos) << msg;
     EXPECT_EQ(b.status().at("sealed"), true);
 }
@@ -84,7 +80,9 @@ TEST_F(VaultBackendTest, RetriesReadsOnly) {
     server->fail_next = 2;
     EXPECT_EQ(b.read("app/db", std::nullopt).data.at("p"), "v");
     server->fail_next = 1;
-    error_of(ErrorCode::unavailable, [&] { b.write("app/db", {{"p", "w"}}, std::nullopt); });
+    error_message_of(ErrorCode::unavailable, [&] {
+        b.write("app/db", {{"p", "w"}}, std::nullopt);
+    });
     EXPECT_EQ(server->fail_next.load(), 0);
     EXPECT_EQ(b.read("app/db", std::nullopt).version, 1);
 }
@@ -93,7 +91,7 @@ TEST_F(VaultBackendTest, RetriesReadsOnly) {
 TEST_F(VaultBackendTest, BadTokenIsPermissionDenied) {
     settings.token = "not-a-token";
     VaultBackend b(settings);
-    error_of(ErrorCode::permission_denied, [&] { b.read("app/db", std::nullopt); });
+    error_message_of(ErrorCode::permission_denied, [&] { b.read("app/db", std::nullopt); });
 }
 
 // The token may come from a file (a Vault Agent sink).
@@ -131,14 +129,15 @@ TEST_F(VaultBackendTest, AppRoleWrongSecretIsUnauthenticated) {
     settings.role_id = "role-1";
     settings.secret_id = "wrong-secret-id";
     VaultBackend b(settings);
-    const auto msg = error_of(ErrorCode::unauthenticated, [&] { b.read("app/db", std::nullopt); });
+    const auto msg =
+        error_message_of(ErrorCode::unauthenticated, [&] { b.read("app/db", std::nullopt); });
     EXPECT_EQ(msg.find("wrong-secret-id"), std::string::npos) << msg;
 }
 
 // VAULT_NAMESPACE is sent as X-Vault-Namespace.
 TEST_F(VaultBackendTest, SendsTheNamespace) {
     server->require_namespace("team-a");
-    error_of(ErrorCode::permission_denied, [&] {
+    error_message_of(ErrorCode::permission_denied, [&] {
         VaultBackend(settings).write("app/db", {{"p", "v"}}, std::nullopt);
     });
     settings.name_space = "team-a";
@@ -150,9 +149,9 @@ TEST_F(VaultBackendTest, SendsTheNamespace) {
 // Another mount: paths go under it, and the default mount is not touched.
 TEST_F(VaultBackendTest, UsesTheMount) {
     settings.mount = "kv";
-    error_of(ErrorCode::not_found, [&] { VaultBackend(settings).metadata("app/db"); });
+    error_message_of(ErrorCode::not_found, [&] { VaultBackend(settings).metadata("app/db"); });
     // The test server only serves "secret": a write under "kv" is Vault's 404, not a success.
-    error_of(ErrorCode::not_found, [&] {
+    error_message_of(ErrorCode::not_found, [&] {
         VaultBackend(settings).write("app/db", {{"p", "v"}}, std::nullopt);
     });
 }
@@ -180,7 +179,7 @@ TEST_F(VaultBackendTest, VerifiesTlsByDefault) {
     pb::test::Kv2Server tls(cert, key);
     settings.address = tls.address();
     ASSERT_TRUE(settings.address.starts_with("https://"));
-    error_of(ErrorCode::unavailable, [&] {
+    error_message_of(ErrorCode::unavailable, [&] {
         VaultBackend(settings).write("app/db", {{"p", "v"}}, std::nullopt);
     });
     auto trusted = settings;

@@ -82,16 +82,15 @@ TEST_P(StateService_, ConditionalUpdate) {
 TEST_P(StateService_, BadCallsChangeNothing) {
     make("s");
     const auto snap = snapshot();
-    const auto code = [&](auto fn) { return error_code_of(fn); };
     // unknown state
-    EXPECT_EQ(code([&] { service->get("nope"); }), ErrorCode::not_found);
-    EXPECT_EQ(
-        code([&] { service->update(StateUpdate{.id = "nope", .data = json::object()}, "b"); }),
-        ErrorCode::not_found);
-    EXPECT_EQ(code([&] { service->transition("nope", Transition::suspend, {}, {}, "b"); }),
+    EXPECT_EQ(error_code_of([&] { service->get("nope"); }), ErrorCode::not_found);
+    EXPECT_EQ(error_code_of(
+                  [&] { service->update(StateUpdate{.id = "nope", .data = json::object()}, "b"); }),
               ErrorCode::not_found);
-    EXPECT_EQ(code([&] { service->remove("nope", {}, "b"); }), ErrorCode::not_found);
-    EXPECT_EQ(code([&] { service->history("nope", 10); }), ErrorCode::not_found);
+    EXPECT_EQ(error_code_of([&] { service->transition("nope", Transition::suspend, {}, {}, "b"); }),
+              ErrorCode::not_found);
+    EXPECT_EQ(error_code_of([&] { service->remove("nope", {}, "b"); }), ErrorCode::not_found);
+    EXPECT_EQ(error_code_of([&] { service->history("nope", 10); }), ErrorCode::not_found);
     // duplicate register
     try {
         make("s", {{"other", true}});
@@ -102,37 +101,39 @@ TEST_P(StateService_, BadCallsChangeNothing) {
     }
     // bad ids, data, ttl, allowed list, transitions
     for (const auto* id : {"", "has space", "a/b", "x?y", "é"}) {
-        EXPECT_EQ(code([&] { make(id); }), ErrorCode::invalid_argument) << id;
-        EXPECT_EQ(code([&] { service->get(id); }), ErrorCode::invalid_argument) << id;
+        EXPECT_EQ(error_code_of([&] { make(id); }), ErrorCode::invalid_argument) << id;
+        EXPECT_EQ(error_code_of([&] { service->get(id); }), ErrorCode::invalid_argument) << id;
     }
-    EXPECT_EQ(code([&] { make(std::string(201, 'a')); }), ErrorCode::invalid_argument);
-    EXPECT_EQ(code([&] { make("t", json::array({1, 2})); }), ErrorCode::invalid_argument);
-    EXPECT_EQ(code([&] { make("t", json("text")); }), ErrorCode::invalid_argument);
-    EXPECT_EQ(code([&] {
+    EXPECT_EQ(error_code_of([&] { make(std::string(201, 'a')); }), ErrorCode::invalid_argument);
+    EXPECT_EQ(error_code_of([&] { make("t", json::array({1, 2})); }), ErrorCode::invalid_argument);
+    EXPECT_EQ(error_code_of([&] { make("t", json("text")); }), ErrorCode::invalid_argument);
+    EXPECT_EQ(error_code_of([&] {
                   make("t", {{"big", std::string(k_max_data_bytes, 'x')}});
               }),
               ErrorCode::invalid_argument);
-    EXPECT_EQ(code([&] { make("t", json::object(), std::vector<Transition>{}); }),
+    EXPECT_EQ(error_code_of([&] { make("t", json::object(), std::vector<Transition>{}); }),
               ErrorCode::invalid_argument);
-    EXPECT_EQ(code([&] {
+    EXPECT_EQ(error_code_of([&] {
                   make("t", json::object(), std::vector<Transition>{Transition::update}, 60'000);
               }),
               ErrorCode::invalid_argument);  // a TTL needs expire allowed
-    EXPECT_EQ(code([&] { make("t", json::object(), std::nullopt, 10); }),
+    EXPECT_EQ(error_code_of([&] { make("t", json::object(), std::nullopt, 10); }),
               ErrorCode::invalid_argument);
-    EXPECT_EQ(code([&] { service->update(StateUpdate{.id = "s", .data = json::array()}, "b"); }),
-              ErrorCode::invalid_argument);
-    EXPECT_EQ(code([&] {
+    EXPECT_EQ(
+        error_code_of([&] { service->update(StateUpdate{.id = "s", .data = json::array()}, "b"); }),
+        ErrorCode::invalid_argument);
+    EXPECT_EQ(error_code_of([&] {
                   service->update(
                       StateUpdate{.id = "s", .data = {{"big", std::string(k_max_data_bytes, 'x')}}},
                       "b");
               }),
               ErrorCode::invalid_argument);
-    EXPECT_EQ(code([&] { service->transition("s", Transition::update, {}, {}, "b"); }),
+    EXPECT_EQ(error_code_of([&] { service->transition("s", Transition::update, {}, {}, "b"); }),
               ErrorCode::invalid_argument);
-    EXPECT_EQ(code([&] { service->transition("s", Transition::suspend, {}, 60'000, "b"); }),
-              ErrorCode::invalid_argument);  // ttl only with renew
-    EXPECT_EQ(code([&] { service->history("s", 0); }), ErrorCode::invalid_argument);
+    EXPECT_EQ(
+        error_code_of([&] { service->transition("s", Transition::suspend, {}, 60'000, "b"); }),
+        ErrorCode::invalid_argument);  // ttl only with renew
+    EXPECT_EQ(error_code_of([&] { service->history("s", 0); }), ErrorCode::invalid_argument);
     EXPECT_EQ(snapshot(), snap);
 }
 

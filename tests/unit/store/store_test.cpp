@@ -309,13 +309,7 @@ TEST(OpenStore, AcceptsSqliteUrlsAndPathsAndCreatesFoldersOnlyWhenAsked) {
 TEST(OpenStore, RejectsBadUrls) {
     TempDir dir;
     auto code_of = [](const std::string& url) {
-        try {
-            open_store(url, StoreOptions{.pool_size = 1});
-        } catch (const Error& e) {
-            return e.code();
-        }
-        ADD_FAILURE() << "opened " << url;
-        return ErrorCode::internal;
+        return pb::test::error_code_of([&] { open_store(url, StoreOptions{.pool_size = 1}); });
     };
     EXPECT_EQ(code_of("sqlite://"), ErrorCode::invalid_argument);
     EXPECT_EQ(code_of(""), ErrorCode::invalid_argument);

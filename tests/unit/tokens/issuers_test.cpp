@@ -4,6 +4,7 @@
 
 #include "common/core/error.hpp"
 #include "common/tokens/grants.hpp"
+#include "tests/support/errors.hpp"
 #include "tests/unit/tokens/token_fixture.hpp"
 
 namespace pb::tokens {
@@ -98,12 +99,7 @@ TEST_P(TrustedIssuers, RefusedAddLeavesNoIssuer) {
     test::TokenFixture f(GetParam());
     auto& issuers = f.tokens->issuers();
     const auto code = [&](const std::string& name, const IssuerSpec& spec) {
-        try {
-            issuers.add(name, spec, "test");
-        } catch (const Error& e) {
-            return e.code();
-        }
-        return ErrorCode::internal;
+        return pb::test::error_code_of([&] { issuers.add(name, spec, "test"); });
     };
     const auto with_private = json::parse(R"({"kty":"EC","crv":"P-256",
         "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
@@ -151,12 +147,7 @@ TEST(TokenGrants, IssueNeedsTheCallersPermissions) {
     EXPECT_NO_THROW(require_within({{"permissions", {"states:read"}}}, holder));
     EXPECT_NO_THROW(require_within({{"role", "x"}}, holder));
     const auto code = [&](const json& claims) {
-        try {
-            require_within(claims, holder);
-        } catch (const Error& e) {
-            return e.code();
-        }
-        return ErrorCode::internal;
+        return pb::test::error_code_of([&] { require_within(claims, holder); });
     };
     EXPECT_EQ(code({{"permissions", {"admin"}}}), ErrorCode::permission_denied);
     EXPECT_EQ(code({{"scope", "states:read keys:read"}}), ErrorCode::permission_denied);

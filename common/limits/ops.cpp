@@ -8,6 +8,7 @@
 #include "common/core/time_format.hpp"
 #include "common/limits/ban_io.hpp"
 #include "common/limits/service.hpp"
+#include "common/ops/schema.hpp"
 #include "common/runtime/services.hpp"
 
 namespace pb::limits {
@@ -109,6 +110,52 @@ json limit_json(Services& s, const Subject& sub, const LimitResult& r) {
     return j;
 }
 
+// The JSON Schema of limit_json()'s answer ("LimitDecision").
+json limit_schema() {
+    using namespace ops::schema;
+    return named("LimitDecision",
+                 object({{"allowed", boolean()},
+                         {"limit", integer()},
+                         {"remaining", integer()},
+                         {"reset_after_ms", integer()},
+                         {"retry_after_ms", integer()},
+                         {"degraded", optional(boolean("Redis was unreachable: decided locally"))},
+                         {"scope", choice({"ip", "user", "key"})},
+                         {"id", string()},
+                         {"policy", nullable(object({{"rate", string()}, {"burst", integer()}}))},
+                         {"reason", choice({"", "rate_limited", "banned"})},
+                         {"counted_in", string("memory or redis")},
+                         {"ban", optional(Ban::schema())}}));
+}
+
+json example_decision(json changes = json::object()) {
+    json j{{"allowed", true},     {"limit", 100},
+           {"remaining", 99},     {"reset_after_ms", 600},
+           {"retry_after_ms", 0}, {"scope", "user"},
+           {"id", "alice"},       {"policy", {{"rate", "100/min"}, {"burst", 100}}},
+           {"reason", ""},        {"counted_in", "memory"}};
+    j.update(changes);
+    return j;
+}
+
+json example_ban(json changes = json::object()) {
+    json j{{"id", 7},
+           {"target", "203.0.113.7"},
+           {"kind", "ip"},
+           {"reason", "scanner"},
+           {"origin", "manual"},
+           {"created_by", "local:ops"},
+           {"created_at", "2026-01-02T03:04:05.678Z"},
+           {"expires_at", "2026-01-02T07:04:05.678Z"},
+           {"active", true}};
+    j.update(changes);
+    return j;
+}
+
+json bans_schema() {
+    return ops::schema::object({{"bans", ops::schema::array(Ban::schema())}});
+}
+
 std::string read_import_file(const std::string& path) {
     std::error_code ec;
     const auto size = std::filesystem::file_size(path, ec);
@@ -184,6 +231,11 @@ void register_bans_ops(OpTable& t) {
             },
         .quiet_field = "target",
         .audit_target = "target",
+        .response = Ban::schema(),
+        .errors = {ErrorCode::conflict},
+        .examples = {{"Ban an address for 4 hours",
+                      {{"target", "203.0.113.7"}, {"for", "4h"}, {"reason", "scanner"}},
+                      example_ban()}},
     });
     t.add(Op{
         .name = "bans.list",
@@ -218,6 +270,8 @@ void register_bans_ops(OpTable& t) {
             },
         .columns = k_ban_columns,
         .list_field = "bans",
+        .response = bans_schema(),
+        .examples = {{"Address bans in force", {{"scope", "ip"}}, {{"bans", {example_ban()}}}}},
     });
     t.add(Op{
         .name = "bans.check",
@@ -240,6 +294,25 @@ void register_bans_ops(OpTable& t) {
         .verdict_field = "allowed",
         .verdict_reason_field = "reason",
         .verdict_code = ErrorCode::banned,
+        .response = ops::schema::object({{"target", ops::schema::string()},
+                                         {"allowed", ops::schema::boolean()},
+                                         {"banned", ops::schema::boolean()},
+                                         {"reason", ops::schema::string()},
+                                         {"ban", ops::schema::nullable(Ban::schema())}}),
+        .examples = {{"An address in a banned range",
+                      {{"target", "203.0.113.7"}},
+                      {{"target", "203.0.113.7"},
+                       {"allowed", false},
+                       {"banned", true},
+                       {"reason", "banned until 2026-01-02T07:04:05.678Z: scanner"},
+                       {"ban", example_ban()}}},
+                     {"An address not banned",
+                      {{"target", "198.51.100.1"}},
+                      {{"target", "198.51.100.1"},
+                       {"allowed", true},
+                       {"banned", false},
+                       {"reason", "not banned"},
+                       {"ban", nullptr}}}},
     });
     t.add(Op{
         .name = "bans.remove",
@@ -257,6 +330,22 @@ void register_bans_ops(OpTable& t) {
             },
         .quiet_field = "target",
         .audit_target = "target",
+        .response =
+            [] {
+                auto s = Ban::schema();
+                s.erase("title");
+                s["properties"]["removed"] = ops::schema::boolean();
+                s["required"].push_back("removed");
+                return s;
+            }(),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"Lift a ban",
+                      {{"target", "203.0.113.7"}},
+                      [] {
+                          auto j = example_ban();
+                          j["removed"] = true;
+                          return j;
+                      }()}},
     });
     t.add(Op{
         .name = "bans.import",
@@ -269,7 +358,8 @@ void register_bans_ops(OpTable& t) {
                       .positional = Positional::yes},
                 Param{.name = "document",
                       .type = ParamType::json_object,
-                      .help = "The bans as JSON ({\"bans\":[…]} as bans export prints), for HTTP"},
+                      .help = "The bans as JSON ({\"bans\":[…]} as bans export prints), for HTTP",
+                      .schema = ban_document_schema()},
                 Param{.name = "format",
                       .help = "The file's format",
                       .fallback = "auto",
@@ -289,6 +379,16 @@ void register_bans_ops(OpTable& t) {
             },
         .quiet_field = "imported",
         .audit_target = "file",
+        .response = ops::schema::object(
+            {{"imported", ops::schema::integer()}, {"skipped_expired", ops::schema::integer()}}),
+        .errors = {ErrorCode::conflict},
+        .examples = {{"Import bans as bans export prints them",
+                      {{"document",
+                        {{"bans",
+                          {{{"target", "203.0.113.0/24"},
+                            {"expires_at", "2027-01-01T00:00:00.000Z"},
+                            {"reason", "botnet"}}}}}}},
+                      {{"imported", 1}, {"skipped_expired", 0}}}},
     });
     t.add(Op{
         .name = "bans.export",
@@ -302,6 +402,8 @@ void register_bans_ops(OpTable& t) {
             },
         .columns = k_ban_columns,
         .list_field = "bans",
+        .response = bans_schema(),
+        .examples = {{"Every ban in force", json::object(), {{"bans", {example_ban()}}}}},
     });
 }
 
@@ -343,6 +445,16 @@ void register_rate_ops(OpTable& t) {
         .verdict_field = "allowed",
         .verdict_reason_field = "reason",
         .verdict_code = ErrorCode::rate_limited,
+        .response = limit_schema(),
+        .examples = {{"Spend one request of a user's limit",
+                      {{"scope", "user"}, {"id", "alice"}},
+                      example_decision()},
+                     {"A user over their limit",
+                      {{"scope", "user"}, {"id", "alice"}},
+                      example_decision({{"allowed", false},
+                                        {"remaining", 0},
+                                        {"retry_after_ms", 600},
+                                        {"reason", "rate_limited"}})}},
     });
     t.add(Op{
         .name = "limits.status",
@@ -358,6 +470,10 @@ void register_rate_ops(OpTable& t) {
                 return limit_json(s, sub, s.limits().status(sub.scope, sub.id, sub.override));
             },
         .quiet_field = "remaining",
+        .response = limit_schema(),
+        .examples = {{"A user's remaining requests",
+                      {{"scope", "user"}, {"id", "alice"}},
+                      example_decision({{"remaining", 100}, {"reset_after_ms", 0}})}},
     });
     t.add(Op{
         .name = "limits.reset",
@@ -377,6 +493,14 @@ void register_rate_ops(OpTable& t) {
                     {"scope", to_string(scope)}, {"id", id}, {"reset", true}, {"was_tracked", was}};
             },
         .audit_target = "id",
+        .response = ops::schema::object({{"scope", ops::schema::choice({"ip", "user", "key"})},
+                                         {"id", ops::schema::string()},
+                                         {"reset", ops::schema::boolean()},
+                                         {"was_tracked", ops::schema::boolean()}}),
+        .examples =
+            {{"Give a user their burst back",
+              {{"scope", "user"}, {"id", "alice"}},
+              {{"scope", "user"}, {"id", "alice"}, {"reset", true}, {"was_tracked", true}}}},
     });
 }
 

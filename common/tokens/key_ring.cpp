@@ -247,7 +247,12 @@ json jwks_schema() {
     return named("JwkSet", object({{"keys", array(object({{"kty", string()},
                                                           {"kid", string()},
                                                           {"alg", string()},
-                                                          {"use", optional(string())}},
+                                                          {"use", optional(string())},
+                                                          {"crv", optional(string("EC, OKP"))},
+                                                          {"x", optional(string("EC, OKP"))},
+                                                          {"y", optional(string("EC"))},
+                                                          {"n", optional(string("RSA"))},
+                                                          {"e", optional(string("RSA"))}},
                                                          "A public JWK (RFC 7517)"))}}));
 }
 

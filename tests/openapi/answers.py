@@ -41,11 +41,9 @@ ORDER = [
     "keys.revoke", "keys.delete", "states.delete",
 ]
 
-# Ops whose examples cannot succeed on a loopback pbd, and why.
-REFUSED = {
-    # The example's issuer lives on the Internet: pbd fetches its JWKS URL.
-    "tokens.issuers.add": "idp.example.com is not reachable from the test",
-}
+# Ops whose examples cannot succeed on a loopback pbd, and why (none today: an
+# issuer's JWKS URL is fetched when a token needs it, not when it is added).
+REFUSED = {}
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 FORMATS = FormatChecker()
@@ -215,7 +213,7 @@ def main():
                 failures.append(f"{name}: answered; remove it from REFUSED")
     finally:
         pbd.stop()
-    print(f"{len(answered)} ops answered and matched their schemas, "
+    print(f"{len(answered)} ops answered, "
           f"{len(REFUSED)} refused as expected")
     for f in failures:
         print("FAIL " + f)

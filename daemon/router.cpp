@@ -4,9 +4,11 @@
 #include <chrono>
 #include <optional>
 
+#include "common/core/build_info.hpp"
 #include "common/core/json_parse.hpp"
 #include "common/core/log.hpp"
 #include "common/core/percent.hpp"
+#include "common/docs/openapi.hpp"
 #include "common/keys/redact.hpp"
 #include "common/runtime/dispatcher.hpp"
 #include "daemon/auth.hpp"
@@ -163,7 +165,8 @@ Router::Router(Services& services, const ops::OpTable& table, Metrics& metrics)
     : m_services(services),
       m_table(table),
       m_metrics(metrics),
-      m_gate(services, services.config().get("server.trusted_proxies")) {
+      m_gate(services, services.config().get("server.trusted_proxies")),
+      m_openapi(dump(docs::openapi_document(table, build_info::version()))) {
     for (const auto& op : table.all()) {
         if (std::find(m_methods.begin(), m_methods.end(), op.route.method) == m_methods.end()) {
             m_methods.push_back(op.route.method);
@@ -173,6 +176,16 @@ Router::Router(Services& services, const ops::OpTable& table, Metrics& metrics)
             m_literal_routes.emplace(op.route.method + " " + op.route.path, &op);
         }
     }
+}
+
+std::vector<std::string> Router::routes(const ops::OpTable& table) {
+    std::vector<std::string> out{"GET /ready", "GET /metrics", "GET /v1/auth", "GET /openapi.json",
+                                 "GET /ws"};
+    for (const auto& op : table.all()) {
+        out.push_back(op.route.method + " " + op.route.path);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 ops::OpTable::RouteMatch Router::match(std::string_view method, std::string_view path) const {
@@ -196,6 +209,9 @@ std::vector<limits::RedisCall> Router::redis_calls(const Request& request,
         return {};
     }
     bool with_caller = false;
+    if (path == "/openapi.json") {
+        return m_gate.redis_calls(m_gate.client_address(request), nullptr, caller);
+    }
     if (path == "/v1/auth") {
         if (request.method != "GET") {
             return {};
@@ -219,6 +235,9 @@ std::vector<limits::RedisCall> Router::redis_calls(const Request& request,
 
 std::string Router::allowed_methods(std::string_view path) const {
     if (path == "/ready" || path == "/metrics") {
+        return "GET";
+    }
+    if (path == "/openapi.json") {
         return "GET";
     }
     std::string allow;
@@ -257,6 +276,19 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
     if (path == "/v1/auth") {
         slot = m_metrics.auth_slot();
         return auth(request, query, client, response);
+    }
+    if (path == "/openapi.json") {
+        // Public like /.well-known/jwks.json: bans and the address's limit apply.
+        slot = m_metrics.openapi_slot();
+        if (request.method != "GET") {
+            response.headers.emplace_back("Allow", "GET");
+            throw StatusError(405, ErrorCode::invalid_argument, "/openapi.json only answers GET",
+                              {{"allow", "GET"}});
+        }
+        m_gate.admit_address(client, response);
+        response.content_type = k_json;
+        response.body = m_openapi;
+        return 200;
     }
     const auto match = this->match(request.method, path);
     if (match.op == nullptr) {

@@ -48,6 +48,12 @@ class Router {
     // While not ready (starting, draining) GET /ready answers 503.
     void set_ready(bool ready) { m_ready.store(ready, std::memory_order_relaxed); }
 
+    // "METHOD /path" of every route pbd answers: the table's, the router's own
+    // (/ready, /metrics, /v1/auth, /openapi.json) and /ws (taken by the
+    // connection before the router). GET /openapi.json describes exactly these
+    // (tests/daemon/openapi_test.cpp compares; `pbd --routes` prints them).
+    static std::vector<std::string> routes(const ops::OpTable& table);
+
   private:
     int route(const Request& request, std::string_view path, std::string_view query,
               std::size_t& slot, Response& response);
@@ -68,6 +74,7 @@ class Router {
     // allocations. Built from the table once; everything else goes to match().
     std::unordered_map<std::string, const ops::Op*> m_literal_routes;
     std::atomic<bool> m_ready{false};
+    std::string m_openapi;  // GET /openapi.json's body, made once from the table
 };
 
 }  // namespace pb::daemon

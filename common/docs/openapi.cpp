@@ -37,6 +37,10 @@ const char* const k_description =
 
 const std::vector<std::string> k_security_names{"ApiKey", "ApiKeyHeader", "BearerJwt"};
 
+// Marks a response shared by many operations: openapi_document() moves it to
+// components/responses under this name and leaves a $ref.
+const char* const k_response_name = "x-pb-response-name";
+
 // The route's path as OpenAPI writes it: a tail capture "{path...}" is "{path}".
 std::string openapi_path(std::string path) {
     for (auto dots = path.find("...}"); dots != std::string::npos; dots = path.find("...}")) {
@@ -191,22 +195,28 @@ json error_responses(const std::vector<ErrorCode>& codes, bool with_body) {
     const json content_schema{{"$ref", "#/components/schemas/Error"}};
     for (const auto& [status, list] : by_status) {
         std::string description;
+        // Its name under components/responses: the status and its codes.
+        std::string name = "Error" + std::to_string(status);
         json examples = json::object();
         for (const auto c : list) {
             description += (description.empty() ? "" : "; ") + std::string(to_string(c)) + ": " +
                            code_meaning(c);
+            name += "-" + std::string(to_string(c));
             examples[std::string(to_string(c))] = {{"value", error_example(c, code_meaning(c))}};
         }
         out[std::to_string(status)] = {
             {"description", description},
             {"content",
-             {{"application/json", {{"schema", content_schema}, {"examples", examples}}}}}};
+             {{"application/json", {{"schema", content_schema}, {"examples", examples}}}}},
+            {k_response_name, name}};
     }
     if (with_body) {
         out["413"] = {{"description", "invalid_argument: the body is larger than server.max_body"},
-                      {"content", {{"application/json", {{"schema", content_schema}}}}}};
+                      {"content", {{"application/json", {{"schema", content_schema}}}}},
+                      {k_response_name, "Error413-body-too-large"}};
         out["415"] = {{"description", "invalid_argument: the body is not application/json"},
-                      {"content", {{"application/json", {{"schema", content_schema}}}}}};
+                      {"content", {{"application/json", {{"schema", content_schema}}}}},
+                      {k_response_name, "Error415-not-json"}};
     }
     return out;
 }
@@ -382,10 +392,22 @@ json openapi_document(const ops::OpTable& table, std::string_view version) {
             {"description",
              "A JWT from pb (tokens issue) or from a trusted issuer; its permissions or scope "
              "claim are the caller's permissions"}}}}}};
-    // Shared row schemas once, under their names.
+    // Shared row schemas and error responses once, under their names.
     for (auto& [path, item] : paths.items()) {
         for (auto& [method, o] : item.items()) {
             for (auto& [status, r] : o["responses"].items()) {
+                if (r.contains(k_response_name)) {
+                    const auto name = r[k_response_name].get<std::string>();
+                    r.erase(k_response_name);
+                    auto& slot = components["responses"][name];
+                    if (!slot.is_null() && slot != r) {
+                        throw Error(ErrorCode::internal,
+                                    "openapi: two different responses are named " + name);
+                    }
+                    slot = r;
+                    r = json{{"$ref", "#/components/responses/" + name}};
+                    continue;
+                }
                 if (r.contains("content") && r["content"].contains("application/json")) {
                     hoist(r["content"]["application/json"]["schema"], components["schemas"]);
                 }

@@ -119,6 +119,7 @@ void add_pbd_routes(json& paths) {
     ws["responses"]["400"]["description"] =
         "invalid_argument: not a WebSocket upgrade request (answered with status 426)";
     ws["responses"]["426"] = ws["responses"]["400"];
+    ws["responses"]["426"].erase("x-pb-response-name");  // its own, not the shared 400
     ws["responses"].erase("400");
     ws["responses"]["101"] = {{"description", "Switching to the WebSocket protocol"}};
     paths["/ws"]["get"] = ws;

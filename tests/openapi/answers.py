@@ -185,6 +185,8 @@ def main():
                 if response is None:
                     failures.append(f"{where}: status not documented; {body}")
                     continue
+                if "$ref" in response:
+                    response = doc["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
                 schema = response["content"]["application/json"]["schema"]
                 errors = sorted(Draft202012Validator(inline(schema, components),
                                                      format_checker=FORMATS).iter_errors(body),

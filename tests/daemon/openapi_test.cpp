@@ -144,5 +144,19 @@ TEST(OpenApiHttp, ServedDocumentIsPbctlsDocument) {
     EXPECT_EQ(post->get_header_value("Allow"), "GET");
 }
 
+// Pins: /openapi.json needs no credential but is no way around a ban: a
+// banned address gets 403 banned there too, and no document.
+TEST(OpenApiHttp, BannedAddressGetsNoDocument) {
+    TempDir dir;
+    RunningDaemon pbd(dir);
+    auto client = pbd.client();
+    const auto ban = client->Post("/v1/bans", bearer(pbd.bootstrap_key()),
+                                  R"({"target":"127.0.0.1","force":true})", "application/json");
+    ASSERT_EQ(status_of(ban), 201) << (ban ? ban->body : "");
+    const auto res = client->Get("/openapi.json");
+    ASSERT_EQ(status_of(res), 403) << (res ? res->body.substr(0, 200) : "");
+    EXPECT_EQ(body_json(res)["error"]["code"], "banned");
+}
+
 }  // namespace
 }  // namespace pb::test

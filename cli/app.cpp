@@ -23,6 +23,7 @@
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
 #include "common/docs/man_page.hpp"
+#include "common/docs/openapi.hpp"
 #include "common/ops/validate.hpp"
 #include "common/runtime/dispatcher.hpp"
 #include "common/runtime/op_table.hpp"
@@ -246,6 +247,14 @@ int run(int argc, char** argv) {
     completion->footer(
         "Load it with: source <(pbctl completion bash), or save it where your shell looks "
         "(the .deb installs all three).");
+    auto* openapi = app.add_subcommand(
+        "openapi",
+        "Print pbd's HTTP API as an OpenAPI 3.1 document (what GET /openapi.json "
+        "answers), made from the op table: no database, no server");
+    openapi->footer(
+        "Routes, parameters, request and response schemas, errors and examples of every op. "
+        "Feed it to a client generator, e.g.: pbctl openapi > pbd.json && npx "
+        "openapi-typescript pbd.json -o pbd.ts");
     // Writes the manual pages; hidden (no group): the build runs it, people read man.
     std::string page;
     auto* man = app.add_subcommand("__man", "Print a manual page in roff")->group("");
@@ -266,6 +275,10 @@ int run(int argc, char** argv) {
     }
     if (complete->parsed()) {
         return print_live_values(g, table, complete_args[0], complete_args[1]);
+    }
+    if (openapi->parsed()) {
+        std::cout << docs::openapi_document(table, build_info::version()).dump(2) << '\n';
+        return 0;
     }
     if (completion->parsed() || man->parsed()) {
         const auto model = docs::describe(app, [&](const CLI::Option& o) -> docs::OptionHints {

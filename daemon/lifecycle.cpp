@@ -137,6 +137,10 @@ std::optional<int> Lifecycle::parse_flags(int argc, char** argv) {
     // Prints pbd(8); hidden (no group): the build runs it, people read man.
     bool man = false;
     app.add_flag("--man", man, "Print the manual page in roff")->group("");
+    // Prints every route pbd answers, one "METHOD /path" a line; hidden: the
+    // test that /openapi.json describes exactly these runs it.
+    bool routes = false;
+    app.add_flag("--routes", routes, "Print the routes pbd answers")->group("");
     try {
         app.parse(argc, argv);
         // A password in --db or --redis would otherwise show in ps.
@@ -144,6 +148,12 @@ std::optional<int> Lifecycle::parse_flags(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         const int rc = app.exit(e);
         return rc == 0 ? 0 : 2;
+    }
+    if (routes) {
+        for (const auto& r : Router::routes(runtime::op_table())) {
+            std::cout << r << '\n';
+        }
+        return 0;
     }
     if (man) {
         std::cout << docs::pbd_man_page(docs::describe(app, {}), runtime::op_table(), PB_VERSION);

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/core/time_format.hpp"
+#include "common/ops/schema.hpp"
 
 namespace pb::actions {
 namespace {
@@ -61,6 +62,28 @@ const ParamSpec* Action::find_param(std::string_view n) const {
         }
     }
     return nullptr;
+}
+
+json Action::schema() {
+    using namespace ops::schema;
+    const auto param = object({{"name", string()},
+                               {"type", string()},
+                               {"help", string()},
+                               {"required", boolean()},
+                               {"default", any()},
+                               {"secret", boolean()},
+                               {"pattern", optional(string())},
+                               {"min", optional(any())},
+                               {"max", optional(any())},
+                               {"values", optional(array(string()))},
+                               {"roots", optional(array(string()))}});
+    return named("Action",
+                 object({{"name", string()},
+                         {"description", string()},
+                         {"permission", string()},
+                         {"file", string()},
+                         {"params", array(param)},
+                         {"run", free_object("{op, args} or {command, timeout, cwd, env, …}")}}));
 }
 
 json Action::to_json() const {

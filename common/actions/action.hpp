@@ -71,6 +71,8 @@ struct Action {
     // {"name","description","permission","file","params":[...],"run":{...}} for
     // `actions show`; never holds a secret default.
     nlohmann::json to_json() const;
+    // The JSON Schema of to_json() ("Action").
+    static nlohmann::json schema();
 };
 
 }  // namespace pb::actions

@@ -11,6 +11,7 @@
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
 #include "common/core/yaml_parse.hpp"
+#include "common/ops/schema.hpp"
 
 namespace pb::actions {
 namespace {
@@ -586,6 +587,18 @@ json lint(const std::vector<fs::path>& paths, const ops::OpTable* table) {
         summary = "no action files found";
     }
     return json{{"ok", ok}, {"summary", summary}, {"files", rows}};
+}
+
+json lint_schema() {
+    using namespace ops::schema;
+    return named("ActionLint",
+                 object({{"ok", boolean()},
+                         {"summary", string()},
+                         {"files", array(object({{"where", string("file or file:line")},
+                                                 {"file", string()},
+                                                 {"line", nullable(integer())},
+                                                 {"status", choice({"ok", "error"})},
+                                                 {"message", string()}}))}}));
 }
 
 }  // namespace pb::actions

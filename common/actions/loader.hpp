@@ -49,5 +49,7 @@ Loaded load_paths(const std::vector<std::filesystem::path>& paths, const ops::Op
 // {"ok","summary","files":[{"where","file","line","status","message"}]}
 // ("where" is "file:line").
 nlohmann::json lint(const std::vector<std::filesystem::path>& paths, const ops::OpTable* table);
+// The JSON Schema of lint()'s answer ("ActionLint").
+nlohmann::json lint_schema();
 
 }  // namespace pb::actions

@@ -2,8 +2,10 @@
 
 #include "common/actions/args.hpp"
 #include "common/actions/catalog.hpp"
+#include "common/actions/loader.hpp"
 #include "common/actions/runner.hpp"
 #include "common/core/error.hpp"
+#include "common/ops/schema.hpp"
 
 namespace pb::actions {
 namespace {
@@ -46,6 +48,21 @@ void register_actions_ops(OpTable& t, const OpHost& host) {
         .quiet_field = "name",
         .columns = {"name", "description", "permission", "file"},
         .list_field = "actions",
+        .response = ops::schema::object(
+            {{"actions",
+              ops::schema::array(ops::schema::object({{"name", ops::schema::string()},
+                                                      {"description", ops::schema::string()},
+                                                      {"permission", ops::schema::string()},
+                                                      {"file", ops::schema::string()}}))},
+             {"problems", ops::schema::array(ops::schema::string(), "Files skipped, and why")}}),
+        .examples = {{"The loaded actions",
+                      json::object(),
+                      {{"actions",
+                        {{{"name", "disk-usage"},
+                          {"description", "Show how much disk space a folder uses"},
+                          {"permission", "admin"},
+                          {"file", "/etc/pb/actions/disk-usage.yaml"}}}},
+                       {"problems", json::array()}}}},
     });
     t.add(Op{
         .name = "actions.show",
@@ -57,6 +74,29 @@ void register_actions_ops(OpTable& t, const OpHost& host) {
             [](Context& ctx, const json& a) {
                 return ctx.service<Catalog>().find(a["name"].get<std::string>())->to_json();
             },
+        .response = Action::schema(),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"One action",
+                      {{"name", "disk-usage"}},
+                      {{"name", "disk-usage"},
+                       {"description", "Show how much disk space a folder uses"},
+                       {"permission", "admin"},
+                       {"file", "/etc/pb/actions/disk-usage.yaml"},
+                       {"params",
+                        {{{"name", "path"},
+                          {"type", "path"},
+                          {"help", "The folder to measure"},
+                          {"required", false},
+                          {"default", "/var/lib/pb"},
+                          {"secret", false},
+                          {"roots", {"/var/lib/pb", "/var/backups/pb"}}}}},
+                       {"run",
+                        {{"command", {"du", "-s", "-h", "--", "{{path}}"}},
+                         {"timeout", "30s"},
+                         {"cwd", ""},
+                         {"env", {{"LC_ALL", "C"}}},
+                         {"inherit_env", json::array()},
+                         {"max_output", 65536}}}}}},
     });
     t.add(Op{
         .name = "actions.run",
@@ -99,6 +139,18 @@ void register_actions_ops(OpTable& t, const OpHost& host) {
         .verdict_code = ErrorCode::internal,
         .exit_status_field = "exit_code",
         .audit_target = "name",
+        .response = run_schema(),
+        .errors = {ErrorCode::not_found, ErrorCode::conflict},
+        .examples = {{"Run a command action",
+                      {{"name", "disk-usage"}, {"args", {{"path", "/var/lib/pb"}}}},
+                      {{"action", "disk-usage"},
+                       {"status", "succeeded"},
+                       {"exit_code", 0},
+                       {"stdout", "1.2M\t/var/lib/pb\n"},
+                       {"stderr", ""},
+                       {"duration_ms", 12},
+                       {"truncated", false},
+                       {"ok", true}}}},
     });
     t.add(Op{
         .name = "actions.lint",
@@ -124,6 +176,17 @@ void register_actions_ops(OpTable& t, const OpHost& host) {
         .verdict_code = ErrorCode::invalid_argument,
         .columns = {"where", "status", "message"},
         .list_field = "files",
+        .response = lint_schema(),
+        .examples = {{"Check a folder",
+                      {{"paths", {"/etc/pb/actions"}}},
+                      {{"ok", true},
+                       {"summary", "1 file(s) checked, 0 problem(s)"},
+                       {"files",
+                        {{{"where", "/etc/pb/actions/disk-usage.yaml"},
+                          {"file", "/etc/pb/actions/disk-usage.yaml"},
+                          {"line", nullptr},
+                          {"status", "ok"},
+                          {"message", "action disk-usage"}}}}}}},
     });
 }
 

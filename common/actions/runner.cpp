@@ -9,6 +9,7 @@
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
 #include "common/events/outbox.hpp"
+#include "common/ops/schema.hpp"
 
 extern char** environ;
 
@@ -206,6 +207,31 @@ json run_command(ops::ServiceRegistry& s, const Action& action, const json& valu
 }
 
 }  // namespace
+
+json run_schema() {
+    using namespace ops::schema;
+    return named("ActionRun",
+                 object({{"action", string()},
+                         {"status", optional(choice({"succeeded", "failed", "timed_out"}))},
+                         {"exit_code", optional(integer())},
+                         {"signal", optional(integer())},
+                         {"stdout", optional(string())},
+                         {"stderr", optional(string())},
+                         {"duration_ms", optional(integer())},
+                         {"truncated", optional(boolean())},
+                         {"ok", optional(boolean())},
+                         {"result", optional(any("An op action: the op's answer"))},
+                         {"dry_run", optional(boolean())},
+                         {"op", optional(string())},
+                         {"args", optional(free_object())},
+                         {"program", optional(string())},
+                         {"argv", optional(array(string()))},
+                         {"cwd", optional(string())},
+                         {"env", optional(free_object())},
+                         {"inherit_env", optional(any())},
+                         {"timeout_ms", optional(integer())}},
+                        "A run (status, exit_code, …) or, with dry_run, what would run"));
+}
 
 json run_action(ops::ServiceRegistry& s, const Action& action, const json& raw_values,
                 const ops::Caller& caller, RunMode mode) {

@@ -20,5 +20,7 @@ enum class RunMode { run, dry_run };
 nlohmann::json run_action(ops::ServiceRegistry& services, const Action& action,
                           const nlohmann::json& raw_values, const ops::Caller& caller,
                           RunMode mode);
+// The JSON Schema of run_action()'s answer, a run or a dry run ("ActionRun").
+nlohmann::json run_schema();
 
 }  // namespace pb::actions

@@ -179,8 +179,11 @@ std::string pbd_man_page(const CommandSpec& pbd, const ops::OpTable& table,
          "requests in flight, record key usage and exit.\n.TP\n\\fBSIGHUP\\fR\nReload what "
          "can be reloaded without a restart.\n";
     s << ".SH HTTP ROUTES\n"
-         "Besides \\fB/health\\fR, \\fB/ready\\fR, \\fB/metrics\\fR (Prometheus text) and "
-         "\\fB/v1/auth\\fR (for a reverse proxy's \\fBauth_request\\fR):\n";
+         "Besides \\fB/health\\fR, \\fB/ready\\fR, \\fB/metrics\\fR (Prometheus text), "
+         "\\fB/v1/auth\\fR (for a reverse proxy's \\fBauth_request\\fR) and "
+         "\\fB/openapi.json\\fR (this API as an OpenAPI 3.1 document, with each route's "
+         "parameters, request and response schemas, errors and examples; no credential; "
+         "\\fBpbctl openapi\\fR prints the same):\n";
     for (const auto& op : table.all()) {
         if (op.route.path.empty()) {
             continue;

@@ -4,6 +4,7 @@
 #include "common/keys/service.hpp"
 #include "common/keys/verifier.hpp"
 #include "common/ops/paging.hpp"
+#include "common/ops/schema.hpp"
 #include "common/ops/validate.hpp"
 
 namespace pb::keys {
@@ -23,6 +24,39 @@ Param id_param() {
                  .help = "The key's id (the part after pb_)",
                  .required = Required::yes,
                  .positional = Positional::yes};
+}
+
+// A key row as examples show it.
+json example_key(json changes = json::object()) {
+    json row{{"id", "4fQ9kZr2Lm8x"},
+             {"owner", "ci"},
+             {"name", "deploy"},
+             {"permissions", {"deploy:write"}},
+             {"metadata", json::object()},
+             {"status", "active"},
+             {"created_at", "2026-01-02T03:04:05.678Z"},
+             {"created_by", "local:ops"},
+             {"bootstrap", false},
+             {"updated_at", "2026-01-02T03:04:05.678Z"},
+             {"expires_at", "2026-02-01T03:04:05.678Z"},
+             {"remaining", nullptr},
+             {"revoked_at", nullptr},
+             {"last_used_at", nullptr},
+             {"rate_limit", nullptr},
+             {"previous_secret_valid_until", nullptr}};
+    row.update(changes);
+    return row;
+}
+
+const char* const k_example_key = "pb_4fQ9kZr2Lm8x_Vb3nQ7sT1wXy5Za8Cd2Ef4Gh6Jk9Mn0Pq0aB1c2D";
+
+json created_schema() {
+    using namespace ops::schema;
+    auto s = KeyRecord::schema();
+    s.erase("title");
+    s["properties"]["key"] = string("The key's text, shown this once");
+    s["required"].push_back("key");
+    return named("CreatedApiKey", s);
 }
 
 json created_json(const CreatedKey& c, UnixMillis now) {
@@ -81,6 +115,17 @@ void register_keys_ops(OpTable& t) {
             },
         .quiet_field = "key",
         .audit_target = "owner",
+        .response = created_schema(),
+        .examples = {{"A deploy key for CI, valid 30 days",
+                      {{"owner", "ci"},
+                       {"name", "deploy"},
+                       {"permissions", {"deploy:write"}},
+                       {"expires", "30d"}},
+                      [] {
+                          auto j = example_key();
+                          j["key"] = k_example_key;
+                          return j;
+                      }()}},
     });
     t.add(Op{
         .name = "keys.verify",
@@ -100,6 +145,20 @@ void register_keys_ops(OpTable& t) {
         .quiet_field = "id",
         .verdict_field = "valid",
         .verdict_reason_field = "reason",
+        .response = VerifyResult::schema(),
+        .examples = {{"A valid key",
+                      {{"key", k_example_key}},
+                      {{"valid", true},
+                       {"id", "4fQ9kZr2Lm8x"},
+                       {"owner", "ci"},
+                       {"name", "deploy"},
+                       {"permissions", {"deploy:write"}},
+                       {"metadata", json::object()},
+                       {"expires_at", "2026-02-01T03:04:05.678Z"},
+                       {"remaining", nullptr}}},
+                     {"A revoked key",
+                      {{"key", k_example_key}},
+                      {{"valid", false}, {"reason", "revoked"}}}},
     });
     t.add(Op{
         .name = "keys.list",
@@ -146,6 +205,10 @@ void register_keys_ops(OpTable& t) {
         .quiet_field = "id",
         .columns = k_list_columns,
         .list_field = "keys",
+        .response = ops::schema::object({{"keys", ops::schema::array(KeyRecord::schema())}}),
+        .examples = {{"The active keys of ci",
+                      {{"owner", "ci"}, {"status", "active"}},
+                      {{"keys", {example_key()}}}}},
     });
     t.add(Op{
         .name = "keys.show",
@@ -159,6 +222,9 @@ void register_keys_ops(OpTable& t) {
                     .get(a["id"].get<std::string>())
                     .to_json(ctx.clock().now());
             },
+        .response = KeyRecord::schema(),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"One key", {{"id", "4fQ9kZr2Lm8x"}}, example_key()}},
     });
     t.add(Op{
         .name = "keys.update",
@@ -219,6 +285,14 @@ void register_keys_ops(OpTable& t) {
                     .to_json(ctx.clock().now());
             },
         .audit_target = "id",
+        .response = KeyRecord::schema(),
+        .errors = {ErrorCode::not_found, ErrorCode::conflict},
+        .examples = {{"New permissions and no expiry",
+                      {{"id", "4fQ9kZr2Lm8x"},
+                       {"permissions", {"deploy:write", "states:read"}},
+                       {"expires", nullptr}},
+                      example_key({{"permissions", {"deploy:write", "states:read"}},
+                                   {"expires_at", nullptr}})}},
     });
     t.add(Op{
         .name = "keys.rotate",
@@ -238,6 +312,16 @@ void register_keys_ops(OpTable& t) {
             },
         .quiet_field = "key",
         .audit_target = "id",
+        .response = created_schema(),
+        .errors = {ErrorCode::not_found, ErrorCode::conflict},
+        .examples = {{"A new secret; the old one works one more hour",
+                      {{"id", "4fQ9kZr2Lm8x"}, {"grace", "1h"}},
+                      [] {
+                          auto j = example_key(
+                              {{"previous_secret_valid_until", "2026-01-02T04:04:05.678Z"}});
+                          j["key"] = k_example_key;
+                          return j;
+                      }()}},
     });
     t.add(Op{
         .name = "keys.revoke",
@@ -253,6 +337,12 @@ void register_keys_ops(OpTable& t) {
                     .to_json(ctx.clock().now());
             },
         .audit_target = "id",
+        .response = KeyRecord::schema(),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"Revoke a key",
+                      {{"id", "4fQ9kZr2Lm8x"}},
+                      example_key(
+                          {{"status", "revoked"}, {"revoked_at", "2026-01-03T00:00:00.000Z"}})}},
     });
     t.add(Op{
         .name = "keys.delete",
@@ -267,6 +357,12 @@ void register_keys_ops(OpTable& t) {
                 return json{{"id", a["id"]}, {"deleted", true}};
             },
         .audit_target = "id",
+        .response = ops::schema::object(
+            {{"id", ops::schema::string()}, {"deleted", ops::schema::boolean()}}),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"Delete a key",
+                      {{"id", "4fQ9kZr2Lm8x"}},
+                      {{"id", "4fQ9kZr2Lm8x"}, {"deleted", true}}}},
     });
 }
 

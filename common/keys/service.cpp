@@ -12,6 +12,7 @@
 #include "common/events/outbox.hpp"
 #include "common/keys/format.hpp"
 #include "common/keys/redis_cache.hpp"
+#include "common/ops/schema.hpp"
 
 namespace pb::keys {
 namespace {
@@ -189,6 +190,46 @@ json KeyRecord::to_json(UnixMillis now) const {
             {"previous_secret_valid_until", prev_expires_at && *prev_expires_at > now
                                                 ? json(format_rfc3339(*prev_expires_at))
                                                 : json(nullptr)}};
+}
+
+json KeyRecord::schema() {
+    using namespace ops::schema;
+    using ops::schema::nullable;  // not store::nullable
+    return named("ApiKey",
+                 object({{"id", string("The key's public id (pb_<id>_…)")},
+                         {"owner", string()},
+                         {"name", string()},
+                         {"permissions", array(string())},
+                         {"metadata", free_object()},
+                         {"status", choice({"active", "revoked", "expired", "exhausted"})},
+                         {"created_at", time()},
+                         {"created_by", string()},
+                         {"bootstrap", boolean("Made by pbd's first start")},
+                         {"updated_at", time()},
+                         {"expires_at", nullable(time())},
+                         {"remaining", nullable(integer("Verifications left"))},
+                         {"revoked_at", nullable(time())},
+                         {"last_used_at", nullable(time())},
+                         {"rate_limit", nullable(string("RATE[,BURST]"))},
+                         {"previous_secret_valid_until", nullable(time())}}));
+}
+
+json VerifyResult::schema() {
+    using namespace ops::schema;
+    using ops::schema::nullable;  // not store::nullable
+    return named("KeyVerdict",
+                 object({{"valid", boolean()},
+                         {"reason", optional(choice({"malformed", "unknown", "revoked", "expired",
+                                                     "exhausted", "banned", "rate_limited"},
+                                                    "Why a key is not valid"))},
+                         {"retry_after_ms", optional(integer())},
+                         {"id", optional(string())},
+                         {"owner", optional(string())},
+                         {"name", optional(string())},
+                         {"permissions", optional(array(string()))},
+                         {"metadata", optional(free_object())},
+                         {"expires_at", optional(nullable(time()))},
+                         {"remaining", optional(nullable(integer()))}}));
 }
 
 json VerifyResult::to_json(UnixMillis) const {

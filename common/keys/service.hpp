@@ -49,6 +49,8 @@ struct KeyRecord {
     std::string status(UnixMillis now) const;
     // The public view: no hashes; times as RFC 3339.
     nlohmann::json to_json(UnixMillis now) const;
+    // The JSON Schema of to_json() (named "ApiKey" in /openapi.json).
+    static nlohmann::json schema();
 };
 
 struct NewKey {
@@ -99,6 +101,8 @@ struct VerifyResult {
     // or the end of a rotation's grace for a previous secret (nullopt: never).
     std::optional<UnixMillis> valid_until;
     nlohmann::json to_json(UnixMillis now) const;
+    // The JSON Schema of to_json() and of keys::Admission::to_json().
+    static nlohmann::json schema();
 };
 
 // API keys on the store. Thread-safe. Verification is answered from an

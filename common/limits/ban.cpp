@@ -5,6 +5,7 @@
 
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
+#include "common/ops/schema.hpp"
 
 namespace pb::limits {
 namespace {
@@ -121,6 +122,21 @@ BanTarget parse_target(std::string_view text) {
         bad_target(text, "expected an IPv4 or IPv6 address, a CIDR range, user:NAME or key:ID");
     }
     return from_range(target_range(text));
+}
+
+json Ban::schema() {
+    using namespace ops::schema;
+    return named("Ban",
+                 object({{"id", integer()},
+                         {"target", string("203.0.113.7, 10.0.0.0/8, user:NAME or key:ID")},
+                         {"kind", choice({"ip", "range", "user", "key"})},
+                         {"reason", string()},
+                         {"origin", choice({"manual", "auto"})},
+                         {"created_by", string()},
+                         {"created_at", time()},
+                         {"expires_at", nullable(time("null: until removed"))},
+                         {"active", boolean()},
+                         {"strikes", optional(integer("Automatic bans: how many in a row"))}}));
 }
 
 json Ban::to_json(UnixMillis now) const {

@@ -54,6 +54,8 @@ struct Ban {
     bool active(UnixMillis now) const { return !expires_at || *expires_at > now; }
     // The public view: times as RFC 3339, and whether it is in force at `now`.
     nlohmann::json to_json(UnixMillis now) const;
+    // The JSON Schema of to_json() ("Ban").
+    static nlohmann::json schema();
 };
 
 }  // namespace pb::limits

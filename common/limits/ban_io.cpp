@@ -7,6 +7,7 @@
 #include "common/core/error.hpp"
 #include "common/core/json_parse.hpp"
 #include "common/core/time_format.hpp"
+#include "common/ops/schema.hpp"
 
 namespace pb::limits {
 namespace {
@@ -268,6 +269,19 @@ std::vector<ImportRow> check_rows(const std::vector<RawRow>& raw, UnixMillis now
 }
 
 }  // namespace
+
+json ban_document_schema() {
+    using namespace ops::schema;
+    return named(
+        "BanDocument",
+        object(
+            {{"bans", array(object({{"target", string()},
+                                    {"expires_at", optional(nullable(time("null: until removed")))},
+                                    {"for", optional(nullable(string("A duration like 4h")))},
+                                    {"reason", optional(string())},
+                                    {"origin", optional(string())}}))}},
+            "As bans export answers it"));
+}
 
 std::vector<ImportRow> parse_ban_json(const json& document, UnixMillis now) {
     return check_rows(json_rows(document), now);

@@ -33,5 +33,7 @@ std::vector<ImportRow> parse_ban_rows(std::string_view content, BanFileFormat fo
 
 // The JSON form of parse_ban_rows, from an already parsed document.
 std::vector<ImportRow> parse_ban_json(const nlohmann::json& document, UnixMillis now);
+// The JSON Schema of the document parse_ban_json() reads ("BanDocument").
+nlohmann::json ban_document_schema();
 
 }  // namespace pb::limits

@@ -10,6 +10,7 @@
 #include "common/limits/ban_service.hpp"
 #include "common/limits/service.hpp"
 #include "common/ops/paging.hpp"
+#include "common/ops/schema.hpp"
 
 namespace pb::limits {
 namespace {
@@ -108,6 +109,52 @@ json limit_json(Context& ctx, const Subject& sub, const LimitResult& r) {
     j["reason"] = r.allowed ? "" : "rate_limited";
     j["counted_in"] = ctx.service<LimitService>().backend();
     return j;
+}
+
+// The JSON Schema of limit_json()'s answer ("LimitDecision").
+json limit_schema() {
+    using namespace ops::schema;
+    return named("LimitDecision",
+                 object({{"allowed", boolean()},
+                         {"limit", integer()},
+                         {"remaining", integer()},
+                         {"reset_after_ms", integer()},
+                         {"retry_after_ms", integer()},
+                         {"degraded", optional(boolean("Redis was unreachable: decided locally"))},
+                         {"scope", choice({"ip", "user", "key"})},
+                         {"id", string()},
+                         {"policy", nullable(object({{"rate", string()}, {"burst", integer()}}))},
+                         {"reason", choice({"", "rate_limited", "banned"})},
+                         {"counted_in", string("memory or redis")},
+                         {"ban", optional(Ban::schema())}}));
+}
+
+json example_decision(json changes = json::object()) {
+    json j{{"allowed", true},     {"limit", 100},
+           {"remaining", 99},     {"reset_after_ms", 600},
+           {"retry_after_ms", 0}, {"scope", "user"},
+           {"id", "alice"},       {"policy", {{"rate", "100/min"}, {"burst", 100}}},
+           {"reason", ""},        {"counted_in", "memory"}};
+    j.update(changes);
+    return j;
+}
+
+json example_ban(json changes = json::object()) {
+    json j{{"id", 7},
+           {"target", "203.0.113.7"},
+           {"kind", "ip"},
+           {"reason", "scanner"},
+           {"origin", "manual"},
+           {"created_by", "local:ops"},
+           {"created_at", "2026-01-02T03:04:05.678Z"},
+           {"expires_at", "2026-01-02T07:04:05.678Z"},
+           {"active", true}};
+    j.update(changes);
+    return j;
+}
+
+json bans_schema() {
+    return ops::schema::object({{"bans", ops::schema::array(Ban::schema())}});
 }
 
 std::string read_import_file(const std::string& path) {
@@ -214,6 +261,11 @@ void register_bans_ops(OpTable& t) {
             },
         .quiet_field = "target",
         .audit_target = "target",
+        .response = Ban::schema(),
+        .errors = {ErrorCode::conflict},
+        .examples = {{"Ban an address for 4 hours",
+                      {{"target", "203.0.113.7"}, {"for", "4h"}, {"reason", "scanner"}},
+                      example_ban()}},
     });
     t.add(Op{
         .name = "bans.list",
@@ -261,6 +313,8 @@ void register_bans_ops(OpTable& t) {
         .quiet_field = "target",
         .columns = k_ban_columns,
         .list_field = "bans",
+        .response = bans_schema(),
+        .examples = {{"Address bans in force", {{"scope", "ip"}}, {{"bans", {example_ban()}}}}},
     });
     t.add(Op{
         .name = "bans.check",
@@ -282,6 +336,25 @@ void register_bans_ops(OpTable& t) {
         .verdict_field = "allowed",
         .verdict_reason_field = "reason",
         .verdict_code = ErrorCode::banned,
+        .response = ops::schema::object({{"target", ops::schema::string()},
+                                         {"allowed", ops::schema::boolean()},
+                                         {"banned", ops::schema::boolean()},
+                                         {"reason", ops::schema::string()},
+                                         {"ban", ops::schema::nullable(Ban::schema())}}),
+        .examples = {{"An address in a banned range",
+                      {{"target", "203.0.113.7"}},
+                      {{"target", "203.0.113.7"},
+                       {"allowed", false},
+                       {"banned", true},
+                       {"reason", "banned until 2026-01-02T07:04:05.678Z: scanner"},
+                       {"ban", example_ban()}}},
+                     {"An address not banned",
+                      {{"target", "198.51.100.1"}},
+                      {{"target", "198.51.100.1"},
+                       {"allowed", true},
+                       {"banned", false},
+                       {"reason", "not banned"},
+                       {"ban", nullptr}}}},
     });
     t.add(Op{
         .name = "bans.remove",
@@ -300,6 +373,22 @@ void register_bans_ops(OpTable& t) {
             },
         .quiet_field = "target",
         .audit_target = "target",
+        .response =
+            [] {
+                auto s = Ban::schema();
+                s.erase("title");
+                s["properties"]["removed"] = ops::schema::boolean();
+                s["required"].push_back("removed");
+                return s;
+            }(),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"Lift a ban",
+                      {{"target", "203.0.113.7"}},
+                      [] {
+                          auto j = example_ban();
+                          j["removed"] = true;
+                          return j;
+                      }()}},
     });
     t.add(Op{
         .name = "bans.import",
@@ -314,7 +403,8 @@ void register_bans_ops(OpTable& t) {
                       .positional = Positional::yes},
                 Param{.name = "document",
                       .type = ParamType::json_object,
-                      .help = "The bans as JSON ({\"bans\":[…]} as bans export prints), for HTTP"},
+                      .help = "The bans as JSON ({\"bans\":[…]} as bans export prints), for HTTP",
+                      .schema = ban_document_schema()},
                 Param{.name = "format",
                       .help = "The file's format",
                       .fallback = "auto",
@@ -335,6 +425,16 @@ void register_bans_ops(OpTable& t) {
         .quiet_field = "imported",
         .audit_target = "file",
         .remote_args = import_document,
+        .response = ops::schema::object(
+            {{"imported", ops::schema::integer()}, {"skipped_expired", ops::schema::integer()}}),
+        .errors = {ErrorCode::conflict},
+        .examples = {{"Import bans as bans export prints them",
+                      {{"document",
+                        {{"bans",
+                          {{{"target", "203.0.113.0/24"},
+                            {"expires_at", "2027-01-01T00:00:00.000Z"},
+                            {"reason", "botnet"}}}}}}},
+                      {{"imported", 1}, {"skipped_expired", 0}}}},
     });
     t.add(Op{
         .name = "bans.export",
@@ -348,6 +448,8 @@ void register_bans_ops(OpTable& t) {
         .quiet_field = "target",
         .columns = k_ban_columns,
         .list_field = "bans",
+        .response = bans_schema(),
+        .examples = {{"Every ban in force", json::object(), {{"bans", {example_ban()}}}}},
     });
 }
 
@@ -391,6 +493,16 @@ void register_rate_ops(OpTable& t) {
         .verdict_field = "allowed",
         .verdict_reason_field = "reason",
         .verdict_code = ErrorCode::rate_limited,
+        .response = limit_schema(),
+        .examples = {{"Spend one request of a user's limit",
+                      {{"scope", "user"}, {"id", "alice"}},
+                      example_decision()},
+                     {"A user over their limit",
+                      {{"scope", "user"}, {"id", "alice"}},
+                      example_decision({{"allowed", false},
+                                        {"remaining", 0},
+                                        {"retry_after_ms", 600},
+                                        {"reason", "rate_limited"}})}},
     });
     t.add(Op{
         .name = "limits.status",
@@ -406,6 +518,10 @@ void register_rate_ops(OpTable& t) {
                     ctx, sub, ctx.service<LimitService>().status(sub.scope, sub.id, sub.override));
             },
         .quiet_field = "remaining",
+        .response = limit_schema(),
+        .examples = {{"A user's remaining requests",
+                      {{"scope", "user"}, {"id", "alice"}},
+                      example_decision({{"remaining", 100}, {"reset_after_ms", 0}})}},
     });
     t.add(Op{
         .name = "limits.reset",
@@ -424,6 +540,14 @@ void register_rate_ops(OpTable& t) {
                     {"scope", to_string(scope)}, {"id", id}, {"reset", true}, {"was_tracked", was}};
             },
         .audit_target = "id",
+        .response = ops::schema::object({{"scope", ops::schema::choice({"ip", "user", "key"})},
+                                         {"id", ops::schema::string()},
+                                         {"reset", ops::schema::boolean()},
+                                         {"was_tracked", ops::schema::boolean()}}),
+        .examples =
+            {{"Give a user their burst back",
+              {{"scope", "user"}, {"id", "alice"}},
+              {{"scope", "user"}, {"id", "alice"}, {"reset", true}, {"was_tracked", true}}}},
     });
 }
 

@@ -54,6 +54,10 @@ struct Param {
     // rows, e.g. {"states.list", "id"}. Completion runs it locally, so only for
     // lists that are cheap to read.
     std::pair<std::string, std::string> values_from;
+    // The JSON Schema of the value when its type alone does not say it (an
+    // object of known fields, an array of objects); null: derived from `type`
+    // (ops/schema.hpp, param_schema).
+    nlohmann::json schema = nullptr;
 };
 
 // An HTTP route: method, path with {name} captures (a last "{name...}" takes
@@ -62,6 +66,15 @@ struct Route {
     std::string method;
     std::string path;
     int success_status = 200;
+};
+
+// One example call of an op, part of its contract (/openapi.json, tests):
+// the arguments in their JSON form, as an HTTP client sends them, and the
+// shape of the answer (values that vary, ids and times, are illustrative).
+struct Example {
+    std::string summary;
+    nlohmann::json args = nlohmann::json::object();
+    nlohmann::json result;
 };
 
 struct Context;
@@ -103,6 +116,15 @@ struct Op {
     // on the caller's machine: e.g. reads a FILE the daemon must not open and
     // sends its content as JSON. Throws pb::Error. Empty: sent as they are.
     std::function<nlohmann::json(const nlohmann::json& args)> remote_args;
+    // The JSON Schema of a successful answer (ops/schema.hpp builds them).
+    nlohmann::json response = nullptr;
+    // The error codes this op answers besides those every op may answer
+    // (invalid_argument, unavailable, internal; and for an op that needs a
+    // permission unauthenticated, permission_denied; banned and rate_limited
+    // from pbd's gate): e.g. not_found, conflict.
+    std::vector<ErrorCode> errors;
+    // At least one; the first is the one documentation shows first.
+    std::vector<Example> examples;
 
     std::string group() const { return name.substr(0, name.find('.')); }
     // The command's dotted path in pbctl: the name, with cli_group for group.

@@ -13,6 +13,7 @@
 #include "common/limits/ban_service.hpp"
 #include "common/ops/paging.hpp"
 #include "common/runtime/op_table.hpp"
+#include "common/ops/schema.hpp"
 #include "common/runtime/services.hpp"
 
 namespace pb::runtime {
@@ -192,6 +193,17 @@ void register_maintenance_ops(OpTable& t) {
             },
         .quiet_field = "target",
         .audit_target = "target",
+        .response = ops::schema::object({{"target", ops::schema::string()},
+                                         {"bytes", ops::schema::integer()},
+                                         {"pages", ops::schema::integer()},
+                                         {"duration_ms", ops::schema::integer()}}),
+        .errors = {ErrorCode::conflict},
+        .examples = {{"Back up the database",
+                      {{"target", "/var/backups/pb/pb-2026-01-02.db"}},
+                      {{"target", "/var/backups/pb/pb-2026-01-02.db"},
+                       {"bytes", 249856},
+                       {"pages", 61},
+                       {"duration_ms", 4}}}},
     });
     t.add(Op{
         .name = "db.purge",
@@ -201,6 +213,13 @@ void register_maintenance_ops(OpTable& t) {
         .mutates = Mutates::yes,
         .route = {"POST", "/v1/db/purge"},
         .handler = [](Context& ctx, const json&) { return purge(ctx.service<Services>()); },
+        .response = ops::schema::object({{"bans", ops::schema::integer()},
+                                         {"token_revocations", ops::schema::integer()},
+                                         {"refresh_tokens", ops::schema::integer()}},
+                                        "How many rows each purge deleted"),
+        .examples = {{"Purge what has expired",
+                      json::object(),
+                      {{"bans", 3}, {"token_revocations", 12}, {"refresh_tokens", 40}}}},
     });
     t.add(Op{
         .name = "audit.list",
@@ -222,6 +241,28 @@ void register_maintenance_ops(OpTable& t) {
         .quiet_field = "id",
         .columns = {"at", "actor", "op", "target", "outcome"},
         .list_field = "entries",
+        .response = ops::schema::object(
+            {{"entries",
+              ops::schema::array(ops::schema::named(
+                  "AuditEntry",
+                  ops::schema::object({{"id", ops::schema::integer()},
+                                       {"at", ops::schema::time()},
+                                       {"actor", ops::schema::string()},
+                                       {"op", ops::schema::string()},
+                                       {"target", ops::schema::string()},
+                                       {"outcome", ops::schema::string()},
+                                       {"args", ops::schema::nullable(ops::schema::free_object(
+                                                    "Secrets redacted"))}})))}}),
+        .examples = {{"Who created keys this week",
+                      {{"since", "7d"}, {"op", "keys.create"}},
+                      {{"entries",
+                        {{{"id", 41},
+                          {"at", "2026-01-02T03:04:05.678Z"},
+                          {"actor", "local:ops"},
+                          {"op", "keys.create"},
+                          {"target", "ci"},
+                          {"outcome", "ok"},
+                          {"args", {{"owner", "ci"}, {"permissions", {"deploy:write"}}}}}}}}}},
     });
 }
 

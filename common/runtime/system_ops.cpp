@@ -2,6 +2,7 @@
 
 #include "common/core/build_info.hpp"
 #include "common/core/error.hpp"
+#include "common/ops/schema.hpp"
 #include "common/redis/client.hpp"
 #include "common/runtime/op_table.hpp"
 #include "common/runtime/services.hpp"
@@ -49,6 +50,42 @@ json redis_component(Services& s) {
     return out;
 }
 
+// A setting as Config::explain() shows it (core knows no schemas: it is here).
+json setting_schema() {
+    using namespace ops::schema;
+    return named("Setting", object({{"key", string()},
+                                    {"value", string("<redacted> for a secret")},
+                                    {"source", string("flag, env, file or default")},
+                                    {"env", string()},
+                                    {"default", string()},
+                                    {"help", string()},
+                                    {"origin", optional(string())}}));
+}
+
+json example_setting() {
+    return {{"key", "server.listen"},      {"value", "127.0.0.1:8700"},
+            {"source", "default"},         {"env", "PB_LISTEN"},
+            {"default", "127.0.0.1:8700"}, {"help", "Address and port pbd listens on"}};
+}
+
+// store::schema_status() (the store layer knows no schemas: it is here).
+json db_status_schema() {
+    using namespace ops::schema;
+    return named("DbStatus",
+                 object({{"backend", choice({"sqlite", "postgresql"})},
+                         {"location", string()},
+                         {"schema_version", integer()},
+                         {"latest_version", integer()},
+                         {"pending", array(object({{"version", integer()}, {"name", string()}}))},
+                         {"latency_ms", number()}},
+                        "More fields per backend (pool use, file size)"));
+}
+
+json example_db_status() {
+    return {{"backend", "sqlite"}, {"location", "/var/lib/pb/pb.db"}, {"schema_version", 9},
+            {"latest_version", 9}, {"pending", json::array()},        {"latency_ms", 0.05}};
+}
+
 }  // namespace
 
 void register_system_ops(OpTable& t) {
@@ -75,6 +112,29 @@ void register_system_ops(OpTable& t) {
                 return json{{"status", "ok"}, {"version", PB_VERSION}, {"components", components}};
             },
         .quiet_field = "status",
+        .response =
+            [] {
+                using namespace ops::schema;
+                const auto component = object({{"status", choice({"ok", "unavailable"})},
+                                               {"backend", optional(string())},
+                                               {"latency_ms", optional(number())},
+                                               {"error", optional(string())},
+                                               {"sealed", optional(boolean())},
+                                               {"version", optional(string())}},
+                                              "Redis adds its version and mode");
+                return object({{"status", choice({"ok"})},
+                               {"version", string()},
+                               {"components", object({{"db", component},
+                                                      {"redis", optional(component)},
+                                                      {"secrets", optional(component)}})}});
+            }(),
+        .examples = {{"All components up",
+                      json::object(),
+                      {{"status", "ok"},
+                       {"version", "0.1.0"},
+                       {"components",
+                        {{"db",
+                          {{"status", "ok"}, {"backend", "sqlite"}, {"latency_ms", 0.04}}}}}}}},
     });
     t.add(Op{
         .name = "version",
@@ -88,6 +148,16 @@ void register_system_ops(OpTable& t) {
                             {"build_type", build_info::build_type()}};
             },
         .quiet_field = "version",
+        .response = ops::schema::object({{"version", ops::schema::string()},
+                                         {"commit", ops::schema::string()},
+                                         {"compiler", ops::schema::string()},
+                                         {"build_type", ops::schema::string()}}),
+        .examples = {{"Build information",
+                      json::object(),
+                      {{"version", "0.1.0"},
+                       {"commit", "fe29d55a1b2c"},
+                       {"compiler", "GCC 12.2.0"},
+                       {"build_type", "Release"}}}},
     });
     t.add(Op{
         .name = "db.migrate",
@@ -103,16 +173,31 @@ void register_system_ops(OpTable& t) {
                 out["applied"] = applied;
                 return out;
             },
+        .response =
+            [] {
+                auto s = db_status_schema();
+                s.erase("title");
+                s["properties"]["applied"] =
+                    ops::schema::array(ops::schema::integer(), "The versions applied now");
+                s["required"].push_back("applied");
+                return s;
+            }(),
+        .examples = {{"Nothing pending", json::object(),
+                      [] {
+                          auto j = example_db_status();
+                          j["applied"] = json::array();
+                          return j;
+                      }()}},
     });
     t.add(Op{
         .name = "db.status",
         .summary = "Database backend, location, schema version and pool use",
         .permission = "admin",
         .route = {"GET", "/v1/db/status"},
-        .handler =
-            [](Context& ctx, const json&) {
-                return store::schema_status(ctx.service<Services>().store());
-            },
+        .handler = [](Context& ctx,
+                      const json&) { return store::schema_status(ctx.service<Services>().store()); },
+        .response = db_status_schema(),
+        .examples = {{"An up-to-date SQLite database", json::object(), example_db_status()}},
     });
     t.add(Op{
         .name = "config.show",
@@ -125,6 +210,8 @@ void register_system_ops(OpTable& t) {
             },
         .columns = {"key", "value", "source", "env"},
         .list_field = "settings",
+        .response = ops::schema::object({{"settings", ops::schema::array(setting_schema())}}),
+        .examples = {{"Every setting", json::object(), {{"settings", {example_setting()}}}}},
     });
     t.add(Op{
         .name = "config.explain",
@@ -144,6 +231,9 @@ void register_system_ops(OpTable& t) {
                 return ctx.service<Services>().config().explain(key);
             },
         .quiet_field = "value",
+        .response = setting_schema(),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"One setting", {{"key", "server.listen"}}, example_setting()}},
     });
 }
 

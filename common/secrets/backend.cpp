@@ -2,6 +2,7 @@
 
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
+#include "common/ops/schema.hpp"
 
 namespace pb::secrets {
 namespace {
@@ -62,6 +63,24 @@ std::vector<std::string> Backend::list_page(std::string_view prefix,
         }
     }
     return out;
+}
+
+nlohmann::json metadata_schema() {
+    using namespace ops::schema;
+    const auto version_row = object({{"version", integer()},
+                                     {"created", time()},
+                                     {"deleted", nullable(time())},
+                                     {"destroyed", boolean()},
+                                     {"state", choice({"live", "deleted", "destroyed"})}});
+    return named("SecretMetadata", object({{"path", string()},
+                                           {"current_version", integer()},
+                                           {"oldest_version", integer()},
+                                           {"max_versions", integer()},
+                                           {"cas_required", boolean()},
+                                           {"created", time()},
+                                           {"updated", time()},
+                                           {"custom_metadata", map_of(string())},
+                                           {"versions", array(version_row)}}));
 }
 
 nlohmann::json to_json(const Metadata& m) {

@@ -105,5 +105,7 @@ void validate_path(std::string_view path);
 
 // JSON forms used by the ops.
 nlohmann::json to_json(const Metadata& m);
+// The JSON Schema of to_json(Metadata) ("SecretMetadata").
+nlohmann::json metadata_schema();
 
 }  // namespace pb::secrets

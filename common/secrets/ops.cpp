@@ -5,6 +5,7 @@
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
 #include "common/ops/paging.hpp"
+#include "common/ops/schema.hpp"
 #include "common/ops/validate.hpp"
 #include "common/secrets/backend.hpp"
 
@@ -31,7 +32,9 @@ Param data_param(std::string help) {
                  .required = Required::yes,
                  .positional = Positional::yes,
                  .secret = ops::Secret::yes,
-                 .words = ops::FieldWords::yes};
+                 .words = ops::FieldWords::yes,
+                 .schema = ops::schema::map_of(ops::schema::nullable(ops::schema::string()),
+                                               "Field names and their text values")};
 }
 
 Param cas_param() {
@@ -153,6 +156,40 @@ json versions_result(const std::string& path, const std::vector<std::int64_t>& v
     return {{"path", path}, {"versions", versions}, {"state", state}};
 }
 
+json written_schema() {
+    return ops::schema::object(
+        {{"path", ops::schema::string()}, {"version", ops::schema::integer()}});
+}
+
+json versions_schema() {
+    using namespace ops::schema;
+    return object({{"path", string()},
+                   {"versions", array(integer())},
+                   {"state", choice({"deleted", "live", "destroyed"})}});
+}
+
+json example_metadata() {
+    return {{"path", "app/db"},
+            {"current_version", 2},
+            {"oldest_version", 1},
+            {"max_versions", 10},
+            {"cas_required", false},
+            {"created", "2026-01-02T03:04:05.678Z"},
+            {"updated", "2026-01-03T03:04:05.678Z"},
+            {"custom_metadata", {{"owner", "team-db"}}},
+            {"versions",
+             {{{"version", 1},
+               {"created", "2026-01-02T03:04:05.678Z"},
+               {"deleted", nullptr},
+               {"destroyed", false},
+               {"state", "live"}},
+              {{"version", 2},
+               {"created", "2026-01-03T03:04:05.678Z"},
+               {"deleted", nullptr},
+               {"destroyed", false},
+               {"state", "live"}}}}};
+}
+
 }  // namespace
 
 void register_secrets_ops(OpTable& t) {
@@ -164,6 +201,30 @@ void register_secrets_ops(OpTable& t) {
         .handler = [](Context& ctx, const json&) { return backend(ctx).status(); },
         .quiet_field = "sealed",
         .cli_group = "vault",
+        .response =
+            [] {
+                using namespace ops::schema;
+                return object({{"backend", choice({"local", "vault"})},
+                               {"address", string()},
+                               {"auth", string()},
+                               {"sealed", boolean()},
+                               {"version", string()},
+                               {"encryption", optional(string("local"))},
+                               {"secrets", optional(integer("local: how many"))},
+                               {"mount", optional(string("vault"))},
+                               {"namespace", optional(nullable(string("vault")))},
+                               {"initialized", optional(boolean("vault"))},
+                               {"standby", optional(boolean("vault"))}});
+            }(),
+        .examples = {{"The local backend",
+                      json::object(),
+                      {{"backend", "local"},
+                       {"address", "/var/lib/pb/pb.db"},
+                       {"auth", "master key"},
+                       {"sealed", false},
+                       {"version", "0.1.0"},
+                       {"encryption", "AES-256-GCM"},
+                       {"secrets", 3}}}},
     });
     t.add(Op{
         .name = "secrets.put",
@@ -184,6 +245,12 @@ void register_secrets_ops(OpTable& t) {
         .quiet_field = "version",
         .audit_target = "path",
         .cli_group = "vault",
+        .response = written_schema(),
+        .errors = {ErrorCode::conflict},
+        .examples =
+            {{"Write two fields, only if the secret does not exist yet",
+              {{"path", "app/db"}, {"data", {{"user", "svc"}, {"password", "s3cr3t"}}}, {"cas", 0}},
+              {{"path", "app/db"}, {"version", 1}}}},
     });
     t.add(Op{
         .name = "secrets.get",
@@ -224,6 +291,27 @@ void register_secrets_ops(OpTable& t) {
         .quiet_field = "value",
         .cli_group = "vault",
         .masked_fields = {"data", "value"},
+        .response = ops::schema::object(
+            {{"path", ops::schema::string()},
+             {"version", ops::schema::integer()},
+             {"created", ops::schema::time()},
+             {"data", ops::schema::optional(ops::schema::map_of(ops::schema::string()))},
+             {"field", ops::schema::optional(ops::schema::string())},
+             {"value", ops::schema::optional(ops::schema::string())}}),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"Read a secret",
+                      {{"path", "app/db"}},
+                      {{"path", "app/db"},
+                       {"version", 1},
+                       {"created", "2026-01-02T03:04:05.678Z"},
+                       {"data", {{"user", "svc"}, {"password", "s3cr3t"}}}}},
+                     {"Read one field",
+                      {{"path", "app/db"}, {"field", "user"}},
+                      {{"path", "app/db"},
+                       {"version", 1},
+                       {"created", "2026-01-02T03:04:05.678Z"},
+                       {"field", "user"},
+                       {"value", "svc"}}}},
     });
     t.add(Op{
         .name = "secrets.patch",
@@ -244,6 +332,11 @@ void register_secrets_ops(OpTable& t) {
         .quiet_field = "version",
         .audit_target = "path",
         .cli_group = "vault",
+        .response = written_schema(),
+        .errors = {ErrorCode::not_found, ErrorCode::conflict},
+        .examples = {{"Change one field, remove another",
+                      {{"path", "app/db"}, {"data", {{"password", "n3w"}, {"old", nullptr}}}},
+                      {{"path", "app/db"}, {"version", 2}}}},
     });
     t.add(Op{
         .name = "secrets.list",
@@ -292,6 +385,17 @@ void register_secrets_ops(OpTable& t) {
         .columns = {"key", "kind"},
         .list_field = "keys",
         .cli_group = "vault",
+        .response = ops::schema::object(
+            {{"prefix", ops::schema::string()},
+             {"keys", ops::schema::array(ops::schema::object(
+                          {{"key", ops::schema::string()},
+                           {"kind", ops::schema::choice({"folder", "secret"})}}))}}),
+        .examples = {{"What is under app/",
+                      {{"prefix", "app/"}},
+                      {{"prefix", "app/"},
+                       {"keys",
+                        {{{"key", "db"}, {"kind", "secret"}},
+                         {{"key", "queues/"}, {"kind", "folder"}}}}}}},
     });
     t.add(Op{
         .name = "secrets.metadata",
@@ -303,6 +407,9 @@ void register_secrets_ops(OpTable& t) {
                       const json& a) { return to_json(backend(ctx).metadata(path_of(a))); },
         .quiet_field = "current_version",
         .cli_group = "vault",
+        .response = metadata_schema(),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"A secret's versions", {{"path", "app/db"}}, example_metadata()}},
     });
     t.add(Op{
         .name = "secrets.configure",
@@ -317,7 +424,8 @@ void register_secrets_ops(OpTable& t) {
                    Param{.name = "custom_metadata",
                          .type = ParamType::json_object,
                          .help = "Non-secret metadata as a JSON object of strings (replaces it)",
-                         .flag = "custom"}},
+                         .flag = "custom",
+                         .schema = ops::schema::map_of(ops::schema::string())}},
         .permission = "secrets:write",
         .mutates = Mutates::yes,
         .route = {"PUT", "/v1/secrets-metadata/{path...}"},
@@ -348,6 +456,13 @@ void register_secrets_ops(OpTable& t) {
             },
         .audit_target = "path",
         .cli_group = "vault",
+        .response = metadata_schema(),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"Keep 10 versions, tag the owner",
+                      {{"path", "app/db"},
+                       {"max_versions", 10},
+                       {"custom_metadata", {{"owner", "team-db"}}}},
+                      example_metadata()}},
     });
     t.add(Op{
         .name = "secrets.delete",
@@ -367,6 +482,11 @@ void register_secrets_ops(OpTable& t) {
             },
         .audit_target = "path",
         .cli_group = "vault",
+        .response = versions_schema(),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"Soft-delete versions 1 and 2",
+                      {{"path", "app/db"}, {"versions", {"1,2"}}},
+                      {{"path", "app/db"}, {"versions", {1, 2}}, {"state", "deleted"}}}},
     });
     t.add(Op{
         .name = "secrets.undelete",
@@ -384,6 +504,11 @@ void register_secrets_ops(OpTable& t) {
             },
         .audit_target = "path",
         .cli_group = "vault",
+        .response = versions_schema(),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"Restore version 2",
+                      {{"path", "app/db"}, {"versions", {"2"}}},
+                      {{"path", "app/db"}, {"versions", {2}}, {"state", "live"}}}},
     });
     t.add(Op{
         .name = "secrets.destroy",
@@ -401,6 +526,11 @@ void register_secrets_ops(OpTable& t) {
             },
         .audit_target = "path",
         .cli_group = "vault",
+        .response = versions_schema(),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"Erase version 1",
+                      {{"path", "app/db"}, {"versions", {"1"}}},
+                      {{"path", "app/db"}, {"versions", {1}}, {"state", "destroyed"}}}},
     });
 }
 

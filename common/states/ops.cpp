@@ -2,6 +2,7 @@
 
 #include "common/core/error.hpp"
 #include "common/ops/paging.hpp"
+#include "common/ops/schema.hpp"
 #include "common/ops/validate.hpp"
 #include "common/states/service.hpp"
 
@@ -61,6 +62,23 @@ std::vector<Transition> parse_allowed(const json& list) {
     return out;
 }
 
+json example_state(json changes = json::object()) {
+    json row{{"id", "feature.checkout"},
+             {"type", "feature"},
+             {"status", "active"},
+             {"version", 1},
+             {"data", {{"enabled", true}, {"percent", 10}}},
+             {"allowed_transitions", nullptr},
+             {"created_at", "2026-01-02T03:04:05.678Z"},
+             {"created_by", "local:ops"},
+             {"updated_at", "2026-01-02T03:04:05.678Z"},
+             {"updated_by", "local:ops"},
+             {"expires_at", nullptr},
+             {"ttl", nullptr}};
+    row.update(changes);
+    return row;
+}
+
 }  // namespace
 
 void register_states_ops(OpTable& t) {
@@ -100,6 +118,13 @@ void register_states_ops(OpTable& t) {
             },
         .quiet_field = "version",
         .audit_target = "id",
+        .response = State::schema(),
+        .errors = {ErrorCode::conflict},
+        .examples = {{"A feature flag",
+                      {{"id", "feature.checkout"},
+                       {"type", "feature"},
+                       {"data", {{"enabled", true}, {"percent", 10}}}},
+                      example_state()}},
     });
     t.add(Op{
         .name = "states.get",
@@ -112,6 +137,9 @@ void register_states_ops(OpTable& t) {
                 return ctx.service<StateService>().get(a["id"].get<std::string>()).to_json();
             },
         .quiet_field = "status",
+        .response = State::schema(),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"One state", {{"id", "feature.checkout"}}, example_state()}},
     });
     t.add(Op{
         .name = "states.update",
@@ -152,6 +180,12 @@ void register_states_ops(OpTable& t) {
             },
         .quiet_field = "version",
         .audit_target = "id",
+        .response = State::schema(),
+        .errors = {ErrorCode::not_found, ErrorCode::conflict},
+        .examples = {{"Merge a field, only at version 1",
+                      {{"id", "feature.checkout"}, {"data", {{"percent", 50}}}, {"if_version", 1}},
+                      example_state(
+                          {{"version", 2}, {"data", {{"enabled", true}, {"percent", 50}}}})}},
     });
     t.add(Op{
         .name = "states.transition",
@@ -182,6 +216,11 @@ void register_states_ops(OpTable& t) {
             },
         .quiet_field = "status",
         .audit_target = "id",
+        .response = State::schema(),
+        .errors = {ErrorCode::not_found, ErrorCode::conflict},
+        .examples = {{"Suspend a state",
+                      {{"id", "feature.checkout"}, {"transition", "suspend"}},
+                      example_state({{"version", 2}, {"status", "suspended"}})}},
     });
     t.add(Op{
         .name = "states.history",
@@ -204,6 +243,19 @@ void register_states_ops(OpTable& t) {
             },
         .columns = k_history_columns,
         .list_field = "history",
+        .response = ops::schema::object({{"id", ops::schema::string()},
+                                         {"history", ops::schema::array(HistoryEntry::schema())}}),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"The last change",
+                      {{"id", "feature.checkout"}, {"limit", 1}},
+                      {{"id", "feature.checkout"},
+                       {"history",
+                        {{{"version", 1},
+                          {"transition", "create"},
+                          {"status", "active"},
+                          {"data", {{"enabled", true}, {"percent", 10}}},
+                          {"actor", "local:ops"},
+                          {"at", "2026-01-02T03:04:05.678Z"}}}}}}},
     });
     t.add(Op{
         .name = "states.list",
@@ -243,6 +295,12 @@ void register_states_ops(OpTable& t) {
         .quiet_field = "id",
         .columns = k_state_columns,
         .list_field = "states",
+        .response = ops::schema::object(
+            {{"states", ops::schema::array(State::schema())},
+             {"next_cursor", ops::schema::nullable(ops::schema::string("null on the last page"))}}),
+        .examples = {{"Feature flags, 100 at a time",
+                      {{"type", "feature"}},
+                      {{"states", {example_state()}}, {"next_cursor", nullptr}}}},
     });
     t.add(Op{
         .name = "states.delete",
@@ -261,6 +319,22 @@ void register_states_ops(OpTable& t) {
                 return j;
             },
         .audit_target = "id",
+        .response =
+            [] {
+                auto s = State::schema();
+                s.erase("title");
+                s["properties"]["deleted"] = ops::schema::boolean();
+                s["required"].push_back("deleted");
+                return s;
+            }(),
+        .errors = {ErrorCode::not_found, ErrorCode::conflict},
+        .examples = {{"Delete a state",
+                      {{"id", "feature.checkout"}},
+                      [] {
+                          auto j = example_state();
+                          j["deleted"] = true;
+                          return j;
+                      }()}},
     });
 }
 

@@ -4,6 +4,7 @@
 
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
+#include "common/ops/schema.hpp"
 
 namespace pb::states {
 namespace {
@@ -194,6 +195,46 @@ json State::to_json() const {
             {"updated_by", updated_by},
             {"expires_at", time_or_null(expires_at)},
             {"ttl_ms", ttl_ms ? json(*ttl_ms) : json(nullptr)}};
+}
+
+namespace {
+
+std::vector<std::string> names_of(auto values) {
+    std::vector<std::string> out;
+    for (const auto v : values) {
+        out.emplace_back(to_string(v));
+    }
+    return out;
+}
+
+}  // namespace
+
+json State::schema() {
+    using namespace ops::schema;
+    return named("State",
+                 object({{"id", string()},
+                         {"type", choice(names_of(k_all_types))},
+                         {"status", choice(names_of(k_all_statuses))},
+                         {"version", integer()},
+                         {"data", free_object()},
+                         {"allowed_transitions",
+                          nullable(array(string(), "null: every transition the table allows"))},
+                         {"created_at", time()},
+                         {"created_by", string()},
+                         {"updated_at", time()},
+                         {"updated_by", string()},
+                         {"expires_at", nullable(time())},
+                         {"ttl", nullable(string("A duration like 30m"))}}));
+}
+
+json HistoryEntry::schema() {
+    using namespace ops::schema;
+    return named("StateHistoryEntry", object({{"version", integer()},
+                                              {"transition", choice(names_of(k_all_transitions))},
+                                              {"status", choice(names_of(k_all_statuses))},
+                                              {"data", free_object()},
+                                              {"actor", string()},
+                                              {"at", time()}}));
 }
 
 json HistoryEntry::to_json() const {

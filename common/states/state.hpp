@@ -87,6 +87,8 @@ struct State {
     }
     // The public view: times as RFC 3339.
     nlohmann::json to_json() const;
+    // The JSON Schema of to_json() ("State").
+    static nlohmann::json schema();
 };
 
 // One row of a state's append-only history.
@@ -99,6 +101,8 @@ struct HistoryEntry {
     UnixMillis at = 0;
 
     nlohmann::json to_json() const;
+    // The JSON Schema of to_json() ("StateHistoryEntry").
+    static nlohmann::json schema();
 };
 
 }  // namespace pb::states

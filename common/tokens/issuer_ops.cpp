@@ -2,6 +2,7 @@
 
 #include "common/core/error.hpp"
 #include "common/ops/paging.hpp"
+#include "common/ops/schema.hpp"
 #include "common/tokens/service.hpp"
 
 namespace pb::tokens {
@@ -94,6 +95,28 @@ void require_holds(const Caller& caller, const std::vector<std::string>& grants)
     }
 }
 
+json example_issuer(bool detail) {
+    json row{{"name", "corp-idp"},
+             {"issuer", "https://idp.example.com/"},
+             {"status", "enabled"},
+             {"audience", "pbd"},
+             {"grants", {"states:read"}},
+             {"jwks_url", "https://idp.example.com/.well-known/jwks.json"},
+             {"allow_http", false},
+             {"created_at", "2026-01-02T03:04:05.678Z"},
+             {"updated_at", "2026-01-02T03:04:05.678Z"}};
+    if (detail) {
+        row["created_by"] = "local:ops";
+        row["keys"] = json::array();
+        row["jwks"] = {{"url", "https://idp.example.com/.well-known/jwks.json"},
+                       {"fetched_at", "2026-01-02T03:04:06.001Z"},
+                       {"keys", {{{"kid", "idp-1"}, {"alg", "RS256"}}}},
+                       {"last_error", nullptr},
+                       {"fetches", 1}};
+    }
+    return row;
+}
+
 }  // namespace
 
 void register_tokens_issuer_ops(OpTable& t) {
@@ -116,6 +139,15 @@ void register_tokens_issuer_ops(OpTable& t) {
             },
         .quiet_field = "name",
         .audit_target = "name",
+        .response = TrustedIssuer::schema(true),
+        .errors = {ErrorCode::conflict},
+        .examples = {{"Trust a company IdP for reading states",
+                      {{"name", "corp-idp"},
+                       {"issuer", "https://idp.example.com/"},
+                       {"jwks_url", "https://idp.example.com/.well-known/jwks.json"},
+                       {"audience", "pbd"},
+                       {"grants", {"states:read"}}},
+                      example_issuer(true)}},
     });
     t.add(Op{
         .name = "tokens.issuers.list",
@@ -137,6 +169,11 @@ void register_tokens_issuer_ops(OpTable& t) {
         .quiet_field = "name",
         .columns = {"name", "issuer", "status", "audience", "grants", "jwks_url"},
         .list_field = "issuers",
+        .response =
+            ops::schema::object({{"issuers", ops::schema::array(TrustedIssuer::schema(false))}}),
+        .examples = {{"The trusted issuers",
+                      json::object(),
+                      {{"issuers", {example_issuer(false)}}}}},
     });
     t.add(Op{
         .name = "tokens.issuers.show",
@@ -151,6 +188,9 @@ void register_tokens_issuer_ops(OpTable& t) {
                     .get(a["name"].get<std::string>())
                     ->to_json(true);
             },
+        .response = TrustedIssuer::schema(true),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"One issuer", {{"name", "corp-idp"}}, example_issuer(true)}},
     });
     t.add(Op{
         .name = "tokens.issuers.update",
@@ -171,6 +211,15 @@ void register_tokens_issuer_ops(OpTable& t) {
                 return issuers.update(name, spec, ctx.caller.actor)->to_json(true);
             },
         .audit_target = "name",
+        .response = TrustedIssuer::schema(true),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"Require another audience",
+                      {{"name", "corp-idp"}, {"audience", "pb-admin"}},
+                      [] {
+                          auto j = example_issuer(true);
+                          j["audience"] = "pb-admin";
+                          return j;
+                      }()}},
     });
     t.add(Op{
         .name = "tokens.issuers.remove",
@@ -189,6 +238,12 @@ void register_tokens_issuer_ops(OpTable& t) {
             },
         .quiet_field = "name",
         .audit_target = "name",
+        .response = ops::schema::object(
+            {{"name", ops::schema::string()}, {"removed", ops::schema::boolean()}}),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"Stop trusting an issuer",
+                      {{"name", "corp-idp"}},
+                      {{"name", "corp-idp"}, {"removed", true}}}},
     });
 }
 

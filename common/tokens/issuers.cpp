@@ -8,6 +8,7 @@
 #include "common/core/time_format.hpp"
 #include "common/events/followed_snapshot.hpp"
 #include "common/events/outbox.hpp"
+#include "common/ops/schema.hpp"
 
 namespace pb::tokens {
 namespace {
@@ -120,6 +121,31 @@ json key_list(const std::vector<IssuerKey>& keys) {
 }
 
 }  // namespace
+
+json TrustedIssuer::schema(bool detail) {
+    using namespace ops::schema;
+    std::vector<std::pair<std::string, json>> fields{
+        {"name", string()},
+        {"issuer", nullable(string("The pinned iss (null: disabled)"))},
+        {"status", choice({"enabled", "disabled"})},
+        {"audience", nullable(string())},
+        {"grants", array(string(), "The permission ceiling of its tokens")},
+        {"jwks_url", nullable(string())},
+        {"allow_http", boolean()},
+        {"created_at", time()},
+        {"updated_at", time()}};
+    if (!detail) {
+        return named("TrustedIssuer", object(std::move(fields)));
+    }
+    fields.emplace_back("created_by", string());
+    fields.emplace_back("keys", array(object({{"kid", nullable(string())}, {"alg", string()}})));
+    fields.emplace_back("jwks", optional(object({{"url", string()},
+                                                 {"fetched_at", nullable(time())},
+                                                 {"keys", array(any())},
+                                                 {"last_error", nullable(string())},
+                                                 {"fetches", integer()}})));
+    return named("TrustedIssuerDetail", object(std::move(fields)));
+}
 
 json TrustedIssuer::to_json(bool detail) const {
     json out{{"name", name},

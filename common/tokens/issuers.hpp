@@ -42,6 +42,8 @@ struct TrustedIssuer {
     // The public description (never an HMAC secret); `detail` adds the keys and
     // the JWKS URL's fetch status.
     nlohmann::json to_json(bool detail) const;
+    // The JSON Schema of to_json(detail) ("TrustedIssuer", "TrustedIssuerDetail").
+    static nlohmann::json schema(bool detail);
 };
 
 // What an operator sets; on update an unset field is left as it is, and an

@@ -8,6 +8,7 @@
 #include "common/core/time_format.hpp"
 #include "common/events/followed_snapshot.hpp"
 #include "common/events/outbox.hpp"
+#include "common/ops/schema.hpp"
 
 namespace pb::tokens {
 namespace {
@@ -228,6 +229,31 @@ std::shared_ptr<const RingKey> KeyRing::retire(std::string_view kid) {
                     "the configured HMAC key is retired by removing tokens.hmac_secret");
     }
     return it->second;
+}
+
+json RingKey::schema() {
+    using namespace ops::schema;
+    return named("SigningKey", object({{"kid", string()},
+                                       {"alg", string()},
+                                       {"status", choice({"active", "verify", "retired"})},
+                                       {"origin", choice({"generated", "config", "imported"})},
+                                       {"can_sign", boolean()},
+                                       {"created_at", time()},
+                                       {"retired_at", nullable(time())}}));
+}
+
+json jwks_schema() {
+    using namespace ops::schema;
+    return named("JwkSet", object({{"keys", array(object({{"kty", string()},
+                                                          {"kid", string()},
+                                                          {"alg", string()},
+                                                          {"use", optional(string())},
+                                                          {"crv", optional(string("EC, OKP"))},
+                                                          {"x", optional(string("EC, OKP"))},
+                                                          {"y", optional(string("EC"))},
+                                                          {"n", optional(string("RSA"))},
+                                                          {"e", optional(string("RSA"))}},
+                                                         "A public JWK (RFC 7517)"))}}));
 }
 
 json KeyRing::jwks() {

@@ -3,6 +3,7 @@
 #include "common/core/error.hpp"
 #include "common/core/json_parse.hpp"
 #include "common/ops/paging.hpp"
+#include "common/ops/schema.hpp"
 #include "common/ops/validate.hpp"
 #include "common/tokens/grants.hpp"
 #include "common/tokens/issuer_ops.hpp"
@@ -42,6 +43,27 @@ json claims_from(const json& a) {
         claims[kv.substr(0, eq)] = value.is_discarded() ? json(kv.substr(eq + 1)) : value;
     }
     return claims;
+}
+
+// Illustrative tokens for examples (not valid signatures).
+const char* const k_example_jwt =
+    "eyJhbGciOiJFUzI1NiIsImtpZCI6Ims3IiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1c2VyLTEifQ.c2ln";
+const char* const k_example_refresh =
+    "eyJhbGciOiJFUzI1NiIsImtpZCI6Ims3IiwidHlwIjoiSldUIn0.eyJ0b2tlbl91c2UiOiJyZWZyZXNoIn0.c2ln";
+
+json example_claims() {
+    return {{"iss", "pb"},       {"sub", "user-1"},   {"aud", "pbd"},
+            {"iat", 1767323045}, {"exp", 1767323945}, {"jti", "Xk2pQ9rT4vW8yZ1bC3dE5f"},
+            {"role", "reader"}};
+}
+
+json example_ring_key(json changes = json::object()) {
+    json row{{"kid", "k7"},          {"alg", "ES256"},
+             {"status", "active"},   {"origin", "generated"},
+             {"can_sign", true},     {"created_at", "2026-01-02T03:04:05.678Z"},
+             {"retired_at", nullptr}};
+    row.update(changes);
+    return row;
 }
 
 json key_rows(const std::vector<std::shared_ptr<const RingKey>>& keys) {
@@ -105,6 +127,18 @@ void register_tokens_ops(OpTable& t) {
             },
         .quiet_field = "access_token",
         .audit_target = "sub",
+        .response = TokenService::issued_schema(),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"A 15-minute token with a refresh token",
+                      {{"sub", "user-1"},
+                       {"claims_json", {{"role", "reader"}}},
+                       {"ttl", "15m"},
+                       {"refresh", true}},
+                      {{"access_token", k_example_jwt},
+                       {"token_type", "bearer"},
+                       {"expires_in", 900},
+                       {"refresh_token", k_example_refresh},
+                       {"refresh_expires_in", 2592000}}}},
     });
     t.add(Op{
         .name = "tokens.verify",
@@ -134,6 +168,16 @@ void register_tokens_ops(OpTable& t) {
         .quiet_field = "valid",
         .verdict_field = "valid",
         .verdict_reason_field = "reason",
+        .response = TokenCheck::schema(),
+        .examples =
+            {{"A valid token",
+              {{"token", k_example_jwt}},
+              {{"valid", true},
+               {"header", {{"alg", "ES256"}, {"kid", "k7"}, {"typ", "JWT"}}},
+               {"claims", example_claims()}}},
+             {"An expired token",
+              {{"token", k_example_jwt}},
+              {{"valid", false}, {"reason", "expired"}, {"message", "the token has expired"}}}},
     });
     t.add(Op{
         .name = "tokens.refresh",
@@ -150,6 +194,15 @@ void register_tokens_ops(OpTable& t) {
                 return ctx.service<TokenService>().refresh(a["refresh_token"].get<std::string>());
             },
         .quiet_field = "access_token",
+        .response = TokenService::issued_schema(),
+        .errors = {ErrorCode::unauthenticated},
+        .examples = {{"A new pair for a refresh token",
+                      {{"refresh_token", k_example_refresh}},
+                      {{"access_token", k_example_jwt},
+                       {"token_type", "bearer"},
+                       {"expires_in", 900},
+                       {"refresh_token", k_example_refresh},
+                       {"refresh_expires_in", 2592000}}}},
     });
     t.add(Op{
         .name = "tokens.revoke",
@@ -184,6 +237,13 @@ void register_tokens_ops(OpTable& t) {
             },
         .quiet_field = "jti",
         .audit_target = "jti",
+        .response = ops::schema::object({{"jti", ops::schema::string()},
+                                         {"revoked", ops::schema::boolean()},
+                                         {"until", ops::schema::any("When the revocation ends")}}),
+        .examples =
+            {{"Revoke a token id for a day",
+              {{"jti", "Xk2pQ9rT4vW8yZ1bC3dE5f"}, {"until", "1d"}},
+              {{"jti", "Xk2pQ9rT4vW8yZ1bC3dE5f"}, {"revoked", true}, {"until", 1767409445}}}},
     });
     t.add(Op{
         .name = "tokens.inspect",
@@ -194,14 +254,34 @@ void register_tokens_ops(OpTable& t) {
             [](Context& ctx, const json& a) {
                 return ctx.service<TokenService>().inspect(a["token"].get<std::string>());
             },
+        .response = ops::schema::object({{"verified", ops::schema::boolean()},
+                                         {"warning", ops::schema::string()},
+                                         {"header", ops::schema::free_object()},
+                                         {"claims", ops::schema::free_object()}}),
+        .examples = {{"Decode without verifying",
+                      {{"token", k_example_jwt}},
+                      {{"verified", false},
+                       {"warning", "UNVERIFIED: decoded only; use tokens verify to trust it"},
+                       {"header", {{"alg", "ES256"}, {"kid", "k7"}, {"typ", "JWT"}}},
+                       {"claims", example_claims()}}}},
     });
     t.add(Op{
         .name = "tokens.jwks",
         .summary = "pb's own public verification keys as a JWKS document (never another "
                    "issuer's)",
         .route = {"GET", "/.well-known/jwks.json"},
-        .handler = [](Context& ctx,
-                      const json&) { return ctx.service<TokenService>().ring().jwks(); },
+        .handler = [](Context& ctx, const json&) { return ctx.service<TokenService>().ring().jwks(); },
+        .response = jwks_schema(),
+        .examples = {{"pb's public keys",
+                      json::object(),
+                      {{"keys",
+                        {{{"kty", "EC"},
+                          {"crv", "P-256"},
+                          {"kid", "k7"},
+                          {"alg", "ES256"},
+                          {"use", "sig"},
+                          {"x", "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"},
+                          {"y", "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}}}}}}},
     });
     t.add(Op{
         .name = "tokens.keys.list",
@@ -222,6 +302,8 @@ void register_tokens_ops(OpTable& t) {
         .quiet_field = "kid",
         .columns = {"kid", "alg", "status", "origin", "can_sign", "created_at"},
         .list_field = "keys",
+        .response = ops::schema::object({{"keys", ops::schema::array(RingKey::schema())}}),
+        .examples = {{"pb's signing keys", json::object(), {{"keys", {example_ring_key()}}}}},
     });
     t.add(Op{
         .name = "tokens.keys.rotate",
@@ -241,6 +323,10 @@ void register_tokens_ops(OpTable& t) {
             },
         .quiet_field = "kid",
         .audit_target = "alg",
+        .response = RingKey::schema(),
+        .examples = {{"A new ES256 signing key",
+                      {{"alg", "ES256"}},
+                      example_ring_key({{"kid", "k8"}})}},
     });
     t.add(Op{
         .name = "tokens.keys.retire",
@@ -260,6 +346,13 @@ void register_tokens_ops(OpTable& t) {
                     ->to_json();
             },
         .audit_target = "kid",
+        .response = RingKey::schema(),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"Retire a key",
+                      {{"kid", "k7"}},
+                      example_ring_key({{"status", "retired"},
+                                        {"can_sign", false},
+                                        {"retired_at", "2026-01-03T00:00:00.000Z"}})}},
     });
     register_tokens_issuer_ops(t);
 }

@@ -7,6 +7,7 @@
 #include "common/core/json_parse.hpp"
 #include "common/core/time_format.hpp"
 #include "common/events/outbox.hpp"
+#include "common/ops/schema.hpp"
 
 namespace pb::tokens {
 namespace {
@@ -64,6 +65,29 @@ UnixMillis revocation_expiry(const json& data) {
 }
 
 }  // namespace
+
+json TokenCheck::schema() {
+    using namespace ops::schema;
+    return named("TokenVerdict",
+                 object({{"valid", boolean()},
+                         {"reason",
+                          optional(choice({"malformed", "bad_signature", "expired", "not_yet_valid",
+                                           "wrong_audience", "wrong_issuer", "revoked",
+                                           "unknown_key", "unsupported_alg", "wrong_token_type"}))},
+                         {"message", optional(string())},
+                         {"header", optional(free_object())},
+                         {"claims", optional(free_object())},
+                         {"trusted_issuer", optional(string("The trusted issuer that vouched"))}}));
+}
+
+json TokenService::issued_schema() {
+    using namespace ops::schema;
+    return named("IssuedTokens", object({{"access_token", string()},
+                                         {"token_type", choice({"bearer"})},
+                                         {"expires_in", integer("Seconds")},
+                                         {"refresh_token", optional(string())},
+                                         {"refresh_expires_in", optional(integer("Seconds"))}}));
+}
 
 json TokenCheck::to_json() const {
     if (!valid) {

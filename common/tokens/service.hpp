@@ -67,6 +67,8 @@ struct TokenCheck {
     const nlohmann::json& header() const;
     const nlohmann::json& claims() const;
     nlohmann::json to_json() const;
+    // The JSON Schema of to_json() ("TokenVerdict").
+    static nlohmann::json schema();
 
   private:
     mutable std::optional<nlohmann::json> m_header;  // a TokenCheck belongs to one thread
@@ -84,6 +86,8 @@ class TokenService {
 
     // {"access_token","token_type":"bearer","expires_in",["refresh_token","refresh_expires_in"]}
     nlohmann::json issue(const IssueRequest& request, std::string_view actor);
+    // The JSON Schema of issue()'s and refresh()'s answer ("IssuedTokens").
+    static nlohmann::json issued_schema();
     TokenCheck verify(std::string_view token, const VerifyOptions& options);
     // Spends a refresh token and returns a new pair in the same family. A token
     // spent before revokes its whole family (theft detection):

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <optional>
 
+#include "common/core/build_info.hpp"
 #include "common/core/log.hpp"
+#include "common/docs/openapi.hpp"
 #include "common/keys/redact.hpp"
 #include "common/limits/ban_service.hpp"
 #include "common/runtime/dispatcher.hpp"
@@ -62,7 +64,11 @@ void add_decision_headers(const json& result, Response& response) {
 }  // namespace
 
 Router::Router(Services& services, const ops::OpTable& table, Metrics& metrics)
-    : m_services(services), m_table(table), m_metrics(metrics), m_admission(services.admission()) {
+    : m_services(services),
+      m_table(table),
+      m_metrics(metrics),
+      m_admission(services.admission()),
+      m_openapi(dump(docs::openapi_document(table, build_info::version()))) {
     // Fail at start, not on the first request, when a bans/limits setting is bad.
     m_services.bans().refresh();
     for (const auto& op : table.all()) {
@@ -74,6 +80,16 @@ Router::Router(Services& services, const ops::OpTable& table, Metrics& metrics)
             m_literal_routes.emplace(op.route.method + " " + op.route.path, &op);
         }
     }
+}
+
+std::vector<std::string> Router::routes(const ops::OpTable& table) {
+    std::vector<std::string> out{"GET /ready", "GET /metrics", "GET /v1/auth", "GET /openapi.json",
+                                 "GET /ws"};
+    for (const auto& op : table.all()) {
+        out.push_back(op.route.method + " " + op.route.path);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 ops::OpTable::RouteMatch Router::match(std::string_view method, std::string_view path) const {
@@ -109,6 +125,11 @@ admission::Plan Router::plan(const Request& request) const {
         }
         return m_admission.plan(facts);
     }
+    if (path == "/openapi.json") {
+        // No op: the address's bans and limit, like a public op's route.
+        return request.method == "GET" ? m_admission.plan(facts_of(request, admission::Door::route))
+                                       : admission::Plan{};
+    }
     const auto found = match(request.method, path);
     if (found.op == nullptr) {
         return {};
@@ -119,7 +140,7 @@ admission::Plan Router::plan(const Request& request) const {
 }
 
 std::string Router::allowed_methods(std::string_view path) const {
-    if (path == "/ready" || path == "/metrics") {
+    if (path == "/ready" || path == "/metrics" || path == "/openapi.json") {
         return "GET";
     }
     std::string allow;
@@ -181,6 +202,9 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
         slot = m_metrics.auth_slot();
         return auth(request, query, response);
     }
+    if (path == "/openapi.json") {
+        return openapi(request, slot, response);
+    }
     ops::OpTable::RouteMatch found;
     const auto& op = op_of(request, path, found, response);
     slot = m_metrics.op_slot(op);
@@ -207,6 +231,20 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
         }
         throw;
     }
+}
+
+// Public like /.well-known/jwks.json: the address's bans and limit apply.
+int Router::openapi(const Request& request, std::size_t& slot, Response& response) {
+    slot = m_metrics.openapi_slot();
+    if (request.method != "GET") {
+        response.headers.emplace_back("Allow", "GET");
+        throw StatusError(405, ErrorCode::invalid_argument, "/openapi.json only answers GET",
+                          {{"allow", "GET"}});
+    }
+    enforce(m_admission.admit(facts_of(request, admission::Door::route)), response);
+    response.content_type = k_json;
+    response.body = m_openapi;
+    return 200;
 }
 
 int Router::auth(const Request& request, std::string_view query, Response& response) {

@@ -48,6 +48,12 @@ class Router {
     // While not ready (starting, draining) GET /ready answers 503.
     void set_ready(bool ready) { m_ready.store(ready, std::memory_order_relaxed); }
 
+    // "METHOD /path" of every route pbd answers: the table's, the router's own
+    // (/ready, /metrics, /v1/auth, /openapi.json) and /ws (taken by the
+    // connection before the router). GET /openapi.json describes exactly these
+    // (tests/daemon/openapi_test.cpp compares; `pbd --routes` prints them).
+    static std::vector<std::string> routes(const ops::OpTable& table);
+
   private:
     int route(const Request& request, std::string_view path, std::string_view query,
               std::size_t& slot, Response& response);
@@ -55,6 +61,7 @@ class Router {
     // GET /ready and /metrics: the host's own, never admitted.
     int own_route(const Request& request, std::string_view path, std::size_t& slot,
                   Response& response);
+    int openapi(const Request& request, std::size_t& slot, Response& response);
     int auth(const Request& request, std::string_view query, Response& response);
     // The op `request` asks for: found, or Error(not_found) / 405 with Allow.
     const ops::Op& op_of(const Request& request, std::string_view path,
@@ -73,6 +80,7 @@ class Router {
     // allocations. Built from the table once; everything else goes to match().
     std::unordered_map<std::string, const ops::Op*> m_literal_routes;
     std::atomic<bool> m_ready{false};
+    std::string m_openapi;  // GET /openapi.json's body, made once from the table
 };
 
 }  // namespace pb::daemon

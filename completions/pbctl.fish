@@ -3,7 +3,7 @@
 function __pbctl_data --argument-names cmdpath
     switch "$cmdpath"
         case ''
-            set -g __pbctl_commands health version db config keys tokens bans limits states audit actions vault completion events
+            set -g __pbctl_commands health version db config keys tokens bans limits states audit actions vault completion openapi events
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
@@ -39,8 +39,8 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_files --config --db
         case 'audit list'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --since --actor --op --limit
-            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --since --actor --op --limit
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --since --actor --op --limit --cursor --all
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --since --actor --op --limit --cursor
             set -g __pbctl_files --config --db
         case 'bans'
             set -g __pbctl_commands add list check remove import export
@@ -69,8 +69,8 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_files --config --db --document
         case 'bans list'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --scope --all --limit
-            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --scope --limit
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --scope --include-expired --limit --cursor --all
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --scope --limit --cursor
             set -g __pbctl_files --config --db
         case 'bans remove'
             set -g __pbctl_commands 
@@ -154,8 +154,8 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_files --config --db
         case 'keys list'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --owner --status --limit
-            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --owner --status --limit
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --owner --status --limit --cursor --all
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --owner --status --limit --cursor
             set -g __pbctl_files --config --db
         case 'keys revoke'
             set -g __pbctl_commands 
@@ -202,6 +202,11 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --scope
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --scope
             set -g __pbctl_files --config --db
+        case 'openapi'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
         case 'states'
             set -g __pbctl_commands register get update transition history list delete watch
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
@@ -224,7 +229,7 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_files --config --db
         case 'states list'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --type --status --limit --cursor
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --type --status --limit --cursor --all
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --type --status --limit --cursor
             set -g __pbctl_files --config --db
         case 'states register'
@@ -239,8 +244,8 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_files --config --db
         case 'states update'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --data --replace --if-version
-            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --data --if-version
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --data --replace --if-version --transition
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --data --if-version --transition
             set -g __pbctl_files --config --db --data
         case 'states watch'
             set -g __pbctl_commands 
@@ -274,8 +279,8 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_files --config --db --jwk
         case 'tokens issuers list'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
-            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --limit --cursor --all
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --limit --cursor
             set -g __pbctl_files --config --db
         case 'tokens issuers remove'
             set -g __pbctl_commands 
@@ -304,8 +309,8 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_files --config --db
         case 'tokens keys list'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
-            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --limit --cursor --all
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --limit --cursor
             set -g __pbctl_files --config --db
         case 'tokens keys retire'
             set -g __pbctl_commands 
@@ -359,8 +364,8 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_files --config --db
         case 'vault list'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
-            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --limit --cursor --all
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --limit --cursor
             set -g __pbctl_files --config --db
         case 'vault metadata'
             set -g __pbctl_commands 
@@ -404,495 +409,503 @@ function __pbctl_choices --argument-names cmdpath flag
         case '|--log-level'
             printf '%s\n' trace debug info warn error off
         case '|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case '|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'actions|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'actions|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'actions|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'actions lint|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'actions lint|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'actions lint|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'actions list|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'actions list|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'actions list|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'actions run|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'actions run|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'actions run|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'actions show|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'actions show|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'actions show|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'audit|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'audit|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'audit|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'audit list|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'audit list|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'audit list|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'bans|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'bans|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'bans|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'bans add|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'bans add|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'bans add|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'bans check|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'bans check|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'bans check|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'bans export|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'bans export|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'bans export|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'bans import|--format'
             printf '%s\n' auto csv json
         case 'bans import|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'bans import|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'bans import|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'bans list|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'bans list|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'bans list|--scope'
             printf '%s\n' ip range user key
         case 'bans list|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'bans remove|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'bans remove|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'bans remove|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'completion|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'completion|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'completion|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'config|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'config|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'config|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'config explain|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'config explain|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'config explain|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'config show|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'config show|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'config show|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'db|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'db|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'db|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'db backup|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'db backup|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'db backup|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'db migrate|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'db migrate|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'db migrate|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'db purge|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'db purge|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'db purge|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'db status|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'db status|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'db status|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'events|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'events|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'events|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'events tail|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'events tail|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'events tail|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'health|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'health|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'health|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'keys|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys create|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'keys create|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys create|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys delete|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'keys delete|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys delete|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys list|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'keys list|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys list|--status'
             printf '%s\n' active revoked expired exhausted
         case 'keys list|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys revoke|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'keys revoke|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys revoke|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys rotate|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'keys rotate|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys rotate|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys show|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'keys show|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys show|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys update|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'keys update|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys update|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys verify|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'keys verify|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'keys verify|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'limits|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'limits|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'limits|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'limits check|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'limits check|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'limits check|--scope'
             printf '%s\n' ip user key
         case 'limits check|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'limits reset|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'limits reset|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'limits reset|--scope'
             printf '%s\n' ip user key
         case 'limits reset|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'limits status|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'limits status|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'limits status|--scope'
             printf '%s\n' ip user key
         case 'limits status|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
+        case 'openapi|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'openapi|--output'
+            printf '%s\n' table json csv
+        case 'openapi|-o'
+            printf '%s\n' table json csv
         case 'states|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'states|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states delete|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'states delete|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states delete|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states get|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'states get|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states get|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states history|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'states history|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states history|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states list|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'states list|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states list|--status'
             printf '%s\n' active inactive suspended expired
         case 'states list|--type'
             printf '%s\n' system user session resource feature subscription
         case 'states list|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states register|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'states register|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states register|--type'
             printf '%s\n' system user session resource feature subscription
         case 'states register|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states transition|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'states transition|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states transition|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states update|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'states update|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
+        case 'states update|--transition'
+            printf '%s\n' activate deactivate suspend resume expire renew
         case 'states update|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states watch|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'states watch|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'states watch|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens inspect|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens inspect|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens inspect|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens issue|--alg'
             printf '%s\n' HS256 HS384 HS512 RS256 RS384 RS512 PS256 ES256 ES384 EdDSA
         case 'tokens issue|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens issue|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens issue|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens issuers|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens issuers|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens issuers|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens issuers add|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens issuers add|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens issuers add|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens issuers list|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens issuers list|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens issuers list|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens issuers remove|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens issuers remove|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens issuers remove|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens issuers show|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens issuers show|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens issuers show|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens issuers update|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens issuers update|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens issuers update|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens jwks|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens jwks|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens jwks|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens keys|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens keys|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens keys|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens keys list|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens keys list|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens keys list|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens keys retire|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens keys retire|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens keys retire|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens keys rotate|--alg'
             printf '%s\n' HS256 HS384 HS512 RS256 RS384 RS512 PS256 ES256 ES384 EdDSA
         case 'tokens keys rotate|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens keys rotate|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens keys rotate|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens refresh|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens refresh|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens refresh|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens revoke|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens revoke|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens revoke|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens verify|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'tokens verify|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'tokens verify|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'vault|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault configure|--cas-required'
             printf '%s\n' true false
         case 'vault configure|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'vault configure|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault configure|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault delete|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'vault delete|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault delete|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault destroy|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'vault destroy|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault destroy|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault get|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'vault get|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault get|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault list|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'vault list|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault list|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault metadata|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'vault metadata|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault metadata|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault patch|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'vault patch|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault patch|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault put|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'vault put|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault put|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault status|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'vault status|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault status|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault undelete|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'vault undelete|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'vault undelete|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'version|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'version|--output'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
         case 'version|-o'
-            printf '%s\n' table json
+            printf '%s\n' table json csv
     end
 end
 function __pbctl_positional --argument-names cmdpath index

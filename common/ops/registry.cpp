@@ -1,8 +1,31 @@
 #include "common/ops/registry.hpp"
 
 #include "common/core/error.hpp"
+#include "common/ops/schema.hpp"
 
 namespace pb::ops {
+
+namespace {
+
+// A paged list (an op that takes a cursor) answers next_cursor, null on the
+// last page: said here once for every such op's schema and examples.
+void add_next_cursor(Op& op) {
+    if (op.find_param("cursor") == nullptr || !op.response.is_object() ||
+        op.response.value("type", "") != "object" ||
+        op.response["properties"].contains("next_cursor")) {
+        return;
+    }
+    op.response["properties"]["next_cursor"] =
+        schema::nullable(schema::string("Pass as cursor for the next page; null on the last page"));
+    op.response["required"].push_back("next_cursor");
+    for (auto& example : op.examples) {
+        if (example.result.is_object() && !example.result.contains("next_cursor")) {
+            example.result["next_cursor"] = nullptr;
+        }
+    }
+}
+
+}  // namespace
 
 const Param* Op::find_param(std::string_view n) const {
     for (const auto& p : params) {
@@ -14,6 +37,7 @@ const Param* Op::find_param(std::string_view n) const {
 }
 
 void OpTable::add(Op op) {
+    add_next_cursor(op);
     for (const auto& existing : m_ops) {
         if (existing.name == op.name) {
             throw Error(ErrorCode::internal, "op registered twice: " + op.name);

@@ -74,7 +74,7 @@ json example_state(json changes = json::object()) {
              {"updated_at", "2026-01-02T03:04:05.678Z"},
              {"updated_by", "local:ops"},
              {"expires_at", nullptr},
-             {"ttl", nullptr}};
+             {"ttl_ms", nullptr}};
     row.update(changes);
     return row;
 }

@@ -224,7 +224,7 @@ json State::schema() {
                          {"updated_at", time()},
                          {"updated_by", string()},
                          {"expires_at", nullable(time())},
-                         {"ttl", nullable(string("A duration like 30m"))}}));
+                         {"ttl_ms", nullable(integer("The time to live in milliseconds"))}}));
 }
 
 json HistoryEntry::schema() {

@@ -239,11 +239,12 @@ void register_tokens_ops(OpTable& t) {
         .audit_target = "jti",
         .response = ops::schema::object({{"jti", ops::schema::string()},
                                          {"revoked", ops::schema::boolean()},
-                                         {"until", ops::schema::any("When the revocation ends")}}),
-        .examples =
-            {{"Revoke a token id for a day",
-              {{"jti", "Xk2pQ9rT4vW8yZ1bC3dE5f"}, {"until", "1d"}},
-              {{"jti", "Xk2pQ9rT4vW8yZ1bC3dE5f"}, {"revoked", true}, {"until", 1767409445}}}},
+                                         {"until", ops::schema::time("When the revocation ends")}}),
+        .examples = {{"Revoke a token id for a day",
+                      {{"jti", "Xk2pQ9rT4vW8yZ1bC3dE5f"}, {"until", "1d"}},
+                      {{"jti", "Xk2pQ9rT4vW8yZ1bC3dE5f"},
+                       {"revoked", true},
+                       {"until", "2026-01-03T03:04:05.000Z"}}}},
     });
     t.add(Op{
         .name = "tokens.inspect",
@@ -270,7 +271,8 @@ void register_tokens_ops(OpTable& t) {
         .summary = "pb's own public verification keys as a JWKS document (never another "
                    "issuer's)",
         .route = {"GET", "/.well-known/jwks.json"},
-        .handler = [](Context& ctx, const json&) { return ctx.service<TokenService>().ring().jwks(); },
+        .handler = [](Context& ctx,
+                      const json&) { return ctx.service<TokenService>().ring().jwks(); },
         .response = jwks_schema(),
         .examples = {{"pb's public keys",
                       json::object(),

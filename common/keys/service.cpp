@@ -13,6 +13,7 @@
 #include "common/keys/format.hpp"
 #include "common/keys/redis_cache.hpp"
 #include "common/ops/schema.hpp"
+#include "common/store/keyset.hpp"
 
 namespace pb::keys {
 namespace {
@@ -552,11 +553,8 @@ std::vector<KeyRecord> KeyService::list(const ListFilter& filter) {
         where += " AND owner = $" + std::to_string(params.size());
     }
     if (filter.after) {
-        params.emplace_back(filter.after->created_at);
-        const auto at = "$" + std::to_string(params.size());
-        params.emplace_back(filter.after->id);
-        const auto id = "$" + std::to_string(params.size());
-        where += " AND (created_at > " + at + " OR (created_at = " + at + " AND id > " + id + "))";
+        where +=
+            " AND " + store::after_position(params, filter.after->created_at, filter.after->id);
     }
     params.emplace_back(filter.limit);
     const auto sql = "SELECT " + std::string(k_columns) + " FROM api_keys WHERE " + where +

@@ -6,6 +6,7 @@
 #include "common/core/time_format.hpp"
 #include "common/events/outbox.hpp"
 #include "common/limits/ban_rows.hpp"
+#include "common/store/keyset.hpp"
 
 // BanService's writes; the index and lookups are in ban_index.cpp.
 namespace pb::limits {
@@ -164,11 +165,8 @@ std::vector<Ban> BanService::list(const BanFilter& filter) {
         where += " AND (expires_at IS NULL OR expires_at > $" + std::to_string(params.size()) + ")";
     }
     if (filter.after) {
-        params.emplace_back(filter.after->created_at);
-        const auto at = "$" + std::to_string(params.size());
-        params.emplace_back(filter.after->id);
-        const auto id = "$" + std::to_string(params.size());
-        where += " AND (created_at > " + at + " OR (created_at = " + at + " AND id > " + id + "))";
+        where +=
+            " AND " + store::after_position(params, filter.after->created_at, filter.after->id);
     }
     params.emplace_back(filter.limit);
     where += " ORDER BY created_at, id LIMIT $" + std::to_string(params.size());

@@ -50,6 +50,18 @@ void validate_path(std::string_view path) {
     }
 }
 
+std::string folder_of(std::string_view prefix) {
+    std::string base(prefix);
+    while (!base.empty() && base.back() == '/') {
+        base.pop_back();
+    }
+    if (!base.empty()) {
+        validate_path(base);
+        base += '/';
+    }
+    return base;
+}
+
 std::vector<std::string> Backend::list_page(std::string_view prefix,
                                             const std::optional<std::string>& after,
                                             std::int64_t limit) {

@@ -102,6 +102,9 @@ class Backend {
 // Throws Error(invalid_argument) unless `path` is 1-512 characters of
 // [A-Za-z0-9._-] segments joined by single "/", none "." or "..".
 void validate_path(std::string_view path);
+// The folder a list `prefix` names, as the start of its paths: trailing
+// slashes dropped, validated, then one '/' ("app//" -> "app/"; "" -> "").
+std::string folder_of(std::string_view prefix);
 
 // JSON forms used by the ops.
 nlohmann::json to_json(const Metadata& m);

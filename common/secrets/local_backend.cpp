@@ -269,14 +269,7 @@ std::int64_t LocalBackend::patch(std::string_view path, const FieldPatch& patch,
 }
 
 std::vector<std::string> LocalBackend::list(std::string_view prefix) {
-    std::string base(prefix);
-    while (!base.empty() && base.back() == '/') {
-        base.pop_back();
-    }
-    if (!base.empty()) {
-        validate_path(base);
-        base += '/';
-    }
+    const auto base = folder_of(prefix);
     // A range instead of LIKE: "_" in a path must not act as a wildcard. '0'
     // sorts right after '/', so [base, base-with-'0') is everything under it.
     std::string upper = base;
@@ -303,14 +296,7 @@ std::vector<std::string> LocalBackend::list(std::string_view prefix) {
 std::vector<std::string> LocalBackend::list_page(std::string_view prefix,
                                                  const std::optional<std::string>& after,
                                                  std::int64_t limit) {
-    std::string base(prefix);
-    while (!base.empty() && base.back() == '/') {
-        base.pop_back();
-    }
-    if (!base.empty()) {
-        validate_path(base);
-        base += '/';
-    }
+    const auto base = folder_of(prefix);
     std::string upper = base;
     if (!upper.empty()) {
         upper.back() = '0';

@@ -160,14 +160,7 @@ std::int64_t VaultBackend::patch(std::string_view path, const FieldPatch& patch,
 }
 
 std::vector<std::string> VaultBackend::list(std::string_view prefix) {
-    std::string base(prefix);
-    while (!base.empty() && base.back() == '/') {
-        base.pop_back();
-    }
-    if (!base.empty()) {
-        validate_path(base);
-        base += '/';
-    }
+    const auto base = folder_of(prefix);
     const auto url = "/v1/" + m_impl->client.settings().mount + "/metadata/" + base + "?list=true";
     const auto res = m_impl->client.call("GET", url, nullptr, Idempotent::yes, prefix);
     if (res.status == 404) {

@@ -94,6 +94,22 @@ std::string field_bytes(const json& jwk, const char* field, std::size_t size) {
     return *raw;
 }
 
+// An EC coordinate: a big-endian integer of `size` octets (RFC 7518 6.2.1.2).
+// Some issuers drop its leading zero octets (PyJWT before 2.7 does, for about
+// one key in a hundred); the integer, and so the point, is the same, so it is
+// padded back rather than refused. Longer, empty or not base64url: refused.
+// The point is then checked to be on the curve by OpenSSL.
+std::string coordinate_bytes(const json& jwk, const char* field, std::size_t size) {
+    const auto raw = jwk.contains(field) && jwk[field].is_string()
+                         ? base64url_decode(jwk[field].get<std::string>())
+                         : std::nullopt;
+    if (!raw || raw->empty() || raw->size() > size) {
+        bad_key(std::string("JWK member \"") + field + "\" must be " + std::to_string(size) +
+                " bytes of base64url");
+    }
+    return std::string(size - raw->size(), '\0') + *raw;
+}
+
 std::shared_ptr<EVP_PKEY> from_params(const char* type, OSSL_PARAM_BLD* bld, bool priv) {
     OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
     EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr);
@@ -417,7 +433,8 @@ JoseKey JoseKey::from_jwk(const json& jwk, std::optional<Alg> alg) {
         if (*alg != *crv_alg)
             bad_key(crv + " keys are for " + std::string(to_string(*crv_alg)));
         const auto size = info(*alg).size;
-        const std::string pub = "\x04" + field_bytes(jwk, "x", size) + field_bytes(jwk, "y", size);
+        const std::string pub =
+            "\x04" + coordinate_bytes(jwk, "x", size) + coordinate_bytes(jwk, "y", size);
         auto d = bn_from_b64(jwk, "d", false);
         OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
         OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, crv.c_str(), 0);

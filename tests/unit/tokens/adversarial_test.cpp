@@ -2,6 +2,7 @@
 
 #include "common/core/base64.hpp"
 #include "common/core/error.hpp"
+#include "tests/support/errors.hpp"
 #include "tests/unit/tokens/token_fixture.hpp"
 
 namespace pb::tokens {
@@ -142,6 +143,31 @@ TEST_P(TokenVerify, RefreshTokenIsNotAnAccessToken) {
     const auto pair = f.tokens->issue(r, "test");
     EXPECT_EQ(refused(f, pair["refresh_token"].get<std::string>()), Reason::wrong_token_type);
     EXPECT_TRUE(f.tokens->verify(pair["access_token"].get<std::string>(), {}).valid);
+}
+
+// Pins that an EC coordinate published without its leading zero octets (as
+// PyJWT before 2.7 does for about one key in a hundred) is the same key, and
+// that a coordinate longer than the curve's is still refused.
+TEST(TokenKeys, EcCoordinatesWithoutLeadingZerosAreTheSameKey) {
+    for (int i = 0; i < 20000; ++i) {
+        const auto key = JoseKey::generate(Alg::ES256);
+        auto jwk = key.public_jwk("k");
+        const auto x = base64url_decode(jwk["x"].get<std::string>());
+        ASSERT_TRUE(x && x->size() == 32);
+        if ((*x)[0] != '\0') {
+            continue;
+        }
+        jwk["x"] = base64url_encode(x->substr(1));
+        const auto short_form = JoseKey::from_jwk(jwk);
+        EXPECT_EQ(short_form.public_jwk("k"), key.public_jwk("k"));
+        const auto signature = key.sign("payload");
+        EXPECT_TRUE(short_form.verify("payload", signature));
+        jwk["x"] = base64url_encode(std::string(1, '\x01') + *x);  // 33 octets
+        EXPECT_EQ(test::error_code_of([&] { JoseKey::from_jwk(jwk); }),
+                  ErrorCode::invalid_argument);
+        return;
+    }
+    FAIL() << "no key with a leading zero octet in 20000 tries";
 }
 
 // An HMAC secret shorter than the hash is refused (RFC 7518 3.2).

@@ -1,17 +1,8 @@
 #include "common/admission/client_address.hpp"
 
+#include "common/core/http_text.hpp"
 namespace pb::admission {
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
 
 // "203.0.113.7:5123", "[2001:db8::1]:443" -> the address part.
 std::string_view host_of(std::string_view remote) {
@@ -30,7 +21,7 @@ std::string_view host_of(std::string_view remote) {
 TrustedProxies::TrustedProxies(std::string_view rest) {
     while (!rest.empty()) {
         const auto comma = rest.find(',');
-        const auto item = trim(rest.substr(0, comma));
+        const auto item = trim_ows(rest.substr(0, comma));
         if (!item.empty()) {
             m_trusted.push_back(limits::parse_cidr(item));
         }
@@ -58,7 +49,7 @@ std::optional<limits::IpAddress> TrustedProxies::client(std::string_view peer_te
     // not add is the client (anything further left is the client's own claim).
     while (!xff.empty()) {
         const auto comma = xff.rfind(',');
-        const auto item = trim(comma == std::string_view::npos ? xff : xff.substr(comma + 1));
+        const auto item = trim_ows(comma == std::string_view::npos ? xff : xff.substr(comma + 1));
         xff = comma == std::string_view::npos ? std::string_view{} : xff.substr(0, comma);
         auto hop = limits::parse_ip(item);
         if (!hop) {
@@ -69,7 +60,7 @@ std::optional<limits::IpAddress> TrustedProxies::client(std::string_view peer_te
             return hop;
         }
     }
-    if (auto real = limits::parse_ip(trim(real_ip))) {
+    if (auto real = limits::parse_ip(trim_ows(real_ip))) {
         return real;
     }
     return peer;

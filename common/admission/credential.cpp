@@ -1,21 +1,11 @@
 #include "common/admission/credential.hpp"
 
 #include "common/core/error.hpp"
+#include "common/core/http_text.hpp"
 #include "common/tokens/grants.hpp"
 
 namespace pb::admission {
 namespace {
-
-// Without HTTP's optional whitespace (spaces and tabs) around it.
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
 
 // "Bearer", as HTTP compares auth schemes: ASCII, case-insensitively.
 bool is_bearer(std::string_view scheme) {
@@ -48,16 +38,16 @@ ops::Caller verify_jwt(tokens::TokenService& tokens, std::string_view token) {
 }  // namespace
 
 std::string_view presented(std::string_view authorization, std::string_view api_key) {
-    authorization = trim(authorization);
+    authorization = trim_ows(authorization);
     if (!authorization.empty()) {
         constexpr std::size_t k_scheme = 6;  // "Bearer"
         if (authorization.size() > k_scheme && is_bearer(authorization.substr(0, k_scheme)) &&
             (authorization[k_scheme] == ' ' || authorization[k_scheme] == '\t')) {
-            return trim(authorization.substr(k_scheme));
+            return trim_ows(authorization.substr(k_scheme));
         }
         // Another scheme (Basic, …) carries no API key; X-API-Key may still.
     }
-    return trim(api_key);
+    return trim_ows(api_key);
 }
 
 Credential verify_credential(keys::KeyService& keys, tokens::TokenService& tokens,

@@ -53,9 +53,6 @@ struct Response {
     }
 };
 
-// `s` without leading and trailing spaces and tabs (HTTP's optional whitespace).
-std::string_view trim_ows(std::string_view s);
-
 // ASCII case-insensitive equality, as HTTP compares field names and tokens.
 bool iequals(std::string_view a, std::string_view b);
 

@@ -3,6 +3,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "common/core/http_text.hpp"
 #include "common/core/log.hpp"
 #include "daemon/ws/hub.hpp"
 

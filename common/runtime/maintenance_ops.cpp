@@ -12,8 +12,8 @@
 #include "common/core/time_format.hpp"
 #include "common/limits/ban_service.hpp"
 #include "common/ops/paging.hpp"
-#include "common/runtime/op_table.hpp"
 #include "common/ops/schema.hpp"
+#include "common/runtime/op_table.hpp"
 #include "common/runtime/services.hpp"
 
 namespace pb::runtime {
@@ -237,7 +237,8 @@ void register_maintenance_ops(OpTable& t) {
             },
         .permission = "admin",
         .route = {"GET", "/v1/audit"},
-        .handler = [](Context& ctx, const json& a) { return audit_list(ctx.service<Services>(), a); },
+        .handler = [](Context& ctx,
+                      const json& a) { return audit_list(ctx.service<Services>(), a); },
         .quiet_field = "id",
         .columns = {"at", "actor", "op", "target", "outcome"},
         .list_field = "entries",

@@ -194,8 +194,10 @@ void register_system_ops(OpTable& t) {
         .summary = "Database backend, location, schema version and pool use",
         .permission = "admin",
         .route = {"GET", "/v1/db/status"},
-        .handler = [](Context& ctx,
-                      const json&) { return store::schema_status(ctx.service<Services>().store()); },
+        .handler =
+            [](Context& ctx, const json&) {
+                return store::schema_status(ctx.service<Services>().store());
+            },
         .response = db_status_schema(),
         .examples = {{"An up-to-date SQLite database", json::object(), example_db_status()}},
     });

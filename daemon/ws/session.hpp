@@ -20,11 +20,11 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/admission/pipeline.hpp"
 #include "common/core/clock.hpp"
 #include "common/keys/service.hpp"
 #include "common/limits/cidr.hpp"
 #include "common/ops/op.hpp"
-#include "common/admission/pipeline.hpp"
 #include "daemon/http/request.hpp"
 #include "daemon/http/server_state.hpp"
 #include "daemon/ws/op_pool.hpp"

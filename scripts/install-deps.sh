@@ -9,7 +9,7 @@ packages=(
     libssl-dev libsqlite3-dev sqlite3 libpqxx-dev libpq-dev postgresql nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
     libspdlog-dev libfmt-dev libcpp-httplib-dev libboost-dev
     libgtest-dev libgmock-dev libbenchmark-dev
-    curl python3-jwt python3-cryptography python3-websockets python3-jsonschema nginx-light
+    curl jq python3-jwt python3-cryptography python3-websockets python3-jsonschema nginx-light
     redis-server redis-tools libhiredis-dev
     zsh fish groff-base openssl lintian
 )

@@ -13,8 +13,9 @@ packages=(
     redis-server redis-tools libhiredis-dev
     zsh fish groff-base openssl lintian
 )
-# node and npm: the openapi.lint test installs its OpenAPI validator from npm (and
-# the benchmark its JWT libraries), unless a node is already installed.
+# node and npm: the openapi.lint test installs its OpenAPI validator from npm, the
+# openapi.client test openapi-typescript, openapi-fetch and typescript (Node 18
+# or later), and the benchmark its JWT libraries, unless a node is already installed.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 if [[ "${1:-}" == "--fuzz" ]]; then
     # make fuzz: clang and its libFuzzer runtime (the fuzz preset names clang++-14).

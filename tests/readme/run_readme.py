@@ -16,7 +16,8 @@ escape the test by its formatting.
 Where it runs: a fresh temporary folder that stands in for a clone of the
 repository (`actions/` and `build/dev/bin/` are links to the real ones) and is
 also $HOME, so pb's default database is ~/.local/share/pb/pb.db inside it; no
-PB_* variable is inherited. Before the first command the test starts the built
+PB_* variable is inherited, and PB_CONFIG names an empty file (a machine's
+/etc/pb/pb.yaml must not change the outcome). Before the first command the test starts the built
 pbd there as `make run` does (its default database, the bootstrap admin key
 written beside it), but on a free loopback port: `127.0.0.1:8700` in a command
 is replaced by that address, the only change made to a command. Everything
@@ -127,11 +128,13 @@ def logical_commands(body):
     return out
 
 
-def clean_env(home, bin_dir):
+def clean_env(home, bin_dir, config):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PB_", "VAULT_", "XDG_", "CURL_")) and k not in ("HOME", "PWD")}
     env.update({
         "HOME": home,
+        # An empty pb.yaml, so that the machine's /etc/pb/pb.yaml plays no part.
+        "PB_CONFIG": config,
         "PATH": bin_dir + os.pathsep + env.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
@@ -238,7 +241,9 @@ def run(readme, bin_dir, keep_going):
     state = os.path.join(work, ".readme-test")
     os.makedirs(state)
     make_clone(work, source_dir, bin_dir)
-    env = clean_env(work, bin_dir)
+    config = os.path.join(state, "pb.yaml")
+    open(config, "w").close()
+    env = clean_env(work, bin_dir, config)
     for line, reason, _ in skipped:
         print(f"skipped: README line {line}: {reason}")
     pbd = None

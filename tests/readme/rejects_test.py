@@ -45,6 +45,11 @@ CASES = {
     "unknown_directive": (
         "# t\n\n<!-- readme-test: skipp (x) -->\n```sh\nfalse\n```\n",
         1, "unknown readme-test directive", {}),
+    # An example that puts a credential where ps shows it is refused.
+    "credential_argument": (
+        "# t\n\n```sh\nADMIN=x\ncurl -s -H \"Authorization: Bearer $ADMIN\" "
+        "http://127.0.0.1:8700/v1/keys\n```\n",
+        1, "FAILED: README line 5: a credential as an argument", {}),
     # A marked block is skipped and said so; the rest runs.
     "skips_marked_block": (
         "# t\n\n<!-- readme-test: skip (needs Vault) -->\n```sh\nfalse\n```\n\n"

@@ -11,7 +11,9 @@ info string (`text`, `nginx`, `yaml`, ...) are not shell and are not run. A
 is skipped (it needs Vault, PostgreSQL, Redis, another host, root, the network,
 or is a build step such as `make run`); the test prints each skipped block and
 its reason. An indented code block is refused, so that no shell example can
-escape the test by its formatting.
+escape the test by its formatting, and so is a runnable example that passes a
+credential as an argument (`--api-key`, curl `-H "Authorization: …"`), which
+`ps` would show.
 
 Where it runs: a fresh temporary folder that stands in for a clone of the
 repository (`actions/` and `build/dev/bin/` are links to the real ones) and is
@@ -51,6 +53,10 @@ README_ADDRESS = "127.0.0.1:8700"
 SKIP = re.compile(r"^<!--\s*readme-test:\s*skip\s*\((?P<reason>[^)]+)\)\s*-->$")
 DIRECTIVE = re.compile(r"<!--\s*readme-test:")
 FENCE = re.compile(r"^(?P<fence>```+|~~~+)\s*(?P<info>[^`\s]*)")
+# A credential as an argument shows in ps: the README must teach PB_API_KEY,
+# `-` (stdin) and curl's -H @- instead.
+CREDENTIAL_ARGUMENT = re.compile(
+    r"--api-key\b|(?:-H|--header)\s*[\"']?(?:Authorization|X-API-Key)\s*:", re.IGNORECASE)
 
 
 class ReadmeError(Exception):
@@ -98,7 +104,12 @@ def parse(path):
                 skipped.append((start, pending_skip[1], body))
                 pending_skip = None
             elif info == "sh":
-                commands.extend(logical_commands(body))
+                for c in logical_commands(body):
+                    if CREDENTIAL_ARGUMENT.search(c.text):
+                        raise ReadmeError(f"README line {c.line}: a credential as an argument "
+                                          "(ps shows it): use PB_API_KEY, - for stdin, or "
+                                          "curl -H @-")
+                    commands.append(c)
             continue
         if stripped and pending_skip:
             raise ReadmeError(f"README line {pending_skip[0]}: a skip marker not followed "

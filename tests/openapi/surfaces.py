@@ -171,6 +171,8 @@ TIMING = {"last_used_at"}
 # answers must still have the same outcome and the same skeleton (fields and
 # types). The test fails when one of them starts to agree, so this only shrinks.
 KNOWN = {
+    # Whether these differ depends on time: a user's 50/s refills between two
+    # calls on a slow machine, and then the counts agree by chance.
     "limits.check": "pbctl on the database counts in its own memory, afresh on every run "
                     "(issue #25: local limits that count)",
     "limits.status": "pbctl on the database counts in its own memory (issue #25)",
@@ -182,6 +184,7 @@ KNOWN = {
                    "flag the test gives it",
     "config.explain": "the settings of the process that answers (as config.show)",
 }
+MAY_AGREE = {"limits.check", "limits.status", "limits.reset"}
 
 
 def error_code(body):
@@ -396,7 +399,7 @@ def main():
                                 f"     but {first} answers {json.dumps(want)[:600]}")
             checked += 1
             print(f"ok  {where}: " + ", ".join(f"{k} {v[0]}" for k, v in results.items()))
-    for name in sorted(set(KNOWN) - differed):
+    for name in sorted(set(KNOWN) - differed - MAY_AGREE):
         failures.append(f"{name}: every surface agrees now; remove it from KNOWN")
     print(f"{checked} examples run on {len(SURFACES)} surfaces, {len(failures)} failures")
     for f in failures:

@@ -6,6 +6,8 @@
 
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
+#include "common/core/problem.hpp"
+#include "common/keys/redact.hpp"
 #include "daemon/admission/request_admission.hpp"
 #include "daemon/ws/hub.hpp"
 #include "daemon/ws/session.hpp"
@@ -41,11 +43,12 @@ void WsSession::admit() {
         }
     } catch (const Error& e) {
         status = http_status(e.code());
-        body = json{{"error", e.to_json()}}.dump(-1, ' ', false, json::error_handler_t::replace);
+        body = problem_document(keys::redact_keys_error(e), status)
+                   .dump(-1, ' ', false, json::error_handler_t::replace);
     } catch (const std::exception& e) {
         ws_logger()->error("admitting a WebSocket from {}: {}", m_remote, e.what());
         status = 500;
-        body = R"({"error":{"code":"internal","message":"internal error","details":{}}})";
+        body = problem_document(Error(ErrorCode::internal, "internal error"), status).dump();
     }
     asio::post(m_ws.get_executor(), [self = shared_from_this(), status, body] {
         if (status != 0) {

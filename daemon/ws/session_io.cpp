@@ -30,7 +30,7 @@ std::string http_reason(int status) {
 void WsSession::refuse(int status, const std::string& body) {
     auto text = std::make_shared<std::string>("HTTP/1.1 " + std::to_string(status) + " " +
                                               http_reason(status));
-    *text += "\r\nContent-Type: application/json\r\nCache-Control: no-store";
+    *text += "\r\nContent-Type: application/problem+json\r\nCache-Control: no-store";
     if (status == 401) {
         *text += "\r\nWWW-Authenticate: Bearer";
     }

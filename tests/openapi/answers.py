@@ -187,7 +187,10 @@ def main():
                     continue
                 if "$ref" in response:
                     response = doc["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
-                schema = response["content"]["application/json"]["schema"]
+                # Answers are application/json, errors RFC 9457 application/problem+json.
+                content = response["content"]
+                schema = (content.get("application/json")
+                          or content["application/problem+json"])["schema"]
                 errors = sorted(Draft202012Validator(inline(schema, components),
                                                      format_checker=FORMATS).iter_errors(body),
                                 key=str)

@@ -60,11 +60,11 @@ class KeyRing {
     KeyRing(store::Store& store, const Clock& clock, events::Follower& follower,
             std::function<const SecretBox&()> open_box, std::optional<JoseKey> config_hmac);
 
-    // The key that signs for `alg` (or the named kid): the newest active one
-    // that was published k_publish_ahead_ms ago (else the newest key of the
-    // alg that can sign and was, then the newest active one), generated on
-    // first use. Error(not_found) for an unknown or retired kid,
-    // Error(invalid_argument) when it cannot sign with `alg`.
+    // The key that signs for `alg` (or the named kid): of the keys that can
+    // sign (active, or verify since a rotation), the newest published
+    // k_publish_ahead_ms ago, else the oldest (the one that signed until the
+    // younger ones came); HMAC: the newest active. Generated on first use. Error(not_found) for an
+    // unknown or retired kid, Error(invalid_argument) when it cannot sign with `alg`.
     std::shared_ptr<const RingKey> signer(Alg alg, const std::optional<std::string>& kid,
                                           std::string_view actor);
     // A key that may verify (active or verify), or nullptr.

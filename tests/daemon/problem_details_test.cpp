@@ -437,17 +437,17 @@ TEST(ProblemDetails, LimitsCheckAnswersInTheRateLimitFields) {
     RunningDaemon pbd(dir);
     auto c = pbd.client();
     const auto admin = pbd.bootstrap_key();
-    const std::string body = R"({"id":"alice","scope":"user","cost":100})";
+    const std::string body = R"({"id":"198.51.100.4","scope":"ip","cost":100})";
     const auto first = c->Post("/v1/limits/check", bearer(admin), body, "application/json");
     ASSERT_EQ(status_of(first), 200) << (first ? first->body : "");
     const auto decision = body_json(first);
     ASSERT_EQ(decision["allowed"], true) << decision.dump();
     const auto [policy, limit] = rate_limit_fields(first);
     ASSERT_EQ(policy.size(), 1U) << header(first, "RateLimit-Policy");
-    EXPECT_EQ(policy[0].name, "user");
+    EXPECT_EQ(policy[0].name, "ip");
     EXPECT_EQ(policy[0].params.at("q"), decision["limit"].get<std::int64_t>());
-    EXPECT_GE(policy[0].params.at("w"), 1);
-    EXPECT_EQ(limit.name, "user");
+    EXPECT_EQ(policy[0].params.at("w"), 1);  // limits.ip.rate 100/s: the burst of 100 in 1 s
+    EXPECT_EQ(limit.name, "ip");
     EXPECT_EQ(limit.params.at("r"), 0);
     EXPECT_FALSE(first->has_header("Retry-After"));
     const auto second = c->Post("/v1/limits/check", bearer(admin), body, "application/json");

@@ -192,6 +192,7 @@ TEST_P(TokenKeysStored, RotateKeepsOldKeysUntilRetired) {
     const auto old_token = issue(f, Alg::ES256);
     const auto old_kid =
         json::parse(*base64url_decode(parts(old_token)[0]))["kid"].get<std::string>();
+    f.clock.advance(1000);
     const auto fresh = f.ring->rotate(Alg::ES256, "test");
     EXPECT_NE(fresh->kid, old_kid);
     // Published at once, signing only once every JWKS cache holds it.

@@ -31,13 +31,13 @@ Request WsSession::request_view() {
 void WsSession::admit() {
     int status = 0;
     std::string body;
+    Response fields;  // the RateLimit fields and Retry-After of a refusal
     try {
-        Response ignored;
         const auto request = request_view();
         const auto verdict =
             m_hub.services().admission().admit(facts_of(request, admission::Door::ws_upgrade));
         m_client = verdict.client;
-        enforce(verdict, ignored);
+        enforce(verdict, fields);
         if (verdict.credential) {
             become(*verdict.credential, std::string(presented_key(request)));
         }
@@ -50,9 +50,13 @@ void WsSession::admit() {
         status = 500;
         body = problem_document(Error(ErrorCode::internal, "internal error"), status).dump();
     }
-    asio::post(m_ws.get_executor(), [self = shared_from_this(), status, body] {
+    std::string headers;
+    for (const auto& [name, value] : fields.headers) {
+        headers += "\r\n" + std::string(name) + ": " + value;
+    }
+    asio::post(m_ws.get_executor(), [self = shared_from_this(), status, body, headers] {
         if (status != 0) {
-            return self->refuse(status, body);
+            return self->refuse(status, body, headers);
         }
         self->accept();
     });

@@ -207,6 +207,17 @@ struct RawAnswer {
     int status = 0;
     std::string content_type;
     json body;
+    std::string head;  // the status line and header fields
+
+    // The value of the header field `name` (as pbd spells it), or "".
+    std::string field(const std::string& name) const {
+        const auto at = head.find("\r\n" + name + ": ");
+        if (at == std::string::npos) {
+            return {};
+        }
+        const auto from = at + name.size() + 4;
+        return head.substr(from, head.find("\r\n", from) - from);
+    }
 };
 
 RawAnswer parse_raw(const std::string& text) {
@@ -218,6 +229,7 @@ RawAnswer parse_raw(const std::string& text) {
     a.status = std::stoi(text.substr(9, 3));
     const auto end = text.find("\r\n\r\n");
     const auto head = text.substr(0, end);
+    a.head = head;
     const auto ct = head.find("\r\nContent-Type: ");
     if (ct != std::string::npos) {
         const auto from = ct + 16;
@@ -427,6 +439,29 @@ TEST(ProblemDetails, AnAddressOverItsLimitViolatesTheIpPolicy) {
     EXPECT_EQ(limit.name, "ip");
     EXPECT_EQ(limit.params.at("r"), 0);
     EXPECT_FALSE(header(limited, "Retry-After").empty());
+}
+
+// Pins: a WebSocket upgrade refused by the address's limit is an HTTP 429
+// problem document too, with Retry-After and the RateLimit fields.
+TEST(ProblemDetails, ARefusedWebSocketUpgradeIsAProblemWithRetryAfter) {
+    TempDir dir;
+    RunningDaemon pbd(dir, DaemonOptions{.env = {{"PB_BANS_ALLOW", ""},
+                                                 {"PB_LIMITS_IP_RATE", "1/min"},
+                                                 {"PB_BANS_AUTO_THRESHOLD", "0"}}});
+    ASSERT_EQ(status_of(pbd.client()->Get("/health")), 200);
+    const auto refused =
+        parse_raw(raw_exchange(pbd.port(),
+                               "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: "
+                               "websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "
+                               "dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"));
+    EXPECT_EQ(refused.status, 429) << refused.head;
+    EXPECT_EQ(refused.content_type, "application/problem+json");
+    EXPECT_EQ(refused.body.value("type", ""), "urn:pb:problem:quota-exceeded")
+        << refused.body.dump();
+    EXPECT_EQ(refused.body["violated-policies"], json::array({"ip"}));
+    EXPECT_FALSE(refused.field("Retry-After").empty()) << refused.head;
+    EXPECT_EQ(refused.field("RateLimit-Policy"), R"("ip";q=1;w=60)") << refused.head;
+    EXPECT_TRUE(refused.field("RateLimit").starts_with(R"("ip";r=0;t=)")) << refused.head;
 }
 
 // Pins: POST /v1/limits/check tells the decision asked about in the same two

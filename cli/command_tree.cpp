@@ -3,6 +3,7 @@
 #include <map>
 
 #include "cli/param_input.hpp"
+#include "common/docs/command_line.hpp"
 #include "common/ops/validate.hpp"
 
 namespace pb::cli {
@@ -52,8 +53,15 @@ CommandTree::CommandTree(CLI::App& app, const ops::OpTable& table) {
         auto& cmd = m_commands.emplace_back();
         cmd.op = &op;
         cmd.app = parent->add_subcommand(verb, op.summary);
+        std::string footer;
         if (!op.permission.empty()) {
-            cmd.app->footer("Needs the permission \"" + op.permission + "\" through pbd.");
+            footer = "Needs the permission \"" + op.permission + "\" through pbd.\n";
+        }
+        if (const auto examples = docs::examples_help(op); !examples.empty()) {
+            footer += (footer.empty() ? "" : "\n") + examples;
+        }
+        if (!footer.empty()) {
+            cmd.app->footer(footer);
         }
         for (const auto& p : op.params) {
             auto& v = cmd.values.emplace_back();

@@ -9,12 +9,13 @@ packages=(
     libssl-dev libsqlite3-dev sqlite3 libpqxx-dev libpq-dev postgresql nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
     libspdlog-dev libfmt-dev libcpp-httplib-dev libboost-dev
     libgtest-dev libgmock-dev libbenchmark-dev
-    curl python3-jwt python3-cryptography python3-websockets python3-jsonschema nginx-light
+    curl jq python3-jwt python3-cryptography python3-websockets python3-jsonschema nginx-light
     redis-server redis-tools libhiredis-dev
     zsh fish groff-base openssl lintian
 )
-# node and npm: the openapi.lint test installs its OpenAPI validator from npm (and
-# the benchmark its JWT libraries), unless a node is already installed.
+# node and npm: the openapi.lint test installs its OpenAPI validator from npm, the
+# openapi.client test openapi-typescript, openapi-fetch and typescript (Node 18
+# or later), and the benchmark its JWT libraries, unless a node is already installed.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 if [[ "${1:-}" == "--fuzz" ]]; then
     # make fuzz: clang and its libFuzzer runtime (the fuzz preset names clang++-14).

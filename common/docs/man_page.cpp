@@ -1,10 +1,14 @@
 #include "common/docs/man_page.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <sstream>
 
 #include "common/core/config.hpp"
 #include "common/core/error.hpp"
+#include "common/docs/command_line.hpp"
+#include "common/ops/route_template.hpp"
 
 namespace pb::docs {
 namespace {
@@ -49,6 +53,68 @@ void write_flags(std::ostringstream& s, const std::vector<FlagSpec>& flags) {
         }
         s << '\n';
     }
+}
+
+// A command's help footer: its prose, then its examples (command lines, set
+// as code so that they copy and paste).
+void write_footer(std::ostringstream& s, std::string_view footer) {
+    const auto at = footer.find(k_examples_heading);
+    auto prose = footer.substr(0, at);
+    while (!prose.empty() && prose.back() == '\n') {
+        prose.remove_suffix(1);
+    }
+    if (!prose.empty()) {
+        s << roff(prose) << '\n';
+    }
+    if (at == std::string_view::npos) {
+        return;
+    }
+    s << ".PP\nExamples:\n.PP\n.RS 4\n.nf\n";
+    auto rest = footer.substr(at + k_examples_heading.size());
+    while (!rest.empty()) {
+        auto line = rest.substr(0, rest.find('\n'));
+        rest.remove_prefix(std::min(rest.size(), line.size() + 1));
+        while (!line.empty() && line.front() == ' ') {
+            line.remove_prefix(1);
+        }
+        s << roff(line) << '\n';
+    }
+    s << ".fi\n.RE\n";
+}
+
+std::string query_escaped(std::string_view text) {
+    static constexpr char k_hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char c : text) {
+        const auto b = static_cast<unsigned char>(c);
+        if (std::isalnum(b) != 0 || c == '-' || c == '.' || c == '_' || c == '~' || c == ':') {
+            out += c;
+        } else {
+            out += '%';
+            out += k_hex[b >> 4];
+            out += k_hex[b & 15];
+        }
+    }
+    return out;
+}
+
+// An op's example as the HTTP request that makes it: the request line, and
+// the JSON body for a method that sends one (GET and DELETE take a query).
+std::string http_example(const ops::Op& op, nlohmann::json args) {
+    std::string line = op.route.method + ' ' + ops::RouteTemplate(op.route.path).expand(args);
+    const bool query = op.route.method == "GET" || op.route.method == "DELETE";
+    if (!query) {
+        return args.empty() ? line : line + '\n' + args.dump();
+    }
+    char sep = '?';
+    for (const auto& [k, v] : args.items()) {
+        for (const auto& item : v.is_array() ? v : nlohmann::json::array({v})) {
+            const auto text = item.is_string() ? item.get<std::string>() : item.dump();
+            line += sep + k + '=' + query_escaped(text);
+            sep = '&';
+        }
+    }
+    return line;
 }
 
 std::string synopsis(const CommandSpec& c, std::string_view program) {
@@ -150,9 +216,7 @@ std::string pbctl_man_page(const CommandSpec& pbctl, std::string_view version) {
             return;  // groups only list their verbs
         }
         s << ".SS " << synopsis(c, "pbctl") << '\n' << roff(c.summary) << ".\n";
-        if (!c.footer.empty()) {
-            s << roff(c.footer) << '\n';
-        }
+        write_footer(s, c.footer);
         write_flags(s, c.flags);
     });
     write_exit_status(s);
@@ -194,6 +258,11 @@ std::string pbd_man_page(const CommandSpec& pbd, const ops::OpTable& table,
             s << " Needs \\fB" << roff(op.permission) << "\\fR.";
         }
         s << '\n';
+        for (const auto& ex : op.examples) {
+            s << ".RS 4\n.PP\n"
+              << roff(ex.summary) << ":\n.nf\n"
+              << roff(http_example(op, ex.args)) << "\n.fi\n.RE\n";
+        }
     }
     s << ".SH HTTP ERRORS AND RATE LIMITS\n"
          "Every HTTP error is an RFC 9457 problem document, \\fBContent\\-Type: "

@@ -7,6 +7,7 @@
 
 #include "common/core/error.hpp"
 #include "common/core/problem.hpp"
+#include "common/docs/command_line.hpp"
 #include "common/docs/openapi_routes.hpp"
 #include "common/ops/schema.hpp"
 
@@ -353,10 +354,13 @@ json operation(const Op& op) {
     std::set<std::string> used;
     for (const auto& ex : op.examples) {
         answers[slug(ex.summary, used)] = {{"summary", ex.summary}, {"value", ex.result}};
-        calls.push_back({{"summary", ex.summary}, {"args", ex.args}, {"result", ex.result}});
+        calls.push_back({{"summary", ex.summary},
+                         {"args", ex.args},
+                         {"pbctl", pbctl_words(op, ex.args)},
+                         {"result", ex.result}});
     }
-    // Whole calls (all arguments, wherever they go), as pbctl and WebSocket
-    // clients send them too.
+    // Whole calls (all arguments, wherever they go), as WebSocket clients send
+    // them too, and the same call as pbctl's words.
     o["x-pb-examples"] = std::move(calls);
     json media{{"schema", op.response.is_null() ? json::object() : op.response}};
     if (!answers.empty()) {

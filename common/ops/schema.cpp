@@ -45,8 +45,12 @@ json array(json items, std::string description) {
     return with_description(json{{"type", "array"}, {"items", std::move(items)}},
                             std::move(description));
 }
+// "additionalProperties": true says what "type": "object" alone already means,
+// because client generators read the bare form as an empty object
+// (openapi-typescript: Record<string, never>), and a client could send no data.
 json free_object(std::string description) {
-    return typed("object", std::move(description));
+    return with_description(json{{"type", "object"}, {"additionalProperties", true}},
+                            std::move(description));
 }
 json map_of(json values, std::string description) {
     return with_description(json{{"type", "object"}, {"additionalProperties", std::move(values)}},
@@ -135,7 +139,7 @@ json param_schema(const Param& p) {
             s = {{"type", "array"}, {"items", {{"type", "string"}, {"minLength", 1}}}};
             break;
         case ParamType::json_object:
-            s = {{"type", "object"}};
+            s = free_object();
             break;
     }
     if (!p.fallback.is_null()) {

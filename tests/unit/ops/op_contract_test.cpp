@@ -71,7 +71,9 @@ TEST(OpContract, DeclaredErrorsAreTheOpsOwn) {
 
 // Pins: a param's schema follows its type: a list is an array of text, an
 // object an object, a choice an enum, an integer has its minimum; a required
-// param is required in the request schema, and no other member is allowed.
+// param is required in the request schema, and no other member is allowed; a
+// JSON object param says it takes any members (as free_object() does), so that
+// generated clients can send some.
 TEST(OpContract, ParamSchemasFollowTheirTypes) {
     const auto* op = runtime::op_table().find("keys.create");
     ASSERT_NE(op, nullptr);
@@ -81,6 +83,8 @@ TEST(OpContract, ParamSchemasFollowTheirTypes) {
     EXPECT_EQ(s["properties"]["permissions"]["type"], "array");
     EXPECT_EQ(s["properties"]["permissions"]["items"]["type"], "string");
     EXPECT_EQ(s["properties"]["metadata"]["type"], "object");
+    EXPECT_EQ(s["properties"]["metadata"]["additionalProperties"], true);
+    EXPECT_EQ(schema::free_object()["additionalProperties"], true);
     EXPECT_EQ(s["properties"]["remaining"]["minimum"], 1);
     const auto* list = runtime::op_table().find("keys.list");
     ASSERT_NE(list, nullptr);

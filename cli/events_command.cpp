@@ -3,6 +3,7 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/pbd_refusal.hpp"
 #include "cli/pbd_socket.hpp"
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
@@ -118,7 +119,8 @@ int tail_local(const Config& config, const std::vector<std::string>& patterns,
 
 int tail_remote(const Config& config, const std::vector<std::string>& patterns,
                 std::optional<std::int64_t> since, Printer& out) {
-    PbdSocket client(config.get("cli.server"), config.get("cli.api_key"),
+    const auto& api_key = config.get("cli.api_key");
+    PbdSocket client(config.get("cli.server"), api_key,
                      std::chrono::milliseconds(config.get_duration_ms("cli.timeout")));
     json args{{"topics", patterns}};
     if (since) {
@@ -135,7 +137,8 @@ int tail_remote(const Config& config, const std::vector<std::string>& patterns,
         }
         if (message->contains("id")) {
             if (!message->value("ok", false)) {
-                throw Error::from_json(message->value("error", json::object()));
+                throw with_credential_advice(
+                    Error::from_json(message->value("error", json::object())), !api_key.empty());
             }
             continue;
         }

@@ -1,5 +1,6 @@
 #include "cli/pbd_socket.hpp"
 
+#include "cli/pbd_refusal.hpp"
 #include "common/core/error.hpp"
 #include "common/core/json_parse.hpp"
 
@@ -59,9 +60,8 @@ PbdSocket::PbdSocket(const std::string& server, const std::string& api_key,
         return;
     }
     if (upgrade.declined) {
-        const auto body = parse_json_or_discarded(upgrade.body, {k_max_stored_json_depth});
-        if (body.is_object() && body.contains("error") && body["error"].is_object()) {
-            throw Error::from_json(body["error"]);
+        if (auto refusal = refusal_of(upgrade.body, !api_key.empty())) {
+            throw std::move(*refusal);
         }
         throw Error(ErrorCode::unavailable, "cannot reach pbd at " + server +
                                                 ": the WebSocket upgrade was refused with HTTP " +

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include "cli/pbd_refusal.hpp"
 #include "common/core/error.hpp"
 #include "common/core/json_parse.hpp"
 #include "common/core/time_format.hpp"
@@ -80,8 +81,8 @@ json call_remote(const std::string& server, const std::string& api_key, std::int
         }
         return body;
     }
-    if (body.is_object() && body.contains("error") && body["error"].is_object()) {
-        throw Error::from_json(body["error"]);
+    if (auto refusal = refusal_of(res->body, !api_key.empty())) {
+        throw std::move(*refusal);
     }
     throw Error(res->status >= 500 ? ErrorCode::unavailable : ErrorCode::internal,
                 "pbd answered HTTP " + std::to_string(res->status));

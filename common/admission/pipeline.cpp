@@ -207,6 +207,7 @@ bool Pipeline::caller_steps(const Recipe& recipe, Verdict& v) const {
     if (!bucket) {
         return true;
     }
+    v.caller_scope = bucket->scope;
     v.caller_limit = m_parts.limits.check(bucket->scope, bucket->id, 1, bucket->own, recipe.use);
     if (!v.caller_limit.allowed) {
         return refuse(

@@ -97,10 +97,11 @@ struct Verdict {
     // Once verified (also when a later step refused); at Door::verify its
     // caller is left empty: the key judged calls nothing.
     std::optional<Credential> credential;
-    std::optional<std::int64_t> remaining;   // uses left after this one (counted keys)
-    limits::LimitResult address_limit;       // limit 0 when none applied
-    limits::LimitResult caller_limit;        // likewise
-    std::shared_ptr<const limits::Ban> ban;  // why "banned"
+    std::optional<std::int64_t> remaining;            // uses left after this one (counted keys)
+    limits::LimitResult address_limit;                // limit 0 when none applied
+    limits::LimitResult caller_limit;                 // likewise
+    limits::Scope caller_scope = limits::Scope::key;  // whose limit caller_limit is: key or user
+    std::shared_ptr<const limits::Ban> ban;           // why "banned"
 
     bool admitted() const { return step == Step::admitted; }
     // keys.verify's answer: {"valid":true,id,owner,…,remaining} or

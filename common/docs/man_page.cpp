@@ -264,6 +264,30 @@ std::string pbd_man_page(const CommandSpec& pbd, const ops::OpTable& table,
               << roff(http_example(op, ex.args)) << "\n.fi\n.RE\n";
         }
     }
+    s << ".SH HTTP ERRORS AND RATE LIMITS\n"
+         "Every HTTP error is an RFC 9457 problem document, \\fBContent\\-Type: "
+         "application/problem+json\\fR: \\fBtype\\fR (\\fBurn:pb:problem:\\fR and the code "
+         "in kebab case, e.g. \\fBnot\\-found\\fR; for 429 \\fBquota\\-exceeded\\fR), "
+         "\\fBtitle\\fR, \\fBstatus\\fR, \\fBdetail\\fR (the message), \\fBcode\\fR (the "
+         "code below, as in WebSocket frames and \\fBpbctl \\-o json\\fR) and the error's "
+         "details as members beside them (\\fBparam\\fR, \\fBreason\\fR; a 429 names "
+         "\\fBviolated\\-policies\\fR). WebSocket error frames keep "
+         "\\fB{\"code\",\"message\",\"details\"}\\fR.\n"
+         ".PP\n"
+         "A request counted by rate limits is answered with \\fBRateLimit\\-Policy\\fR, "
+         "every policy that counted it (\\fB\"ip\";q=100;w=60, \"key\";q=10;w=1\\fR: the "
+         "address's, then the key's or user's; \\fBq\\fR the burst, \\fBw\\fR the seconds it "
+         "takes to earn it back), and \\fBRateLimit\\fR, the most restrictive "
+         "(\\fB\"key\";r=0;t=6\\fR: remaining, seconds until full), per "
+         "draft\\-ietf\\-httpapi\\-ratelimit\\-headers\\-11; a 429 adds \\fBRetry\\-After\\fR. "
+         "\\fBPOST /v1/limits/check\\fR and \\fBGET /v1/limits/{scope}/{id}\\fR tell the "
+         "decision asked about in the same fields.\n"
+         ".PP\n"
+         "\\fB/.well\\-known/jwks.json\\fR answers GET and HEAD with \\fBCache\\-Control: "
+         "public, max\\-age=300\\fR; a rotated key is published at once and signs only after "
+         "six minutes, so a client caching that long never misses a signing key (retiring the "
+         "old key makes the new one sign at once). Every other answer is "
+         "\\fBCache\\-Control: no\\-store\\fR.\n";
     write_exit_status(s);
     write_environment(s, ConfigScope::cli);
     s << ".SH SEE ALSO\n\\fBpbctl\\fR(1), \\fBpb.yaml\\fR(5)\n";

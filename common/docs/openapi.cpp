@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/core/error.hpp"
+#include "common/core/problem.hpp"
 #include "common/docs/command_line.hpp"
 #include "common/docs/openapi_routes.hpp"
 #include "common/ops/schema.hpp"
@@ -30,10 +31,18 @@ const char* const k_description =
     "`Authorization: Bearer pb_…` or `X-API-Key: pb_…`, or a JWT as "
     "`Authorization: Bearer <JWT>` (pb's own, or one of a trusted issuer). pbd also applies "
     "bans and rate limits to every caller, so any route may answer 403 (banned) or 429.\n\n"
-    "**Errors.** Every error is `{\"error\":{\"code\",\"message\",\"details\"}}` with the "
-    "status of its code (400 invalid_argument, 401 unauthenticated, 403 permission_denied or "
-    "banned, 404 not_found, 409 conflict, 429 rate_limited, 503 unavailable, 500 internal); "
-    "pbctl exits with the code's status (2 to 7). A verdict the caller asked for (a key or "
+    "**Errors.** Every error is an RFC 9457 problem document (`Content-Type: "
+    "application/problem+json`): `{\"type\":\"urn:pb:problem:not-found\",\"title\","
+    "\"status\",\"detail\",\"code\":\"not_found\",…}` with the status of its code (400 "
+    "invalid_argument, 401 unauthenticated, 403 permission_denied or banned, 404 not_found, 409 "
+    "conflict, 429 rate_limited, 503 unavailable, 500 internal); `type` is the code in kebab "
+    "case but for 429, `urn:pb:problem:quota-exceeded` with `violated-policies`; the error's "
+    "details (`param`, `reason`, …) are members beside them. pbctl exits with the code's "
+    "status (2 to 7).\n\n"
+    "**Rate limits.** Answers counted by a limit carry `RateLimit-Policy` (every policy that "
+    "counted the request, e.g. `\"ip\";q=100;w=60, \"key\";q=10;w=1`) and `RateLimit` (the "
+    "most restrictive: `\"key\";r=0;t=1`) per draft-ietf-httpapi-ratelimit-headers-11, and a "
+    "429 `Retry-After`. A verdict the caller asked for (a key or "
     "token that does not verify, a limit that says no) is a 200 answer, not an error.";
 
 const std::vector<std::string> k_security_names{"ApiKey", "ApiKeyHeader", "BearerJwt"};
@@ -156,8 +165,11 @@ std::vector<ErrorCode> codes_of(const Op& op) {
 }
 
 json error_example(ErrorCode code, const std::string& message) {
-    return {
-        {"error", {{"code", to_string(code)}, {"message", message}, {"details", json::object()}}}};
+    json details = json::object();
+    if (code == ErrorCode::rate_limited) {
+        details["violated-policies"] = json::array({"ip"});
+    }
+    return problem_document(Error(code, message, std::move(details)), http_status(code));
 }
 
 // What each code means for a caller, in a response's description.
@@ -193,7 +205,8 @@ json error_responses(const std::vector<ErrorCode>& codes, bool with_body) {
         by_status[http_status(c)].push_back(c);
     }
     json out = json::object();
-    const json content_schema{{"$ref", "#/components/schemas/Error"}};
+    const json content_schema{{"$ref", "#/components/schemas/Problem"}};
+    const std::string problem(k_problem_content_type);
     for (const auto& [status, list] : by_status) {
         std::string description;
         // Its name under components/responses: the status and its codes.
@@ -207,16 +220,28 @@ json error_responses(const std::vector<ErrorCode>& codes, bool with_body) {
         }
         out[std::to_string(status)] = {
             {"description", description},
-            {"content",
-             {{"application/json", {{"schema", content_schema}, {"examples", examples}}}}},
+            {"content", {{problem, {{"schema", content_schema}, {"examples", examples}}}}},
             {k_response_name, name}};
+        if (status == 429) {
+            const auto text = [](const char* d) {
+                return json{{"description", d}, {"schema", {{"type", "string"}}}};
+            };
+            out["429"]["headers"] = {
+                {"Retry-After",
+                 {{"description", "Seconds until the request would pass"},
+                  {"schema", {{"type", "integer"}}}}},
+                {"RateLimit-Policy",
+                 text("Every policy that counted the request (draft-ietf-httpapi-ratelimit-"
+                      "headers-11), e.g. \"ip\";q=100;w=60, \"key\";q=10;w=1")},
+                {"RateLimit", text("The most restrictive policy's state, e.g. \"key\";r=0;t=1")}};
+        }
     }
     if (with_body) {
         out["413"] = {{"description", "invalid_argument: the body is larger than server.max_body"},
-                      {"content", {{"application/json", {{"schema", content_schema}}}}},
+                      {"content", {{problem, {{"schema", content_schema}}}}},
                       {k_response_name, "Error413-body-too-large"}};
         out["415"] = {{"description", "invalid_argument: the body is not application/json"},
-                      {"content", {{"application/json", {{"schema", content_schema}}}}},
+                      {"content", {{problem, {{"schema", content_schema}}}}},
                       {k_response_name, "Error415-not-json"}};
     }
     return out;
@@ -353,11 +378,28 @@ json error_schema() {
     for (const auto c : all_codes()) {
         names.emplace_back(to_string(c));
     }
+    std::vector<std::string> types;
+    for (const auto c : all_codes()) {
+        if (std::find(types.begin(), types.end(), problem_type(c)) == types.end()) {
+            types.push_back(problem_type(c));
+        }
+    }
     using namespace ops::schema;
-    return object({{"error", object({{"code", choice(names)},
-                                     {"message", string("For people; never holds a secret")},
-                                     {"details", free_object("Machine-readable context")}})}},
-                  "The body of every error pbd answers");
+    auto out = object(
+        {{"type", choice(types, "urn:pb:problem:<code in kebab case>; 429: quota-exceeded")},
+         {"title", string("A fixed short text per code")},
+         {"status", integer("The HTTP status")},
+         {"detail", string("For people; never holds a secret")},
+         {"code", choice(names, "The same word as in WebSocket frames and pbctl's JSON")},
+         {"violated-policies",
+          optional(array(string(), "429: the RateLimit-Policy names that refused"))},
+         {"param", optional(string("invalid_argument: the argument at fault"))},
+         {"reason", optional(string("unauthenticated: why the credential was refused"))},
+         {"details", optional(free_object("Details whose names are taken by the members above"))}},
+        "An RFC 9457 problem document: the body of every error pbd answers. The error's "
+        "details are members beside the standard ones.");
+    out["additionalProperties"] = true;
+    return out;
 }
 
 }  // namespace
@@ -377,7 +419,7 @@ json openapi_document(const ops::OpTable& table, std::string_view version) {
     groups.insert("pbd");
 
     json components{
-        {"schemas", {{"Error", error_schema()}}},
+        {"schemas", {{"Problem", error_schema()}}},
         {"securitySchemes",
          {{"ApiKey",
            {{"type", "http"},

@@ -16,6 +16,7 @@ LimitResult describe(const Policy& p, std::int64_t tat, std::int64_t now) {
     const std::int64_t t = p.interval_us();
     LimitResult r;
     r.limit = p.burst;
+    r.window_ms = ceil_ms(p.burst * t);
     r.remaining = std::clamp<std::int64_t>((now + p.burst * t - tat) / t, 0, p.burst);
     r.reset_after_ms = ceil_ms(tat - now);
     return r;

@@ -21,6 +21,9 @@ struct LimitResult {
     std::int64_t remaining = 0;       // requests that would pass now
     std::int64_t reset_after_ms = 0;  // until the whole burst is available again
     std::int64_t retry_after_ms = 0;  // until this request would pass (0 when allowed)
+    // The time the policy takes to earn its whole burst (burst × interval):
+    // the window of RateLimit-Policy's quota. Not part of to_json().
+    std::int64_t window_ms = 0;
     // This denial completed `threshold` violations within the window: the
     // caller should ban the identifier (reported once; the count restarts).
     bool ban_due = false;

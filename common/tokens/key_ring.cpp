@@ -174,15 +174,31 @@ std::shared_ptr<const RingKey> KeyRing::signer(Alg alg, const std::optional<std:
         }
         return k;
     }
+    const auto published_before = m_clock.now() - k_publish_ahead_ms;
     const auto pick = [&]() -> std::shared_ptr<const RingKey> {
-        std::shared_ptr<const RingKey> best;
+        std::shared_ptr<const RingKey> newest;     // the newest active key
+        std::shared_ptr<const RingKey> published;  // the newest one every JWKS cache holds
+        std::shared_ptr<const RingKey> oldest;     // the one that signed before the others came
         for (const auto& [id, k] : *snapshot()) {
-            if (k->status == "active" && k->key->alg() == alg && k->key->can_sign() &&
-                (!best || k->created_at >= best->created_at)) {
-                best = k;
+            // A verify key that can sign was active once: rotated out.
+            if (k->status == "retired" || k->key->alg() != alg || !k->key->can_sign()) {
+                continue;
+            }
+            if (k->status == "active" && (!newest || k->created_at >= newest->created_at)) {
+                newest = k;
+            }
+            if (k->created_at <= published_before &&
+                (!published || k->created_at >= published->created_at)) {
+                published = k;
+            }
+            if (!oldest || k->created_at < oldest->created_at) {
+                oldest = k;
             }
         }
-        return best;
+        if (!newest || is_hmac(alg)) {
+            return newest;
+        }
+        return published ? published : oldest;
     };
     if (auto k = pick()) {
         return k;

@@ -309,7 +309,9 @@ void register_tokens_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "tokens.keys.rotate",
-        .summary = "Make a new signing key; older keys of the alg keep verifying until retired",
+        .summary = "Make a new signing key: in the JWKS at once, it signs once 6 minutes old "
+                   "(JWKS caches hold it by then); older keys of the alg keep verifying until "
+                   "retired",
         .params = {Param{.name = "alg",
                          .help = "Algorithm [default: tokens.default_alg]",
                          .choices = alg_names()}},

@@ -1,13 +1,6 @@
 #include "daemon/admission/request_admission.hpp"
 
 namespace pb::daemon {
-namespace {
-
-std::string seconds_up(std::int64_t ms) {
-    return std::to_string((ms + 999) / 1000);
-}
-
-}  // namespace
 
 admission::Facts facts_of(const Request& request, admission::Door door) {
     return admission::Facts{.door = door,
@@ -23,26 +16,39 @@ std::string_view presented_key(const Request& request) {
     return admission::presented(request.header("Authorization"), request.header("X-API-Key"));
 }
 
-void add_rate_limit_headers(const limits::LimitResult& result, Response& response) {
-    if (result.limit <= 0) {
-        return;
+std::array<AppliedLimit, 2> applied_limits(const admission::Verdict& verdict) {
+    return {AppliedLimit{"ip", verdict.address_limit},
+            AppliedLimit{limits::to_string(verdict.caller_scope), verdict.caller_limit}};
+}
+
+void add_rate_limit_fields(const admission::Verdict& verdict, Response& response) {
+    const auto applied = applied_limits(verdict);
+    set_rate_limit_fields(applied, response);
+}
+
+Error refusal_of(const admission::Verdict& verdict) {
+    const auto& e = *verdict.refusal;
+    if (e.code() != ErrorCode::rate_limited) {
+        return e;
     }
-    response.headers.emplace_back("RateLimit-Limit", std::to_string(result.limit));
-    response.headers.emplace_back("RateLimit-Remaining", std::to_string(result.remaining));
-    response.headers.emplace_back("RateLimit-Reset", seconds_up(result.reset_after_ms));
-    if (!result.allowed) {
-        response.headers.emplace_back("Retry-After", seconds_up(result.retry_after_ms));
+    auto details = e.details().is_object() ? e.details() : nlohmann::json::object();
+    auto violated = nlohmann::json::array();
+    for (const auto& a : applied_limits(verdict)) {
+        if (a.result.limit > 0 && !a.result.allowed) {
+            violated.push_back(a.name);
+        }
     }
+    details["violated-policies"] = std::move(violated);
+    return Error(e.code(), e.what(), std::move(details));
 }
 
 void enforce(const admission::Verdict& verdict, Response& response, PermissionRefusal permission) {
-    add_rate_limit_headers(verdict.address_limit, response);
-    add_rate_limit_headers(verdict.caller_limit, response);
+    add_rate_limit_fields(verdict, response);
     if (verdict.admitted() || (verdict.step == admission::Step::permission &&
                                permission == PermissionRefusal::dispatched)) {
         return;
     }
-    throw *verdict.refusal;
+    throw refusal_of(verdict);
 }
 
 }  // namespace pb::daemon

@@ -1,15 +1,19 @@
 #include "daemon/http/router.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <optional>
 
 #include "common/core/build_info.hpp"
 #include "common/core/log.hpp"
+#include "common/core/problem.hpp"
+#include "common/core/rate.hpp"
 #include "common/docs/openapi.hpp"
 #include "common/keys/redact.hpp"
 #include "common/limits/ban_service.hpp"
 #include "common/runtime/dispatcher.hpp"
+#include "common/tokens/key_ring.hpp"
 #include "daemon/admission/request_admission.hpp"
 #include "daemon/http/op_args.hpp"
 
@@ -20,17 +24,24 @@ using nlohmann::json;
 
 constexpr std::string_view k_json = "application/json";
 
+// The one op a client may cache and ask with HEAD: pb's JWKS, which JWKS
+// clients fetch with both. Its max-age is safe: tokens::k_publish_ahead_ms.
+constexpr std::string_view k_head_answered = "tokens.jwks";
+const std::string k_jwks_cache_control =
+    "public, max-age=" + std::to_string(tokens::k_jwks_max_age_s);
+
 // Serialises without throwing on bytes that are not UTF-8 (a percent-decoded
 // id can hold anything, and error messages may echo it).
 std::string dump(const json& j) {
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// Every HTTP error is an RFC 9457 problem document (common/core/problem.hpp).
 void write_error(Response& response, const Error& e, int status) {
     response.status = status;
-    response.content_type = k_json;
+    response.content_type = k_problem_content_type;
     // Router errors echo the path ("no route for GET /v1/keys/pb_…"): never a whole API key.
-    response.body = dump(json{{"error", keys::redact_keys_error(e).to_json()}});
+    response.body = dump(problem_document(keys::redact_keys_error(e), status));
     if (e.code() == ErrorCode::unauthenticated) {
         response.headers.emplace_back("WWW-Authenticate", "Bearer");
     }
@@ -43,13 +54,23 @@ bool is_db_failure(const Error& e) {
 }
 
 // A result that is a rate-limit decision (limits.check, limits.status) is also
-// told in the standard headers, so HTTP clients need not read the body.
-void add_decision_headers(const json& result, Response& response) {
+// told in the RateLimit fields, so HTTP clients need not read the body. They
+// describe the identifier asked about, not the caller's own limits (answered
+// by the gate until here): one answer's fields tell of one subject.
+void add_decision_fields(const json& result, Response& response) {
     const auto is_int = [&](const char* k) {
         return result.contains(k) && result[k].is_number_integer();
     };
     if (!result.is_object() || !is_int("limit") || !is_int("remaining") ||
-        !is_int("reset_after_ms") || !is_int("retry_after_ms")) {
+        !is_int("reset_after_ms") || !is_int("retry_after_ms") || !result.contains("scope") ||
+        !result["scope"].is_string() || !result.contains("policy") ||
+        !result["policy"].is_object()) {
+        return;
+    }
+    const auto& policy = result["policy"];
+    const auto rate = parse_rate(policy.value("rate", std::string()),
+                                 policy.value("burst", std::int64_t{0}), "policy");
+    if (!rate) {
         return;
     }
     limits::LimitResult decision;
@@ -58,7 +79,10 @@ void add_decision_headers(const json& result, Response& response) {
     decision.remaining = result["remaining"].get<std::int64_t>();
     decision.reset_after_ms = result["reset_after_ms"].get<std::int64_t>();
     decision.retry_after_ms = result["retry_after_ms"].get<std::int64_t>();
-    add_rate_limit_headers(decision, response);
+    decision.window_ms = (rate->burst * rate->interval_us() + 999) / 1000;
+    const auto scope = result["scope"].get<std::string>();
+    const std::array applied{AppliedLimit{scope, decision}};
+    set_rate_limit_fields(applied, response);
 }
 
 }  // namespace
@@ -102,7 +126,14 @@ ops::OpTable::RouteMatch Router::match(std::string_view method, std::string_view
         found.op = it->second;
         return found;
     }
-    return m_table.match(method, path);
+    auto found = m_table.match(method, path);
+    if (found.op == nullptr && method == "HEAD") {
+        auto get = match("GET", path);
+        if (get.op != nullptr && get.op->name == k_head_answered) {
+            return get;
+        }
+    }
+    return found;
 }
 
 admission::Plan Router::plan(const Request& request) const {
@@ -148,6 +179,9 @@ std::string Router::allowed_methods(std::string_view path) const {
         if (match(m, path).op != nullptr) {
             allow += (allow.empty() ? "" : ", ") + m;
         }
+    }
+    if (const auto get = match("GET", path); get.op != nullptr && get.op->name == k_head_answered) {
+        allow += ", HEAD";
     }
     return allow;
 }
@@ -221,7 +255,10 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
         auto result = runtime::dispatch(
             m_services, op, args, verdict.credential ? verdict.credential->caller : k_anonymous,
             ops::NameStyle::field);
-        add_decision_headers(result, response);
+        add_decision_fields(result, response);
+        if (op.name == k_head_answered) {
+            response.headers.emplace_back("Cache-Control", k_jwks_cache_control);
+        }
         response.content_type = k_json;
         response.body = dump(result);
         return op.route.success_status;
@@ -265,7 +302,7 @@ int Router::auth(const Request& request, std::string_view query, Response& respo
     facts.permission = permission;
     const auto verdict = m_admission.admit(facts);
 
-    add_rate_limit_headers(verdict.address_limit, response);
+    add_rate_limit_fields(verdict, response);
     json out{{"allowed", true}};
     const bool address_passed =
         verdict.step != admission::Step::ban && verdict.step != admission::Step::limit;
@@ -273,9 +310,8 @@ int Router::auth(const Request& request, std::string_view query, Response& respo
         out["client_ip"] = limits::to_string(*verdict.client);
         response.headers.emplace_back("X-PB-Client-IP", out["client_ip"].get<std::string>());
     }
-    add_rate_limit_headers(verdict.caller_limit, response);
     if (!verdict.admitted()) {
-        throw *verdict.refusal;
+        throw refusal_of(verdict);
     }
     if (verdict.credential) {
         const auto& caller = verdict.credential->caller;
@@ -323,7 +359,10 @@ void Router::handle(const Request& request, Response& response) {
                       keys::redact_keys_in_target(path), keys::redact_keys(e.what()));
         write_error(response, Error(ErrorCode::internal, "internal error"), 500);
     }
-    response.headers.emplace_back("Cache-Control", "no-store");
+    if (std::none_of(response.headers.begin(), response.headers.end(),
+                     [](const auto& h) { return h.first == "Cache-Control"; })) {
+        response.headers.emplace_back("Cache-Control", "no-store");
+    }
     const auto elapsed = std::chrono::steady_clock::now() - start;
     m_metrics.record(slot, response.status, elapsed);
     if (logger->should_log(spdlog::level::debug)) {

@@ -20,8 +20,10 @@ namespace pb::daemon {
 // client address, bans, limits, credential, permission). Routes come from
 // the op table (args = path captures + query parameters + a JSON
 // body object, then runtime::dispatch), plus pbd's own /ready and /metrics.
-// Every answer is JSON with Cache-Control: no-store (but /metrics); errors read
-// {"error":{"code","message","details"}} with Error's HTTP status. Records each
+// Every answer is JSON with Cache-Control: no-store (but /metrics, and the
+// JWKS, which clients may cache: public, max-age, and answers HEAD); every
+// error is an RFC 9457 problem document (application/problem+json,
+// common/core/problem.hpp) with Error's HTTP status. Records each
 // answer in `metrics`. Thread-safe: handle() is called from every worker thread.
 class Router {
   public:
@@ -67,7 +69,8 @@ class Router {
     const ops::Op& op_of(const Request& request, std::string_view path,
                          ops::OpTable::RouteMatch& match, Response& response) const;
     std::string allowed_methods(std::string_view path) const;
-    // op_table().match(), with a shortcut for routes without captures.
+    // op_table().match(), with a shortcut for routes without captures; HEAD
+    // finds the JWKS's GET route (k_head_answered).
     ops::OpTable::RouteMatch match(std::string_view method, std::string_view path) const;
 
     Services& m_services;

@@ -93,7 +93,8 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
     std::optional<ops::Caller> current_caller();
 
     // The socket (session_io.cpp). On the executor.
-    void refuse(int status, const std::string& body);
+    // `headers`: more header lines, each "\r\nName: value" (RateLimit fields).
+    void refuse(int status, const std::string& body, const std::string& headers = {});
     void accept();
     void arm_auth_timer();
     void read();

@@ -6,6 +6,8 @@
 
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
+#include "common/core/problem.hpp"
+#include "common/keys/redact.hpp"
 #include "daemon/admission/request_admission.hpp"
 #include "daemon/ws/hub.hpp"
 #include "daemon/ws/session.hpp"
@@ -29,27 +31,32 @@ Request WsSession::request_view() {
 void WsSession::admit() {
     int status = 0;
     std::string body;
+    Response fields;  // the RateLimit fields and Retry-After of a refusal
     try {
-        Response ignored;
         const auto request = request_view();
         const auto verdict =
             m_hub.services().admission().admit(facts_of(request, admission::Door::ws_upgrade));
         m_client = verdict.client;
-        enforce(verdict, ignored);
+        enforce(verdict, fields);
         if (verdict.credential) {
             become(*verdict.credential, std::string(presented_key(request)));
         }
     } catch (const Error& e) {
         status = http_status(e.code());
-        body = json{{"error", e.to_json()}}.dump(-1, ' ', false, json::error_handler_t::replace);
+        body = problem_document(keys::redact_keys_error(e), status)
+                   .dump(-1, ' ', false, json::error_handler_t::replace);
     } catch (const std::exception& e) {
         ws_logger()->error("admitting a WebSocket from {}: {}", m_remote, e.what());
         status = 500;
-        body = R"({"error":{"code":"internal","message":"internal error","details":{}}})";
+        body = problem_document(Error(ErrorCode::internal, "internal error"), status).dump();
     }
-    asio::post(m_ws.get_executor(), [self = shared_from_this(), status, body] {
+    std::string headers;
+    for (const auto& [name, value] : fields.headers) {
+        headers += "\r\n" + std::string(name) + ": " + value;
+    }
+    asio::post(m_ws.get_executor(), [self = shared_from_this(), status, body, headers] {
         if (status != 0) {
-            return self->refuse(status, body);
+            return self->refuse(status, body, headers);
         }
         self->accept();
     });

@@ -27,13 +27,14 @@ std::string http_reason(int status) {
 
 }  // namespace
 
-void WsSession::refuse(int status, const std::string& body) {
+void WsSession::refuse(int status, const std::string& body, const std::string& headers) {
     auto text = std::make_shared<std::string>("HTTP/1.1 " + std::to_string(status) + " " +
                                               http_reason(status));
-    *text += "\r\nContent-Type: application/json\r\nCache-Control: no-store";
+    *text += "\r\nContent-Type: application/problem+json\r\nCache-Control: no-store";
     if (status == 401) {
         *text += "\r\nWWW-Authenticate: Bearer";
     }
+    *text += headers;
     *text += "\r\nContent-Length: " + std::to_string(body.size()) +
              "\r\nConnection: close\r\n\r\n" + body;
     asio::async_write(m_ws.next_layer(), asio::buffer(*text),

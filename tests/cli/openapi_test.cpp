@@ -64,7 +64,7 @@ TEST_F(OpenApiCli, EveryOpIsDocumentedWithItsContract) {
         }
     }
     EXPECT_TRUE(doc["components"]["schemas"].contains("ApiKey"));
-    EXPECT_TRUE(doc["components"]["schemas"].contains("Error"));
+    EXPECT_TRUE(doc["components"]["schemas"].contains("Problem"));
     EXPECT_EQ(doc["paths"]["/v1/keys/{id}"]["get"]["responses"]["200"]["content"]
                  ["application/json"]["schema"]["$ref"],
               "#/components/schemas/ApiKey");

@@ -92,7 +92,7 @@ TEST_F(DaemonActions, RunChecksTheActionsOwnPermission) {
 
     res = run(reader, "echo", {{"word", "x"}});
     EXPECT_EQ(status_of(res), 403);
-    EXPECT_EQ(body_json(res)["error"]["details"]["permission"], "deploy:run") << res->body;
+    EXPECT_EQ(body_json(res)["permission"], "deploy:run") << res->body;
     EXPECT_EQ(status_of(run(runner, "echo", {{"word", "x"}, {"extra", 1}})), 400);
     EXPECT_EQ(status_of(run(runner, "echo", {{"word", "-rf"}})), 400);
     EXPECT_EQ(status_of(run(runner, "nope", json::object())), 404);

@@ -34,7 +34,7 @@ TEST(DaemonCliParity, RevokeByPbctlIsSeenAtOnce) {
     EXPECT_EQ(after["reason"], "revoked");
     const auto refused = client->Get("/v1/keys", bearer(key));
     EXPECT_EQ(status_of(refused), 401);
-    EXPECT_EQ(body_json(refused)["error"]["message"], "API key is revoked");
+    EXPECT_EQ(body_json(refused)["detail"], "API key is revoked");
 }
 
 // Runs pbctl with `args` in `mode` ({} = local on `db`, else remote via env).

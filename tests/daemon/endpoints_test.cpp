@@ -75,7 +75,7 @@ TEST(DaemonEndpoints, RefusesConnectionsBeyondTheLimit) {
     ASSERT_EQ(status_of(first->Get("/ready")), 200);  // holds the only slot
     const auto second = pbd.client()->Get("/ready");
     EXPECT_EQ(status_of(second), 503);
-    EXPECT_EQ(body_json(second)["error"]["code"], "unavailable");
+    EXPECT_EQ(body_json(second)["code"], "unavailable");
     EXPECT_EQ(status_of(first->Get("/ready")), 200);
 }
 

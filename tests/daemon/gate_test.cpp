@@ -21,7 +21,7 @@ std::string header(const httplib::Result& r, const char* name) {
 }
 
 // pbd limits its own callers before any op runs: the 4th request in a minute is 429 with
-// Retry-After and RateLimit-* headers.
+// Retry-After and the RateLimit fields (draft-ietf-httpapi-ratelimit-headers-11).
 TEST(DaemonGate, RateLimitsItsOwnCallers) {
     TempDir dir;
     RunningDaemon pbd(dir, strict());
@@ -29,13 +29,18 @@ TEST(DaemonGate, RateLimitsItsOwnCallers) {
     for (int i = 0; i < 3; ++i) {
         const auto r = c->Get("/health");
         ASSERT_EQ(status_of(r), 200) << i;
-        EXPECT_EQ(header(r, "RateLimit-Limit"), "3");
+        EXPECT_EQ(header(r, "RateLimit-Policy"), R"("ip";q=3;w=60)");
+        EXPECT_TRUE(
+            header(r, "RateLimit").starts_with(R"("ip";r=)" + std::to_string(2 - i) + ";t="))
+            << header(r, "RateLimit");
     }
     const auto limited = c->Get("/health");
     EXPECT_EQ(status_of(limited), 429);
-    EXPECT_EQ(body_json(limited)["error"]["code"], "rate_limited");
+    EXPECT_EQ(body_json(limited)["code"], "rate_limited");
     EXPECT_FALSE(header(limited, "Retry-After").empty());
-    EXPECT_EQ(header(limited, "RateLimit-Remaining"), "0");
+    EXPECT_TRUE(header(limited, "RateLimit").starts_with(R"("ip";r=0;t=)"))
+        << header(limited, "RateLimit");
+    EXPECT_FALSE(limited->has_header("RateLimit-Remaining"));
 }
 
 // A ban added with pbctl on the database is enforced by the running daemon: 403 banned, before any
@@ -51,7 +56,7 @@ TEST(DaemonGate, BanAddedByPbctlIsEnforced) {
     ASSERT_EQ(add.exit_code, 0) << add.err;
     const auto banned = c->Get("/v1/keys");
     EXPECT_EQ(status_of(banned), 403);
-    EXPECT_EQ(body_json(banned)["error"]["code"], "banned");
+    EXPECT_EQ(body_json(banned)["code"], "banned");
 }
 
 // GET /v1/auth: 401 without a credential, 200 with identity headers for a good key, 403 for a
@@ -126,7 +131,7 @@ TEST(DaemonGate, PerKeyRateLimitOverridesTheDefault) {
     EXPECT_EQ(status_of(c->Get("/v1/keys", bearer(key))), 200);
     const auto second = c->Get("/v1/keys", bearer(key));
     EXPECT_EQ(status_of(second), 200);
-    EXPECT_EQ(header(second, "RateLimit-Limit"), "2");
+    EXPECT_EQ(header(second, "RateLimit-Policy"), R"("key";q=2;w=60)");
     EXPECT_EQ(status_of(c->Get("/v1/keys", bearer(key))), 429);
     // Other keys keep the default.
     EXPECT_EQ(status_of(c->Get("/v1/keys", bearer(admin))), 200);
@@ -138,7 +143,7 @@ TEST(DaemonGate, PerKeyRateLimitOverridesTheDefault) {
 namespace pb::test {
 namespace {
 
-// POST /v1/limits/check answers in the body and in RateLimit-* headers, with Retry-After once
+// POST /v1/limits/check answers in the body and in the RateLimit fields, with Retry-After once
 // limited.
 TEST(DaemonGate, LimitsCheckCarriesRateLimitHeaders) {
     TempDir dir;
@@ -149,8 +154,8 @@ TEST(DaemonGate, LimitsCheckCarriesRateLimitHeaders) {
     const auto first = c->Post("/v1/limits/check", bearer(admin), body, "application/json");
     ASSERT_EQ(status_of(first), 200) << (first ? first->body : "");
     EXPECT_EQ(body_json(first)["allowed"], true);
-    EXPECT_EQ(header(first, "RateLimit-Limit"), "100");
-    EXPECT_EQ(header(first, "RateLimit-Remaining"), "0");
+    EXPECT_EQ(header(first, "RateLimit-Policy"), R"("ip";q=100;w=1)");
+    EXPECT_EQ(header(first, "RateLimit"), R"("ip";r=0;t=1)");
     const auto second = c->Post("/v1/limits/check", bearer(admin), body, "application/json");
     EXPECT_EQ(body_json(second)["allowed"], false);
     EXPECT_FALSE(header(second, "Retry-After").empty());

@@ -407,7 +407,7 @@ TEST(DaemonIssuers, TokensWriteCannotMintMore) {
     };
     const auto refused = issue({{"sub", "s"}, {"claims_json", {{"permissions", {"admin"}}}}});
     EXPECT_EQ(status_of(refused), 403);
-    EXPECT_EQ(body_json(refused)["error"]["code"], "permission_denied");
+    EXPECT_EQ(body_json(refused)["code"], "permission_denied");
     EXPECT_EQ(status_of(issue({{"sub", "s"}, {"claim", {R"(permissions=["admin"])"}}})), 403);
     EXPECT_EQ(status_of(issue({{"sub", "s"}, {"claims_json", {{"scope", "keys:read"}}}})), 403);
     const auto remote = pbctl_remote(
@@ -441,7 +441,7 @@ TEST(DaemonIssuers, UpstreamAudienceTokenIsNoCredential) {
     };
     const auto upstream = c->Get("/v1/keys", bearer(mint(json{"api"})));
     EXPECT_EQ(status_of(upstream), 401);
-    EXPECT_EQ(body_json(upstream)["error"]["details"]["reason"], "wrong_audience");
+    EXPECT_EQ(body_json(upstream)["reason"], "wrong_audience");
     EXPECT_EQ(auth_status(pbd, mint(json{"api"})), 401);
     EXPECT_EQ(status_of(c->Get("/v1/keys", bearer(mint(json{"api", "pbd"})))), 200);
     EXPECT_EQ(status_of(c->Get("/v1/keys", bearer(mint(nullptr)))), 200);

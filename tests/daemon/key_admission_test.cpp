@@ -79,7 +79,7 @@ TEST_F(KeyAdmission, ABannedKeyIsBannedEverywhereAndSpendsNothing) {
     for (int i = 0; i < 2; ++i) {
         const auto gate = pbd->client()->Get("/v1/auth", bearer(key));
         EXPECT_EQ(status_of(gate), 403);
-        EXPECT_EQ(body_json(gate)["error"]["code"], "banned");
+        EXPECT_EQ(body_json(gate)["code"], "banned");
     }
     EXPECT_EQ(remaining(id), 5);
 
@@ -130,7 +130,7 @@ TEST_F(KeyAdmission, AKeyOverItsOwnLimitIsRateLimitedAndSpendsNothing) {
     const auto gate = pbd->client()->Get(
         "/v1/auth", {{"Authorization", "Bearer " + key}, {"X-Forwarded-For", "198.51.100.9"}});
     EXPECT_EQ(status_of(gate), 429);
-    EXPECT_EQ(body_json(gate)["error"]["code"], "rate_limited");
+    EXPECT_EQ(body_json(gate)["code"], "rate_limited");
     EXPECT_EQ(remaining(id), 8);
 }
 

@@ -103,7 +103,7 @@ TEST_F(DaemonKeys, FullLifecycleOverHttp) {
     EXPECT_EQ(body_json(deleted)["deleted"], true);
     const auto gone = m_client->Get("/v1/keys/" + id, bearer(m_admin));
     EXPECT_EQ(status_of(gone), 404);
-    EXPECT_EQ(body_json(gone)["error"]["code"], "not_found");
+    EXPECT_EQ(body_json(gone)["code"], "not_found");
     EXPECT_EQ(status_of(m_client->Delete("/v1/keys/" + id, bearer(m_admin))), 404);
 }
 
@@ -116,7 +116,7 @@ TEST_F(DaemonKeys, ApiKeyHeaderAndPermissions) {
     EXPECT_EQ(status_of(m_client->Get("/v1/keys", h)), 200);
     const auto denied = m_client->Post("/v1/keys", h, R"({"owner":"x"})", "application/json");
     EXPECT_EQ(status_of(denied), 403);
-    EXPECT_EQ(body_json(denied)["error"]["code"], "permission_denied");
+    EXPECT_EQ(body_json(denied)["code"], "permission_denied");
 }
 
 // Pins: a key with limited uses is spent by authenticated calls and then refused.
@@ -127,7 +127,7 @@ TEST_F(DaemonKeys, KeyWithRemainingUsesRunsOut) {
     EXPECT_EQ(status_of(m_client->Get("/v1/keys", bearer(limited))), 200);
     const auto third = m_client->Get("/v1/keys", bearer(limited));
     EXPECT_EQ(status_of(third), 401);
-    EXPECT_EQ(body_json(third)["error"]["details"]["reason"], "exhausted");
+    EXPECT_EQ(body_json(third)["reason"], "exhausted");
 }
 
 }  // namespace

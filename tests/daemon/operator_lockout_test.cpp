@@ -21,8 +21,8 @@ TEST(DaemonOperatorLockout, BanOfEverythingNeedsForceAndSparesLoopbackProbes) {
         const auto res =
             c->Post("/v1/bans", bearer(admin), json{{"target", target}}.dump(), "application/json");
         EXPECT_EQ(status_of(res), 409) << target;
-        EXPECT_EQ(body_json(res)["error"]["code"], "conflict");
-        EXPECT_NE(body_json(res)["error"]["message"].get<std::string>().find("bans.allow"),
+        EXPECT_EQ(body_json(res)["code"], "conflict");
+        EXPECT_NE(body_json(res)["detail"].get<std::string>().find("bans.allow"),
                   std::string::npos);
     }
     const std::map<std::string, std::string> env{{"PB_SERVER", pbd.url()}, {"PB_API_KEY", admin}};

@@ -66,7 +66,7 @@ TEST_F(DaemonSecrets, LifecycleOverHttp) {
 
     res = put(m_writer, "/v1/secrets/app/db/primary", {{"data", {{"p", "x"}}}, {"cas", 1}});
     EXPECT_EQ(status_of(res), 409);
-    EXPECT_EQ(body_json(res)["error"]["code"], "conflict");
+    EXPECT_EQ(body_json(res)["code"], "conflict");
 
     j = body_json(m_client->Get("/v1/secrets?prefix=app/", bearer(m_reader)));
     EXPECT_EQ(j["keys"], json::array({{{"key", "db/"}, {"kind", "folder"}}}));

@@ -67,7 +67,7 @@ TEST_F(DaemonStates, RoutesOverHttp) {
     const auto stale = m_client->Patch("/v1/states/user_123_session", bearer(writer),
                                        R"({"data":{"x":1},"if_version":1})", "application/json");
     EXPECT_EQ(status_of(stale), 409);
-    EXPECT_EQ(body_json(stale)["error"]["details"]["reason"], "version_mismatch");
+    EXPECT_EQ(body_json(stale)["reason"], "version_mismatch");
 
     const auto suspended =
         post("/v1/states/user_123_session/transition", writer, {{"transition", "suspend"}});
@@ -76,7 +76,7 @@ TEST_F(DaemonStates, RoutesOverHttp) {
     const auto illegal =
         post("/v1/states/user_123_session/transition", writer, {{"transition", "suspend"}});
     EXPECT_EQ(status_of(illegal), 409);
-    EXPECT_EQ(body_json(illegal)["error"]["details"]["reason"], "illegal_transition");
+    EXPECT_EQ(body_json(illegal)["reason"], "illegal_transition");
 
     const auto hist = m_client->Get("/v1/states/user_123_session/history?limit=2", bearer(writer));
     ASSERT_EQ(status_of(hist), 200);
@@ -121,7 +121,7 @@ TEST_F(DaemonStates, ReadAndWritePermissions) {
     const auto denied =
         m_client->Patch("/v1/states/s", bearer(reader), R"({"data":{"x":1}})", "application/json");
     EXPECT_EQ(status_of(denied), 403);
-    EXPECT_EQ(body_json(denied)["error"]["code"], "permission_denied");
+    EXPECT_EQ(body_json(denied)["code"], "permission_denied");
     EXPECT_EQ(status_of(post("/v1/states/s/transition", reader, {{"transition", "suspend"}})), 403);
     EXPECT_EQ(status_of(m_client->Delete("/v1/states/s", bearer(reader))), 403);
     EXPECT_EQ(body_json(m_client->Get("/v1/states/s", bearer(reader)))["version"], 1);

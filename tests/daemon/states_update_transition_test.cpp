@@ -71,7 +71,7 @@ TEST(DaemonStatesUpdate, DataAndTransitionAreOneChangeOnEverySurface) {
         http->Patch("/v1/states/s", bearer(admin), R"({"data":{"step":9},"transition":"resume"})",
                     "application/json");
     EXPECT_EQ(status_of(illegal), 409);
-    EXPECT_EQ(body_json(illegal)["error"]["details"]["reason"], "illegal_transition");
+    EXPECT_EQ(body_json(illegal)["reason"], "illegal_transition");
     const auto not_a_move =
         http->Patch("/v1/states/s", bearer(admin), R"({"data":{"step":9},"transition":"update"})",
                     "application/json");

@@ -50,10 +50,10 @@ class DaemonStrictJson : public ::testing::Test {
                         const std::string& where) {
         ASSERT_TRUE(res) << where << ": " << httplib::to_string(res.error());
         EXPECT_EQ(res->status, 400) << where << ": " << res->body.substr(0, 300);
-        const auto error = body_json(res)["error"];
+        const auto error = body_json(res);
         EXPECT_EQ(error["code"], "invalid_argument") << where;
-        EXPECT_NE(error["message"].get<std::string>().find(message), std::string::npos)
-            << where << ": " << error["message"];
+        EXPECT_NE(error["detail"].get<std::string>().find(message), std::string::npos)
+            << where << ": " << error["detail"];
         EXPECT_EQ(res->body.find("json.exception"), std::string::npos) << where;
         EXPECT_EQ(status_of(m_client->Get("/health")), 200) << "after " << where;
     }
@@ -132,7 +132,7 @@ TEST_F(DaemonStrictJson, TextThatIsNotUtf8IsAnInvalidArgument) {
                    "request body: not valid JSON", "lone surrogate");
     const auto res = m_client->Get("/v1/states/bad%FF%FE", bearer(m_admin));
     expect_refused(res, "id: not valid UTF-8 text", "path segment");
-    EXPECT_EQ(body_json(res)["error"]["details"]["param"], "id");
+    EXPECT_EQ(body_json(res)["param"], "id");
     expect_refused(m_client->Get("/v1/keys?owner=%C3", bearer(m_admin)),
                    "owner: not valid UTF-8 text", "query");
     EXPECT_EQ(key_count(), before);

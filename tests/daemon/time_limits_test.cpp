@@ -54,9 +54,9 @@ TEST(TimeLimitsHttp, BeyondTheMaximumIs400NamingIt) {
         SCOPED_TRACE(k.path + " " + k.body.dump());
         const auto res = c->Post(k.path.c_str(), bearer(admin), k.body.dump(), "application/json");
         EXPECT_EQ(status_of(res), 400);
-        const auto err = body_json(res)["error"];
-        EXPECT_EQ(err["details"]["param"], k.field) << err.dump();
-        EXPECT_TRUE(err["message"].get<std::string>().starts_with(k.field + ": " + k.message))
+        const auto err = body_json(res);
+        EXPECT_EQ(err["param"], k.field) << err.dump();
+        EXPECT_TRUE(err["detail"].get<std::string>().starts_with(k.field + ": " + k.message))
             << err.dump();
     }
     EXPECT_EQ(body_json(c->Get("/v1/states", bearer(admin)))["states"].size(), 0U);

@@ -192,14 +192,31 @@ TEST_P(TokenKeysStored, RotateKeepsOldKeysUntilRetired) {
     const auto old_token = issue(f, Alg::ES256);
     const auto old_kid =
         json::parse(*base64url_decode(parts(old_token)[0]))["kid"].get<std::string>();
+    f.clock.advance(1000);
     const auto fresh = f.ring->rotate(Alg::ES256, "test");
     EXPECT_NE(fresh->kid, old_kid);
+    // Published at once, signing only once every JWKS cache holds it.
+    const auto jwks = f.ring->jwks().dump();
+    EXPECT_NE(jwks.find(fresh->kid), std::string::npos) << jwks;
+    const auto ahead_token = issue(f, Alg::ES256);
+    EXPECT_EQ(json::parse(*base64url_decode(parts(ahead_token)[0]))["kid"], old_kid);
+    f.clock.advance(k_publish_ahead_ms);
     const auto new_token = issue(f, Alg::ES256);
     EXPECT_EQ(json::parse(*base64url_decode(parts(new_token)[0]))["kid"], fresh->kid);
     EXPECT_TRUE(f.tokens->verify(old_token, {}).valid);
     f.ring->retire(old_kid);
     EXPECT_EQ(refused(f, old_token), Reason::unknown_key);
     EXPECT_TRUE(f.tokens->verify(new_token, {}).valid);
+}
+
+// Retiring the old key (a compromise) makes the new one sign at once, published or not.
+TEST_P(TokenKeysStored, RetiringTheOldKeyMakesTheNewOneSignAtOnce) {
+    test::TokenFixture f(GetParam());
+    const auto old_kid =
+        json::parse(*base64url_decode(parts(issue(f, Alg::ES256))[0]))["kid"].get<std::string>();
+    const auto fresh = f.ring->rotate(Alg::ES256, "test");
+    f.ring->retire(old_kid);
+    EXPECT_EQ(json::parse(*base64url_decode(parts(issue(f, Alg::ES256))[0]))["kid"], fresh->kid);
 }
 
 // Signing keys are sealed at rest: the database never holds a private key in clear.

@@ -3,6 +3,7 @@
 // JSON pointer and expected type and writes nothing; pbctl keeps its
 // conveniences in both modes and sends the JSON form; query strings stay text.
 #include <fstream>
+#include <tuple>
 
 #include "tests/daemon/daemon_fixture.hpp"
 #include "tests/support/ws_client.hpp"
@@ -50,13 +51,18 @@ json claims_of(const RunningDaemon& pbd, const std::string& token) {
     return body_json(res)["claims"];
 }
 
-// Everything a refused body could have written: keys, bans, states, audit aside.
+// Everything a refused body could have written (keys, bans, states), by id;
+// the admin key's last use aside, which each listing moves.
 json written(const RunningDaemon& pbd) {
     json out;
-    for (const char* path : {"/v1/keys", "/v1/bans", "/v1/states"}) {
+    for (const auto& [path, list, id] :
+         {std::tuple{"/v1/keys", "keys", "id"}, std::tuple{"/v1/bans", "bans", "target"},
+          std::tuple{"/v1/states", "states", "id"}}) {
         const auto res = send(pbd, "GET", path, "");
         EXPECT_EQ(status_of(res), 200) << path;
-        out[path] = body_json(res);
+        for (const auto& row : body_json(res)[list]) {
+            out[path].push_back(row[id]);
+        }
     }
     return out;
 }
@@ -158,7 +164,11 @@ TEST(JsonBodies, CliSpellingsInABodyAreRefusedWithPointer) {
         {"POST", "/v1/keys", {{"owner", "o"}, {"bogus", 1}}, "/bogus", ""},
         {"POST", "/v1/keys", {{"owner", "o"}, {"expires", "never"}}, "/expires", ""},
         {"GET", "/v1/keys", {{"limit", "5"}}, "/limit", "an integer"},
-        {"POST", "/v1/states", {{"id", "s1"}, {"type", "t"}, {"data", "{}"}}, "/data", "an object"},
+        {"POST",
+         "/v1/states",
+         {{"id", "s1"}, {"type", "user"}, {"data", "{}"}},
+         "/data",
+         "an object"},
         {"POST",
          "/v1/bans",
          {{"target", "203.0.113.9"}, {"force", "yes"}},
@@ -296,7 +306,7 @@ TEST(JsonBodies, TokensUpToMaxSizeVerifyEverywhere) {
     for (const auto& r : {pbctl_local(pbd, {"tokens", "verify", "-"}, huge),
                           pbctl_remote(pbd, {"tokens", "verify", "-"}, huge)}) {
         EXPECT_EQ(r.exit_code, 3) << r.err;
-        EXPECT_NE(r.err.find("tokens.max_size"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("malformed"), std::string::npos) << r.err;
     }
     const auto auth_refused = pbd.client()->Get("/v1/auth", bearer(huge));
     EXPECT_EQ(status_of(auth_refused), 401);

@@ -326,6 +326,16 @@ json from_text(const Param& p, const json& v, NameStyle style) {
     return v;
 }
 
+json from_url_text(const Param& p, const json& v) {
+    if (p.type == ParamType::duration && v.is_string()) {
+        if (const auto ms = int_of_text(v.get<std::string>());
+            ms && all_digits(v.get<std::string>())) {
+            return *ms;
+        }
+    }
+    return from_text(p, v);
+}
+
 json validate_args(const Op& op, const json& raw, UnixMillis now, NameStyle style,
                    Surface surface) {
     if (!raw.is_object()) {

@@ -41,6 +41,11 @@ std::string param_label(const Param& p, NameStyle style);
 nlohmann::json from_text(const Param& p, const nlohmann::json& v,
                          NameStyle style = NameStyle::field);
 
+// from_text for a URL's path and query: also a duration's digits, which are
+// milliseconds there as in the JSON form (pbctl --server writes a duration's
+// number so), while on a command line "10" has no unit and is refused.
+nlohmann::json from_url_text(const Param& p, const nlohmann::json& v);
+
 // Checks `raw` (an object) against the op's params and returns the canonical
 // arguments (see ParamType), with defaults filled in. Idempotent: canonical
 // arguments validate to themselves on every surface. Throws

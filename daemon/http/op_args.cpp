@@ -94,7 +94,7 @@ void read_url_text(const ops::Op& op, json& args) {
     for (auto& [name, value] : args.items()) {
         if (const ops::Param* p = op.find_param(name);
             p != nullptr && ops::param_on(*p, ops::Surface::json)) {
-            value = ops::from_text(*p, value);
+            value = ops::from_url_text(*p, value);
         }
     }
 }

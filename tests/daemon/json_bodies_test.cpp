@@ -223,6 +223,11 @@ TEST(JsonBodies, QueryStringsStillReadText) {
     EXPECT_EQ(body_json(page)["keys"].size(), 2U);
     EXPECT_TRUE(body_json(page)["next_cursor"].is_string());
     EXPECT_EQ(status_of(send(pbd, "GET", "/v1/bans?include_expired=true", "")), 200);
+    // A duration's digits are milliseconds, as pbctl --server sends them.
+    const auto audit = send(pbd, "GET", "/v1/audit?since=3600000", "");
+    EXPECT_EQ(status_of(audit), 200) << (audit ? audit->body : "");
+    const auto listed = pbctl_remote(pbd, {"audit", "list", "--since", "1h", "-o", "json"});
+    EXPECT_EQ(listed.exit_code, 0) << listed.err;
     // Text that is no integer is still refused, with its pointer.
     expect_400(send(pbd, "GET", "/v1/keys?limit=five", ""), "/limit", "an integer");
 }

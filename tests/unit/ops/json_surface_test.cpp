@@ -186,6 +186,10 @@ TEST(FromText, ReadsQueryTextAsTheJsonForm) {
     EXPECT_EQ(from_text(*op.find_param("perms"), "read"), json::array({"read"}));
     EXPECT_EQ(from_text(*op.find_param("perms"), json::array({"a", "b"})), json::array({"a", "b"}));
     EXPECT_EQ(from_text(*op.find_param("text"), "5"), "5");
+    // A duration's digits: milliseconds in a URL, no unit (refused) on a command line.
+    EXPECT_EQ(from_url_text(*op.find_param("wait"), "250"), 250);
+    EXPECT_EQ(from_text(*op.find_param("wait"), "250"), "250");
+    EXPECT_EQ(from_url_text(*op.find_param("wait"), "15m"), "15m");
 }
 
 // Every op table entry with CliOnly params turns them into its JSON form

@@ -349,20 +349,22 @@ int run(int argc, char** argv) {
         const auto& server = config.get("cli.server");
         std::unique_ptr<Services> services;
         const ops::Caller caller{local_actor(), {"admin"}};
+        // pbctl's conveniences (loose text, CliOnly params) become the JSON
+        // form here, in both modes: pbd and dispatch() take only that.
         auto run_op = [&](const nlohmann::json& given) {
+            auto args = ops::validate_args(*op, given, services_clock.now(), ops::NameStyle::flag,
+                                           ops::Surface::cli);
+            if (op->from_cli) {
+                args = op->from_cli(args);
+            }
             if (!server.empty()) {
-                auto args =
-                    ops::validate_args(*op, given, services_clock.now(), ops::NameStyle::flag);
-                if (op->remote_args) {
-                    args = op->remote_args(args);
-                }
                 return call_remote(server, config.get("cli.api_key"),
                                    config.get_duration_ms("cli.timeout"), *op, args);
             }
             if (!services) {
                 services = Services::open(config, services_clock, {.pool_size = 1});
             }
-            return runtime::dispatch(*services, *op, given, caller, ops::NameStyle::flag);
+            return runtime::dispatch(*services, *op, args, caller, ops::NameStyle::flag);
         };
         result = run_op(raw);
         if (tree.all_pages_requested()) {

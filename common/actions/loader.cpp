@@ -12,6 +12,7 @@
 #include "common/core/time_format.hpp"
 #include "common/core/yaml_parse.hpp"
 #include "common/ops/schema.hpp"
+#include "common/ops/validate.hpp"
 
 namespace pb::actions {
 namespace {
@@ -375,7 +376,9 @@ class FileChecker {
             } else {
                 for (const auto& kv : args) {
                     const auto key = kv.first.Scalar();
-                    if (op != nullptr && op->find_param(key) == nullptr) {
+                    if (op != nullptr &&
+                        (op->find_param(key) == nullptr ||
+                         !ops::param_on(*op->find_param(key), ops::Surface::text))) {
                         add(line_of(kv.first),
                             "run.args: " + r.op + " has no parameter \"" + key + "\"");
                     }
@@ -387,7 +390,8 @@ class FileChecker {
         }
         if (op != nullptr) {
             for (const auto& p : op->params) {
-                if (p.required == ops::Required::yes && !r.args.contains(p.name)) {
+                if (p.required != ops::Required::no && p.cli_only == ops::CliOnly::no &&
+                    !r.args.contains(p.name)) {
                     add(line_of(run), "run.args: " + r.op + " needs \"" + p.name + "\"");
                 }
             }

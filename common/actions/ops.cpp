@@ -107,9 +107,9 @@ void register_actions_ops(OpTable& t, const OpHost& host) {
                 name_param(),
                 Param{.name = "arg",
                       .type = ParamType::string_list,
-                      .help = "NAME=VALUE for a parameter of the action (repeatable; a name "
-                              "given twice makes a list)",
-                      .fallback = json::array()},
+                      .help = "NAME=VALUE for a parameter of the action, merged into "
+                              "--args-json (repeatable; a name given twice makes a list)",
+                      .cli_only = CliOnly::yes},
                 Param{.name = "args",
                       .type = ParamType::json_object,
                       .help = "The action's parameters as a JSON object",
@@ -128,9 +128,7 @@ void register_actions_ops(OpTable& t, const OpHost& host) {
         .handler =
             [](Context& ctx, const json& a) {
                 const auto action = ctx.service<Catalog>().find(a["name"].get<std::string>());
-                json values = a["args"];
-                merge_pairs(a["arg"].get<std::vector<std::string>>(), values);
-                return run_action(ctx.services, *action, values, ctx.caller,
+                return run_action(ctx.services, *action, a["args"], ctx.caller,
                                   a["dry_run"].get<bool>() ? RunMode::dry_run : RunMode::run);
             },
         .quiet_field = "stdout",
@@ -139,6 +137,14 @@ void register_actions_ops(OpTable& t, const OpHost& host) {
         .verdict_code = ErrorCode::internal,
         .exit_status_field = "exit_code",
         .audit_target = "name",
+        // pbctl's --arg words become members of `args`, all pbd takes.
+        .from_cli =
+            [](const json& a) {
+                json out = a;
+                out.erase("arg");
+                merge_pairs(a.value("arg", std::vector<std::string>()), out["args"]);
+                return out;
+            },
         .response = run_schema(),
         .errors = {ErrorCode::not_found, ErrorCode::conflict},
         .examples = {{"Run a command action",

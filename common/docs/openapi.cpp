@@ -285,11 +285,14 @@ json operation(const Op& op) {
         {"type", "object"}, {"properties", json::object()}, {"additionalProperties", false}};
     json body_required = json::array();
     for (const Param& p : op.params) {
+        if (p.cli_only == ops::CliOnly::yes) {
+            continue;  // pbctl's own: not part of the HTTP contract
+        }
         const bool is_path = std::find(in_path.begin(), in_path.end(), p.name) != in_path.end();
         auto s = ops::schema::param_schema(p);
         if (!is_path && body) {
             body_schema["properties"][p.name] = s;
-            if (p.required == ops::Required::yes) {
+            if (p.required != ops::Required::no) {
                 body_required.push_back(p.name);
             }
             continue;
@@ -299,7 +302,7 @@ json operation(const Op& op) {
         json param{{"name", p.name},
                    {"in", is_path ? "path" : "query"},
                    {"description", help},
-                   {"required", is_path || p.required == ops::Required::yes}};
+                   {"required", is_path || p.required != ops::Required::no}};
         if (is_path && op.route.path.find("{" + p.name + "...}") != std::string::npos) {
             param["description"] =
                 help + " (may hold slashes: each segment percent-encoded, slashes kept)";

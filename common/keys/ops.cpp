@@ -239,7 +239,8 @@ void register_keys_ops(OpTable& t) {
                       .flag = "perm"},
                 Param{.name = "expires",
                       .type = ParamType::time,
-                      .help = "A new expiry: a duration (30d), an RFC 3339 time, or never"},
+                      .help = "A new expiry: a duration (30d), an RFC 3339 time, or never (null in "
+                              "JSON)"},
                 Param{.name = "remaining",
                       .type = ParamType::integer,
                       .help = "Uses left from now on",

@@ -177,38 +177,30 @@ std::string read_import_file(const std::string& path) {
     return text.str();
 }
 
-std::vector<ImportRow> import_rows(const Context& ctx, const json& a, UnixMillis now) {
-    const bool has_file = a.contains("file");
-    const bool has_doc = a.contains("document");
-    if (has_file == has_doc) {
+// The bans of a validated bans.import: its document is all the op takes (a
+// daemon opens no path a caller names; pbctl reads a FILE into the document).
+std::vector<ImportRow> import_rows(const json& a, UnixMillis now) {
+    if (!a.contains("document")) {
         throw Error(ErrorCode::invalid_argument,
-                    "give a FILE (pbctl on the database) or a document (over HTTP), not both");
+                    "document is required: the bans as {\"bans\":[…]} (pbctl: give a FILE)",
+                    {{"param", "document"}, {"pointer", "/document"}, {"expected", "an object"}});
     }
-    if (has_doc) {
-        return parse_ban_json(a["document"], now);
-    }
-    // A daemon must not read paths its callers name: files are for pbctl on
-    // the database, where the caller is the machine's own user.
-    if (!ctx.caller.actor.starts_with("local:")) {
-        throw Error(ErrorCode::invalid_argument,
-                    "bans.import over HTTP takes the bans as \"document\" ({\"bans\":[…]}), not "
-                    "a file path",
-                    {{"param", "file"}});
-    }
-    const auto format = a["format"].get<std::string>();
-    return parse_ban_rows(read_import_file(a["file"].get<std::string>()),
-                          format == "csv"    ? BanFileFormat::csv
-                          : format == "json" ? BanFileFormat::json
-                                             : BanFileFormat::automatic,
-                          now);
+    return parse_ban_json(a["document"], now);
 }
 
-// pbctl --server bans import FILE: the caller reads its own file (the daemon
-// opens no path a client names) and sends the bans as the JSON document, with
-// every row checked here first, as the daemon will check them again.
-json import_document(const json& a) {
+// pbctl bans import FILE, on the database and with --server alike: pbctl
+// reads its own file and sends the bans as the JSON document, every row
+// checked here first, as the op checks them again.
+json document_from_file(const json& a) {
+    json out = a;
+    out.erase("file");
+    out.erase("format");
     if (!a.contains("file")) {
-        return a;
+        return out;
+    }
+    if (a.contains("document")) {
+        throw Error(ErrorCode::invalid_argument, "give a FILE or --document, not both",
+                    {{"param", "document"}});
     }
     const auto format = a["format"].get<std::string>();
     const auto rows = parse_ban_rows(read_import_file(a["file"].get<std::string>()),
@@ -224,9 +216,6 @@ json import_document(const json& a) {
              {"reason", r.reason},
              {"origin", to_string(r.origin)}});
     }
-    json out = a;
-    out.erase("file");
-    out.erase("format");
     out["document"] = {{"bans", bans}};
     return out;
 }
@@ -398,17 +387,20 @@ void register_bans_ops(OpTable& t) {
                 Param{.name = "file",
                       .help = "A CSV (target,expires_at,reason, or a header naming the "
                               "columns) or JSON ({\"bans\":[…]}) file, as bans export -o csv "
-                              "or -o json writes it; pbctl reads it (with --server too, and "
-                              "sends it as the document)",
-                      .positional = Positional::yes},
+                              "or -o json writes it; pbctl reads it and sends it as the document",
+                      .positional = Positional::yes,
+                      .cli_only = CliOnly::yes},
                 Param{.name = "document",
                       .type = ParamType::json_object,
-                      .help = "The bans as JSON ({\"bans\":[…]} as bans export prints), for HTTP",
+                      .help = "The bans as JSON ({\"bans\":[…]} as bans export -o json prints "
+                              "them); pbctl sends its FILE as this",
+                      .required = Required::api,
                       .schema = ban_document_schema()},
                 Param{.name = "format",
-                      .help = "The file's format",
+                      .help = "The FILE's format",
                       .fallback = "auto",
-                      .choices = {"auto", "csv", "json"}},
+                      .choices = {"auto", "csv", "json"},
+                      .cli_only = CliOnly::yes},
                 force_param(),
             },
         .permission = "bans:write",
@@ -417,14 +409,13 @@ void register_bans_ops(OpTable& t) {
         .handler =
             [](Context& ctx, const json& a) {
                 const auto now = ctx.clock().now();
-                const auto rows = import_rows(ctx, a, now);
+                const auto rows = import_rows(a, now);
                 const auto r =
                     ctx.service<BanService>().import(rows, ctx.caller.actor, guard_of(a));
                 return json{{"imported", r.imported}, {"skipped_expired", r.skipped_expired}};
             },
         .quiet_field = "imported",
-        .audit_target = "file",
-        .remote_args = import_document,
+        .from_cli = document_from_file,
         .response = ops::schema::object(
             {{"imported", ops::schema::integer()}, {"skipped_expired", ops::schema::integer()}}),
         .errors = {ErrorCode::conflict},

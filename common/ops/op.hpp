@@ -11,27 +11,43 @@
 
 namespace pb::ops {
 
-// How an argument is typed. validate_args() turns accepted spellings into one
-// canonical JSON form, so the same args work from the CLI, HTTP and WebSocket:
+// How an argument is typed, and its JSON form: the one HTTP bodies and
+// WebSocket messages take (validate_args, Surface::json) and validation returns:
 //   string      -> string
-//   integer     -> number ("12" accepted)
-//   boolean     -> bool ("true"/"false"/"1"/"0" accepted)
-//   duration    -> integer milliseconds ("1h30m" as text, or a JSON number of ms)
-//   time        -> integer Unix ms ("30d" from now, RFC 3339, Unix ms as a number or
-//                  digits), or null for "never"
-//   string_list -> array of strings (one string is a list of one)
-//   json_object -> object (JSON text accepted). pbctl reads the text inline, from
-//                  a file path, "@path" or "-" (stdin), unless the param takes
-//                  NAME=VALUE words (FieldWords::yes)
+//   integer     -> integer
+//   boolean     -> true or false
+//   duration    -> integer milliseconds, or its text ("1h30m", a documented format)
+//   time        -> integer Unix ms, RFC 3339 text, a duration from now ("30d"), or
+//                  null for "never"; validation returns Unix ms or null
+//   string_list -> array of strings
+//   json_object -> object
+// Where values are text (pbctl's command line, a query string, an action's
+// YAML) their text spellings are read first (ops/validate.hpp, from_text):
+// "12", "true"/"yes"/"1", one string for a list of one, JSON text for an
+// object, "never". pbctl reads an object's text inline, from a file path,
+// "@path" or "-" (stdin), unless the param takes NAME=VALUE words
+// (FieldWords::yes).
 enum class ParamType { string, integer, boolean, duration, time, string_list, json_object };
 
-enum class Required { no, yes };
+// `api`: required of HTTP and WebSocket callers, while pbctl may give it by a
+// CliOnly param instead (bans import FILE becomes the `document`).
+enum class Required { no, yes, api };
 enum class Positional { no, yes };
 enum class Secret { no, yes };
 enum class Mutates { no, yes };
 // How pbctl takes a json_object param: one JSON text (inline, a path, @path or
 // -), or NAME=VALUE words, the rest of the command line (a positional only).
 enum class FieldWords { no, yes };
+// A pbctl convenience, not part of the HTTP/WebSocket contract (`--claim
+// NAME=VALUE`, a FILE pbctl reads): pbctl accepts it and the op's from_cli
+// turns it into the JSON form before dispatch; bodies and messages that name
+// it are refused as naming an unknown field, and the API's documents omit it.
+enum class CliOnly { no, yes };
+// The length bound of a string param: generic text is bounded by validation
+// (k_max_text_chars); a token's bound is the configured tokens.max_size, which
+// the token service checks with its own answer, so every surface (HTTP,
+// WebSocket, pbctl, /v1/auth) refuses the same tokens the same way.
+enum class TextBound { text, token };
 
 // One parameter of an operation.
 struct Param {
@@ -58,6 +74,8 @@ struct Param {
     // object of known fields, an array of objects); null: derived from `type`
     // (ops/schema.hpp, param_schema).
     nlohmann::json schema = nullptr;
+    CliOnly cli_only = CliOnly::no;
+    TextBound bound = TextBound::text;
 };
 
 // An HTTP route: method, path with {name} captures (a last "{name...}" takes
@@ -112,10 +130,12 @@ struct Op {
     // Object fields whose values the CLI's table output hides unless the op's
     // boolean "show" arg is set (JSON and -q output are for scripts: shown).
     std::vector<std::string> masked_fields;
-    // What pbctl --server does to the validated arguments before sending them,
-    // on the caller's machine: e.g. reads a FILE the daemon must not open and
-    // sends its content as JSON. Throws pb::Error. Empty: sent as they are.
-    std::function<nlohmann::json(const nlohmann::json& args)> remote_args;
+    // What pbctl does to its validated arguments before it dispatches them, on
+    // the database and with --server alike, on the caller's machine: turns its
+    // conveniences (CliOnly params: NAME=VALUE words, a FILE it reads) into the
+    // JSON form of the op's contract, the only one pbd accepts. Throws
+    // pb::Error. Empty: the op has no CliOnly params.
+    std::function<nlohmann::json(const nlohmann::json& args)> from_cli;
     // The JSON Schema of a successful answer (ops/schema.hpp builds them).
     nlohmann::json response = nullptr;
     // The error codes this op answers besides those every op may answer

@@ -1,5 +1,7 @@
 #include "common/ops/schema.hpp"
 
+#include "common/ops/validate.hpp"
+
 namespace pb::ops::schema {
 namespace {
 
@@ -108,7 +110,11 @@ json param_schema(const Param& p) {
     json s;
     switch (p.type) {
         case ParamType::string:
-            s = {{"type", "string"}, {"maxLength", 4096}};
+            s = {{"type", "string"}};
+            // A token's bound is the configured tokens.max_size (8192 by default).
+            if (p.bound == TextBound::text) {
+                s["maxLength"] = k_max_text_chars;
+            }
             if (!p.choices.empty()) {
                 s["enum"] = p.choices;
             }
@@ -129,11 +135,11 @@ json param_schema(const Param& p) {
             break;
         case ParamType::time:
             s = {{"oneOf",
-                  json::array({json{{"type", "string"},
-                                    {"description",
-                                     "an RFC 3339 time, a duration from now (30d), or never"}},
-                               json{{"type", "integer"}, {"description", "Unix milliseconds"}},
-                               json{{"type", "null"}, {"description", "never"}}})}};
+                  json::array(
+                      {json{{"type", "string"},
+                            {"description", "an RFC 3339 time, or a duration from now (30d)"}},
+                       json{{"type", "integer"}, {"description", "Unix milliseconds"}},
+                       json{{"type", "null"}, {"description", "never"}}})}};
             break;
         case ParamType::string_list:
             s = {{"type", "array"}, {"items", {{"type", "string"}, {"minLength", 1}}}};
@@ -152,8 +158,11 @@ json request_schema(const Op& op) {
     json props = json::object();
     json required = json::array();
     for (const auto& p : op.params) {
+        if (p.cli_only == CliOnly::yes) {
+            continue;  // pbctl's own: not part of the JSON contract
+        }
         props[p.name] = param_schema(p);
-        if (p.required == Required::yes) {
+        if (p.required != Required::no) {
             required.push_back(p.name);
         }
     }

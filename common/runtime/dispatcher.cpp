@@ -36,7 +36,7 @@ void audit(ops::ServiceRegistry& services, const ops::Op& op, const ops::Caller&
 
 nlohmann::json dispatch(ops::ServiceRegistry& services, const ops::Op& op,
                         const nlohmann::json& raw_args, const ops::Caller& caller,
-                        ops::NameStyle style) {
+                        ops::NameStyle style, ops::Surface surface) {
     nlohmann::json args = raw_args.is_object() ? raw_args : nlohmann::json::object();
     try {
         if (!ops::has_permission(caller.permissions, op.permission)) {
@@ -44,7 +44,7 @@ nlohmann::json dispatch(ops::ServiceRegistry& services, const ops::Op& op,
                         op.name + " needs the permission \"" + op.permission + "\"",
                         {{"permission", op.permission}});
         }
-        args = ops::validate_args(op, raw_args, services.clock().now(), style);
+        args = ops::validate_args(op, raw_args, services.clock().now(), style, surface);
         auto ctx = ops::Context{services, caller};
         auto result = op.handler(ctx, args);
         if (op.mutates == ops::Mutates::yes) {

@@ -11,9 +11,12 @@ namespace pb::runtime {
 // The one way an op runs, whatever the transport: permission check, argument
 // validation, the handler, and an audit record for every mutating op (success
 // or failure; secrets redacted). Throws pb::Error. `services` is pbctl's or
-// pbd's Services (any ops::ServiceRegistry that has a store::Store).
+// pbd's Services (any ops::ServiceRegistry that has a store::Store). `surface`
+// says which spellings the args may take (ops::Surface): HTTP bodies,
+// WebSocket messages and pbctl (after Op::from_cli) give the JSON form.
 nlohmann::json dispatch(ops::ServiceRegistry& services, const ops::Op& op,
                         const nlohmann::json& raw_args, const ops::Caller& caller,
-                        ops::NameStyle style = ops::NameStyle::field);
+                        ops::NameStyle style = ops::NameStyle::field,
+                        ops::Surface surface = ops::Surface::json);
 
 }  // namespace pb::runtime

@@ -33,7 +33,9 @@ actions::OpHost actions_host() {
         .dispatch =
             [](ops::ServiceRegistry& services, const ops::Op& op, const nlohmann::json& args,
                const ops::Caller& caller) {
-                return dispatch(services, op, args, caller, ops::NameStyle::field);
+                // An action's YAML scalars are all text.
+                return dispatch(services, op, args, caller, ops::NameStyle::field,
+                                ops::Surface::text);
             },
     };
 }

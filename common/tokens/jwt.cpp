@@ -88,8 +88,9 @@ std::string_view to_string(Reason reason) {
 
 std::optional<Refusal> decode_jwt(std::string_view token, std::size_t max_size, DecodedJwt& out) {
     if (token.size() > max_size) {
-        return Refusal{Reason::malformed,
-                       "token is larger than " + std::to_string(max_size) + " bytes"};
+        // The one bound every surface applies (validation leaves tokens to it).
+        return Refusal{Reason::malformed, "the token is larger than tokens.max_size (" +
+                                              std::to_string(max_size) + " bytes)"};
     }
     const auto d1 = token.find('.');
     const auto d2 = d1 == std::string_view::npos ? d1 : token.find('.', d1 + 1);

@@ -20,7 +20,8 @@ Param token_param(std::string help) {
                  .help = std::move(help),
                  .required = Required::yes,
                  .positional = Positional::yes,
-                 .secret = Secret::yes};
+                 .secret = Secret::yes,
+                 .bound = TextBound::token};
 }
 
 std::optional<Alg> opt_alg(const json& a) {
@@ -30,10 +31,17 @@ std::optional<Alg> opt_alg(const json& a) {
     return alg_from_string(a["alg"].get<std::string>());
 }
 
-// "--claim role=admin": the value is JSON when it parses as JSON, text otherwise.
-json claims_from(const json& a) {
-    json claims = a.value("claims_json", json::object());
-    for (const auto& kv : a.value("claim", std::vector<std::string>())) {
+// pbctl's `--claim role=admin` words merged into the `claims` object, which
+// is all pbd takes: each VALUE is JSON when it parses as JSON, text otherwise;
+// a word names a claim over the same claim of --claims.
+json claims_from_cli(const json& a) {
+    json out = a;
+    const auto words = a.find("claim");
+    if (words == a.end()) {
+        return out;
+    }
+    json claims = a.value("claims", json::object());
+    for (const auto& kv : words->get<std::vector<std::string>>()) {
         const auto eq = kv.find('=');
         if (eq == std::string::npos || eq == 0) {
             throw Error(ErrorCode::invalid_argument,
@@ -42,7 +50,9 @@ json claims_from(const json& a) {
         auto value = parse_json_or_discarded(kv.substr(eq + 1));
         claims[kv.substr(0, eq)] = value.is_discarded() ? json(kv.substr(eq + 1)) : value;
     }
-    return claims;
+    out.erase("claim");
+    out["claims"] = std::move(claims);
+    return out;
 }
 
 // Illustrative tokens for examples (not valid signatures).
@@ -86,12 +96,15 @@ void register_tokens_ops(OpTable& t) {
                 Param{.name = "sub",
                       .help = "The subject (a user or service id)",
                       .required = Required::yes},
+                Param{.name = "claims",
+                      .type = ParamType::json_object,
+                      .help = "Extra claims, a JSON object ({\"role\":\"reader\"}); pbctl "
+                              "also reads it from a file, @path or -"},
                 Param{.name = "claim",
                       .type = ParamType::string_list,
-                      .help = "An extra claim NAME=VALUE; VALUE is JSON if it parses (repeatable)"},
-                Param{.name = "claims_json",
-                      .type = ParamType::json_object,
-                      .help = "Extra claims as a JSON object"},
+                      .help = "An extra claim NAME=VALUE, merged into --claims; VALUE is JSON if "
+                              "it parses (repeatable)",
+                      .cli_only = CliOnly::yes},
                 Param{
                     .name = "aud", .type = ParamType::string_list, .help = "Audience (repeatable)"},
                 Param{.name = "ttl",
@@ -113,7 +126,7 @@ void register_tokens_ops(OpTable& t) {
             [](Context& ctx, const json& a) {
                 IssueRequest r;
                 r.sub = a["sub"].get<std::string>();
-                r.claims = claims_from(a);
+                r.claims = a.value("claims", json::object());
                 // A token carries no more than the caller that asks for it.
                 require_within(r.claims, ctx.caller.permissions);
                 r.audience = a.value("aud", std::vector<std::string>());
@@ -127,11 +140,12 @@ void register_tokens_ops(OpTable& t) {
             },
         .quiet_field = "access_token",
         .audit_target = "sub",
+        .from_cli = claims_from_cli,
         .response = TokenService::issued_schema(),
         .errors = {ErrorCode::not_found},
         .examples = {{"A 15-minute token with a refresh token",
                       {{"sub", "user-1"},
-                       {"claims_json", {{"role", "reader"}}},
+                       {"claims", {{"role", "reader"}}},
                        {"ttl", "15m"},
                        {"refresh", true}},
                       {{"access_token", k_example_jwt},
@@ -186,7 +200,8 @@ void register_tokens_ops(OpTable& t) {
                          .help = "The refresh token, or - for stdin",
                          .required = Required::yes,
                          .positional = Positional::yes,
-                         .secret = Secret::yes}},
+                         .secret = Secret::yes,
+                         .bound = TextBound::token}},
         .mutates = Mutates::yes,
         .route = {"POST", "/v1/tokens/refresh"},
         .handler =
@@ -212,7 +227,8 @@ void register_tokens_ops(OpTable& t) {
                 Param{.name = "token",
                       .help = "The token, or - for stdin",
                       .positional = Positional::yes,
-                      .secret = Secret::yes},
+                      .secret = Secret::yes,
+                      .bound = TextBound::token},
                 Param{.name = "jti", .help = "Revoke this token id instead of a token"},
                 Param{
                     .name = "until",

@@ -4,6 +4,7 @@
 
 #include "common/core/json_parse.hpp"
 #include "common/core/percent.hpp"
+#include "common/ops/validate.hpp"
 
 namespace pb::daemon {
 namespace {
@@ -86,6 +87,18 @@ void add_body(const Request& request, json& args) {
     }
 }
 
+// A URL's path and query are text by nature: their values are read as the
+// JSON form of the op's params ("5" an integer, "true" a boolean, one value a
+// list) before the body joins them; the body's values are JSON and stay as sent.
+void read_url_text(const ops::Op& op, json& args) {
+    for (auto& [name, value] : args.items()) {
+        if (const ops::Param* p = op.find_param(name);
+            p != nullptr && ops::param_on(*p, ops::Surface::json)) {
+            value = ops::from_url_text(*p, value);
+        }
+    }
+}
+
 }  // namespace
 
 json query_args(std::string_view query) {
@@ -103,6 +116,9 @@ json op_args(const Request& request, const ops::OpTable::RouteMatch& match,
     if (!query.empty()) {
         const json captures = args;
         add_query(query, captures, args);
+    }
+    if (match.op != nullptr) {
+        read_url_text(*match.op, args);
     }
     add_body(request, args);
     return args;

@@ -27,8 +27,10 @@ class StatusError : public Error {
 // an array. Error(invalid_argument) for a broken %XX escape.
 nlohmann::json query_args(std::string_view query);
 
-// An op's args as pbd receives them: the route's captures, the query's
-// parameters and the members of a JSON body object, merged. Errors: a broken
+// An op's args as pbd receives them: the route's captures and the query's
+// parameters, their text read as the op's params' JSON form (ops::from_url_text:
+// "5" an integer, "true" a boolean), and the members of a JSON body object as
+// sent, merged; dispatch() then takes only the JSON form. Errors: a broken
 // %XX escape or a name given twice (path, query or body) is invalid_argument;
 // a body that is not JSON is StatusError 415; one that is not an object (or
 // not valid JSON) is invalid_argument.

@@ -196,10 +196,10 @@ std::map<std::string, Recipe> recipes() {
             EXPECT_EQ(t.ok_json({"vault", "metadata", "app/db"}).at("custom_metadata"), v);
         }};
     out["tokens.issue"] = {
-        "claims_json", json{{"tenant", "t-7"}, {"roles", {"r1"}}},
+        "claims", json{{"tenant", "t-7"}, {"roles", {"r1"}}},
         [](JsonParamsTest&, json&) {
-            return std::vector<std::string>{"tokens",        "issue", "--sub", "u1",
-                                            "--claims-json", k_slot,  "-q"};
+            return std::vector<std::string>{"tokens",   "issue", "--sub", "u1",
+                                            "--claims", k_slot,  "-q"};
         },
         [](JsonParamsTest& t, const RunResult& r, const json& v) {
             const auto claims =

@@ -405,15 +405,14 @@ TEST(DaemonIssuers, TokensWriteCannotMintMore) {
     const auto issue = [&](const json& body) {
         return c->Post("/v1/tokens", bearer(minter), body.dump(), "application/json");
     };
-    const auto refused = issue({{"sub", "s"}, {"claims_json", {{"permissions", {"admin"}}}}});
+    const auto refused = issue({{"sub", "s"}, {"claims", {{"permissions", {"admin"}}}}});
     EXPECT_EQ(status_of(refused), 403);
     EXPECT_EQ(body_json(refused)["code"], "permission_denied");
-    EXPECT_EQ(status_of(issue({{"sub", "s"}, {"claim", {R"(permissions=["admin"])"}}})), 403);
-    EXPECT_EQ(status_of(issue({{"sub", "s"}, {"claims_json", {{"scope", "keys:read"}}}})), 403);
+    EXPECT_EQ(status_of(issue({{"sub", "s"}, {"claims", {{"scope", "keys:read"}}}})), 403);
     const auto remote = pbctl_remote(
         pbd, minter, {"tokens", "issue", "--sub", "s", "--claim", R"(permissions=["admin"])"});
     EXPECT_EQ(remote.exit_code, 6) << remote.out << remote.err;
-    const auto ok = issue({{"sub", "s"}, {"claims_json", {{"permissions", {"states:read"}}}}});
+    const auto ok = issue({{"sub", "s"}, {"claims", {{"permissions", {"states:read"}}}}});
     ASSERT_EQ(status_of(ok), 201);
     const auto jwt = body_json(ok)["access_token"].get<std::string>();
     EXPECT_EQ(status_of(c->Get("/v1/states", bearer(jwt))), 200);
@@ -431,7 +430,7 @@ TEST(DaemonIssuers, UpstreamAudienceTokenIsNoCredential) {
     const auto admin = pbd.bootstrap_key();
     auto c = pbd.client();
     const auto mint = [&](const json& aud) {
-        json body{{"sub", "svc"}, {"claims_json", {{"permissions", {"keys:read"}}}}};
+        json body{{"sub", "svc"}, {"claims", {{"permissions", {"keys:read"}}}}};
         if (!aud.is_null()) {
             body["aud"] = aud;
         }

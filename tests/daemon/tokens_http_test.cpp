@@ -44,8 +44,8 @@ TEST(DaemonTokens, JwtAsCredentialAndRevokedByPbctl) {
     auto c = pbd.client();
     const auto admin = pbd.bootstrap_key();
     const auto issued =
-        post(*c, "/v1/tokens",
-             {{"sub", "ops-bot"}, {"claims_json", {{"permissions", {"keys:read"}}}}}, admin);
+        post(*c, "/v1/tokens", {{"sub", "ops-bot"}, {"claims", {{"permissions", {"keys:read"}}}}},
+             admin);
     const auto jwt = issued["access_token"].get<std::string>();
     EXPECT_EQ(status_of(c->Get("/v1/keys", bearer(jwt))), 200);
     EXPECT_EQ(status_of(c->Post("/v1/keys", bearer(jwt), R"({"owner":"x"})", "application/json")),

@@ -150,7 +150,7 @@ TEST_F(WsCredential, EveryOpSpendsAUseAndTheLastOneClosesTheSession) {
 TEST_F(WsCredential, AJwtRevokedOrExpiredClosesTheSession) {
     WsClient admin_ws(pbd->port(), {{"Authorization", "Bearer " + admin}});
     const auto issue = [&](const json& extra) {
-        json args{{"sub", "user-9"}, {"claims_json", {{"permissions", {"keys:read"}}}}};
+        json args{{"sub", "user-9"}, {"claims", {{"permissions", {"keys:read"}}}}};
         args.update(extra);
         const auto issued = admin_ws.call("tokens.issue", args);
         EXPECT_EQ(issued["ok"], true) << issued.dump();

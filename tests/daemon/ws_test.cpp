@@ -96,7 +96,7 @@ TEST(DaemonWs, JwtCredentialAndTokenRefresh) {
     WsClient admin(pbd.port(), {{"Authorization", "Bearer " + pbd.bootstrap_key()}});
     const auto issued = admin.call(
         "tokens.issue",
-        {{"sub", "user-7"}, {"refresh", true}, {"claims_json", {{"permissions", {"keys:read"}}}}});
+        {{"sub", "user-7"}, {"refresh", true}, {"claims", {{"permissions", {"keys:read"}}}}});
     ASSERT_EQ(issued["ok"], true) << issued.dump();
     WsClient user(pbd.port());
     const auto auth = user.call("authenticate", {{"token", issued["result"]["access_token"]}});

@@ -152,7 +152,7 @@ TEST(OpTableDrift, DefaultsValidate) {
         SCOPED_TRACE(op.name);
         nlohmann::json raw = nlohmann::json::object();
         for (const auto& p : op.params) {
-            if (p.required == Required::yes) {
+            if (p.required != Required::no) {
                 raw[p.name] = sample_value(p);
             }
         }

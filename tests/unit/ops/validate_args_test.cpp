@@ -40,15 +40,22 @@ Op every_type_op() {
 }
 
 // The Error that validating `raw` throws (fails the test if none).
-Error rejection(const Op& op, const json& raw, NameStyle style = NameStyle::field) {
-    return pb::test::error_of([&] { validate_args(op, raw, k_now, style); });
+Error rejection(const Op& op, const json& raw, NameStyle style = NameStyle::field,
+                Surface surface = Surface::json) {
+    return pb::test::error_of([&] { validate_args(op, raw, k_now, style, surface); });
 }
 
-// Validates `raw`, then checks that the canonical output validates to itself.
-json canonical(const Op& op, const json& raw) {
-    const auto once = validate_args(op, raw, k_now);
+// Validates `raw` from `surface`, then checks that the canonical output is the
+// JSON form: it validates to itself on the strict surface.
+json canonical(const Op& op, const json& raw, Surface surface = Surface::json) {
+    const auto once = validate_args(op, raw, k_now, NameStyle::field, surface);
     EXPECT_EQ(validate_args(op, once, k_now), once) << "not idempotent for " << raw.dump();
     return once;
+}
+
+// Text spellings are pbctl's (and a query's, an action's): read on the cli surface.
+json from_cli(const Op& op, const json& raw) {
+    return canonical(op, raw, Surface::cli);
 }
 
 // string: text stays text.
@@ -59,16 +66,18 @@ TEST(ValidateArgs, StringIsKeptAsText) {
     EXPECT_EQ(rejection(op, {{"text", 5}}).code(), ErrorCode::invalid_argument);
 }
 
-// integer: numbers and decimal strings become numbers; anything else is refused.
+// integer: numbers, and from text decimal strings, become numbers; anything else is refused.
 TEST(ValidateArgs, IntegerAcceptsNumbersAndDigitStrings) {
     const auto op = every_type_op();
     EXPECT_EQ(canonical(op, {{"count", 12}}).at("count"), 12);
-    EXPECT_EQ(canonical(op, {{"count", "12"}}).at("count"), 12);
-    EXPECT_TRUE(canonical(op, {{"count", "12"}}).at("count").is_number_integer());
+    EXPECT_EQ(from_cli(op, {{"count", "12"}}).at("count"), 12);
+    EXPECT_TRUE(from_cli(op, {{"count", "12"}}).at("count").is_number_integer());
     for (const json& bad :
          {json("12x"), json(""), json("1.5"), json(1.5), json(true), json(" 3")}) {
         SCOPED_TRACE(bad.dump());
         EXPECT_EQ(rejection(op, {{"count", bad}}).code(), ErrorCode::invalid_argument);
+        EXPECT_EQ(rejection(op, {{"count", bad}}, NameStyle::flag, Surface::cli).code(),
+                  ErrorCode::invalid_argument);
     }
 }
 
@@ -87,12 +96,13 @@ TEST(ValidateArgs, IntegerRespectsMin) {
 TEST(ValidateArgs, BooleanAcceptsUsualSpellings) {
     const auto op = every_type_op();
     for (const json& yes : {json(true), json("true"), json("1"), json("yes")}) {
-        EXPECT_EQ(canonical(op, {{"flag", yes}}).at("flag"), true) << yes.dump();
+        EXPECT_EQ(from_cli(op, {{"flag", yes}}).at("flag"), true) << yes.dump();
     }
     for (const json& no : {json(false), json("false"), json("0"), json("no")}) {
-        EXPECT_EQ(canonical(op, {{"flag", no}}).at("flag"), false) << no.dump();
+        EXPECT_EQ(from_cli(op, {{"flag", no}}).at("flag"), false) << no.dump();
     }
-    EXPECT_EQ(rejection(op, {{"flag", "maybe"}}).code(), ErrorCode::invalid_argument);
+    EXPECT_EQ(rejection(op, {{"flag", "maybe"}}, NameStyle::flag, Surface::cli).code(),
+              ErrorCode::invalid_argument);
     EXPECT_EQ(rejection(op, {{"flag", 2}}).code(), ErrorCode::invalid_argument);
 }
 
@@ -115,7 +125,8 @@ TEST(ValidateArgs, TimeBecomesUnixMillis) {
     EXPECT_EQ(canonical(op, {{"expires", "2026-01-02T03:04:05Z"}}).at("expires"),
               1'767'323'045'000);
     EXPECT_EQ(canonical(op, {{"expires", 1'767'323'045'000}}).at("expires"), 1'767'323'045'000);
-    EXPECT_TRUE(canonical(op, {{"expires", "never"}}).at("expires").is_null());
+    EXPECT_TRUE(from_cli(op, {{"expires", "never"}}).at("expires").is_null());
+    EXPECT_EQ(from_cli(op, {{"expires", "1767323045000"}}).at("expires"), 1'767'323'045'000);
     EXPECT_TRUE(canonical(op, {{"expires", nullptr}}).at("expires").is_null());
     EXPECT_EQ(rejection(op, {{"expires", "2026-02-30T00:00:00Z"}}).code(),
               ErrorCode::invalid_argument);
@@ -147,7 +158,7 @@ TEST(ValidateArgs, TimeBeyondTheMaximumNamesIt) {
               k_max_instant_ms);
     EXPECT_EQ(canonical(op, {{"expires", "36500d"}}).at("expires"), k_now + k_max_duration_ms);
     const auto message = [&](const json& v) {
-        const auto e = rejection(op, {{"expires", v}}, NameStyle::flag);
+        const auto e = rejection(op, {{"expires", v}}, NameStyle::flag, Surface::cli);
         EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
         EXPECT_EQ(e.details().at("param"), "expires");
         return std::string(e.what());
@@ -172,7 +183,7 @@ TEST(ValidateArgs, TimeBeyondTheMaximumNamesIt) {
 // string_list: one string is a list of one; lists must hold non-empty strings.
 TEST(ValidateArgs, StringListAcceptsOneOrMany) {
     const auto op = every_type_op();
-    EXPECT_EQ(canonical(op, {{"tags", "a"}}).at("tags"), json::array({"a"}));
+    EXPECT_EQ(from_cli(op, {{"tags", "a"}}).at("tags"), json::array({"a"}));
     EXPECT_EQ(canonical(op, {{"tags", json::array({"a", "b"})}}).at("tags"),
               json::array({"a", "b"}));
     EXPECT_EQ(canonical(op, {{"tags", json::array()}}).at("tags"), json::array());
@@ -186,11 +197,12 @@ TEST(ValidateArgs, StringListAcceptsOneOrMany) {
 TEST(ValidateArgs, JsonObjectAcceptsObjectOrText) {
     const auto op = every_type_op();
     EXPECT_EQ(canonical(op, {{"meta", {{"team", "ops"}}}}).at("meta"), (json{{"team", "ops"}}));
-    EXPECT_EQ(canonical(op, {{"meta", R"({"team":"ops","n":1})"}}).at("meta"),
+    EXPECT_EQ(from_cli(op, {{"meta", R"({"team":"ops","n":1})"}}).at("meta"),
               (json{{"team", "ops"}, {"n", 1}}));
     for (const json& bad : {json("[1,2]"), json("{not json"), json(5), json::array()}) {
         SCOPED_TRACE(bad.dump());
-        EXPECT_EQ(rejection(op, {{"meta", bad}}).code(), ErrorCode::invalid_argument);
+        EXPECT_EQ(rejection(op, {{"meta", bad}}, NameStyle::flag, Surface::cli).code(),
+                  ErrorCode::invalid_argument);
     }
 }
 
@@ -209,7 +221,7 @@ TEST(ValidateArgs, CanonicalFormIsAFixedPoint) {
         {"id", "x"},        {"text", "t"},     {"count", "3"},   {"flag", "yes"},
         {"wait", "2h"},     {"expires", "1w"}, {"tags", "solo"}, {"meta", R"({"a":[1]})"},
         {"color", "green"}, {"max_uses", "0"}};
-    const auto out = canonical(op, raw);
+    const auto out = from_cli(op, raw);
     EXPECT_EQ(out.size(), raw.size());
 }
 

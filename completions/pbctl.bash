@@ -264,9 +264,9 @@ __pbctl_data() {
             files=" --config --db " ;;
         "tokens issue")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --sub --claim --claims-json --aud --ttl --refresh --alg --kid"
-            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --sub --claim --claims-json --aud --ttl --alg --kid "
-            files=" --config --db --claims-json " ;;
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --sub --claims --claim --aud --ttl --refresh --alg --kid"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --sub --claims --claim --aud --ttl --alg --kid "
+            files=" --config --db --claims " ;;
         "tokens issuers")
             commands="add list show update remove"
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"

@@ -264,9 +264,9 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_files --config --db
         case 'tokens issue'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --sub --claim --claims-json --aud --ttl --refresh --alg --kid
-            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --sub --claim --claims-json --aud --ttl --alg --kid
-            set -g __pbctl_files --config --db --claims-json
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --sub --claims --claim --aud --ttl --refresh --alg --kid
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --sub --claims --claim --aud --ttl --alg --kid
+            set -g __pbctl_files --config --db --claims
         case 'tokens issuers'
             set -g __pbctl_commands add list show update remove
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version

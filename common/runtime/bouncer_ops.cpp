@@ -45,7 +45,7 @@ std::vector<keys::KeyRecord> active_keys(keys::KeyService& keys, const std::stri
 
 // What a bouncer's config file needs, in its own YAML words.
 std::string config_lines(const std::string& url, const std::string& key) {
-    return "api_url: " + url + "\napi_key: " + key + "\n";
+    return "api_url: " + url + "\napi_key: " + key;
 }
 
 json add(Context& ctx, const json& a) {

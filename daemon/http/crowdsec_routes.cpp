@@ -61,6 +61,9 @@ int CrowdSecRoutes::handle(const Request& request, std::string_view path, std::s
     const auto q = query_args(query);
     if (head) {
         if (path == k_stream) {
+            if (const auto startup = one(q, "startup"); !startup.empty()) {
+                (void)limits::crowdsec::parse_bool("startup", startup);
+            }
             (void)limits::crowdsec::parse_filter(q);
         }
         response.content_type = "application/json";

@@ -58,7 +58,7 @@ void add_crowdsec_routes(json& paths) {
         false);
     const auto security = security_for("bans:read");
 
-    json stream{{"operationId", "crowdsec.decisions.stream"},
+    json stream{{"operationId", "pbd.decisions.stream"},
                 {"summary",
                  "CrowdSec bouncers' pull: the ip and range bans new or gone since this "
                  "caller's last pull from this address"},
@@ -68,7 +68,7 @@ void add_crowdsec_routes(json& paths) {
                  "the database. `startup=true`: every ban in force is new. User and key bans are "
                  "never sent. Unknown scopes or origins, or a `startup` that is not a boolean, "
                  "are 400."},
-                {"tags", {"crowdsec"}},
+                {"tags", {"pbd"}},
                 {"security", security}};
     stream["parameters"] = {
         query_param("startup", "true: the bouncer starts empty, send every ban in force",
@@ -88,20 +88,20 @@ void add_crowdsec_routes(json& paths) {
         object({{"new", nullable(array(decision))}, {"deleted", nullable(array(decision))}}),
         {{"new", {example}}, {"deleted", nullptr}});
     json stream_head = stream;
-    stream_head["operationId"] = "crowdsec.decisions.stream.head";
+    stream_head["operationId"] = "pbd.decisions.stream.head";
     stream_head["summary"] =
         "Bouncers' health probe: admitted, answered empty, moves no pull state";
     stream_head["responses"]["200"] = {{"description", "The key may pull"}};
     paths["/v1/decisions/stream"]["get"] = stream;
     paths["/v1/decisions/stream"]["head"] = stream_head;
 
-    json lookup{{"operationId", "crowdsec.decisions"},
+    json lookup{{"operationId", "pbd.decisions"},
                 {"summary", "CrowdSec bouncers' live lookup: the ban on an address or range"},
                 {"description",
                  "One of `ip`, `range`, or `scope` with `value`. Answers the most specific ban "
                  "in force covering it (an address: a ban on it or a range holding it; a range: "
                  "a range ban holding all of it), or null."},
-                {"tags", {"crowdsec"}},
+                {"tags", {"pbd"}},
                 {"security", security}};
     lookup["parameters"] = {
         query_param("ip", "An IPv4 or IPv6 address", string()),
@@ -114,7 +114,7 @@ void add_crowdsec_routes(json& paths) {
     lookup["responses"]["200"] =
         json_answer("The ban, or null", nullable(array(decision)), json::array({example}));
     json lookup_head = lookup;
-    lookup_head["operationId"] = "crowdsec.decisions.head";
+    lookup_head["operationId"] = "pbd.decisions.head";
     lookup_head["summary"] = "Bouncers' health probe: admitted, answered empty";
     lookup_head["responses"]["200"] = {{"description", "The key may look up"}};
     paths["/v1/decisions"]["get"] = lookup;

@@ -10,6 +10,7 @@ packages=(
     libspdlog-dev libfmt-dev libcpp-httplib-dev libboost-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     curl jq python3-jwt python3-cryptography python3-websockets python3-jsonschema nginx-light
+    crowdsec-custom-bouncer
     redis-server redis-tools libhiredis-dev
     zsh fish groff-base openssl lintian
 )

@@ -23,6 +23,104 @@ json optional_credential() {
     return out;
 }
 
+json query_param(const char* name, std::string description, json schema) {
+    return {{"name", name},
+            {"in", "query"},
+            {"required", false},
+            {"description", std::move(description)},
+            {"schema", std::move(schema)}};
+}
+
+// CrowdSec's Local API, the bouncer side (daemon/http/crowdsec_routes.hpp).
+void add_crowdsec_routes(json& paths) {
+    using namespace ops::schema;
+    const json decision =
+        object({{"id", integer("The ban's id")},
+                {"origin", choice({"cscli", "crowdsec"},
+                                  "cscli: set by an operator; crowdsec: an automatic ban")},
+                {"type", choice({"ban"})},
+                {"scope", choice({"Ip", "Range"})},
+                {"value", string("An address or a CIDR range")},
+                {"duration", string("Time left, in Go's duration syntax; negative once expired")},
+                {"scenario", string("The ban's reason")},
+                {"simulated", boolean()}});
+    const json example{{"id", 42},
+                       {"origin", "cscli"},
+                       {"type", "ban"},
+                       {"scope", "Ip"},
+                       {"value", "203.0.113.7"},
+                       {"duration", "3h59m12.5s"},
+                       {"scenario", "credential stuffing"},
+                       {"simulated", false}};
+    const auto errors = error_responses(
+        {ErrorCode::invalid_argument, ErrorCode::unauthenticated, ErrorCode::permission_denied,
+         ErrorCode::banned, ErrorCode::rate_limited, ErrorCode::unavailable, ErrorCode::internal},
+        false);
+    const auto security = security_for("bans:read");
+
+    json stream{{"operationId", "pbd.decisions.stream"},
+                {"summary",
+                 "CrowdSec bouncers' pull: the ip and range bans new or gone since this "
+                 "caller's last pull from this address"},
+                {"description",
+                 "CrowdSec's Local API, for its bouncers (`pbctl bouncers add` makes their key, "
+                 "which needs bans:read). The pull state is kept per key and client address, in "
+                 "the database. `startup=true`: every ban in force is new. User and key bans are "
+                 "never sent. Unknown scopes or origins, or a `startup` that is not a boolean, "
+                 "are 400."},
+                {"tags", {"pbd"}},
+                {"security", security}};
+    stream["parameters"] = {
+        query_param("startup", "true: the bouncer starts empty, send every ban in force",
+                    choice({"true", "false", "1", "0", "t", "f", "TRUE", "FALSE", "True", "False",
+                            "T", "F"})),
+        query_param("scopes", "Comma list of ip, range (default); country and as match nothing",
+                    string()),
+        query_param("origins", "Comma list of CrowdSec origins; pb's bans are cscli or crowdsec",
+                    string()),
+        query_param("scenarios_containing", "Comma list: the reason contains one of them",
+                    string()),
+        query_param("scenarios_not_containing", "Comma list: the reason contains none of them",
+                    string())};
+    stream["responses"] = errors;
+    stream["responses"]["200"] = json_answer(
+        "What changed; an empty list is null",
+        object({{"new", nullable(array(decision))}, {"deleted", nullable(array(decision))}}),
+        {{"new", {example}}, {"deleted", nullptr}});
+    json stream_head = stream;
+    stream_head["operationId"] = "pbd.decisions.stream.head";
+    stream_head["summary"] =
+        "Bouncers' health probe: admitted, answered empty, moves no pull state";
+    stream_head["responses"]["200"] = {{"description", "The key may pull"}};
+    paths["/v1/decisions/stream"]["get"] = stream;
+    paths["/v1/decisions/stream"]["head"] = stream_head;
+
+    json lookup{{"operationId", "pbd.decisions"},
+                {"summary", "CrowdSec bouncers' live lookup: the ban on an address or range"},
+                {"description",
+                 "One of `ip`, `range`, or `scope` with `value`. Answers the most specific ban "
+                 "in force covering it (an address: a ban on it or a range holding it; a range: "
+                 "a range ban holding all of it), or null."},
+                {"tags", {"pbd"}},
+                {"security", security}};
+    lookup["parameters"] = {
+        query_param("ip", "An IPv4 or IPv6 address", string()),
+        query_param("range", "A CIDR range", string()),
+        query_param("scope", "ip or range, with value", choice({"ip", "range", "Ip", "Range"})),
+        query_param("value", "The address or range, with scope", string()),
+        query_param("type", "ban; captcha and throttle find nothing in pb",
+                    choice({"ban", "captcha", "throttle"}))};
+    lookup["responses"] = errors;
+    lookup["responses"]["200"] =
+        json_answer("The ban, or null", nullable(array(decision)), json::array({example}));
+    json lookup_head = lookup;
+    lookup_head["operationId"] = "pbd.decisions.head";
+    lookup_head["summary"] = "Bouncers' health probe: admitted, answered empty";
+    lookup_head["responses"]["200"] = {{"description", "The key may look up"}};
+    paths["/v1/decisions"]["get"] = lookup;
+    paths["/v1/decisions"]["head"] = lookup_head;
+}
+
 }  // namespace
 
 void add_pbd_routes(json& paths) {
@@ -123,6 +221,8 @@ void add_pbd_routes(json& paths) {
     ws["responses"].erase("400");
     ws["responses"]["101"] = {{"description", "Switching to the WebSocket protocol"}};
     paths["/ws"]["get"] = ws;
+
+    add_crowdsec_routes(paths);
 }
 
 }  // namespace pb::docs

@@ -175,6 +175,31 @@ DELETE FROM signing_keys
 UPDATE signing_keys SET status = 'retired', private_sealed = NULL, retired_at = created_at
     WHERE origin = 'imported' AND status = 'verify' AND public_jwk IS NULL
 )SQL"},
+    // What each CrowdSec bouncer puller (its caller and client address) was
+    // last sent: its next delta pull is the difference between this and the
+    // bans in force (limits/bouncer_pulls.hpp says why a set, not a cursor).
+    // IF NOT EXISTS: tests that step the schema back past 6 run it again.
+    Migration{7, "CrowdSec bouncer pull state (per caller and address)", R"SQL(
+CREATE TABLE IF NOT EXISTS bouncer_pullers (
+    id            {{serial_pk}},
+    actor         TEXT NOT NULL,
+    address       TEXT NOT NULL,
+    first_pull_at BIGINT NOT NULL,
+    last_pull_at  BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS bouncer_pullers_who ON bouncer_pullers (actor, address);
+CREATE INDEX IF NOT EXISTS bouncer_pullers_last ON bouncer_pullers (last_pull_at);
+CREATE TABLE IF NOT EXISTS bouncer_sent (
+    puller_id  BIGINT NOT NULL,
+    ban_id     BIGINT NOT NULL,
+    kind       TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    reason     TEXT NOT NULL DEFAULT '',
+    origin     TEXT NOT NULL DEFAULT 'manual',
+    expires_at BIGINT,
+    PRIMARY KEY (puller_id, ban_id)
+)
+)SQL"},
 };
 
 constexpr std::string_view k_create_migrations_table =

@@ -92,7 +92,8 @@ Router::Router(Services& services, const ops::OpTable& table, Metrics& metrics)
       m_table(table),
       m_metrics(metrics),
       m_admission(services.admission()),
-      m_openapi(dump(docs::openapi_document(table, build_info::version()))) {
+      m_openapi(dump(docs::openapi_document(table, build_info::version()))),
+      m_crowdsec(services) {
     // Fail at start, not on the first request, when a bans/limits setting is bad.
     m_services.bans().refresh();
     for (const auto& op : table.all()) {
@@ -109,6 +110,9 @@ Router::Router(Services& services, const ops::OpTable& table, Metrics& metrics)
 std::vector<std::string> Router::routes(const ops::OpTable& table) {
     std::vector<std::string> out{"GET /ready", "GET /metrics", "GET /v1/auth", "GET /openapi.json",
                                  "GET /ws"};
+    for (auto& r : CrowdSecRoutes::routes()) {
+        out.push_back(std::move(r));
+    }
     for (const auto& op : table.all()) {
         out.push_back(op.route.method + " " + op.route.path);
     }
@@ -154,6 +158,14 @@ admission::Plan Router::plan(const Request& request) const {
             query.find("anonymous=true") != std::string_view::npos) {
             facts.anonymous = admission::Anonymous::allowed;
         }
+        return m_admission.plan(facts);
+    }
+    if (CrowdSecRoutes::owns(path)) {
+        if (request.method != "GET" && request.method != "HEAD") {
+            return {};
+        }
+        auto facts = facts_of(request, admission::Door::auth);
+        facts.permission = CrowdSecRoutes::k_permission;
         return m_admission.plan(facts);
     }
     if (path == "/openapi.json") {
@@ -238,6 +250,18 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
     }
     if (path == "/openapi.json") {
         return openapi(request, slot, response);
+    }
+    if (CrowdSecRoutes::owns(path)) {
+        slot = path == "/v1/decisions" ? m_metrics.decisions_slot()
+                                       : m_metrics.decisions_stream_slot();
+        try {
+            return m_crowdsec.handle(request, path, query, response);
+        } catch (const Error& e) {
+            if (is_db_failure(e)) {
+                m_metrics.count_db_error();
+            }
+            throw;
+        }
     }
     ops::OpTable::RouteMatch found;
     const auto& op = op_of(request, path, found, response);

@@ -10,6 +10,7 @@
 #include "common/core/error.hpp"
 #include "common/ops/registry.hpp"
 #include "common/runtime/services.hpp"
+#include "daemon/http/crowdsec_routes.hpp"
 #include "daemon/http/request.hpp"
 #include "daemon/metrics/metrics.hpp"
 
@@ -51,7 +52,7 @@ class Router {
     void set_ready(bool ready) { m_ready.store(ready, std::memory_order_relaxed); }
 
     // "METHOD /path" of every route pbd answers: the table's, the router's own
-    // (/ready, /metrics, /v1/auth, /openapi.json) and /ws (taken by the
+    // (/ready, /metrics, /v1/auth, /openapi.json, CrowdSec's /v1/decisions…) and /ws (taken by the
     // connection before the router). GET /openapi.json describes exactly these
     // (tests/daemon/openapi_test.cpp compares; `pbd --routes` prints them).
     static std::vector<std::string> routes(const ops::OpTable& table);
@@ -83,7 +84,8 @@ class Router {
     // allocations. Built from the table once; everything else goes to match().
     std::unordered_map<std::string, const ops::Op*> m_literal_routes;
     std::atomic<bool> m_ready{false};
-    std::string m_openapi;  // GET /openapi.json's body, made once from the table
+    std::string m_openapi;      // GET /openapi.json's body, made once from the table
+    CrowdSecRoutes m_crowdsec;  // /v1/decisions, /v1/decisions/stream
 };
 
 }  // namespace pb::daemon

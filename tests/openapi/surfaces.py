@@ -46,6 +46,7 @@ ORDER = [
     "secrets.destroy",
     "actions.list", "actions.show", "actions.run", "actions.lint",
     "audit.list", "db.backup", "db.purge",
+    "bouncers.add", "bouncers.list", "bouncers.remove",
     "keys.revoke", "keys.delete", "states.delete",
 ]
 

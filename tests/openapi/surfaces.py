@@ -161,7 +161,7 @@ VARYING = {
     "exp", "iat", "nbf", "latency_ms", "uptime_ms", "duration_ms", "reset_after_ms",
     "retry_after_ms", "actor", "x", "y", "n", "e", "stdout", "size_bytes", "bytes",
     "next_cursor", "file", "checksum", "seq", "hash", "created_by", "updated_by", "expires",
-    "previous_secret_valid_until", "fam",
+    "previous_secret_valid_until", "fam", "api_key", "key_id", "config", "revoked",
 }
 RFC3339_IN_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 # Fields set by pbd in the background, so present or not depending on timing

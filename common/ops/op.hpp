@@ -23,7 +23,17 @@ namespace pb::ops {
 //   json_object -> object (JSON text accepted). pbctl reads the text inline, from
 //                  a file path, "@path" or "-" (stdin), unless the param takes
 //                  NAME=VALUE words (FieldWords::yes)
-enum class ParamType { string, integer, boolean, duration, time, string_list, json_object };
+//   json_value  -> any JSON value, as sent (a WebSocket room message's data)
+enum class ParamType {
+    string,
+    integer,
+    boolean,
+    duration,
+    time,
+    string_list,
+    json_object,
+    json_value
+};
 
 enum class Required { no, yes };
 enum class Positional { no, yes };
@@ -50,6 +60,9 @@ struct Param {
     std::vector<std::string> choices;   // allowed values of a string, if limited
     std::string flag;                   // CLI long flag when not the name ("perm")
     std::int64_t min = 0;               // lower bound of an integer
+    // Longest string accepted (a credential may be longer than most text:
+    // the token service then applies tokens.max_size with its own reason).
+    std::size_t max_length = 4096;
     // Where shell completion finds live values: a list op and the field of its
     // rows, e.g. {"states.list", "id"}. Completion runs it locally, so only for
     // lists that are cheap to read.
@@ -75,6 +88,26 @@ struct Example {
     std::string summary;
     nlohmann::json args = nlohmann::json::object();
     nlohmann::json result;
+};
+
+// Where an op is served. Most ops everywhere: pbctl (on the database and
+// with --server), their HTTP route and a WebSocket message. A WebSocket op
+// (a session's own: its credential, subscriptions and rooms) only as a
+// message on pbd's /ws: no route, no pbctl command, not in /openapi.json.
+// The table describes it; pbd binds its handler, which needs the session.
+enum class Surface { everywhere, websocket };
+// Whether a WebSocket message may call the op before its socket has a
+// credential: only the ops that present one (authenticate, token_refresh).
+enum class BeforeAuth { refused, allowed };
+
+// A message pbd sends on a socket unasked once an op has set it up
+// (subscribe: the events; join_room: the room's notices and messages).
+// /asyncapi.json describes it; its example validates against its schema.
+struct Push {
+    std::string name;  // "event", "room.message"
+    std::string summary;
+    nlohmann::json schema;  // of the whole frame
+    nlohmann::json example;
 };
 
 struct Context;
@@ -125,6 +158,13 @@ struct Op {
     std::vector<ErrorCode> errors;
     // At least one; the first is the one documentation shows first.
     std::vector<Example> examples;
+    Surface surface = Surface::everywhere;
+    BeforeAuth before_auth = BeforeAuth::refused;  // WebSocket ops only
+    std::vector<Push> pushes;                      // WebSocket ops only
+    // A longer description for pbd(8) and /asyncapi.json (WebSocket ops).
+    std::string description;
+
+    bool websocket_only() const { return surface == Surface::websocket; }
 
     std::string group() const { return name.substr(0, name.find('.')); }
     // The command's dotted path in pbctl: the name, with cli_group for group.

@@ -104,7 +104,7 @@ json param_schema(const Param& p) {
     json s;
     switch (p.type) {
         case ParamType::string:
-            s = {{"type", "string"}, {"maxLength", 4096}};
+            s = {{"type", "string"}, {"maxLength", p.max_length}};
             if (!p.choices.empty()) {
                 s["enum"] = p.choices;
             }
@@ -136,6 +136,9 @@ json param_schema(const Param& p) {
             break;
         case ParamType::json_object:
             s = {{"type", "object"}};
+            break;
+        case ParamType::json_value:
+            s = json::object();  // any JSON value
             break;
     }
     if (!p.fallback.is_null()) {

@@ -65,8 +65,9 @@ json canonical(const Param& p, const json& v, UnixMillis now, NameStyle style) {
                 }
                 reject(p, style, "one of " + list, v);
             }
-            if (s.size() > 4096) {
-                reject(p, style, "at most 4096 characters", json("…"));
+            if (s.size() > p.max_length) {
+                reject(p, style, "at most " + std::to_string(p.max_length) + " characters",
+                       json("…"));
             }
             return v;
         }
@@ -174,6 +175,8 @@ json canonical(const Param& p, const json& v, UnixMillis now, NameStyle style) {
             }
             reject(p, style, "a JSON object", v);
         }
+        case ParamType::json_value:
+            return v;
     }
     reject(p, style, "a value", v);
 }

@@ -76,6 +76,7 @@ Metrics::Metrics(const ops::OpTable& table) : m_table(table), m_ops(table.all().
     m_labels.push_back({"/metrics", "GET"});
     m_labels.push_back({"/v1/auth", "GET"});
     m_labels.push_back({"/openapi.json", "GET"});
+    m_labels.push_back({"/asyncapi.json", "GET"});
     for (const char* route : {"unmatched", "rejected"}) {
         for (const auto m : k_methods) {
             m_labels.push_back({route, std::string(m)});
@@ -94,11 +95,11 @@ std::size_t Metrics::op_slot(const ops::Op& op) const {
 }
 
 std::size_t Metrics::unmatched_slot(std::string_view method) const {
-    return m_ops + 4 + method_index(method);
+    return m_ops + 5 + method_index(method);
 }
 
 std::size_t Metrics::rejected_slot(std::string_view method) const {
-    return m_ops + 4 + k_methods.size() + method_index(method);
+    return m_ops + 5 + k_methods.size() + method_index(method);
 }
 
 Metrics::Shard& Metrics::shard() {

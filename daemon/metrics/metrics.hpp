@@ -33,6 +33,7 @@ class Metrics {
     std::size_t metrics_slot() const { return m_ops + 1; }
     std::size_t auth_slot() const { return m_ops + 2; }
     std::size_t openapi_slot() const { return m_ops + 3; }
+    std::size_t asyncapi_slot() const { return m_ops + 4; }
     // route="unmatched": no route for the path or the method (404, 405).
     std::size_t unmatched_slot(std::string_view method) const;
     // route="rejected": refused before routing (413, 431, overload, bad HTTP).

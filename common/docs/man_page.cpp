@@ -124,7 +124,7 @@ void write_websocket(std::ostringstream& s, const ops::OpTable& table) {
     s << ".SH WEBSOCKET\n"
          "pbd speaks WebSocket at \\fB/ws\\fR on the same port. A request is a text message "
          "\\fB{\"id\":1,\"op\":\"states.get\",\"args\":{\"id\":\"user_1\"}}\\fR, answered "
-         "\\fB{\"id\":1,\"ok\":true,\"result\":{…}}\\fR or "
+         "\\fB{\"id\":1,\"ok\":true,\"result\":{...}}\\fR or "
          "\\fB{\"id\":1,\"ok\":false,\"error\":{\"code\",\"message\",\"details\"}}\\fR; requests "
          "of one socket are answered one at a time, in order. Every op of the HTTP routes above "
          "may be sent by its name, with its arguments as one JSON object; a socket "
@@ -153,7 +153,8 @@ void write_websocket(std::ostringstream& s, const ops::OpTable& table) {
         }
         for (const auto& push : op.pushes) {
             s << ".TP\nthen pushes \\fB" << roff(push.name) << "\\fR\n"
-              << roff(push.summary) << ": \\fB" << roff(push.example.dump()) << "\\fR\n";
+              << roff(push.summary) << ":\n.nf\n"
+              << roff(push.example.dump()) << "\n.fi\n";
         }
         for (const auto& ex : op.examples) {
             const nlohmann::json request{{"id", 1}, {"op", op.name}, {"args", ex.args}};

@@ -80,8 +80,8 @@ TEST(OpSurface, JsonValueTakesAnyValueAsIs) {
                                  .type = ParamType::json_value,
                                  .help = "h",
                                  .required = Required::yes}}};
-    for (const json v : {json("text"), json(12), json(true), json::array({1, "a"}),
-                         json{{"k", {{"deep", 1}}}}, json(std::string(10'000, 'x'))}) {
+    for (const json& v : {json("text"), json(12), json(true), json::array({1, "a"}),
+                          json{{"k", {{"deep", 1}}}}, json(std::string(10'000, 'x'))}) {
         EXPECT_EQ(validate_args(op, {{"data", v}}, 0)["data"], v);
     }
     EXPECT_EQ(test::error_code_of([&] { validate_args(op, json::object(), 0); }),

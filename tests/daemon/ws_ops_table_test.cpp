@@ -298,8 +298,14 @@ TEST(WsOpsTable, ResubscribeWithSinceReplaysWhatWasNotSent) {
         const auto r = ws.call("states.update", {{"id", "s1"}, {"data", {{"n", n}}}});
         EXPECT_EQ(r["ok"], true) << r.dump();
     };
+    // A watcher sees the first two events go out: the tail has published
+    // them, so a subscription without since starts after them.
+    WsClient watcher(pbd.port(), {{"X-API-Key", pbd.bootstrap_key()}});
+    ASSERT_EQ(watcher.call("subscribe", {{"topics", {"states"}}})["ok"], true);
     ASSERT_EQ(ws.call("states.register", {{"id", "s1"}, {"type", "user"}})["ok"], true);
     update(1);
+    ASSERT_TRUE(watcher.next_event().is_object());
+    ASSERT_TRUE(watcher.next_event().is_object());
     const auto live = ws.call("subscribe", {{"topics", {"states/s1"}}});
     ASSERT_EQ(live["ok"], true) << live.dump();
     EXPECT_EQ(live["result"]["replayed"], 0);

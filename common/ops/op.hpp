@@ -95,7 +95,7 @@ struct Example {
 // (a session's own: its credential, subscriptions and rooms) only as a
 // message on pbd's /ws: no route, no pbctl command, not in /openapi.json.
 // The table describes it; pbd binds its handler, which needs the session.
-enum class Surface { everywhere, websocket };
+enum class ServedOn { everywhere, websocket };
 // Whether a WebSocket message may call the op before its socket has a
 // credential: only the ops that present one (authenticate, token_refresh).
 enum class BeforeAuth { refused, allowed };
@@ -158,13 +158,13 @@ struct Op {
     std::vector<ErrorCode> errors;
     // At least one; the first is the one documentation shows first.
     std::vector<Example> examples;
-    Surface surface = Surface::everywhere;
+    ServedOn served_on = ServedOn::everywhere;
     BeforeAuth before_auth = BeforeAuth::refused;  // WebSocket ops only
     std::vector<Push> pushes;                      // WebSocket ops only
     // A longer description for pbd(8) and /asyncapi.json (WebSocket ops).
     std::string description;
 
-    bool websocket_only() const { return surface == Surface::websocket; }
+    bool websocket_only() const { return served_on == ServedOn::websocket; }
 
     std::string group() const { return name.substr(0, name.find('.')); }
     // The command's dotted path in pbctl: the name, with cli_group for group.

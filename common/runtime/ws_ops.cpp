@@ -17,7 +17,7 @@ using ops::Param;
 using ops::ParamType;
 using ops::Required;
 using ops::Secret;
-using ops::Surface;
+using ops::ServedOn;
 
 const char* const k_example_key = "pb_4fQ9kZr2Lm8x_Vb3nQ7sT1wXy5Za8Cd2Ef4Gh6Jk9Mn0Pq0aB1c2D";
 // Room names: what Rooms accepts (daemon/ws/rooms.cpp).
@@ -36,7 +36,7 @@ ops::Handler only_on_a_socket(const std::string& name) {
 }
 
 Op websocket_op(Op op) {
-    op.surface = Surface::websocket;
+    op.served_on = ServedOn::websocket;
     op.handler = only_on_a_socket(op.name);
     return op;
 }

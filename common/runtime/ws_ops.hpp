@@ -4,7 +4,7 @@
 
 namespace pb::runtime {
 
-// The WebSocket session's own ops (ops::Surface::websocket): authenticate,
+// The WebSocket session's own ops (ops::ServedOn::websocket): authenticate,
 // token_refresh, subscribe, unsubscribe, join_room, leave_room, room_message,
 // get_room_info. Described here (params, permission, answer and pushed
 // frames, errors, examples) so that validation, permissions, pbd(8) and

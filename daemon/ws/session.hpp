@@ -69,9 +69,9 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
     // Attaches to the hub and admits the client on the pool. Runs on the worker's thread.
     void start();
 
-    // Error(internal) unless every WebSocket op of `table` (ops::Surface::
-    // websocket) has a handler here and every handler here is such an op:
-    // pbd checks at start (session_table.cpp).
+    // Error(internal) unless every WebSocket op of `table`
+    // (ops::ServedOn::websocket) has a handler here and every handler here is
+    // such an op: pbd checks at start (session_table.cpp).
     static void check_bindings(const ops::OpTable& table);
 
     // WsSink: thread-safe, never block.

@@ -1,4 +1,4 @@
-// The table's WebSocket ops (ops::Surface::websocket) bound to the session's
+// The table's WebSocket ops (ops::ServedOn::websocket) bound to the session's
 // handlers by name: the table says what each takes, needs and answers; the
 // session, which alone has the socket and the hub, does it.
 #include "common/core/error.hpp"

@@ -1,4 +1,4 @@
-// The WebSocket-only ops as entries of the op table (ops::Surface::websocket),
+// The WebSocket-only ops as entries of the op table (ops::ServedOn::websocket),
 // through a real pbd: they are in the table and nowhere but on /ws (no route,
 // no pbctl command, not in /openapi.json); the session checks the table's
 // permission and validates with validate_args; an unknown op is answered as

@@ -1,4 +1,4 @@
-// Where an op is served (ops::Surface) and the param kinds the WebSocket ops
+// Where an op is served (ops::ServedOn) and the param kinds the WebSocket ops
 // brought: the table keeps WebSocket ops out of route matching, refuses a
 // route on one and a missing route on any other; json_value passes any JSON
 // as is; max_length bounds a string.
@@ -19,12 +19,12 @@ namespace {
 using nlohmann::json;
 
 Op websocket_op(std::string name) {
-    return Op{.name = std::move(name), .summary = "s", .surface = Surface::websocket};
+    return Op{.name = std::move(name), .summary = "s", .served_on = ServedOn::websocket};
 }
 
 // A WebSocket op has no route, every other op has one, and matching a path
 // never finds a WebSocket op (its empty route matches nothing).
-TEST(OpSurface, RoutesAreForOpsServedEverywhereOnly) {
+TEST(OpServedOn, RoutesAreForOpsServedEverywhereOnly) {
     OpTable t;
     auto routed = websocket_op("routed_ws");
     routed.route = {"GET", "/v1/ws-op"};
@@ -42,7 +42,7 @@ TEST(OpSurface, RoutesAreForOpsServedEverywhereOnly) {
 
 // The real table: the eight WebSocket ops are there, routeless, with a
 // handler that refuses to run them anywhere but on a socket.
-TEST(OpSurface, TheTablesWebSocketOpsRefuseToRunElsewhere) {
+TEST(OpServedOn, TheTablesWebSocketOpsRefuseToRunElsewhere) {
     std::set<std::string> names;
     for (const auto& op : runtime::op_table().all()) {
         if (!op.websocket_only()) {
@@ -73,7 +73,7 @@ TEST(OpSurface, TheTablesWebSocketOpsRefuseToRunElsewhere) {
 }
 
 // json_value: any JSON value, unchanged; required still means present.
-TEST(OpSurface, JsonValueTakesAnyValueAsIs) {
+TEST(OpServedOn, JsonValueTakesAnyValueAsIs) {
     const Op op{.name = "t.any",
                 .summary = "s",
                 .params = {Param{.name = "data",
@@ -90,7 +90,7 @@ TEST(OpSurface, JsonValueTakesAnyValueAsIs) {
 }
 
 // max_length bounds a string param: 4096 unless the param says otherwise.
-TEST(OpSurface, MaxLengthBoundsAString) {
+TEST(OpServedOn, MaxLengthBoundsAString) {
     Op op{.name = "t.text", .summary = "s", .params = {Param{.name = "s", .help = "h"}}};
     EXPECT_NO_THROW(validate_args(op, {{"s", std::string(4096, 'x')}}, 0));
     EXPECT_EQ(test::error_code_of([&] {

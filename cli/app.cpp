@@ -22,6 +22,7 @@
 #include "common/core/config.hpp"
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
+#include "common/docs/asyncapi.hpp"
 #include "common/docs/man_page.hpp"
 #include "common/docs/openapi.hpp"
 #include "common/ops/validate.hpp"
@@ -255,6 +256,14 @@ int run(int argc, char** argv) {
         "Routes, parameters, request and response schemas, errors and examples of every op. "
         "Feed it to a client generator, e.g.: pbctl openapi > pbd.json && npx "
         "openapi-typescript pbd.json -o pbd.ts");
+    auto* asyncapi = app.add_subcommand(
+        "asyncapi",
+        "Print pbd's WebSocket API as an AsyncAPI 3.0 document (what GET /asyncapi.json "
+        "answers), made from the op table: no database, no server");
+    asyncapi->footer(
+        "The channel /ws, a request and an answer message for every op a socket may send "
+        "(the table's ops and the WebSocket-only ones: authenticate, subscribe, rooms, ...), "
+        "the error frame and the events and room messages pbd pushes.");
     // Writes the manual pages; hidden (no group): the build runs it, people read man.
     std::string page;
     auto* man = app.add_subcommand("__man", "Print a manual page in roff")->group("");
@@ -278,6 +287,10 @@ int run(int argc, char** argv) {
     }
     if (openapi->parsed()) {
         std::cout << docs::openapi_document(table, build_info::version()).dump(2) << '\n';
+        return 0;
+    }
+    if (asyncapi->parsed()) {
+        std::cout << docs::asyncapi_document(table, build_info::version()).dump(2) << '\n';
         return 0;
     }
     if (completion->parsed() || man->parsed()) {

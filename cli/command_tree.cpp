@@ -34,6 +34,9 @@ CommandTree::CommandTree(CLI::App& app, const ops::OpTable& table) {
     // last is a group command, created once.
     std::map<std::string, CLI::App*> groups;
     for (const auto& op : table.all()) {
+        if (op.websocket_only()) {
+            continue;  // a WebSocket session's own op: nothing pbctl could run
+        }
         CLI::App* parent = &app;
         std::string path;
         const std::string cli_name = op.cli_path();

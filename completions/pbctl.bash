@@ -3,7 +3,7 @@
 __pbctl_data() {
     case "$1" in
         "")
-            commands="health version db config keys tokens bans limits states audit actions vault completion openapi events"
+            commands="health version db config keys tokens bans limits states audit bouncers actions vault completion openapi asyncapi events"
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
@@ -28,6 +28,11 @@ __pbctl_data() {
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --arg --args-json "
             files=" --config --db --args-json " ;;
         "actions show")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "asyncapi")
             commands=""
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
@@ -73,6 +78,26 @@ __pbctl_data() {
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --scope --limit --cursor "
             files=" --config --db " ;;
         "bans remove")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "bouncers")
+            commands="add list remove"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "bouncers add")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --url"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --url "
+            files=" --config --db " ;;
+        "bouncers list")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "bouncers remove")
             commands=""
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
@@ -420,6 +445,9 @@ __pbctl_choices() {
         "actions show|--log-level") choices="trace debug info warn error off" ;;
         "actions show|--output") choices="table json csv" ;;
         "actions show|-o") choices="table json csv" ;;
+        "asyncapi|--log-level") choices="trace debug info warn error off" ;;
+        "asyncapi|--output") choices="table json csv" ;;
+        "asyncapi|-o") choices="table json csv" ;;
         "audit|--log-level") choices="trace debug info warn error off" ;;
         "audit|--output") choices="table json csv" ;;
         "audit|-o") choices="table json csv" ;;
@@ -449,6 +477,18 @@ __pbctl_choices() {
         "bans remove|--log-level") choices="trace debug info warn error off" ;;
         "bans remove|--output") choices="table json csv" ;;
         "bans remove|-o") choices="table json csv" ;;
+        "bouncers|--log-level") choices="trace debug info warn error off" ;;
+        "bouncers|--output") choices="table json csv" ;;
+        "bouncers|-o") choices="table json csv" ;;
+        "bouncers add|--log-level") choices="trace debug info warn error off" ;;
+        "bouncers add|--output") choices="table json csv" ;;
+        "bouncers add|-o") choices="table json csv" ;;
+        "bouncers list|--log-level") choices="trace debug info warn error off" ;;
+        "bouncers list|--output") choices="table json csv" ;;
+        "bouncers list|-o") choices="table json csv" ;;
+        "bouncers remove|--log-level") choices="trace debug info warn error off" ;;
+        "bouncers remove|--output") choices="table json csv" ;;
+        "bouncers remove|-o") choices="table json csv" ;;
         "completion|--log-level") choices="trace debug info warn error off" ;;
         "completion|--output") choices="table json csv" ;;
         "completion|-o") choices="table json csv" ;;

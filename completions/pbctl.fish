@@ -3,7 +3,7 @@
 function __pbctl_data --argument-names cmdpath
     switch "$cmdpath"
         case ''
-            set -g __pbctl_commands health version db config keys tokens bans limits states audit actions vault completion openapi events
+            set -g __pbctl_commands health version db config keys tokens bans limits states audit bouncers actions vault completion openapi asyncapi events
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
@@ -28,6 +28,11 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --arg --args-json
             set -g __pbctl_files --config --db --args-json
         case 'actions show'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'asyncapi'
             set -g __pbctl_commands 
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
@@ -73,6 +78,26 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --scope --limit --cursor
             set -g __pbctl_files --config --db
         case 'bans remove'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'bouncers'
+            set -g __pbctl_commands add list remove
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'bouncers add'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --url
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --url
+            set -g __pbctl_files --config --db
+        case 'bouncers list'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'bouncers remove'
             set -g __pbctl_commands 
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
@@ -442,6 +467,12 @@ function __pbctl_choices --argument-names cmdpath flag
             printf '%s\n' table json csv
         case 'actions show|-o'
             printf '%s\n' table json csv
+        case 'asyncapi|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'asyncapi|--output'
+            printf '%s\n' table json csv
+        case 'asyncapi|-o'
+            printf '%s\n' table json csv
         case 'audit|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'audit|--output'
@@ -499,6 +530,30 @@ function __pbctl_choices --argument-names cmdpath flag
         case 'bans remove|--output'
             printf '%s\n' table json csv
         case 'bans remove|-o'
+            printf '%s\n' table json csv
+        case 'bouncers|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'bouncers|--output'
+            printf '%s\n' table json csv
+        case 'bouncers|-o'
+            printf '%s\n' table json csv
+        case 'bouncers add|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'bouncers add|--output'
+            printf '%s\n' table json csv
+        case 'bouncers add|-o'
+            printf '%s\n' table json csv
+        case 'bouncers list|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'bouncers list|--output'
+            printf '%s\n' table json csv
+        case 'bouncers list|-o'
+            printf '%s\n' table json csv
+        case 'bouncers remove|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'bouncers remove|--output'
+            printf '%s\n' table json csv
+        case 'bouncers remove|-o'
             printf '%s\n' table json csv
         case 'completion|--log-level'
             printf '%s\n' trace debug info warn error off

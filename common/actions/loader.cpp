@@ -368,6 +368,9 @@ class FileChecker {
                 add(line_of(run["op"]), "run.op: no op \"" + r.op + "\"");
             } else if (r.op.starts_with("actions.")) {
                 add(line_of(run["op"]), "run.op: an action cannot run the actions ops");
+            } else if (op->websocket_only()) {
+                add(line_of(run["op"]),
+                    "run.op: \"" + r.op + "\" is a WebSocket session's op, not one an action runs");
             }
         }
         if (const auto args = run["args"]) {

@@ -161,6 +161,79 @@ void write_exit_status(std::ostringstream& s) {
     }
 }
 
+// What a WebSocket message's param holds, for people.
+std::string type_word(const ops::Param& p) {
+    switch (p.type) {
+        case ops::ParamType::integer:
+            return "integer";
+        case ops::ParamType::boolean:
+            return "boolean";
+        case ops::ParamType::duration:
+            return "duration";
+        case ops::ParamType::time:
+            return "time";
+        case ops::ParamType::string_list:
+            return "list of text";
+        case ops::ParamType::json_object:
+            return "JSON object";
+        case ops::ParamType::json_value:
+            return "any JSON value";
+        case ops::ParamType::string:
+            break;
+    }
+    return "text";
+}
+
+// The WebSocket: its messages, and the ops only a socket serves, each with
+// its params, the frames it makes pbd push, and its examples as messages.
+void write_websocket(std::ostringstream& s, const ops::OpTable& table) {
+    s << ".SH WEBSOCKET\n"
+         "pbd speaks WebSocket at \\fB/ws\\fR on the same port. A request is a text message "
+         "\\fB{\"id\":1,\"op\":\"states.get\",\"args\":{\"id\":\"user_1\"}}\\fR, answered "
+         "\\fB{\"id\":1,\"ok\":true,\"result\":{...}}\\fR or "
+         "\\fB{\"id\":1,\"ok\":false,\"error\":{\"code\",\"message\",\"details\"}}\\fR; requests "
+         "of one socket are answered one at a time, in order. Every op of the HTTP routes above "
+         "may be sent by its name, with its arguments as one JSON object; a socket "
+         "authenticates first (with its upgrade's headers, or \\fBauthenticate\\fR), and each "
+         "op is then admitted as one HTTP request would be. These ops are served on a socket "
+         "only:\n";
+    for (const auto& op : table.all()) {
+        if (!op.websocket_only()) {
+            continue;
+        }
+        s << ".TP\n\\fB" << roff(op.name) << "\\fR\n" << roff(op.summary) << '.';
+        if (!op.permission.empty()) {
+            s << " Needs \\fB" << roff(op.permission) << "\\fR.";
+        } else if (op.before_auth == ops::BeforeAuth::allowed) {
+            s << " Needs no credential.";
+        }
+        if (!op.description.empty()) {
+            s << ' ' << roff(op.description);
+        }
+        s << '\n';
+        s << ".RS\n";
+        for (const auto& p : op.params) {
+            s << ".TP\n\\fB" << roff(p.name) << "\\fR (" << type_word(p)
+              << (p.required == ops::Required::yes ? ", required" : "") << ")\n"
+              << roff(p.help) << '\n';
+        }
+        for (const auto& push : op.pushes) {
+            s << ".TP\nthen pushes \\fB" << roff(push.name) << "\\fR\n"
+              << roff(push.summary) << ":\n.nf\n"
+              << roff(push.example.dump()) << "\n.fi\n";
+        }
+        for (const auto& ex : op.examples) {
+            const nlohmann::json request{{"id", 1}, {"op", op.name}, {"args", ex.args}};
+            const nlohmann::json answer{{"id", 1}, {"ok", true}, {"result", ex.result}};
+            s << ".PP\n"
+              << roff(ex.summary) << ":\n.PP\n.nf\n"
+              << roff("-> " + request.dump()) << '\n'
+              << roff("<- " + answer.dump()) << "\n.fi\n";
+        }
+        s << ".RE\n";
+    }
+}
+
 }  // namespace
 
 std::string roff(std::string_view text) {
@@ -247,9 +320,10 @@ std::string pbd_man_page(const CommandSpec& pbd, const ops::OpTable& table,
          "\\fB/v1/auth\\fR (for a reverse proxy's \\fBauth_request\\fR) and "
          "\\fB/openapi.json\\fR (this API as an OpenAPI 3.1 document, with each route's "
          "parameters, request and response schemas, errors and examples; no credential; "
-         "\\fBpbctl openapi\\fR prints the same):\n";
+         "\\fBpbctl openapi\\fR prints the same) and \\fB/asyncapi.json\\fR (the WebSocket "
+         "messages as an AsyncAPI 3.0 document; \\fBpbctl asyncapi\\fR prints the same):\n";
     for (const auto& op : table.all()) {
-        if (op.route.path.empty()) {
+        if (op.websocket_only()) {
             continue;
         }
         s << ".TP\n\\fB" << op.route.method << ' ' << roff(op.route.path) << "\\fR\n"
@@ -288,6 +362,7 @@ std::string pbd_man_page(const CommandSpec& pbd, const ops::OpTable& table,
          "six minutes, so a client caching that long never misses a signing key (retiring the "
          "old key makes the new one sign at once). Every other answer is "
          "\\fBCache\\-Control: no\\-store\\fR.\n";
+    write_websocket(s, table);
     write_exit_status(s);
     write_environment(s, ConfigScope::cli);
     s << ".SH SEE ALSO\n\\fBpbctl\\fR(1), \\fBpb.yaml\\fR(5)\n";

@@ -9,6 +9,7 @@
 #include "common/core/problem.hpp"
 #include "common/docs/command_line.hpp"
 #include "common/docs/openapi_routes.hpp"
+#include "common/docs/schema_refs.hpp"
 #include "common/ops/schema.hpp"
 
 namespace pb::docs {
@@ -99,41 +100,6 @@ std::string slug(const std::string& text, std::set<std::string>& used) {
         unique = out + "-" + std::to_string(n);
     }
     return unique;
-}
-
-// Moves every named schema (schema::named) into components/schemas and leaves
-// a $ref; one name, one schema.
-void hoist(json& s, json& components) {
-    if (!s.is_object()) {
-        return;
-    }
-    if (s.contains("properties")) {
-        for (auto& [name, p] : s["properties"].items()) {
-            hoist(p, components);
-        }
-    }
-    for (const char* k : {"items", "additionalProperties"}) {
-        if (s.contains(k)) {
-            hoist(s[k], components);
-        }
-    }
-    for (const char* k : {"anyOf", "oneOf", "allOf"}) {
-        if (s.contains(k)) {
-            for (auto& item : s[k]) {
-                hoist(item, components);
-            }
-        }
-    }
-    if (!s.contains("title")) {
-        return;
-    }
-    const auto name = s["title"].get<std::string>();
-    auto& slot = components[name];
-    if (!slot.is_null() && slot != s) {
-        throw Error(ErrorCode::internal, "openapi: two different schemas are named " + name);
-    }
-    slot = s;
-    s = json{{"$ref", "#/components/schemas/" + name}};
 }
 
 // Every code pb::Error has, in the order of its table.
@@ -411,6 +377,9 @@ json openapi_document(const ops::OpTable& table, std::string_view version) {
     json paths = json::object();
     std::set<std::string> groups;
     for (const auto& op : table.all()) {
+        if (op.websocket_only()) {
+            continue;  // messages on /ws: /asyncapi.json describes them
+        }
         auto& item = paths[openapi_path(op.route.path)];
         std::string method = op.route.method;
         std::transform(method.begin(), method.end(), method.begin(),
@@ -458,17 +427,18 @@ json openapi_document(const ops::OpTable& table, std::string_view version) {
                     continue;
                 }
                 if (r.contains("content") && r["content"].contains("application/json")) {
-                    hoist(r["content"]["application/json"]["schema"], components["schemas"]);
+                    hoist_named_schemas(r["content"]["application/json"]["schema"],
+                                        components["schemas"]);
                 }
             }
             if (o.contains("requestBody")) {
-                hoist(o["requestBody"]["content"]["application/json"]["schema"],
-                      components["schemas"]);
+                hoist_named_schemas(o["requestBody"]["content"]["application/json"]["schema"],
+                                    components["schemas"]);
             }
             if (o.contains("parameters")) {
                 for (auto& p : o["parameters"]) {
                     if (p.contains("schema")) {
-                        hoist(p["schema"], components["schemas"]);
+                        hoist_named_schemas(p["schema"], components["schemas"]);
                     }
                 }
             }

@@ -203,6 +203,20 @@ void add_pbd_routes(json& paths) {
                     {{"openapi", "3.1.0"}, {"info", {{"title", "pbd"}, {"version", "0.1.0"}}}});
     paths["/openapi.json"]["get"] = openapi;
 
+    json asyncapi{{"operationId", "pbd.asyncapi"},
+                  {"summary",
+                   "The WebSocket API (/ws) as an AsyncAPI 3.0 document: every message a socket "
+                   "may send, its answer, and the frames pbd pushes (pbctl asyncapi prints the "
+                   "same offline)"},
+                  {"tags", {"pbd"}},
+                  {"security", json::array()}};
+    asyncapi["responses"] =
+        error_responses({ErrorCode::banned, ErrorCode::rate_limited, ErrorCode::internal}, false);
+    asyncapi["responses"]["200"] = json_answer(
+        "An AsyncAPI 3.0 document", free_object(),
+        {{"asyncapi", "3.0.0"}, {"info", {{"title", "pbd WebSocket"}, {"version", "0.1.0"}}}});
+    paths["/asyncapi.json"]["get"] = asyncapi;
+
     json ws{{"operationId", "pbd.ws"},
             {"summary", "WebSocket: ops as JSON messages, event subscriptions, rooms"},
             {"description",
@@ -210,6 +224,8 @@ void add_pbd_routes(json& paths) {
              "`{\"id\":1,\"op\":\"states.get\",\"args\":{…}}`, answered "
              "`{\"id\":1,\"ok\":true,\"result\":{…}}` or `{\"id\":1,\"ok\":false,\"error\":{…}}`; "
              "a credential is sent in the upgrade's headers or in an `authenticate` message. "
+             "Every op of this document may be sent so, and the WebSocket-only ops "
+             "(authenticate, subscribe, rooms, …): GET /asyncapi.json describes them all. "
              "See pbd(8)."},
             {"tags", {"pbd"}},
             {"security", optional_credential()}};

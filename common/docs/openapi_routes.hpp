@@ -12,9 +12,10 @@
 namespace pb::docs {
 
 // Adds to `paths` the routes pbd answers outside the op table: /ready,
-// /metrics, /v1/auth (the reverse-proxy gate), /openapi.json, /ws and
-// CrowdSec's /v1/decisions and /v1/decisions/stream (GET and HEAD). Keep in
-// step with daemon/router.cpp (Router::own_routes; the route-set test checks).
+// /metrics, /v1/auth (the reverse-proxy gate), /openapi.json, /asyncapi.json,
+// /ws and CrowdSec's /v1/decisions and /v1/decisions/stream (GET and HEAD).
+// Keep in step with daemon/router.cpp (Router::own_routes; the route-set test
+// checks).
 void add_pbd_routes(nlohmann::json& paths);
 
 // The error responses, by HTTP status, for `codes` (each status lists its codes

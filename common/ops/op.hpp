@@ -27,7 +27,17 @@ namespace pb::ops {
 // object, "never". pbctl reads an object's text inline, from a file path,
 // "@path" or "-" (stdin), unless the param takes NAME=VALUE words
 // (FieldWords::yes).
-enum class ParamType { string, integer, boolean, duration, time, string_list, json_object };
+//   json_value  -> any JSON value, as sent (a WebSocket room message's data)
+enum class ParamType {
+    string,
+    integer,
+    boolean,
+    duration,
+    time,
+    string_list,
+    json_object,
+    json_value
+};
 
 // `api`: required of HTTP and WebSocket callers, while pbctl may give it by a
 // CliOnly param instead (bans import FILE becomes the `document`).
@@ -95,6 +105,26 @@ struct Example {
     nlohmann::json result;
 };
 
+// Where an op is served. Most ops everywhere: pbctl (on the database and
+// with --server), their HTTP route and a WebSocket message. A WebSocket op
+// (a session's own: its credential, subscriptions and rooms) only as a
+// message on pbd's /ws: no route, no pbctl command, not in /openapi.json.
+// The table describes it; pbd binds its handler, which needs the session.
+enum class ServedOn { everywhere, websocket };
+// Whether a WebSocket message may call the op before its socket has a
+// credential: only the ops that present one (authenticate, token_refresh).
+enum class BeforeAuth { refused, allowed };
+
+// A message pbd sends on a socket unasked once an op has set it up
+// (subscribe: the events; join_room: the room's notices and messages).
+// /asyncapi.json describes it; its example validates against its schema.
+struct Push {
+    std::string name;  // "event", "room.message"
+    std::string summary;
+    nlohmann::json schema;  // of the whole frame
+    nlohmann::json example;
+};
+
 struct Context;
 using Handler = std::function<nlohmann::json(Context&, const nlohmann::json& args)>;
 
@@ -145,6 +175,13 @@ struct Op {
     std::vector<ErrorCode> errors;
     // At least one; the first is the one documentation shows first.
     std::vector<Example> examples;
+    ServedOn served_on = ServedOn::everywhere;
+    BeforeAuth before_auth = BeforeAuth::refused;  // WebSocket ops only
+    std::vector<Push> pushes;                      // WebSocket ops only
+    // A longer description for pbd(8) and /asyncapi.json (WebSocket ops).
+    std::string description;
+
+    bool websocket_only() const { return served_on == ServedOn::websocket; }
 
     std::string group() const { return name.substr(0, name.find('.')); }
     // The command's dotted path in pbctl: the name, with cli_group for group.

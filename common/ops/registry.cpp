@@ -38,11 +38,17 @@ const Param* Op::find_param(std::string_view n) const {
 
 void OpTable::add(Op op) {
     add_next_cursor(op);
+    // A WebSocket op is a message, never a route; every other op has one.
+    if (op.websocket_only() != op.route.path.empty()) {
+        throw Error(ErrorCode::internal,
+                    "op " + op.name + ": a route is for ops served everywhere, and only for them");
+    }
     for (const auto& existing : m_ops) {
         if (existing.name == op.name) {
             throw Error(ErrorCode::internal, "op registered twice: " + op.name);
         }
-        if (existing.route.method == op.route.method && existing.route.path == op.route.path) {
+        if (!op.websocket_only() && existing.route.method == op.route.method &&
+            existing.route.path == op.route.path) {
             throw Error(ErrorCode::internal, "route registered twice: " + op.route.path);
         }
     }
@@ -76,6 +82,9 @@ OpTable::RouteMatch OpTable::match(std::string_view method, std::string_view pat
     int best_literals = -1;
     std::size_t best_index = 0;
     for (std::size_t i = 0; i < m_ops.size(); ++i) {
+        if (m_ops[i].websocket_only()) {
+            continue;  // no route
+        }
         const int literals = m_routes[i].fit(segments);
         if (literals < 0) {
             continue;

@@ -15,7 +15,8 @@ namespace pb::ops {
 // read-only (and so thread-safe) afterwards.
 class OpTable {
   public:
-    // Adds an op; throws Error(internal) for a duplicate name or route.
+    // Adds an op; throws Error(internal) for a duplicate name or route, a
+    // WebSocket op with a route or another op without one.
     void add(Op op);
     const Op* find(std::string_view name) const;
     const std::vector<Op>& all() const { return m_ops; }
@@ -26,8 +27,8 @@ class OpTable {
         std::map<std::string, std::string> captures;
         bool path_known = false;  // the path exists under another method (405)
     };
-    // The op whose route matches; literal segments win over {captures}. A last
-    // segment "{name...}" captures one or more segments with their slashes
+    // The op whose route matches (WebSocket ops have none); literal segments win over {captures}. A
+    // last segment "{name...}" captures one or more segments with their slashes
     // ("/v1/secrets/{path...}" matches "/v1/secrets/app/db" with path "app/db");
     // a fixed-length route wins over a tail capture with as many literals.
     RouteMatch match(std::string_view method, std::string_view path) const;

@@ -147,6 +147,9 @@ json param_schema(const Param& p) {
         case ParamType::json_object:
             s = free_object();
             break;
+        case ParamType::json_value:
+            s = json::object();  // any JSON value
+            break;
     }
     if (!p.fallback.is_null()) {
         s["default"] = p.fallback;

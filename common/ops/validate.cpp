@@ -48,6 +48,8 @@ std::string json_type_words(const Param& p) {
             return "an array of strings";
         case ParamType::json_object:
             return "an object";
+        case ParamType::json_value:
+            return "any JSON value";
     }
     return "a value";
 }
@@ -227,6 +229,8 @@ json canonical(const Param& p, const json& v, UnixMillis now, NameStyle style) {
             reject(p, style, style == NameStyle::flag ? "a JSON object" : "an object", v,
                    {.expected = "an object"});
         }
+        case ParamType::json_value:
+            return v;
     }
     reject(p, style, "a value", v);
 }
@@ -321,6 +325,7 @@ json from_text(const Param& p, const json& v, NameStyle style) {
         }
         case ParamType::string:
         case ParamType::duration:
+        case ParamType::json_value:
             return v;
     }
     return v;

@@ -37,6 +37,12 @@ void audit(ops::ServiceRegistry& services, const ops::Op& op, const ops::Caller&
 nlohmann::json dispatch(ops::ServiceRegistry& services, const ops::Op& op,
                         const nlohmann::json& raw_args, const ops::Caller& caller,
                         ops::NameStyle style, ops::Surface surface) {
+    return dispatch(services, op, op.handler, raw_args, caller, style, surface);
+}
+
+nlohmann::json dispatch(ops::ServiceRegistry& services, const ops::Op& op,
+                        const ops::Handler& handler, const nlohmann::json& raw_args,
+                        const ops::Caller& caller, ops::NameStyle style, ops::Surface surface) {
     nlohmann::json args = raw_args.is_object() ? raw_args : nlohmann::json::object();
     try {
         if (!ops::has_permission(caller.permissions, op.permission)) {
@@ -46,7 +52,7 @@ nlohmann::json dispatch(ops::ServiceRegistry& services, const ops::Op& op,
         }
         args = ops::validate_args(op, raw_args, services.clock().now(), style, surface);
         auto ctx = ops::Context{services, caller};
-        auto result = op.handler(ctx, args);
+        auto result = handler(ctx, args);
         if (op.mutates == ops::Mutates::yes) {
             audit(services, op, caller, args, "ok");
         }

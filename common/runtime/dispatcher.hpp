@@ -19,4 +19,12 @@ nlohmann::json dispatch(ops::ServiceRegistry& services, const ops::Op& op,
                         ops::NameStyle style = ops::NameStyle::field,
                         ops::Surface surface = ops::Surface::json);
 
+// dispatch() with `handler` in place of op.handler: a WebSocket op
+// (ops::ServedOn::websocket), which the table describes and pbd's session
+// serves with a handler of its own (it needs the session).
+nlohmann::json dispatch(ops::ServiceRegistry& services, const ops::Op& op,
+                        const ops::Handler& handler, const nlohmann::json& raw_args,
+                        const ops::Caller& caller, ops::NameStyle style = ops::NameStyle::field,
+                        ops::Surface surface = ops::Surface::json);
+
 }  // namespace pb::runtime

@@ -6,6 +6,7 @@
 #include "common/runtime/bouncer_ops.hpp"
 #include "common/runtime/dispatcher.hpp"
 #include "common/runtime/maintenance_ops.hpp"
+#include "common/runtime/ws_ops.hpp"
 #include "common/secrets/ops.hpp"
 #include "common/states/ops.hpp"
 #include "common/tokens/ops.hpp"
@@ -24,6 +25,7 @@ const ops::OpTable& op_table() {
         register_bouncer_ops(t);
         actions::register_actions_ops(t, actions_host());
         secrets::register_secrets_ops(t);
+        register_ws_ops(t);
         return t;
     }();
     return table;

@@ -6,8 +6,9 @@
 namespace pb::runtime {
 
 // Every op of pb, registered once, in a fixed order: system ops, then each
-// domain's register_<domain>_ops(). No static self-registration: it silently
-// vanishes from static libraries.
+// domain's register_<domain>_ops(), then the WebSocket session's own
+// (register_ws_ops: served by pbd's sockets only, ops::ServedOn::websocket).
+// No static self-registration: it silently vanishes from static libraries.
 const ops::OpTable& op_table();
 
 // What actions need from runtime: this op table and dispatch(). Handed to

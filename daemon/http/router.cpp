@@ -9,6 +9,7 @@
 #include "common/core/log.hpp"
 #include "common/core/problem.hpp"
 #include "common/core/rate.hpp"
+#include "common/docs/asyncapi.hpp"
 #include "common/docs/openapi.hpp"
 #include "common/keys/redact.hpp"
 #include "common/limits/ban_service.hpp"
@@ -93,10 +94,14 @@ Router::Router(Services& services, const ops::OpTable& table, Metrics& metrics)
       m_metrics(metrics),
       m_admission(services.admission()),
       m_openapi(dump(docs::openapi_document(table, build_info::version()))),
+      m_asyncapi(dump(docs::asyncapi_document(table, build_info::version()))),
       m_crowdsec(services) {
     // Fail at start, not on the first request, when a bans/limits setting is bad.
     m_services.bans().refresh();
     for (const auto& op : table.all()) {
+        if (op.websocket_only()) {
+            continue;  // a message on /ws, not a route
+        }
         if (std::find(m_methods.begin(), m_methods.end(), op.route.method) == m_methods.end()) {
             m_methods.push_back(op.route.method);
         }
@@ -108,13 +113,15 @@ Router::Router(Services& services, const ops::OpTable& table, Metrics& metrics)
 }
 
 std::vector<std::string> Router::routes(const ops::OpTable& table) {
-    std::vector<std::string> out{"GET /ready", "GET /metrics", "GET /v1/auth", "GET /openapi.json",
-                                 "GET /ws"};
+    std::vector<std::string> out{"GET /ready",        "GET /metrics", "GET /v1/auth",
+                                 "GET /openapi.json", "GET /ws",      "GET /asyncapi.json"};
     for (auto& r : CrowdSecRoutes::routes()) {
         out.push_back(std::move(r));
     }
     for (const auto& op : table.all()) {
-        out.push_back(op.route.method + " " + op.route.path);
+        if (!op.websocket_only()) {
+            out.push_back(op.route.method + " " + op.route.path);
+        }
     }
     std::sort(out.begin(), out.end());
     return out;
@@ -168,7 +175,7 @@ admission::Plan Router::plan(const Request& request) const {
         facts.permission = CrowdSecRoutes::k_permission;
         return m_admission.plan(facts);
     }
-    if (path == "/openapi.json") {
+    if (path == "/openapi.json" || path == "/asyncapi.json") {
         // No op: the address's bans and limit, like a public op's route.
         return request.method == "GET" ? m_admission.plan(facts_of(request, admission::Door::route))
                                        : admission::Plan{};
@@ -183,7 +190,8 @@ admission::Plan Router::plan(const Request& request) const {
 }
 
 std::string Router::allowed_methods(std::string_view path) const {
-    if (path == "/ready" || path == "/metrics" || path == "/openapi.json") {
+    if (path == "/ready" || path == "/metrics" || path == "/openapi.json" ||
+        path == "/asyncapi.json") {
         return "GET";
     }
     std::string allow;
@@ -248,8 +256,8 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
         slot = m_metrics.auth_slot();
         return auth(request, query, response);
     }
-    if (path == "/openapi.json") {
-        return openapi(request, slot, response);
+    if (path == "/openapi.json" || path == "/asyncapi.json") {
+        return api_document(request, path, slot, response);
     }
     if (CrowdSecRoutes::owns(path)) {
         slot = path == "/v1/decisions" ? m_metrics.decisions_slot()
@@ -295,16 +303,18 @@ int Router::route(const Request& request, std::string_view path, std::string_vie
 }
 
 // Public like /.well-known/jwks.json: the address's bans and limit apply.
-int Router::openapi(const Request& request, std::size_t& slot, Response& response) {
-    slot = m_metrics.openapi_slot();
+int Router::api_document(const Request& request, std::string_view path, std::size_t& slot,
+                         Response& response) {
+    const bool openapi = path == "/openapi.json";
+    slot = openapi ? m_metrics.openapi_slot() : m_metrics.asyncapi_slot();
     if (request.method != "GET") {
         response.headers.emplace_back("Allow", "GET");
-        throw StatusError(405, ErrorCode::invalid_argument, "/openapi.json only answers GET",
+        throw StatusError(405, ErrorCode::invalid_argument, std::string(path) + " only answers GET",
                           {{"allow", "GET"}});
     }
     enforce(m_admission.admit(facts_of(request, admission::Door::route)), response);
     response.content_type = k_json;
-    response.body = m_openapi;
+    response.body = openapi ? m_openapi : m_asyncapi;
     return 200;
 }
 

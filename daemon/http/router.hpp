@@ -51,8 +51,10 @@ class Router {
     // While not ready (starting, draining) GET /ready answers 503.
     void set_ready(bool ready) { m_ready.store(ready, std::memory_order_relaxed); }
 
-    // "METHOD /path" of every route pbd answers: the table's, the router's own
-    // (/ready, /metrics, /v1/auth, /openapi.json, CrowdSec's /v1/decisions…) and /ws (taken by the
+    // "METHOD /path" of every route pbd answers: the table's (its WebSocket
+    // ops are messages on /ws, not routes), the router's own (/ready,
+    // /metrics, /v1/auth, /openapi.json, /asyncapi.json, CrowdSec's
+    // /v1/decisions…) and /ws (taken by the
     // connection before the router). GET /openapi.json describes exactly these
     // (tests/daemon/openapi_test.cpp compares; `pbd --routes` prints them).
     static std::vector<std::string> routes(const ops::OpTable& table);
@@ -64,7 +66,9 @@ class Router {
     // GET /ready and /metrics: the host's own, never admitted.
     int own_route(const Request& request, std::string_view path, std::size_t& slot,
                   Response& response);
-    int openapi(const Request& request, std::size_t& slot, Response& response);
+    // GET /openapi.json and /asyncapi.json: the API documents, made once.
+    int api_document(const Request& request, std::string_view path, std::size_t& slot,
+                     Response& response);
     int auth(const Request& request, std::string_view query, Response& response);
     // The op `request` asks for: found, or Error(not_found) / 405 with Allow.
     const ops::Op& op_of(const Request& request, std::string_view path,
@@ -85,6 +89,7 @@ class Router {
     std::unordered_map<std::string, const ops::Op*> m_literal_routes;
     std::atomic<bool> m_ready{false};
     std::string m_openapi;      // GET /openapi.json's body, made once from the table
+    std::string m_asyncapi;     // GET /asyncapi.json's body, likewise
     CrowdSecRoutes m_crowdsec;  // /v1/decisions, /v1/decisions/stream
 };
 

@@ -8,7 +8,9 @@
 
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
+#include "common/runtime/op_table.hpp"
 #include "daemon/http/server_state.hpp"
+#include "daemon/ws/session.hpp"
 
 namespace pb::daemon {
 namespace http_detail {
@@ -97,6 +99,7 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::enable_websocket(WsHub& hub) {
+    http_detail::WsSession::check_bindings(runtime::op_table());
     m_impl->websocket = &hub;
 }
 

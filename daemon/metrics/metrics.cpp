@@ -76,6 +76,7 @@ Metrics::Metrics(const ops::OpTable& table) : m_table(table), m_ops(table.all().
     m_labels.push_back({"/metrics", "GET"});
     m_labels.push_back({"/v1/auth", "GET"});
     m_labels.push_back({"/openapi.json", "GET"});
+    m_labels.push_back({"/asyncapi.json", "GET"});
     m_labels.push_back({"/v1/decisions", "GET"});         // HEAD counted with GET
     m_labels.push_back({"/v1/decisions/stream", "GET"});  // likewise
     for (const char* route : {"unmatched", "rejected"}) {

@@ -30,14 +30,15 @@ class Metrics {
 
     std::size_t op_slot(const ops::Op& op) const;
     // The routes pbd answers outside the op table, each a slot after the ops'.
-    static constexpr std::size_t k_own_slots = 6;
+    static constexpr std::size_t k_own_slots = 7;
     std::size_t ready_slot() const { return m_ops; }
     std::size_t metrics_slot() const { return m_ops + 1; }
     std::size_t auth_slot() const { return m_ops + 2; }
     std::size_t openapi_slot() const { return m_ops + 3; }
+    std::size_t asyncapi_slot() const { return m_ops + 4; }
     // CrowdSec's bouncer routes: GET /v1/decisions, GET /v1/decisions/stream.
-    std::size_t decisions_slot() const { return m_ops + 4; }
-    std::size_t decisions_stream_slot() const { return m_ops + 5; }
+    std::size_t decisions_slot() const { return m_ops + 5; }
+    std::size_t decisions_stream_slot() const { return m_ops + 6; }
     // route="unmatched": no route for the path or the method (404, 405).
     std::size_t unmatched_slot(std::string_view method) const;
     // route="rejected": refused before routing (413, 431, overload, bad HTTP).

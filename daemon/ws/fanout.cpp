@@ -115,8 +115,21 @@ void Fanout::publish(const std::vector<events::Event>& batch) {
 }
 
 void Fanout::deliver(Subscriber& s, const events::Event& e, WsFrame& text) {
-    const bool live = matches_any(s.live, e.topic);
-    if (!live && !matches_any(s.pending, e.topic)) {
+    // Live unless every pattern that matches is being replayed (then held).
+    bool live = false;
+    bool held = false;
+    for (const auto& f : s.live) {
+        if (!events::topic_matches(f.pattern, e.topic)) {
+            continue;
+        }
+        if (s.pending.empty() ||
+            std::find(s.pending.begin(), s.pending.end(), f.pattern) == s.pending.end()) {
+            live = true;
+            break;
+        }
+        held = true;
+    }
+    if (!live && !held && !matches_any(s.pending, e.topic)) {
         return;
     }
     if (!text) {
@@ -129,7 +142,7 @@ void Fanout::deliver(Subscriber& s, const events::Event& e, WsFrame& text) {
         }
         return;
     }
-    s.held.push_back(text);
+    s.held.push_back({text, e.topic});
     s.held_bytes += text->size();
     if (s.held_bytes > m_max_queue) {
         if (auto sink = s.sink.lock()) {
@@ -139,6 +152,14 @@ void Fanout::deliver(Subscriber& s, const events::Event& e, WsFrame& text) {
         s.pending.clear();
         s.held_bytes = 0;
     }
+}
+
+json Fanout::topics_of(const Subscriber& s) {
+    json out = json::array();
+    for (const auto& f : s.live) {
+        out.push_back(f.pattern);
+    }
+    return out;
 }
 
 json Fanout::subscribe(std::uint64_t session, const json& args) {
@@ -152,42 +173,70 @@ json Fanout::subscribe(std::uint64_t session, const json& args) {
         if (!r.sink) {
             throw Error(ErrorCode::unavailable, "the connection is closing");
         }
+        std::vector<std::string> fresh;
         for (const auto& p : patterns) {
-            if (std::find(s.live.begin(), s.live.end(), p) == s.live.end()) {
-                r.fresh.push_back(p);
+            if (std::none_of(s.live.begin(), s.live.end(),
+                             [&](const Followed& f) { return f.pattern == p; })) {
+                fresh.push_back(p);
             }
         }
-        if (s.live.size() + r.fresh.size() > k_max_patterns) {
+        if (s.live.size() + fresh.size() > k_max_patterns) {
             throw Error(ErrorCode::invalid_argument,
                         "topics: a connection subscribes to at most 100 patterns",
                         {{"param", "topics"}});
         }
         r.until = m_position;
         if (!since) {
-            s.live.insert(s.live.end(), r.fresh.begin(), r.fresh.end());
-            return {{"topics", s.live}, {"position", r.until}, {"replayed", 0}};
+            for (auto& p : fresh) {
+                s.live.push_back({std::move(p), r.until});
+            }
+            return {{"topics", topics_of(s)}, {"position", r.until}, {"replayed", 0}};
         }
+        // Every pattern named is replayed, a followed one too: its events
+        // are held meanwhile, so the replay comes first and nothing twice.
         r.since = *since;
-        r.established = s.live;
-        s.pending = r.fresh;
+        r.sent = s.live;
+        r.patterns = patterns;
+        s.pending = patterns;
     }
     std::int64_t replayed = 0;
     try {
         replayed = replay(r);
     } catch (...) {
-        std::lock_guard lock(m_mutex);
-        if (auto it = m_subscribers.find(session); it != m_subscribers.end()) {
-            it->second.pending.clear();
-            it->second.held.clear();
-            it->second.held_bytes = 0;
-        }
+        abandon(session);
         throw;
     }
     return go_live(session, r, replayed);
 }
 
+void Fanout::abandon(std::uint64_t session) {
+    std::lock_guard lock(m_mutex);
+    const auto it = m_subscribers.find(session);
+    if (it == m_subscribers.end()) {
+        return;
+    }
+    auto& s = it->second;
+    auto sink = s.sink.lock();
+    for (auto& h : s.held) {
+        const bool followed = std::any_of(s.live.begin(), s.live.end(), [&](const Followed& f) {
+            return events::topic_matches(f.pattern, h.topic);
+        });
+        if (followed && sink) {
+            sink->push(std::move(h.frame));
+        }
+    }
+    s.pending.clear();
+    s.held.clear();
+    s.held_bytes = 0;
+}
+
 std::int64_t Fanout::replay(const Replay& r) {
-    // Events that also match an established pattern were sent when they happened.
+    // An event a live pattern matches after its `from` was sent already.
+    const auto sent = [&](const events::Event& e) {
+        return std::any_of(r.sent.begin(), r.sent.end(), [&](const Followed& f) {
+            return e.seq > f.from && events::topic_matches(f.pattern, e.topic);
+        });
+    };
     std::int64_t replayed = 0;
     std::int64_t after = r.since;
     bool checked = false;
@@ -210,7 +259,7 @@ std::int64_t Fanout::replay(const Replay& r) {
                 break;
             }
             after = e.seq;
-            if (matches_any(r.fresh, e.topic) && !matches_any(r.established, e.topic)) {
+            if (matches_any(r.patterns, e.topic) && !sent(e)) {
                 wait_for_room(*r.sink);
                 r.sink->push(ws_frame(events::to_json(e)));
                 ++replayed;
@@ -241,24 +290,33 @@ void Fanout::wait_for_room(WsSink& sink) const {
 json Fanout::go_live(std::uint64_t session, const Replay& r, std::int64_t replayed) {
     std::lock_guard lock(m_mutex);
     auto& s = subscriber(session);
-    for (auto& f : s.held) {
-        r.sink->push(std::move(f));
+    for (auto& h : s.held) {
+        r.sink->push(std::move(h.frame));
     }
     s.held.clear();
     s.held_bytes = 0;
-    s.live.insert(s.live.end(), s.pending.begin(), s.pending.end());
+    // Each pattern has now had every event after `since`.
+    for (auto& p : s.pending) {
+        const auto it = std::find_if(s.live.begin(), s.live.end(),
+                                     [&](const Followed& f) { return f.pattern == p; });
+        if (it == s.live.end()) {
+            s.live.push_back({std::move(p), r.since});
+        } else {
+            it->from = std::min(it->from, r.since);
+        }
+    }
     s.pending.clear();
-    return {{"topics", s.live}, {"position", r.until}, {"replayed", replayed}};
+    return {{"topics", topics_of(s)}, {"position", r.until}, {"replayed", replayed}};
 }
 
 json Fanout::unsubscribe(std::uint64_t session, const json& args) {
     const auto patterns = topics_arg(args);
     std::lock_guard lock(m_mutex);
     auto& s = subscriber(session);
-    std::erase_if(s.live, [&](const std::string& p) {
-        return std::find(patterns.begin(), patterns.end(), p) != patterns.end();
+    std::erase_if(s.live, [&](const Followed& f) {
+        return std::find(patterns.begin(), patterns.end(), f.pattern) != patterns.end();
     });
-    return {{"topics", s.live}};
+    return {{"topics", topics_of(s)}};
 }
 
 }  // namespace pb::daemon::ws

@@ -24,7 +24,10 @@ namespace pb::daemon::ws {
 // A subscription with `since` replays from the outbox up to the position
 // published when it was registered, while publish() holds newer matching
 // events back for that session; then the held events follow and the patterns
-// go live. Nothing is lost or sent twice.
+// go live. Nothing is lost or sent twice: each live pattern knows the seq
+// after which the session has had every event it matches, so a replay leaves
+// out what any of them sent, and `since` on a pattern already followed
+// replays the events from before it was followed.
 class Fanout {
   public:
     // `max_queue` (ws.max_queue): a session whose held-back events pass it is
@@ -47,7 +50,8 @@ class Fanout {
     void publish(const std::vector<events::Event>& batch);
 
     // The subscribe op: args.topics (a pattern or a list), optional args.since
-    // (a seq: replay what follows it first). Answers {topics, position,
+    // (a seq: replay what follows it first, also for patterns followed
+    // already: what they did not send). Answers {topics, position,
     // replayed}. Error(invalid_argument) for bad arguments, Error(not_found,
     // reason "pruned") when events after `since` are gone, Error(unavailable)
     // when the session has closed or stopped reading during the replay. May
@@ -63,31 +67,47 @@ class Fanout {
     std::uint64_t delivered() const { return m_delivered.load(); }
 
   private:
+    // A pattern followed live: the session has had every event after `from`
+    // that it matches (sent live, replayed, or sent for another pattern).
+    struct Followed {
+        std::string pattern;
+        std::int64_t from = 0;
+    };
+    // An event held back during a replay.
+    struct Held {
+        WsFrame frame;
+        std::string topic;
+    };
     struct Subscriber {
         std::weak_ptr<WsSink> sink;
-        std::vector<std::string> live;     // patterns delivered as events arrive
-        std::vector<std::string> pending;  // patterns being replayed
-        std::vector<WsFrame> held;         // live events while replaying
+        std::vector<Followed> live;        // patterns delivered as events arrive
+        std::vector<std::string> pending;  // patterns being replayed: their events held
+        std::vector<Held> held;            // events of pending patterns while replaying
         std::uint64_t held_bytes = 0;
     };
     // What subscribe() registered: the patterns to replay and where to stop.
     struct Replay {
         std::shared_ptr<WsSink> sink;
-        std::vector<std::string> fresh;        // the new patterns
-        std::vector<std::string> established;  // live already: not replayed
+        std::vector<std::string> patterns;  // to replay: new ones and followed ones named again
+        std::vector<Followed> sent;         // what the live patterns had sent: not replayed
         std::int64_t since = 0;
         std::int64_t until = 0;
     };
 
     void deliver(Subscriber& s, const events::Event& e, WsFrame& text);
-    // Pushes the events of (since, until] that match only the new patterns;
-    // returns how many. Throws as subscribe() does.
+    // Pushes the events of (since, until] that match the patterns and were
+    // not sent already; returns how many. Throws as subscribe() does.
     std::int64_t replay(const Replay& r);
     // Waits until the sink has room for a replayed event; drops it and throws
     // Error(unavailable) when it stops reading.
     void wait_for_room(WsSink& sink) const;
-    // The replay ended: held events follow, the new patterns go live.
+    // The replay ended: held events follow, the patterns go live.
     nlohmann::json go_live(std::uint64_t session, const Replay& r, std::int64_t replayed);
+    // The replay failed: patterns followed before stay live and get the
+    // events held for them; new ones are forgotten.
+    void abandon(std::uint64_t session);
+    // The patterns of s.live, as the answer lists them.
+    static nlohmann::json topics_of(const Subscriber& s);
     // The session's entry; Error(unavailable) once it has closed. Hold m_mutex.
     Subscriber& subscriber(std::uint64_t session);
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,7 @@
 #include "common/keys/service.hpp"
 #include "common/limits/cidr.hpp"
 #include "common/ops/op.hpp"
+#include "common/ops/registry.hpp"
 #include "daemon/http/request.hpp"
 #include "daemon/http/server_state.hpp"
 #include "daemon/ws/op_pool.hpp"
@@ -66,6 +68,11 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
 
     // Attaches to the hub and admits the client on the pool. Runs on the worker's thread.
     void start();
+
+    // Error(internal) unless every WebSocket op of `table`
+    // (ops::ServedOn::websocket) has a handler here and every handler here is
+    // such an op: pbd checks at start (session_table.cpp).
+    static void check_bindings(const ops::OpTable& table);
 
     // WsSink: thread-safe, never block.
     void push(WsFrame text) override;
@@ -111,13 +118,28 @@ class WsSession final : public WsSink, public std::enable_shared_from_this<WsSes
     void enqueue(nlohmann::json message);
     void execute(const nlohmann::json& message);
     nlohmann::json run(const std::string& op, const nlohmann::json& args);
-    nlohmann::json authenticate(const nlohmann::json& args);
-    nlohmann::json token_refresh(const nlohmann::json& args);
-    nlohmann::json run_table_op(const std::string& op, const nlohmann::json& args,
+    nlohmann::json run_table_op(const ops::Op& op, const nlohmann::json& args,
                                 const ops::Caller& caller);
-    // The hub's own ops (session_subscriptions.cpp); nullopt when `op` is not one.
-    std::optional<nlohmann::json> run_hub_op(const std::string& op, const nlohmann::json& args,
-                                             const ops::Caller& caller);
+
+    // The table's WebSocket ops, each bound by name to a handler of the
+    // session (session_table.cpp) and run through runtime::dispatch() as any
+    // op is: the table's permission, validate_args, then the handler with
+    // the validated args. On the pool.
+    using SessionOp = nlohmann::json (WsSession::*)(const nlohmann::json& args,
+                                                    const ops::Caller& caller);
+    static const std::map<std::string_view, SessionOp>& handlers();
+    nlohmann::json run_session_op(const ops::Op& op, const nlohmann::json& args,
+                                  const ops::Caller& caller);
+    // The credential's (session_ops.cpp).
+    nlohmann::json authenticate(const nlohmann::json& args, const ops::Caller& caller);
+    nlohmann::json token_refresh(const nlohmann::json& args, const ops::Caller& caller);
+    // The hub's: subscriptions and rooms (session_subscriptions.cpp).
+    nlohmann::json subscribe(const nlohmann::json& args, const ops::Caller& caller);
+    nlohmann::json unsubscribe(const nlohmann::json& args, const ops::Caller& caller);
+    nlohmann::json join_room(const nlohmann::json& args, const ops::Caller& caller);
+    nlohmann::json leave_room(const nlohmann::json& args, const ops::Caller& caller);
+    nlohmann::json room_message(const nlohmann::json& args, const ops::Caller& caller);
+    nlohmann::json get_room_info(const nlohmann::json& args, const ops::Caller& caller);
     void check_topic_permissions(const ops::Caller& caller, const nlohmann::json& args);
 
     ServerState& m_server;

@@ -71,12 +71,13 @@ void WsSession::execute(const json& message) {
     close_if_withdrawn();
 }
 
-json WsSession::run(const std::string& op, const json& args) {
-    if (op == "authenticate") {
-        return authenticate(args);
-    }
-    if (op == "token_refresh") {
-        return token_refresh(args);
+json WsSession::run(const std::string& name, const json& args) {
+    const auto* op = runtime::op_table().find(name);
+    // The ops that present a credential of their own run without one.
+    if (op != nullptr && op->websocket_only() && op->before_auth == ops::BeforeAuth::allowed) {
+        static const ops::Caller k_anonymous{"anonymous", {}};
+        const auto caller = current_caller();
+        return run_session_op(*op, args, caller ? *caller : k_anonymous);
     }
     if (!current_caller()) {
         throw Error(ErrorCode::unauthenticated,
@@ -85,16 +86,20 @@ json WsSession::run(const std::string& op, const json& args) {
                     {{"reason", "missing"}});
     }
     // Every op is admitted as an HTTP request would be: the credential
-    // verified again, its bans and limits, one use of a counted key.
-    readmit(admission::Door::ws_op, runtime::op_table().find(op));
+    // verified again, its bans and limits, one use of a counted key. A
+    // refusal for the op's permission is dispatch()'s.
+    readmit(admission::Door::ws_op, op);
     const auto caller = *current_caller();
-    if (auto result = run_hub_op(op, args, caller)) {
-        return std::move(*result);
+    if (op == nullptr) {
+        throw Error(ErrorCode::not_found, "unknown op \"" + name + "\"", {{"op", name}});
     }
-    return run_table_op(op, args, caller);
+    if (op->websocket_only()) {
+        return run_session_op(*op, args, caller);
+    }
+    return run_table_op(*op, args, caller);
 }
 
-json WsSession::authenticate(const json& args) {
+json WsSession::authenticate(const json& args, const ops::Caller&) {
     auto text = ws_credential(args);
     const auto credential = admit_credential(text);
     become(credential, std::move(text));
@@ -104,15 +109,13 @@ json WsSession::authenticate(const json& args) {
             {"session", m_id}};
 }
 
-json WsSession::token_refresh(const json& args) {
+json WsSession::token_refresh(const json& args, const ops::Caller& caller) {
     // A refresh token is a credential of its own: it may open a socket.
-    static const ops::Caller k_anonymous{"anonymous", {}};
     auto& services = m_hub.services();
     const auto* refresh = runtime::op_table().find("tokens.refresh");
-    const auto caller = current_caller();
-    auto result = runtime::dispatch(services, *refresh, args, caller ? *caller : k_anonymous);
+    auto result = runtime::dispatch(services, *refresh, args, caller);
     // A socket opened with an API key keeps it; a JWT one moves on.
-    if ((!caller || caller->key_id.empty()) && result.contains("access_token")) {
+    if (caller.key_id.empty() && result.contains("access_token")) {
         auto text = result["access_token"].get<std::string>();
         const auto credential = admit_credential(text);
         become(credential, std::move(text));
@@ -120,14 +123,9 @@ json WsSession::token_refresh(const json& args) {
     return result;
 }
 
-json WsSession::run_table_op(const std::string& op, const json& args, const ops::Caller& caller) {
-    auto& services = m_hub.services();
-    const auto* found = runtime::op_table().find(op);
-    if (found == nullptr) {
-        throw Error(ErrorCode::not_found, "unknown op \"" + op + "\"", {{"op", op}});
-    }
-    auto result = runtime::dispatch(services, *found, args, caller, ops::NameStyle::field);
-    if (found->mutates == ops::Mutates::yes) {
+json WsSession::run_table_op(const ops::Op& op, const json& args, const ops::Caller& caller) {
+    auto result = runtime::dispatch(m_hub.services(), op, args, caller, ops::NameStyle::field);
+    if (op.mutates == ops::Mutates::yes) {
         m_hub.poke();
     }
     return result;

@@ -1,5 +1,6 @@
-// The session's ops that are the hub's rather than the op table's:
-// subscriptions (each topic pattern needs its read permission) and rooms.
+// The handlers of the table's WebSocket ops that are the hub's:
+// subscriptions (each topic pattern needs its read permission besides the
+// op's) and rooms (the op's permission, checked by dispatch(), is all).
 #include "common/core/error.hpp"
 #include "common/events/topics.hpp"
 #include "common/ops/op.hpp"
@@ -10,28 +11,29 @@ namespace pb::daemon::http_detail {
 
 using nlohmann::json;
 
-std::optional<json> WsSession::run_hub_op(const std::string& op, const json& args,
-                                          const ops::Caller& caller) {
-    if (op == "subscribe") {
-        check_topic_permissions(caller, args);
-        return m_hub.fanout().subscribe(m_id, args);
-    }
-    if (op == "unsubscribe") {
-        return m_hub.fanout().unsubscribe(m_id, args);
-    }
-    if (op == "join_room") {
-        return m_hub.rooms().join(m_id, args);
-    }
-    if (op == "leave_room") {
-        return m_hub.rooms().leave(m_id, args);
-    }
-    if (op == "room_message") {
-        return m_hub.rooms().message(m_id, args);
-    }
-    if (op == "get_room_info") {
-        return m_hub.rooms().info(args);
-    }
-    return std::nullopt;
+json WsSession::subscribe(const json& args, const ops::Caller& caller) {
+    check_topic_permissions(caller, args);
+    return m_hub.fanout().subscribe(m_id, args);
+}
+
+json WsSession::unsubscribe(const json& args, const ops::Caller&) {
+    return m_hub.fanout().unsubscribe(m_id, args);
+}
+
+json WsSession::join_room(const json& args, const ops::Caller&) {
+    return m_hub.rooms().join(m_id, args);
+}
+
+json WsSession::leave_room(const json& args, const ops::Caller&) {
+    return m_hub.rooms().leave(m_id, args);
+}
+
+json WsSession::room_message(const json& args, const ops::Caller&) {
+    return m_hub.rooms().message(m_id, args);
+}
+
+json WsSession::get_room_info(const json& args, const ops::Caller&) {
+    return m_hub.rooms().info(args);
 }
 
 void WsSession::check_topic_permissions(const ops::Caller& caller, const json& args) {

@@ -322,8 +322,7 @@ TEST(JsonBodies, TokensUpToMaxSizeVerifyEverywhere) {
         SCOPED_TRACE(path);
         const auto res = send(pbd, "POST", path, json{{"token", huge}}.dump());
         EXPECT_EQ(status_of(res), 400);
-        EXPECT_NE(body_json(res).value("detail", "").find("tokens.max_size"),
-                  std::string::npos)
+        EXPECT_NE(body_json(res).value("detail", "").find("tokens.max_size"), std::string::npos)
             << (res ? res->body : "");
     }
 }

@@ -162,6 +162,55 @@ TEST_F(WsFanout, RefusedReplayLeavesNothingBehind) {
     EXPECT_EQ(fanout.subscribed_sessions(), 0U);
 }
 
+// `since` on a pattern the session follows already replays the events it
+// was not sent (from before it followed), first; events published meanwhile
+// are held and follow; asked again, nothing is sent twice.
+TEST_F(WsFanout, SinceOnAFollowedPatternReplaysWhatItDidNotSend) {
+    const auto before = append("states/a");
+    Fanout fanout(*store, 1 << 20);
+    fanout.start_at(before.seq);
+    auto sink = std::make_shared<RecordingSink>();
+    fanout.add(1, sink);
+    fanout.subscribe(1, {{"topics", "states/a"}});
+    const auto had = append("states/a");
+    fanout.publish({had});
+    std::vector<events::Event> meanwhile;
+    sink->on_push = [&] {
+        if (meanwhile.empty()) {
+            meanwhile = {append("states/a")};
+            fanout.publish(meanwhile);
+        }
+    };
+    const auto answer = fanout.subscribe(1, {{"topics", "states/a"}, {"since", 0}});
+    sink->on_push = nullptr;
+    EXPECT_EQ(answer["replayed"], 1);
+    EXPECT_EQ(answer["topics"], json::array({"states/a"}));
+    EXPECT_EQ(sink->seqs, (std::vector<std::int64_t>{had.seq, before.seq, meanwhile[0].seq}));
+    EXPECT_EQ(fanout.subscribe(1, {{"topics", "states/a"}, {"since", 0}})["replayed"], 0);
+    const auto later = append("states/a");
+    fanout.publish({later});
+    EXPECT_EQ(sink->seqs.size(), 4U);
+    EXPECT_EQ(sink->seqs.back(), later.seq);
+}
+
+// A refused replay of a followed pattern leaves it followed.
+TEST_F(WsFanout, RefusedReplayOfAFollowedPatternKeepsItLive) {
+    const auto first = append("states/a");
+    Fanout fanout(*store, 1 << 20);
+    fanout.start_at(first.seq);
+    auto sink = std::make_shared<RecordingSink>();
+    fanout.add(1, sink);
+    fanout.subscribe(1, {{"topics", "states/a"}});
+    EXPECT_EQ(test::error_code_of([&] {
+                  fanout.subscribe(1, {{"topics", "states/a"}, {"since", first.seq + 100}});
+              }),
+              ErrorCode::invalid_argument);
+    const auto next = append("states/a");
+    fanout.publish({next});
+    EXPECT_EQ(sink->seqs, (std::vector<std::int64_t>{next.seq}));
+    EXPECT_EQ(fanout.subscribed_sessions(), 1U);
+}
+
 // Bad arguments and a closed session are errors with their codes.
 TEST_F(WsFanout, BadArgumentsAndClosedSessions) {
     Fanout fanout(*store, 1 << 20);

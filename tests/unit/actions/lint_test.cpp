@@ -135,6 +135,9 @@ TEST_F(LintTest, SchemaErrorsNameTheirLine) {
          "6: run.max_output: must be a positive number"},
         {k_head + "run:\n  op: actions.run\n  args: {name: x}\n",
          "5: run.op: an action cannot run the actions ops"},
+        // A WebSocket session's op has no session to run in.
+        {k_head + "run:\n  op: join_room\n  args: {room: ops}\n",
+         "5: run.op: \"join_room\" is a WebSocket session's op"},
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.yaml);

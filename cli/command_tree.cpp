@@ -9,8 +9,17 @@
 namespace pb::cli {
 namespace {
 
+// The op table's texts describe the call on every surface; how pbctl takes a
+// value beyond its flag (stdin, files, words) is said here, for pbctl alone.
 std::string help_text(const ops::Param& p) {
     std::string help = p.help;
+    if (p.words == ops::FieldWords::yes) {
+        help += " (NAME=VALUE words; VALUE - reads stdin, @FILE a file)";
+    } else if (p.type == ops::ParamType::json_object) {
+        help += " (JSON text, a file, @file or - for stdin)";
+    } else if (p.secret == ops::Secret::yes && p.positional == ops::Positional::yes) {
+        help += " (- reads it from stdin)";
+    }
     if (!p.choices.empty()) {
         std::string list;
         for (const auto& c : p.choices) {
@@ -57,8 +66,15 @@ CommandTree::CommandTree(CLI::App& app, const ops::OpTable& table) {
         cmd.op = &op;
         cmd.app = parent->add_subcommand(verb, op.summary);
         std::string footer;
+        if (!op.verdict_field.empty()) {
+            footer += "Exits " + std::to_string(exit_code(op.verdict_code)) + " when " +
+                      op.verdict_field + " is false (an answer, not an error).\n";
+        }
+        if (!op.cli_note.empty()) {
+            footer += op.cli_note + "\n";
+        }
         if (!op.permission.empty()) {
-            footer = "Needs the permission \"" + op.permission + "\" through pbd.\n";
+            footer += "Needs the permission \"" + op.permission + "\" through pbd.\n";
         }
         if (const auto examples = docs::examples_help(op); !examples.empty()) {
             footer += (footer.empty() ? "" : "\n") + examples;

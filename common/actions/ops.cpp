@@ -101,7 +101,7 @@ void register_actions_ops(OpTable& t, const OpHost& host) {
     t.add(Op{
         .name = "actions.run",
         .summary = "Run an action; needs the permission the action declares. A command that "
-                   "fails exits 1 with its result",
+                   "fails is an answer (ok false, with its exit code), not an error",
         .params =
             {
                 name_param(),
@@ -160,8 +160,7 @@ void register_actions_ops(OpTable& t, const OpHost& host) {
     });
     t.add(Op{
         .name = "actions.lint",
-        .summary = "Check action files (folders or files, read where the op runs); exit 2 on any "
-                   "problem",
+        .summary = "Check action files (folders or files, read where the op runs)",
         .params = {Param{.name = "paths",
                          .type = ParamType::string_list,
                          .help = "Folders of action files (*.yaml, *.yml) or single files",

@@ -129,9 +129,9 @@ void register_keys_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "keys.verify",
-        .summary = "Check an API key; exit 3 with the reason when it is not valid",
+        .summary = "Check an API key",
         .params = {Param{.name = "key",
-                         .help = "The key, or - to read it from stdin",
+                         .help = "The key",
                          .required = Required::yes,
                          .positional = Positional::yes,
                          .secret = Secret::yes}},
@@ -297,7 +297,8 @@ void register_keys_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "keys.rotate",
-        .summary = "Give a key a new secret, same settings; the old one works during --grace",
+        .summary = "Give a key a new secret, same settings; the old one works during the grace "
+                   "period",
         .params = {id_param(), Param{.name = "grace",
                                      .type = ParamType::duration,
                                      .help = "How long the old secret keeps working",

@@ -258,8 +258,8 @@ void register_bans_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "bans.list",
-        .summary = "List bans in force, oldest first, a page at a time (--include-expired: "
-                   "expired ones too, until they are purged)",
+        .summary = "List bans in force, oldest first, a page at a time (expired ones too on "
+                   "request, until they are purged)",
         .params =
             {
                 Param{.name = "scope",
@@ -307,7 +307,7 @@ void register_bans_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "bans.check",
-        .summary = "Tell whether an address, range, user:NAME or key:ID is banned; exit 6 if so",
+        .summary = "Tell whether an address, range, user:NAME or key:ID is banned",
         .params = {target_param("An address (also matched by ranges), a range, user:NAME, key:ID")},
         .permission = "bans:read",
         .route = {"GET", "/v1/bans/check/{target}"},
@@ -392,8 +392,7 @@ void register_bans_ops(OpTable& t) {
                       .cli_only = CliOnly::yes},
                 Param{.name = "document",
                       .type = ParamType::json_object,
-                      .help = "The bans as JSON ({\"bans\":[…]} as bans export -o json prints "
-                              "them); pbctl sends its FILE as this",
+                      .help = "The bans: {\"bans\":[…]}, as bans.export answers them",
                       .required = Required::api,
                       .schema = ban_document_schema()},
                 Param{.name = "format",
@@ -429,7 +428,8 @@ void register_bans_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "bans.export",
-        .summary = "Every ban in force, as bans import reads them: -o json or -o csv > FILE",
+        .summary = "Every ban in force, as bans.import takes them",
+        .cli_note = "pbctl writes them as bans import reads them: -o json or -o csv > FILE.",
         .permission = "bans:read",
         .route = {"GET", "/v1/bans/export"},
         .handler =
@@ -447,10 +447,11 @@ void register_bans_ops(OpTable& t) {
 void register_rate_ops(OpTable& t) {
     t.add(Op{
         .name = "limits.check",
-        .summary = "Spend one request (or --cost) of an identifier's rate limit; exit 6 when "
-                   "limited or banned. Counters live in Redis when redis.url is set (shared by "
-                   "every pbd and pbctl), else in the process that answers: then use --server "
-                   "to count in pbd",
+        .summary = "Spend one request (or cost) of an identifier's rate limit. Counters live in "
+                   "Redis when redis.url is set (shared by every pbd and pbctl), else in the "
+                   "process that answers",
+        .cli_note = "On the database without Redis, pbctl counts in its own memory, afresh on "
+                    "every run: use --server to count in pbd.",
         .params =
             {
                 id_param(),

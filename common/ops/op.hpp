@@ -133,6 +133,9 @@ using Handler = std::function<nlohmann::json(Context&, const nlohmann::json& arg
 struct Op {
     std::string name;  // "<group>.<verb>", e.g. "keys.create"; the CLI splits it
     std::string summary;
+    // What only pbctl's help says about this op: its own flags or output
+    // (the summary and param help describe the call on every surface).
+    std::string cli_note;
     std::vector<Param> params;
     std::string permission;  // empty: anyone may call it
     Mutates mutates = Mutates::no;

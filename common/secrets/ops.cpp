@@ -228,11 +228,8 @@ void register_secrets_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "secrets.put",
-        .summary = "Write a new version of a secret: NAME=VALUE, NAME=- (stdin), NAME=@FILE",
-        .params = {path_param(),
-                   data_param("The fields: NAME=VALUE words (VALUE - reads stdin, @FILE a file); "
-                              "over HTTP a JSON object of strings"),
-                   cas_param()},
+        .summary = "Write a new version of a secret",
+        .params = {path_param(), data_param("The fields: an object of strings"), cas_param()},
         .permission = "secrets:write",
         .mutates = Mutates::yes,
         .route = {"PUT", "/v1/secrets/{path...}"},
@@ -254,7 +251,9 @@ void register_secrets_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "secrets.get",
-        .summary = "Read a secret (values shown with --show, -o json or --field F -q)",
+        .summary = "Read a secret",
+        .cli_note = "The table hides the values unless --show; -o json and --field F -q print "
+                    "them.",
         .params = {path_param(),
                    Param{.name = "version",
                          .type = ParamType::integer,
@@ -419,7 +418,7 @@ void register_secrets_ops(OpTable& t) {
                          .type = ParamType::integer,
                          .help = "Versions to keep (0: the backend's default)"},
                    Param{.name = "cas_required",
-                         .help = "Require --cas on every write",
+                         .help = "Require check-and-set (cas) on every write",
                          .choices = {"true", "false"}},
                    Param{.name = "custom_metadata",
                          .type = ParamType::json_object,
@@ -466,7 +465,7 @@ void register_secrets_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "secrets.delete",
-        .summary = "Soft-delete the latest version, or --versions 2,3 (undelete restores)",
+        .summary = "Soft-delete the latest version, or the versions named (undelete restores)",
         .params = {path_param(),
                    versions_param(Required::no,
                                   "Versions to delete, e.g. 2,3 (default: the latest)")},

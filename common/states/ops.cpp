@@ -36,7 +36,7 @@ Param id_param() {
 Param if_version_param() {
     return Param{.name = "if_version",
                  .type = ParamType::integer,
-                 .help = "Only if the state is still at this version (else conflict, exit 5)",
+                 .help = "Only if the state is still at this version (else conflict)",
                  .min = 1};
 }
 
@@ -94,7 +94,7 @@ void register_states_ops(OpTable& t) {
                       .choices = names(k_all_types)},
                 Param{.name = "data",
                       .type = ParamType::json_object,
-                      .help = "Its JSON object (text, @file or - for stdin)",
+                      .help = "Its data, an object",
                       .fallback = json::object()},
                 Param{.name = "allowed_transitions",
                       .type = ParamType::string_list,
@@ -144,13 +144,13 @@ void register_states_ops(OpTable& t) {
     t.add(Op{
         .name = "states.update",
         .summary = "Change a state's data: merged into it (RFC 7386; null removes a field), or "
-                   "--replace",
+                   "replacing it",
         .params =
             {
                 id_param(),
                 Param{.name = "data",
                       .type = ParamType::json_object,
-                      .help = "A JSON object (text, @file or - for stdin)",
+                      .help = "The data, an object",
                       .required = Required::yes},
                 Param{.name = "replace",
                       .type = ParamType::boolean,
@@ -259,7 +259,7 @@ void register_states_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "states.list",
-        .summary = "List states in id order, a page at a time (--cursor NEXT_CURSOR for the next)",
+        .summary = "List states in id order, a page at a time",
         .params =
             {
                 Param{.name = "type",

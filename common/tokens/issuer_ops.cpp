@@ -30,8 +30,7 @@ std::vector<Param> spec_params(bool add) {
                         .help = "The URL of its JWKS (https://), fetched and followed by pb"});
     out.push_back(Param{.name = "jwk",
                         .type = ParamType::json_object,
-                        .help = "Its public JWK or JWKS (an HMAC key for a shared secret): JSON, "
-                                "a file path, @file or - for stdin",
+                        .help = "Its public JWK or JWKS (an HMAC key for a shared secret)",
                         .secret = Secret::yes});
     out.push_back(Param{.name = "audience",
                         .help = add ? "Require this \"aud\" of its tokens"

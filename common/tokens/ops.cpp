@@ -89,7 +89,7 @@ json key_rows(const std::vector<std::shared_ptr<const RingKey>>& keys) {
 void register_tokens_ops(OpTable& t) {
     t.add(Op{
         .name = "tokens.issue",
-        .summary = "Issue a signed access token, and a refresh token with --refresh; its "
+        .summary = "Issue a signed access token, and a refresh token on request; its "
                    "permissions or scope claims must be within the caller's own",
         .params =
             {
@@ -156,10 +156,10 @@ void register_tokens_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "tokens.verify",
-        .summary = "Verify a token's signature and claims; exit 3 with the reason when refused",
+        .summary = "Verify a token's signature and claims",
         .params =
             {
-                token_param("The token, or - to read it from stdin"),
+                token_param("The token"),
                 Param{.name = "aud", .help = "Require this audience"},
                 Param{.name = "iss", .help = "Require this issuer"},
                 Param{.name = "at",
@@ -197,7 +197,7 @@ void register_tokens_ops(OpTable& t) {
         .name = "tokens.refresh",
         .summary = "Trade a refresh token for a new access and refresh pair (the old one is spent)",
         .params = {Param{.name = "refresh_token",
-                         .help = "The refresh token, or - for stdin",
+                         .help = "The refresh token",
                          .required = Required::yes,
                          .positional = Positional::yes,
                          .secret = Secret::yes,
@@ -221,19 +221,18 @@ void register_tokens_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "tokens.revoke",
-        .summary = "Revoke a token (or a --jti) until it would have expired",
+        .summary = "Revoke a token (or a token id, jti) until it would have expired",
         .params =
             {
                 Param{.name = "token",
-                      .help = "The token, or - for stdin",
+                      .help = "The token",
                       .positional = Positional::yes,
                       .secret = Secret::yes,
                       .bound = TextBound::token},
                 Param{.name = "jti", .help = "Revoke this token id instead of a token"},
-                Param{
-                    .name = "until",
-                    .type = ParamType::time,
-                    .help = "With --jti: keep it revoked until then [default: tokens.refresh_ttl]"},
+                Param{.name = "until",
+                      .type = ParamType::time,
+                      .help = "With jti: keep it revoked until then [default: tokens.refresh_ttl]"},
             },
         .permission = "tokens:write",
         .mutates = Mutates::yes,
@@ -265,7 +264,7 @@ void register_tokens_ops(OpTable& t) {
     t.add(Op{
         .name = "tokens.inspect",
         .summary = "Decode a token's header and claims WITHOUT verifying it",
-        .params = {token_param("The token, or - to read it from stdin")},
+        .params = {token_param("The token")},
         .route = {"POST", "/v1/tokens/inspect"},
         .handler =
             [](Context& ctx, const json& a) {

@@ -44,22 +44,6 @@ std::string message_ref(const std::string& name) {
     return std::string("#/channels/") + k_channel + "/messages/" + name;
 }
 
-// "A deploy key for CI" -> "a-deploy-key-for-ci": an example's name.
-std::string slug(const std::string& text) {
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c)) {
-            out.push_back(static_cast<char>(std::tolower(c)));
-        } else if (!out.empty() && out.back() != '-') {
-            out.push_back('-');
-        }
-    }
-    while (!out.empty() && out.back() == '-') {
-        out.pop_back();
-    }
-    return out.empty() ? "example" : out;
-}
-
 json id_schema() {
     return ops::schema::any(
         "Any JSON value the client chooses; the answer echoes it (null "

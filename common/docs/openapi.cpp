@@ -79,22 +79,9 @@ bool has_body(const Op& op) {
     return m == "POST" || m == "PUT" || m == "PATCH";
 }
 
-// "A deploy key for CI" -> "a-deploy-key-for-ci": an example's key in a map.
+// An example's key in a map: its summary's slug, numbered when taken.
 std::string slug(const std::string& text, std::set<std::string>& used) {
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c)) {
-            out.push_back(static_cast<char>(std::tolower(c)));
-        } else if (!out.empty() && out.back() != '-') {
-            out.push_back('-');
-        }
-    }
-    while (!out.empty() && out.back() == '-') {
-        out.pop_back();
-    }
-    if (out.empty()) {
-        out = "example";
-    }
+    const std::string out = docs::slug(text);
     std::string unique = out;
     for (int n = 2; !used.insert(unique).second; ++n) {
         unique = out + "-" + std::to_string(n);

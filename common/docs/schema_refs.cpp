@@ -1,5 +1,7 @@
 #include "common/docs/schema_refs.hpp"
 
+#include <cctype>
+
 #include "common/core/error.hpp"
 
 namespace pb::docs {
@@ -37,6 +39,21 @@ void hoist_named_schemas(json& s, json& components) {
     }
     slot = s;
     s = json{{"$ref", "#/components/schemas/" + name}};
+}
+
+std::string slug(const std::string& text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c)) {
+            out.push_back(static_cast<char>(std::tolower(c)));
+        } else if (!out.empty() && out.back() != '-') {
+            out.push_back('-');
+        }
+    }
+    while (!out.empty() && out.back() == '-') {
+        out.pop_back();
+    }
+    return out.empty() ? "example" : out;
 }
 
 }  // namespace pb::docs

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <string>
+
 #include <nlohmann/json.hpp>
 
-// What the API documents (openapi.hpp, asyncapi.hpp) share about schemas.
+// What the API documents (openapi.hpp, asyncapi.hpp) share about schemas and examples.
 namespace pb::docs {
 
 // Moves every named schema inside `s` (ops::schema::named: a "title") into
@@ -10,5 +12,9 @@ namespace pb::docs {
 // one name, one schema. Throws Error(internal) when two different schemas
 // carry one name.
 void hoist_named_schemas(nlohmann::json& s, nlohmann::json& components);
+
+// "A deploy key for CI" -> "a-deploy-key-for-ci": an example's name, "example"
+// for a text with no letter or digit.
+std::string slug(const std::string& text);
 
 }  // namespace pb::docs

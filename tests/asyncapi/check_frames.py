@@ -10,29 +10,13 @@ FRAMES.json: [{"message": "<name in components/messages>", "frame": {...}}, ...]
 """
 
 import json
-import re
+import os
 import sys
 
-from jsonschema import Draft7Validator, FormatChecker
+from jsonschema import Draft7Validator
 
-RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-FORMATS = FormatChecker()
-
-
-@FORMATS.checks("date-time")
-def is_rfc3339(value):
-    return not isinstance(value, str) or RFC3339.match(value) is not None
-
-
-def inline(schema, components):
-    """The schema with every #/components/schemas/ reference replaced."""
-    if isinstance(schema, list):
-        return [inline(s, components) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    if "$ref" in schema:
-        return inline(components[schema["$ref"].rsplit("/", 1)[1]], components)
-    return {k: inline(v, components) for k, v in schema.items()}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from pbd_process import FORMATS, inline  # noqa: E402
 
 
 def problems(schema, value):

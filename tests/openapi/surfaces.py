@@ -19,15 +19,15 @@ import re
 import shutil
 import subprocess
 import sys
-
-import signal
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import websockets
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from pbd_process import FORMATS, PbdProcess, inline  # noqa: E402
 
 # The order the examples run in: each creates what the next ones use.
 ORDER = [
@@ -50,29 +50,6 @@ ORDER = [
     "keys.revoke", "keys.delete", "states.delete",
 ]
 
-RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-FORMATS = FormatChecker()
-
-
-@FORMATS.checks("date-time")
-def is_rfc3339(value):
-    return not isinstance(value, str) or RFC3339.match(value) is not None
-
-
-def inline(schema, components):
-    """The schema with every #/components/schemas/ reference replaced."""
-    if isinstance(schema, list):
-        return [inline(s, components) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    if "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[1]
-        out = dict(inline(components[name], components))
-        out.update({k: inline(v, components) for k, v in schema.items() if k != "$ref"})
-        return out
-    return {k: inline(v, components) for k, v in schema.items()}
-
-
 def substitute(value, subst):
     if isinstance(value, str):
         return subst.get(value, value)
@@ -89,28 +66,12 @@ def query_text(v):
     return v if isinstance(v, str) else json.dumps(v)
 
 
-class Pbd:
+class Pbd(PbdProcess):
     def __init__(self, pbd, work, env):
-        port_file = os.path.join(work, "port")
-        self.out = open(os.path.join(work, "pbd.log"), "w")
-        self.proc = subprocess.Popen(
-            [pbd, "--listen", "127.0.0.1:0", "--port-file", port_file, "--threads", "2"],
-            env=dict(env, PB_DB=os.path.join(work, "pb.db")), stdout=self.out, stderr=subprocess.STDOUT)
-        for _ in range(1000):
-            if os.path.exists(port_file) and open(port_file).read().strip():
-                break
-            if self.proc.poll() is not None:
-                sys.exit("pbd did not start: " + open(os.path.join(work, "pbd.log")).read())
-            time.sleep(0.01)
-        self.url = "http://127.0.0.1:" + open(port_file).read().strip()
+        super().__init__(pbd, [], dict(env, PB_DB=os.path.join(work, "pb.db")),
+                         os.path.join(work, "pbd.log"), os.path.join(work, "port"))
+        self.url = f"http://127.0.0.1:{self.port}"
         self.key = open(os.path.join(work, "bootstrap-admin.key")).read().strip()
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
     def call(self, method, path, args, in_path):
         for name in in_path:

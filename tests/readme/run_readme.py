@@ -46,6 +46,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from pbd_process import PbdFailed, PbdProcess  # noqa: E402
+
 # Seconds per command; PB_README_TIMEOUT changes it (the test of the timeout itself).
 COMMAND_TIMEOUT = int(os.environ.get("PB_README_TIMEOUT", "60"))
 PBD_START_TIMEOUT = 15
@@ -164,41 +167,17 @@ def make_clone(work, source_dir, bin_dir):
         f.write("--fail-with-body\n--max-time 20\n")
 
 
-class Pbd:
+def start_pbd(bin_dir, work, env):
     """The built pbd as `make run` starts it, on a free loopback port."""
-
-    def __init__(self, bin_dir, work, env):
-        self.port_file = os.path.join(work, ".readme-test", "pbd.port")
-        self.log_path = os.path.join(work, ".readme-test", "pbd.log")
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [os.path.join(bin_dir, "pbd"), "--listen", "127.0.0.1:0", "--port-file",
-             self.port_file, "--threads", "2"],
-            cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
-            stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + PBD_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if os.path.exists(self.port_file) and open(self.port_file).read().strip():
-                self.address = "127.0.0.1:" + open(self.port_file).read().strip()
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        raise ReadmeError("pbd did not start:\n" + self.log_tail())
-
-    def log_tail(self, n=30):
-        self.log.flush()
-        return "".join(open(self.log_path, errors="replace").readlines()[-n:])
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+    state = os.path.join(work, ".readme-test")
+    try:
+        pbd = PbdProcess(os.path.join(bin_dir, "pbd"), [], env, os.path.join(state, "pbd.log"),
+                         os.path.join(state, "pbd.port"), cwd=work, timeout=PBD_START_TIMEOUT,
+                         new_session=True)
+    except PbdFailed as e:
+        raise ReadmeError(str(e))
+    pbd.address = f"127.0.0.1:{pbd.port}"
+    return pbd
 
 
 def script_for(commands, state, keep_going):
@@ -261,7 +240,7 @@ def run(readme, bin_dir, keep_going):
     shell = None
     failures = 0
     try:
-        pbd = Pbd(bin_dir, work, env)
+        pbd = start_pbd(bin_dir, work, env)
         replaced = 0
         for c in commands:
             replaced += c.text.count(README_ADDRESS)

@@ -18,10 +18,11 @@ usage: run_client.py PBD BUILD_DIR
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+from pbd_process import PbdFailed, PbdProcess  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCES = ["client.ts", "api.ts", "wrong_field.ts", "tsconfig.json", "tsconfig.wrong.json"]
@@ -61,36 +62,17 @@ def install(work):
          work, 600)
 
 
-class Pbd:
-    def __init__(self, pbd, run_dir):
-        port_file = os.path.join(run_dir, "port")
-        self.log_path = os.path.join(run_dir, "pbd.log")
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [pbd, "--db", os.path.join(run_dir, "pb.db"), "--listen", "127.0.0.1:0",
-             "--port-file", port_file, "--threads", "2"],
-            env={k: v for k, v in os.environ.items() if not k.startswith("PB_")},
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if os.path.exists(port_file) and open(port_file).read().strip():
-                self.url = "http://127.0.0.1:" + open(port_file).read().strip()
-                self.key = open(os.path.join(run_dir, "bootstrap-admin.key")).read().strip()
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        raise Failed("pbd did not start:\n" + open(self.log_path).read())
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+def start_pbd(pbd, run_dir):
+    """A pbd on a fresh database; its url and bootstrap admin key."""
+    try:
+        proc = PbdProcess(pbd, ["--db", os.path.join(run_dir, "pb.db")],
+                          {k: v for k, v in os.environ.items() if not k.startswith("PB_")},
+                          os.path.join(run_dir, "pbd.log"), os.path.join(run_dir, "port"))
+    except PbdFailed as e:
+        raise Failed(str(e))
+    proc.url = f"http://127.0.0.1:{proc.port}"
+    proc.key = open(os.path.join(run_dir, "bootstrap-admin.key")).read().strip()
+    return proc
 
 
 def main():
@@ -109,7 +91,7 @@ def main():
     pbd = None
     try:
         install(work)
-        pbd = Pbd(pbd_path, run_dir)
+        pbd = start_pbd(pbd_path, run_dir)
         step("openapi-typescript " + pbd.url + "/openapi.json",
              [os.path.join(bin_dir, "openapi-typescript"), pbd.url + "/openapi.json",
               "-o", "pbd-api.d.ts"], work, 120)

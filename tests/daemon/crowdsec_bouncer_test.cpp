@@ -6,10 +6,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <netinet/in.h>
 #include <regex>
 #include <set>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tests/daemon/daemon_fixture.hpp"
@@ -441,18 +439,6 @@ TEST(CrowdSecOnPostgres, ReplicasPullingThroughTwoDaemonsLoseNothing) {
         apply_pull(views[r], pull(b, key, "", from));
         EXPECT_EQ(views[r], in_force) << "replica " << r;
     }
-}
-
-int free_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    close(fd);
-    return ntohs(addr.sin_port);
 }
 
 // Waits (bounded) until the recorded calls hold `line`'s start.

@@ -139,27 +139,3 @@ TEST(DaemonGate, PerKeyRateLimitOverridesTheDefault) {
 
 }  // namespace
 }  // namespace pb::test
-
-namespace pb::test {
-namespace {
-
-// POST /v1/limits/check answers in the body and in the RateLimit fields, with Retry-After once
-// limited.
-TEST(DaemonGate, LimitsCheckCarriesRateLimitHeaders) {
-    TempDir dir;
-    RunningDaemon pbd(dir);
-    auto c = pbd.client();
-    const auto admin = pbd.bootstrap_key();
-    const std::string body = R"({"id":"198.51.100.4","scope":"ip","cost":100})";
-    const auto first = c->Post("/v1/limits/check", bearer(admin), body, "application/json");
-    ASSERT_EQ(status_of(first), 200) << (first ? first->body : "");
-    EXPECT_EQ(body_json(first)["allowed"], true);
-    EXPECT_EQ(header(first, "RateLimit-Policy"), R"("ip";q=100;w=1)");
-    EXPECT_EQ(header(first, "RateLimit"), R"("ip";r=0;t=1)");
-    const auto second = c->Post("/v1/limits/check", bearer(admin), body, "application/json");
-    EXPECT_EQ(body_json(second)["allowed"], false);
-    EXPECT_FALSE(header(second, "Retry-After").empty());
-}
-
-}  // namespace
-}  // namespace pb::test

@@ -51,4 +51,8 @@ class Process {
 // Reads a whole file ("" if absent).
 std::string read_file(const std::string& path);
 
+// A TCP port on 127.0.0.1 that nothing listened on a moment ago (0 if none
+// could be had): for a server a test starts that cannot pick its own.
+int free_port();
+
 }  // namespace pb::test

@@ -10,27 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/process.hpp"
+
 namespace pb::test {
-namespace {
-
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
-    int port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-        port = ntohs(a.sin_port);
-    }
-    ::close(fd);
-    return port;
-}
-
-}  // namespace
-
 std::string redis_raw(int port, const std::string& command) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     timeval tv{.tv_sec = 2, .tv_usec = 0};

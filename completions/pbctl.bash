@@ -3,7 +3,7 @@
 __pbctl_data() {
     case "$1" in
         "")
-            commands="health version db config keys tokens bans limits states audit bouncers actions vault completion openapi asyncapi events"
+            commands="health version db config keys tokens bans limits states audit events bouncers actions vault completion openapi asyncapi"
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
@@ -148,9 +148,14 @@ __pbctl_data() {
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "events")
-            commands="tail"
+            commands="list tail"
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "events list")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --topic --since --limit --cursor --all"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --topic --since --limit --cursor "
             files=" --config --db " ;;
         "events tail")
             commands=""
@@ -519,6 +524,9 @@ __pbctl_choices() {
         "events|--log-level") choices="trace debug info warn error off" ;;
         "events|--output") choices="table json csv" ;;
         "events|-o") choices="table json csv" ;;
+        "events list|--log-level") choices="trace debug info warn error off" ;;
+        "events list|--output") choices="table json csv" ;;
+        "events list|-o") choices="table json csv" ;;
         "events tail|--log-level") choices="trace debug info warn error off" ;;
         "events tail|--output") choices="table json csv" ;;
         "events tail|-o") choices="table json csv" ;;

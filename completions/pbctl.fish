@@ -3,7 +3,7 @@
 function __pbctl_data --argument-names cmdpath
     switch "$cmdpath"
         case ''
-            set -g __pbctl_commands health version db config keys tokens bans limits states audit bouncers actions vault completion openapi asyncapi events
+            set -g __pbctl_commands health version db config keys tokens bans limits states audit events bouncers actions vault completion openapi asyncapi
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
@@ -148,9 +148,14 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'events'
-            set -g __pbctl_commands tail
+            set -g __pbctl_commands list tail
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'events list'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --topic --since --limit --cursor --all
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --topic --since --limit --cursor
             set -g __pbctl_files --config --db
         case 'events tail'
             set -g __pbctl_commands 
@@ -614,6 +619,12 @@ function __pbctl_choices --argument-names cmdpath flag
         case 'events|--output'
             printf '%s\n' table json csv
         case 'events|-o'
+            printf '%s\n' table json csv
+        case 'events list|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'events list|--output'
+            printf '%s\n' table json csv
+        case 'events list|-o'
             printf '%s\n' table json csv
         case 'events tail|--log-level'
             printf '%s\n' trace debug info warn error off

@@ -5,6 +5,7 @@
 #include "common/limits/ops.hpp"
 #include "common/runtime/bouncer_ops.hpp"
 #include "common/runtime/dispatcher.hpp"
+#include "common/runtime/event_ops.hpp"
 #include "common/runtime/maintenance_ops.hpp"
 #include "common/runtime/ws_ops.hpp"
 #include "common/secrets/ops.hpp"
@@ -22,6 +23,7 @@ const ops::OpTable& op_table() {
         limits::register_limits_ops(t);
         states::register_states_ops(t);
         register_maintenance_ops(t);
+        register_event_ops(t);
         register_bouncer_ops(t);
         actions::register_actions_ops(t, actions_host());
         secrets::register_secrets_ops(t);

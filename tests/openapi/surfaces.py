@@ -38,7 +38,7 @@ ORDER = [
     "tokens.issuers.add", "tokens.issuers.list", "tokens.issuers.show",
     "tokens.issuers.update", "tokens.issuers.remove",
     "states.register", "states.get", "states.update", "states.transition", "states.history",
-    "states.list",
+    "states.list", "events.list",
     "bans.add", "bans.list", "bans.check", "bans.export", "bans.remove", "bans.import",
     "limits.check", "limits.status", "limits.reset",
     "secrets.status", "secrets.put", "secrets.get", "secrets.patch", "secrets.list",

@@ -9,6 +9,24 @@
 namespace pb::test {
 namespace {
 
+// The README's nginx recipe, as an operator copies it: the ```nginx block that
+// holds `location = /_pb_auth`, with its pbd and app addresses replaced.
+std::string readme_recipe(int pbd, int backend) {
+    const auto readme = read_file(std::string(PB_SOURCE_DIR) + "/README.md");
+    const auto at = readme.find("```nginx\nlocation = /_pb_auth {");
+    EXPECT_NE(at, std::string::npos) << "README.md has no nginx auth_request recipe";
+    const auto start = readme.find('\n', at) + 1;
+    auto block = readme.substr(start, readme.find("```", start) - start);
+    const auto swap = [&](const std::string& from, const std::string& to) {
+        const auto pos = block.find(from);
+        EXPECT_NE(pos, std::string::npos) << from;
+        block.replace(pos, from.size(), to);
+    };
+    swap("127.0.0.1:8700", "127.0.0.1:" + std::to_string(pbd));
+    swap("127.0.0.1:9000", "127.0.0.1:" + std::to_string(backend) + "/");
+    return block;
+}
+
 std::string nginx_conf(const TempDir& dir, int front, int backend, int pbd) {
     const auto d = dir.path().string();
     const auto p = [](int n) { return std::to_string(n); };
@@ -20,22 +38,16 @@ std::string nginx_conf(const TempDir& dir, int front, int backend, int pbd) {
            "/t5;\n"
            " server { listen 127.0.0.1:" +
            p(backend) +
-           "; location / { return 200 \"app says hello to $http_x_pb_owner\"; } }\n"
+           "; location = /boom { return 500 \"the app failed\"; }"
+           " location / { return 200 \"app says hello to $http_x_pb_owner "
+           "($http_x_pb_key_id: $http_x_pb_permissions)\"; } }\n"
            " server {\n  listen 127.0.0.1:" +
-           p(front) +
-           ";\n"
-           "  location = /_pb_auth {\n   internal;\n   proxy_pass http://127.0.0.1:" +
-           p(pbd) +
-           "/v1/auth;\n   proxy_pass_request_body off;\n   proxy_set_header Content-Length \"\";\n"
-           "   proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n  }\n"
-           "  location /app/ {\n   auth_request /_pb_auth;\n"
-           "   auth_request_set $pb_owner $upstream_http_x_pb_owner;\n"
-           "   proxy_set_header X-PB-Owner $pb_owner;\n   proxy_pass http://127.0.0.1:" +
-           p(backend) + "/;\n  }\n }\n}\n";
+           p(front) + ";\n" + readme_recipe(pbd, backend) + " }\n}\n";
 }
 
-// nginx auth_request through pbd: no key 401, a good key reaches the app with its owner, a banned
-// client 403.
+// nginx auth_request through pbd, configured by the README's recipe: no key 401,
+// a good key reaches the app with who it is, a banned client 403, a limited one
+// 429 with Retry-After (not nginx's 500), and the app's own 500 untouched.
 TEST(NginxAuthRequest, PbGuardsAnAppBehindNginx) {
     const std::string nginx = "/usr/sbin/nginx";
     if (!std::filesystem::exists(nginx)) {
@@ -48,7 +60,8 @@ TEST(NginxAuthRequest, PbGuardsAnAppBehindNginx) {
     const auto admin = pbd.bootstrap_key();
     auto c = pbd.client();
     const auto created = body_json(
-        c->Post("/v1/keys", bearer(admin), R"({"owner":"billing-svc"})", "application/json"));
+        c->Post("/v1/keys", bearer(admin),
+                R"({"owner":"billing-svc","permissions":["deploy:write"]})", "application/json"));
     const auto key = created["key"].get<std::string>();
 
     const int front = free_port();
@@ -71,7 +84,8 @@ TEST(NginxAuthRequest, PbGuardsAnAppBehindNginx) {
 
     const auto ok = web.Get("/app/", bearer(key));
     ASSERT_EQ(status_of(ok), 200);
-    EXPECT_EQ(ok->body, "app says hello to billing-svc");
+    EXPECT_EQ(ok->body, "app says hello to billing-svc (" + created["id"].get<std::string>() +
+                            ": deploy:write)");
     EXPECT_EQ(status_of(web.Get("/app/", bearer(key + "x"))), 401);
 
     const auto ban = run({pbctl_path(), "bans", "add", "203.0.113.7"}, {{"PB_DB", pbd.db()}});
@@ -82,6 +96,26 @@ TEST(NginxAuthRequest, PbGuardsAnAppBehindNginx) {
     headers = bearer(key);
     headers.emplace("X-Forwarded-For", "198.51.100.9");
     EXPECT_EQ(status_of(web.Get("/app/", headers)), 200);
+
+    // The app's own 500 reaches the client as the app said it.
+    const auto boom = web.Get("/app/boom", bearer(key));
+    EXPECT_EQ(status_of(boom), 500);
+    EXPECT_EQ(boom->body, "the app failed");
+
+    // Over the key's own limit pb answers 429: the client gets 429 with
+    // pb's Retry-After, not nginx's 500.
+    const auto limit = run(
+        {pbctl_path(), "keys", "update", created["id"].get<std::string>(), "--rate-limit", "1/min"},
+        {{"PB_DB", pbd.db()}});
+    ASSERT_EQ(limit.exit_code, 0) << limit.err;
+    httplib::Result limited{nullptr, httplib::Error::Unknown};
+    for (int i = 0; i < 5 && status_of(limited) != 429; ++i) {
+        limited = web.Get("/app/", bearer(key));
+    }
+    ASSERT_EQ(status_of(limited), 429) << (limited ? limited->body : "no answer");
+    const auto retry_after = limited->get_header_value("Retry-After");
+    EXPECT_FALSE(retry_after.empty());
+    EXPECT_GT(std::stoi(retry_after), 0);
 }
 
 }  // namespace

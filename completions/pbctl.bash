@@ -48,7 +48,7 @@ __pbctl_data() {
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --since --actor --op --limit --cursor "
             files=" --config --db " ;;
         "bans")
-            commands="add list check remove import export"
+            commands="add list check remove import export stream"
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
@@ -81,6 +81,11 @@ __pbctl_data() {
             commands=""
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "bans stream")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --since --limit --cursor"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --since --limit --cursor "
             files=" --config --db " ;;
         "bouncers")
             commands="add list remove"
@@ -482,6 +487,9 @@ __pbctl_choices() {
         "bans remove|--log-level") choices="trace debug info warn error off" ;;
         "bans remove|--output") choices="table json csv" ;;
         "bans remove|-o") choices="table json csv" ;;
+        "bans stream|--log-level") choices="trace debug info warn error off" ;;
+        "bans stream|--output") choices="table json csv" ;;
+        "bans stream|-o") choices="table json csv" ;;
         "bouncers|--log-level") choices="trace debug info warn error off" ;;
         "bouncers|--output") choices="table json csv" ;;
         "bouncers|-o") choices="table json csv" ;;

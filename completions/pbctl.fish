@@ -48,7 +48,7 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --since --actor --op --limit --cursor
             set -g __pbctl_files --config --db
         case 'bans'
-            set -g __pbctl_commands add list check remove import export
+            set -g __pbctl_commands add list check remove import export stream
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
@@ -81,6 +81,11 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_commands 
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'bans stream'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --since --limit --cursor
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --since --limit --cursor
             set -g __pbctl_files --config --db
         case 'bouncers'
             set -g __pbctl_commands add list remove
@@ -535,6 +540,12 @@ function __pbctl_choices --argument-names cmdpath flag
         case 'bans remove|--output'
             printf '%s\n' table json csv
         case 'bans remove|-o'
+            printf '%s\n' table json csv
+        case 'bans stream|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'bans stream|--output'
+            printf '%s\n' table json csv
+        case 'bans stream|-o'
             printf '%s\n' table json csv
         case 'bouncers|--log-level'
             printf '%s\n' trace debug info warn error off

@@ -4,6 +4,7 @@
 
 #include "common/core/json_parse.hpp"
 #include "common/events/publisher.hpp"
+#include "common/events/topics.hpp"
 
 namespace pb::events {
 
@@ -39,6 +40,24 @@ std::vector<Event> read_after(store::Connection& c, std::int64_t after, int limi
                             r.get_int(4)});
     }
     return out;
+}
+
+Page read_page(store::Connection& c, std::int64_t after, int limit, std::string_view pattern,
+               UnixMillis now) {
+    const auto scanned = read_after(c, after, limit);
+    Page page{.position = after};
+    for (const auto& e : scanned) {
+        if (e.seq != page.position + 1 && now - e.created_at < k_commit_gap_wait.count()) {
+            page.more = true;
+            break;
+        }
+        page.position = e.seq;
+        if (topic_matches(pattern, e.topic)) {
+            page.events.push_back(e);
+        }
+    }
+    page.more = page.more || static_cast<int>(scanned.size()) == limit;
+    return page;
 }
 
 std::int64_t latest_seq(store::Connection& c) {

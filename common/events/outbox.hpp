@@ -35,6 +35,20 @@ void append(store::Connection& c, std::string_view topic, std::string_view type,
 // Events with seq > after, oldest first, at most `limit`.
 std::vector<Event> read_after(store::Connection& c, std::int64_t after, int limit);
 
+// One page of the outbox for a reader that holds its own position (a list,
+// a stream over HTTP): the events after `after` whose topic `pattern` selects
+// (events/topics.hpp), reading at most `limit` events. On PostgreSQL a seq is
+// taken at INSERT and seen at COMMIT, so a missing seq just below an event
+// younger than k_commit_gap_wait may still come: the page stops before it.
+// An older gap is a rolled-back transaction's, or pruned, and is stepped over.
+struct Page {
+    std::vector<Event> events;  // those `pattern` selects
+    std::int64_t position = 0;  // where the next page starts (the last seq read)
+    bool more = false;          // more may follow right now (a full read, or a young gap)
+};
+Page read_page(store::Connection& c, std::int64_t after, int limit, std::string_view pattern,
+               UnixMillis now);
+
 // The highest seq so far (0 when empty).
 std::int64_t latest_seq(store::Connection& c);
 

@@ -6,6 +6,8 @@
 
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
+#include "common/events/outbox.hpp"
+#include "common/events/tailer.hpp"
 #include "common/limits/ban_io.hpp"
 #include "common/limits/ban_service.hpp"
 #include "common/limits/service.hpp"
@@ -217,6 +219,58 @@ json document_from_file(const json& a) {
              {"origin", to_string(r.origin)}});
     }
     out["document"] = {{"bans", bans}};
+    return out;
+}
+
+// bans.stream: a replica's own view of the bans, with the cursor held by the
+// client (so any number of replicas are safe). Without `since`: the bans in
+// force, a page at a time, each page naming the outbox position `since` read
+// before the first page; then, with `since`: what changed after it, from the
+// outbox (topic "bans"). A change made while the pages are read may come
+// twice (in a page and after `since`), never not at all.
+json bans_stream(Context& ctx, const json& a) {
+    auto& store = ctx.service<store::Store>();
+    const auto now = ctx.clock().now();
+    const auto limit = page_limit(a);
+    if (a.contains("since")) {
+        const auto page = store.transaction(
+            [&](store::Connection& c) {
+                return events::read_page(c, a["since"].get<std::int64_t>(), static_cast<int>(limit),
+                                         "bans", now);
+            },
+            store::TxMode::read);
+        json changes = json::array();
+        for (const auto& e : page.events) {
+            changes.push_back(events::to_json(e));
+        }
+        // The position is the cursor here: no next_cursor.
+        return {{"changes", changes},
+                {"since", page.position},
+                {"more", page.more},
+                {"next_cursor", nullptr}};
+    }
+    const auto at = decode_cursor(a, "bans.stream",
+                                  {CursorPart::integer, CursorPart::integer, CursorPart::integer});
+    const std::int64_t since =
+        at ? (*at)[0].get<std::int64_t>()
+           : store.transaction([](store::Connection& c) { return events::latest_seq(c); },
+                               store::TxMode::read);
+    BanFilter f;
+    f.kind = std::nullopt;
+    if (at) {
+        f.after = BanFilter::Position{(*at)[1].get<std::int64_t>(), (*at)[2].get<std::int64_t>()};
+    }
+    f.limit = limit + 1;
+    auto bans = ctx.service<BanService>().list(f);
+    std::optional<std::string> next;
+    if (static_cast<std::int64_t>(bans.size()) > limit) {
+        bans.resize(static_cast<std::size_t>(limit));
+        next = encode_cursor("bans.stream",
+                             json::array({since, bans.back().created_at, bans.back().id}));
+    }
+    auto out = bans_json(bans, now);
+    out["since"] = since;
+    out["next_cursor"] = cursor_json(next);
     return out;
 }
 
@@ -441,6 +495,44 @@ void register_bans_ops(OpTable& t) {
         .list_field = "bans",
         .response = bans_schema(),
         .examples = {{"Every ban in force", json::object(), {{"bans", {example_ban()}}}}},
+    });
+    t.add(Op{
+        .name = "bans.stream",
+        .summary = "Follow the bans from a replica: without since, the bans in force a page at "
+                   "a time and the outbox position they were read at; with since, what changed "
+                   "after it (the caller holds the position, so any number of replicas agree)",
+        .params = {Param{.name = "since",
+                         .type = ParamType::integer,
+                         .help = "The outbox position of the last answer: only what changed "
+                                 "after it"},
+                   limit_param("bans or changes"), cursor_param()},
+        .permission = "bans:read",
+        .route = {"GET", "/v1/bans/stream"},
+        .handler = bans_stream,
+        .response = ops::schema::object(
+            {{"bans", ops::schema::optional(ops::schema::array(Ban::schema()))},
+             {"changes", ops::schema::optional(ops::schema::array(ops::schema::object(
+                             {{"event", ops::schema::string("ban.added, ban.removed, …")},
+                              {"topic", ops::schema::string()},
+                              {"seq", ops::schema::integer()},
+                              {"data", ops::schema::free_object("The ban, as bans.list shows it")},
+                              {"created_at", ops::schema::time("When")}})))},
+             {"since", ops::schema::integer("The position to ask from next")},
+             {"more", ops::schema::optional(ops::schema::boolean("More changes wait now"))}}),
+        .examples = {{"The bans in force, first page",
+                      {{"limit", 1000}},
+                      {{"bans", {example_ban()}}, {"since", 42}, {"next_cursor", nullptr}}},
+                     {"What changed since",
+                      {{"since", 0}},
+                      {{"changes",
+                        {{{"event", "ban.added"},
+                          {"topic", "bans"},
+                          {"seq", 43},
+                          {"data", example_ban()},
+                          {"created_at", "2026-01-02T03:04:05.678Z"}}}},
+                       {"since", 43},
+                       {"more", false},
+                       {"next_cursor", nullptr}}}},
     });
 }
 

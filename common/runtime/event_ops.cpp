@@ -25,33 +25,19 @@ json list_events(Services& s, const json& a) {
     if (const auto position = ops::decode_cursor(a, k_list, {ops::CursorPart::integer})) {
         after = (*position)[0].get<std::int64_t>();
     }
-    const auto now = s.clock().now();
-    const auto scanned = s.store().transaction(
-        [&](store::Connection& c) { return events::read_after(c, after, static_cast<int>(limit)); },
+    const auto page = s.store().transaction(
+        [&](store::Connection& c) {
+            return events::read_page(c, after, static_cast<int>(limit), pattern, s.clock().now());
+        },
         store::TxMode::read);
-    // On PostgreSQL a seq is taken at INSERT and seen at COMMIT: a missing seq
-    // just below a recent event may still come. The page stops before such a
-    // gap (the next page starts there); an older gap is a rolled-back
-    // transaction's, or pruned, and is stepped over.
     json rows = json::array();
-    std::int64_t last = after;
-    for (const auto& e : scanned) {
-        const bool gap = e.seq != last + 1;
-        if (gap && now - e.created_at < events::k_commit_gap_wait.count()) {
-            break;
-        }
-        last = e.seq;
-        if (events::topic_matches(pattern, e.topic)) {
-            rows.push_back(events::to_json(e));
-        }
+    for (const auto& e : page.events) {
+        rows.push_back(events::to_json(e));
     }
-    // A full scan may have more behind it; so may a page cut at a young gap.
-    const bool more = static_cast<std::int64_t>(scanned.size()) == limit ||
-                      (!scanned.empty() && last != scanned.back().seq);
     return {{"events", rows},
-            {"next_cursor",
-             ops::cursor_json(more ? std::optional(ops::encode_cursor(k_list, json::array({last})))
-                                   : std::nullopt)}};
+            {"next_cursor", ops::cursor_json(page.more ? std::optional(ops::encode_cursor(
+                                                             k_list, json::array({page.position})))
+                                                       : std::nullopt)}};
 }
 
 Op events_list_op() {

@@ -39,7 +39,7 @@ ORDER = [
     "tokens.issuers.update", "tokens.issuers.remove",
     "states.register", "states.get", "states.update", "states.transition", "states.history",
     "states.list", "events.list",
-    "bans.add", "bans.list", "bans.check", "bans.export", "bans.remove", "bans.import",
+    "bans.add", "bans.list", "bans.check", "bans.export", "bans.stream", "bans.remove", "bans.import",
     "limits.check", "limits.status", "limits.reset",
     "secrets.status", "secrets.put", "secrets.get", "secrets.patch", "secrets.list",
     "secrets.metadata", "secrets.configure", "secrets.delete", "secrets.undelete",

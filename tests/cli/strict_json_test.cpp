@@ -45,11 +45,10 @@ TEST_F(StrictJsonCliTest, DeepDataFilesAreRefusedWithTheLimit) {
     // A parameter is one member of a request body: 63 levels of its own.
     const auto r = pbctl({"states", "register", "s1", "--type", "feature", "--data",
                           "@" + dir.file("deep.json"), "-o", "json"});
-    EXPECT_EQ(json::parse(r.out)["error"]["details"],
-              json({{"param", "data"},
-                    {"max_depth", 63},
-                    {"pointer", "/data"},
-                    {"expected", "an object"}}));
+    EXPECT_EQ(json::parse(r.out)["error"]["details"], json({{"param", "data"},
+                                                            {"max_depth", 63},
+                                                            {"pointer", "/data"},
+                                                            {"expected", "an object"}}));
     const auto fits = file("fits.json", R"({"a":)" + deep_array(62) + "}");
     ok({"states", "register", "s1", "--type", "feature", "--data", "@" + fits});
     EXPECT_EQ(ok_json({"states", "list"})["states"].size(), 1U);

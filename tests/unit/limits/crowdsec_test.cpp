@@ -68,8 +68,8 @@ TEST(CrowdSecFilter, SelectsAndRefusesUnknownValues) {
     EXPECT_TRUE(f({{"scenarios_containing", "net,xyz"}}).matches(range));
     EXPECT_FALSE(f({{"scenarios_not_containing", "ssh"}}).matches(ip));
     for (const json& q : {json{{"scopes", "foo"}}, json{{"scopes", ""}}, json{{"scopes", "ip,"}},
-                         json{{"origins", "nobody"}}, json{{"scopes", {"ip", "range"}}},
-                         json{{"scenarios_containing", std::string(300, 'a')}}}) {
+                          json{{"origins", "nobody"}}, json{{"scopes", {"ip", "range"}}},
+                          json{{"scenarios_containing", std::string(300, 'a')}}}) {
         EXPECT_THROW(parse_filter(q), Error) << q;
     }
     EXPECT_TRUE(parse_bool("startup", "true"));

@@ -8,6 +8,7 @@
 #   4. the WebSocket fan-out and idle connections (bench_ws.sh)
 #   5. PostgreSQL against SQLite through pbd (pg_http.sh, pg_states.sh)
 #   6. Redis: limits.check next to redis-benchmark EVALSHA, /v1/auth with limits in Redis (redis.sh)
+#   7. enforcement points over 100,000 bans: a CrowdSec bouncer's pulls, pb's ban stream (bans_pull.sh)
 # Only loopback; every process started here is stopped here, by PID.
 set -euo pipefail
 build=${1:-build/dev}
@@ -156,3 +157,6 @@ echo "== 5. PostgreSQL: keys.verify through pbd next to SQLite; states.update wi
 
 echo "== 6. Redis: limits.check through Redis next to redis-benchmark; /v1/auth with limits in Redis and in memory"
 "$(dirname "$0")/redis.sh" "$build"
+
+echo "== 7. Enforcement points: CrowdSec bouncer pulls and pb's ban stream over 100,000 bans"
+"$(dirname "$0")/bans_pull.sh" "$build"

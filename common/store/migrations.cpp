@@ -200,6 +200,12 @@ CREATE TABLE IF NOT EXISTS bouncer_sent (
     PRIMARY KEY (puller_id, ban_id)
 )
 )SQL"},
+    // Keys and bans are listed a page at a time in (created_at, id) order
+    // (store/keyset.hpp): without this index each page sorted the whole table.
+    Migration{8, "keyset pages of keys and bans", R"SQL(
+CREATE INDEX IF NOT EXISTS api_keys_created_id ON api_keys (created_at, id);
+CREATE INDEX IF NOT EXISTS bans_created_id ON bans (created_at, id)
+)SQL"},
 };
 
 constexpr std::string_view k_create_migrations_table =

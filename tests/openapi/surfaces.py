@@ -202,10 +202,14 @@ class Surface:
             self.loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self.loop)
             url = self.pbd.url.replace("http://", "ws://") + "/ws"
-            self.ws = self.loop.run_until_complete(
-                asyncio.wait_for(websockets.connect(
-                    url, extra_headers={"Authorization": "Bearer " + self.pbd.key},
-                    max_size=None), 10))
+            try:
+                self.ws = self.loop.run_until_complete(
+                    asyncio.wait_for(websockets.connect(
+                        url, extra_headers={"Authorization": "Bearer " + self.pbd.key},
+                        max_size=None), 10))
+            except BaseException:
+                self.pbd.stop()  # the caller's finally has no Surface to stop yet
+                raise
 
     def stop(self):
         if self.ws is not None:

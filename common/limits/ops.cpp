@@ -222,6 +222,24 @@ json document_from_file(const json& a) {
     return out;
 }
 
+// One page of the bans `f` selects, in (created_at, id) order: at most
+// `limit`, and the cursor of list `list` to the next page (`prefix`, then the
+// last ban's position) when more follow. bans.list and bans.stream page alike.
+json ban_page(Context& ctx, BanFilter f, std::int64_t limit, std::string_view list, json prefix) {
+    f.limit = limit + 1;
+    auto bans = ctx.service<BanService>().list(f);
+    std::optional<std::string> next;
+    if (static_cast<std::int64_t>(bans.size()) > limit) {
+        bans.resize(static_cast<std::size_t>(limit));
+        prefix.push_back(bans.back().created_at);
+        prefix.push_back(bans.back().id);
+        next = encode_cursor(list, prefix);
+    }
+    auto out = bans_json(bans, ctx.clock().now());
+    out["next_cursor"] = cursor_json(next);
+    return out;
+}
+
 // bans.stream: a replica's own view of the bans, with the cursor held by the
 // client (so any number of replicas are safe). Without `since`: the bans in
 // force, a page at a time, each page naming the outbox position `since` read
@@ -256,21 +274,11 @@ json bans_stream(Context& ctx, const json& a) {
            : store.transaction([](store::Connection& c) { return events::latest_seq(c); },
                                store::TxMode::read);
     BanFilter f;
-    f.kind = std::nullopt;
     if (at) {
         f.after = BanFilter::Position{(*at)[1].get<std::int64_t>(), (*at)[2].get<std::int64_t>()};
     }
-    f.limit = limit + 1;
-    auto bans = ctx.service<BanService>().list(f);
-    std::optional<std::string> next;
-    if (static_cast<std::int64_t>(bans.size()) > limit) {
-        bans.resize(static_cast<std::size_t>(limit));
-        next = encode_cursor("bans.stream",
-                             json::array({since, bans.back().created_at, bans.back().id}));
-    }
-    auto out = bans_json(bans, now);
+    auto out = ban_page(ctx, f, limit, "bans.stream", json::array({since}));
     out["since"] = since;
-    out["next_cursor"] = cursor_json(next);
     return out;
 }
 
@@ -341,17 +349,7 @@ void register_bans_ops(OpTable& t) {
                     f.after = BanFilter::Position{(*after)[0].get<std::int64_t>(),
                                                   (*after)[1].get<std::int64_t>()};
                 }
-                f.limit = limit + 1;
-                auto bans = ctx.service<BanService>().list(f);
-                std::optional<std::string> next;
-                if (static_cast<std::int64_t>(bans.size()) > limit) {
-                    bans.resize(static_cast<std::size_t>(limit));
-                    next = encode_cursor("bans",
-                                         json::array({bans.back().created_at, bans.back().id}));
-                }
-                auto out = bans_json(bans, ctx.clock().now());
-                out["next_cursor"] = cursor_json(next);
-                return out;
+                return ban_page(ctx, f, limit, "bans", json::array());
             },
         .quiet_field = "target",
         .columns = k_ban_columns,

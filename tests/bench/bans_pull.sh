@@ -9,20 +9,8 @@
 #   tests/bench/bans_pull.sh [build/dev]   PB_BENCH_SECONDS (default 10), PB_BENCH_BANS (100000)
 # Only loopback; the pbd started here is stopped here, by PID.
 set -euo pipefail
-build=${1:-build/dev}
-bin=$(cd "$build/bin" && pwd)
-duration=${PB_BENCH_SECONDS:-10}
+source "$(dirname "$0")/bench_env.sh"
 count=${PB_BENCH_BANS:-100000}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 100); do curl -fsS -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
 
 python3 - "$count" >"$work/bans.json" <<'PY'
 import json, sys

@@ -17,20 +17,8 @@
 # as much about the scheduler as about pb, which is why both sides of each
 # ratio run in the same conditions, one after the other.
 set -euo pipefail
-build=${1:-build/dev}
-bin=$(cd "$build/bin" && pwd)
-duration=${PB_BENCH_SECONDS:-10}
+source "$(dirname "$0")/bench_env.sh"
 requests=${PB_BENCH_REDIS_REQUESTS:-200000}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 redis_port=$(free_port)
 mkdir -p "$work/redis"
 redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \

@@ -11,21 +11,7 @@
 #   7. enforcement points over 100,000 bans: a CrowdSec bouncer's pulls, pb's ban stream (bans_pull.sh)
 # Only loopback; every process started here is stopped here, by PID.
 set -euo pipefail
-build=${1:-build/dev}
-bin=$(cd "$build/bin" && pwd)
-here=$(cd "$(dirname "$0")" && pwd)
-duration=${PB_BENCH_SECONDS:-10}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 100); do curl -fsS -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
+source "$(dirname "$0")/bench_env.sh"
 summary() { # label, wrk output file
     local rps p99 errors
     rps=$(awk '/Requests\/sec/ {print $2}' "$2")

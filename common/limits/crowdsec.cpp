@@ -136,6 +136,14 @@ bool DecisionFilter::matches(const Ban& ban) const {
     return scenarios_not_containing.empty() || !contains_any(scenario, scenarios_not_containing);
 }
 
+std::string DecisionFilter::key() const {
+    json scope_names = json::array();
+    for (const auto s : scopes) {
+        scope_names.push_back(to_string(s));
+    }
+    return json{scope_names, origins, scenarios_containing, scenarios_not_containing}.dump();
+}
+
 bool parse_bool(std::string_view param, std::string_view text) {
     static constexpr std::array<std::string_view, 6> k_true{"1", "t", "T", "TRUE", "true", "True"};
     static constexpr std::array<std::string_view, 6> k_false{"0",     "f",     "F",

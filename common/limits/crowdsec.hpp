@@ -47,6 +47,9 @@ struct DecisionFilter {
     std::vector<std::string> scenarios_not_containing;  // none of these
 
     bool matches(const Ban& ban) const;
+    // The same filter always gives the same text (a puller's stored filter:
+    // when its next pull asks with another one, it is compared afresh).
+    std::string key() const;
 };
 
 // A CrowdSec boolean (Go's strconv.ParseBool: 1 t T TRUE true True, 0 f F

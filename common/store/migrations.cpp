@@ -178,7 +178,6 @@ UPDATE signing_keys SET status = 'retired', private_sealed = NULL, retired_at = 
     // What each CrowdSec bouncer puller (its caller and client address) was
     // last sent: its next delta pull is the difference between this and the
     // bans in force (limits/bouncer_pulls.hpp says why a set, not a cursor).
-    // IF NOT EXISTS: tests that step the schema back past 6 run it again.
     Migration{7, "CrowdSec bouncer pull state (per caller and address)", R"SQL(
 CREATE TABLE IF NOT EXISTS bouncer_pullers (
     id            {{serial_pk}},
@@ -205,6 +204,14 @@ CREATE TABLE IF NOT EXISTS bouncer_sent (
     Migration{8, "keyset pages of keys and bans", R"SQL(
 CREATE INDEX IF NOT EXISTS api_keys_created_id ON api_keys (created_at, id);
 CREATE INDEX IF NOT EXISTS bans_created_id ON bans (created_at, id)
+)SQL"},
+    // A bouncer puller's outbox position and filter, so a delta pull compares
+    // only the bans changed since (limits/bouncer_pulls.hpp), and the expiry
+    // index it finds the decisions that ran out with.
+    Migration{9, "CrowdSec delta pulls from the outbox position", R"SQL(
+ALTER TABLE bouncer_pullers ADD COLUMN outbox_seq BIGINT;
+ALTER TABLE bouncer_pullers ADD COLUMN filter TEXT NOT NULL DEFAULT '';
+CREATE INDEX bouncer_sent_expiry ON bouncer_sent (puller_id, expires_at)
 )SQL"},
 };
 
@@ -253,7 +260,11 @@ std::vector<std::int64_t> migrate(Store& store, const Clock& clock) {
             if (const auto lock = migration_lock_sql(store.dialect()); !lock.empty()) {
                 c.query(lock);
             }
-            if (current_version(c) >= m.version) {
+            // By version, not by the highest one: a test that steps one
+            // migration back re-applies that one alone.
+            c.exec(k_create_migrations_table);
+            if (!c.query("SELECT 1 FROM schema_migrations WHERE version = $1", {m.version})
+                     .empty()) {
                 return false;
             }
             const std::string sql = dialect_sql(m.sql, store.dialect());

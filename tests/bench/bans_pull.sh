@@ -3,7 +3,8 @@
 #   1. a CrowdSec bouncer's startup pull (GET /v1/decisions/stream?startup=true):
 #      its size and time, and the next one (nothing changed) after it;
 #   2. delta pulls per second under wrk (one bouncer key, one address: each
-#      pull reads the bans in force and compares them with what it was sent);
+#      pull compares only the bans changed after its outbox position and the
+#      decisions it holds that expired; the puller's pulls take turns);
 #   3. pb's own ban stream (GET /v1/bans/stream): every page of the startup set
 #      (limit 1000), then a delta read.
 #   tests/bench/bans_pull.sh [build/dev]   PB_BENCH_SECONDS (default 10), PB_BENCH_BANS (100000)

@@ -10,10 +10,13 @@ packages=(
     libspdlog-dev libfmt-dev libcpp-httplib-dev libboost-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     curl jq python3-jwt python3-cryptography python3-websockets python3-jsonschema nginx-light
-    crowdsec-custom-bouncer
+    crowdsec-custom-bouncer nftables iproute2
     redis-server redis-tools libhiredis-dev
     zsh fish groff-base openssl lintian
 )
+# crowdsec-firewall-bouncer is not installed: its package enables a service that
+# edits the machine's firewall. Its test unpacks the .deb into the build folder
+# and runs it in a network namespace of its own (tests/crowdsec/firewall_bouncer.sh).
 # node and npm: the openapi.lint test installs its OpenAPI validator from npm, the
 # openapi.client test openapi-typescript, openapi-fetch and typescript (Node 18
 # or later), and the benchmark its JWT libraries, unless a node is already installed.

@@ -3,7 +3,8 @@
 # network namespace of its own (unshare -n): its tables live and die there and
 # the machine's firewall is never touched. pbd listens on that namespace's
 # loopback. Pins, through the kernel's own sets (nft):
-#   - a startup pull puts pb's IPv4 and IPv6 address bans in the bouncer's sets;
+#   - a startup pull puts pb's IPv4 and IPv6 address bans in the bouncer's sets,
+#     and a range ban (0.0.25's sets hold addresses: the range's first one);
 #   - a ban removed with pbctl leaves the set, a new one enters it, and one
 #     that expires leaves it (the bouncer gives each element the time left);
 #   - a ban added while pbd is down is there once pbd is back (the bouncer resyncs).
@@ -87,6 +88,7 @@ has() { "$1" | grep -qx "$2"; }
 
 ban add 203.0.113.7 --reason "ssh brute"
 ban add 2001:db8::7 --reason scan
+ban add 10.9.0.0/16 --reason "bad net"
 ban add user:mallory
 start_pbd
 key=$(pbctl -o json bouncers add fw --url "$url/" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
@@ -122,8 +124,8 @@ YAML
 "$work/deb/usr/bin/crowdsec-firewall-bouncer" -c "$run/bouncer.yaml" >"$run/bouncer.log" 2>&1 &
 pids+=($!)
 
-until_true 'has v4 203.0.113.7 && has v6 2001:db8::7'
-echo "startup pull: both address bans are in the kernel's sets"
+until_true 'has v4 203.0.113.7 && has v6 2001:db8::7 && has v4 10.9.0.0'
+echo "startup pull: the address bans and the range (as its first address) are in the sets"
 
 ban remove 203.0.113.7
 ban add 198.51.100.9 --for 4s

@@ -131,8 +131,8 @@ TEST(DaemonIdentityToken, ReusedPerCallerAndMadeAgainWhenTheCallerChanges) {
     EXPECT_EQ(payload_of(other)["sub"], "svc-b");
     EXPECT_NE(payload_of(other)["jti"], payload_of(first)["jti"]);
 
-    const auto update = run({pbctl_path(), "keys", "update", a["id"].get<std::string>(),
-                             "--permissions", "deploy:write,states:read"},
+    const auto update = run({pbctl_path(), "keys", "update", a["id"].get<std::string>(), "--perm",
+                             "deploy:write", "--perm", "states:read"},
                             {{"PB_DB", pbd.db()}});
     ASSERT_EQ(update.exit_code, 0) << update.err;
     const auto changed = identity_of(c->Get("/v1/auth", bearer(a["key"])));

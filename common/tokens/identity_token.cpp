@@ -105,11 +105,27 @@ std::string IdentityTokens::mint(const ops::Caller& caller, const RingKey& signe
 }
 
 std::string IdentityTokens::token_for(const ops::Caller& caller) {
-    // The ring's signer now: a cached token signed by another key is made
-    // again (the rotation took effect, or its key was retired).
-    const auto signer = m_tokens.ring().signer(m_settings.alg, std::nullopt, "gate");
     const auto now = m_clock.now();
+    // Which key signs, as this thread last asked the ring: asked again at
+    // most once a second, so a cache hit touches no lock but its shard's.
+    struct SignerSeen {
+        const IdentityTokens* owner = nullptr;
+        UnixMillis asked_at = 0;
+        std::string kid;
+    };
+    thread_local SignerSeen seen;
+    std::shared_ptr<const RingKey> signer;
+    const auto ask_ring = [&] {
+        signer = m_tokens.ring().signer(m_settings.alg, std::nullopt, "gate");
+        seen = {this, now, signer->kid};
+    };
+    if (seen.owner != this || now - seen.asked_at >= k_signer_check_ms || now < seen.asked_at) {
+        ask_ring();
+    }
     if (m_per_shard == 0) {
+        if (!signer) {
+            ask_ring();
+        }
         return mint(caller, *signer, now);
     }
     auto key = cache_key(caller);
@@ -117,10 +133,14 @@ std::string IdentityTokens::token_for(const ops::Caller& caller) {
     {
         std::shared_lock lock(shard.mutex);
         const auto it = shard.entries.find(key);
-        if (it != shard.entries.end() && now < it->second.renew_at &&
-            it->second.kid == signer->kid) {
+        // A token signed by another key than the signer now is made again
+        // (the rotation took effect, or its key was retired).
+        if (it != shard.entries.end() && now < it->second.renew_at && it->second.kid == seen.kid) {
             return it->second.token;
         }
+    }
+    if (!signer) {
+        ask_ring();
     }
     // Two requests of one caller may both sign here; the later one's token stays.
     Entry fresh{mint(caller, *signer, now), signer->kid,

@@ -32,6 +32,9 @@ struct IdentityTokenSettings {
 inline constexpr std::int64_t k_identity_min_lifetime_ms = 10 * 1000;
 inline constexpr std::int64_t k_identity_max_lifetime_ms = 60 * 60 * 1000;
 inline constexpr std::int64_t k_identity_max_cache_entries = 1'000'000;
+// How often a thread asks the key ring which key signs (a retired key's
+// tokens still verify for as long as an upstream caches pb's JWKS: minutes).
+inline constexpr std::int64_t k_signer_check_ms = 1000;
 
 // Reads and checks gate.identity_token.* (and tokens.daemon_audience, which
 // the audience must not be). Error(invalid_argument) naming the key: when
@@ -48,10 +51,9 @@ IdentityTokenSettings identity_token_settings_from_config(const Config& config);
 //
 // A caller's token is kept and answered again until a quarter of its lifetime
 // is left or the ring's signer for the alg changes (a rotation that took
-// effect, a retirement), so the gate signs about once per caller per
-// three-quarter lifetime. At most settings.cache_entries tokens are kept, in
-// shards with their own locks; a full shard drops an entry to make room.
-// Thread-safe.
+// effect, a retirement; noticed within k_signer_check_ms), so the gate signs
+// about once per caller per three-quarter lifetime. At most settings.cache_entries tokens are kept,
+// in shards with their own locks; a full shard drops an entry to make room. Thread-safe.
 class IdentityTokens {
   public:
     // `tokens` (its ring and issuer) and `clock` must outlive this.

@@ -24,6 +24,7 @@
 #include "common/redis/event_bus.hpp"
 #include "common/runtime/op_table.hpp"
 #include "common/runtime/services.hpp"
+#include "common/tokens/identity_token.hpp"
 #include "daemon/bootstrap.hpp"
 #include "daemon/http/router.hpp"
 #include "daemon/http/server.hpp"
@@ -87,6 +88,7 @@ void check_daemon_config(const Config& config) {
         redis::client_options_from_config(config);
     }
     limits::limit_settings_from_config(config);
+    tokens::identity_token_settings_from_config(config);
     if (config.get_duration_ms("server.idle_timeout") <= 0) {
         throw Error(ErrorCode::invalid_argument, "server.idle_timeout: must be longer than 0",
                     {{"key", "server.idle_timeout"}});

@@ -108,6 +108,26 @@ constexpr std::array k_keys{
               Sensitivity::plain,
               "How long one fetch of a JWKS URL may take (a request that waits for it waits no "
               "longer)."},
+    ConfigKey{"gate.identity_token.enabled", boolean, "false", "PB_GATE_IDENTITY_TOKEN", daemon,
+              Sensitivity::plain,
+              "GET /v1/auth also answers X-PB-Identity-Token: a short-lived JWT signed by pb "
+              "(token_use \"identity\"; sub, owner, key_id, permissions) for the upstream to "
+              "verify from pb's JWKS instead of trusting plain headers. pbd never accepts it as "
+              "a credential. A caller's token is reused until a quarter of its lifetime is left."},
+    ConfigKey{"gate.identity_token.audience", string, "", "PB_GATE_IDENTITY_AUDIENCE", daemon,
+              Sensitivity::plain,
+              "The aud of identity tokens, which upstreams check; required when they are "
+              "enabled, and never tokens.daemon_audience."},
+    ConfigKey{"gate.identity_token.lifetime", duration, "5m", "PB_GATE_IDENTITY_LIFETIME", daemon,
+              Sensitivity::plain, "How long an identity token is valid: whole seconds, 10s to 1h."},
+    ConfigKey{"gate.identity_token.alg", string, "ES256", "PB_GATE_IDENTITY_ALG", daemon,
+              Sensitivity::plain,
+              "Algorithm of identity tokens: an asymmetric one (ES256, ES384, EdDSA, RS256, "
+              "RS384, RS512, PS256), whose public key pb's JWKS publishes."},
+    ConfigKey{"gate.identity_token.cache_entries", integer, "10000",
+              "PB_GATE_IDENTITY_CACHE_ENTRIES", daemon, Sensitivity::plain,
+              "Callers whose identity token pbd keeps for reuse (about 1 KiB each); beyond it an "
+              "older one is dropped. 0: sign on every request."},
     ConfigKey{"cli.timeout", duration, "30s", "PB_TIMEOUT", cli, Sensitivity::plain,
               "How long pbctl waits for pbd in remote mode."},
     ConfigKey{"limits.ip.rate", string, "100/s", "PB_LIMITS_IP_RATE", both, Sensitivity::plain,

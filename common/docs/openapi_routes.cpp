@@ -162,7 +162,9 @@ void add_pbd_routes(json& paths) {
                "Admits the client address (bans, limits) and, unless `anonymous` is set and no "
                "credential is sent, the caller's credential. The caller is also told in the "
                "X-PB-Subject, X-PB-Owner, X-PB-Permissions, X-PB-Key-Id and X-PB-Client-IP "
-               "headers, for the proxy to pass on."},
+               "headers, for the proxy to pass on; with gate.identity_token.enabled, also in "
+               "X-PB-Identity-Token, a JWT signed by pb for the upstream to verify from pb's "
+               "JWKS (token_use identity: never a credential for pbd)."},
               {"tags", {"pbd"}},
               {"security", optional_credential()}};
     auth["parameters"] = {{{"name", "permission"},

@@ -98,6 +98,11 @@ Router::Router(Services& services, const ops::OpTable& table, Metrics& metrics)
       m_crowdsec(services) {
     // Fail at start, not on the first request, when a bans/limits setting is bad.
     m_services.bans().refresh();
+    if (auto identity = tokens::identity_token_settings_from_config(services.config());
+        identity.enabled) {
+        m_identity = std::make_unique<tokens::IdentityTokens>(services.tokens(), services.clock(),
+                                                              std::move(identity));
+    }
     for (const auto& op : table.all()) {
         if (op.websocket_only()) {
             continue;  // a message on /ws, not a route
@@ -358,6 +363,9 @@ int Router::auth(const Request& request, std::string_view query, Response& respo
         response.headers.emplace_back("X-PB-Permissions", permissions);
         if (!caller.key_id.empty()) {
             response.headers.emplace_back("X-PB-Key-Id", caller.key_id);
+        }
+        if (m_identity) {
+            response.headers.emplace_back(tokens::k_identity_header, m_identity->token_for(caller));
         }
         out["subject"] = caller.subject;
         out["permissions"] = caller.permissions;

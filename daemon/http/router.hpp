@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -10,6 +11,7 @@
 #include "common/core/error.hpp"
 #include "common/ops/registry.hpp"
 #include "common/runtime/services.hpp"
+#include "common/tokens/identity_token.hpp"
 #include "daemon/http/crowdsec_routes.hpp"
 #include "daemon/http/request.hpp"
 #include "daemon/metrics/metrics.hpp"
@@ -91,6 +93,8 @@ class Router {
     std::string m_openapi;      // GET /openapi.json's body, made once from the table
     std::string m_asyncapi;     // GET /asyncapi.json's body, likewise
     CrowdSecRoutes m_crowdsec;  // /v1/decisions, /v1/decisions/stream
+    // /v1/auth's X-PB-Identity-Token; null unless gate.identity_token.enabled.
+    std::unique_ptr<tokens::IdentityTokens> m_identity;
 };
 
 }  // namespace pb::daemon

@@ -4,7 +4,8 @@
 #      tokens.verify per algorithm next to `openssl speed`, PyJWT and node's JWT libraries;
 #      limits, states, actions and secrets in-process
 #   2. `pbctl keys verify` as a whole process (hyperfine, median)
-#   3. pbd POST /v1/keys/verify under wrk -t2 -c64 and -c512, next to nginx `return 200`
+#   3. pbd POST /v1/keys/verify under wrk -t2 -c64 and -c512, next to nginx `return 200`;
+#      3b. GET /v1/auth with the gate's identity tokens on and off (identity_token.sh)
 #   4. the WebSocket fan-out and idle connections (bench_ws.sh)
 #   5. PostgreSQL against SQLite through pbd (pg_http.sh, pg_states.sh)
 #   6. Redis: limits.check next to redis-benchmark EVALSHA, /v1/auth with limits in Redis (redis.sh)
@@ -133,6 +134,7 @@ n, p64, p512, auth = rps("nginx64"), rps("pbd64"), rps("pbd512"), rps("auth64")
 print(f"pbd/nginx at c64: {100*p64/n:.0f}% (target >= 50%); c512 vs c64: {100*(p512-p64)/p64:+.0f}% (target > -20%)")
 print(f"/v1/auth vs keys.verify at c64: {100*auth/p64:.0f}% (target >= 80%)")
 PY
+"$(dirname "$0")/identity_token.sh" "$build"
 
 echo "== 4. WebSocket fan-out and idle connections"
 "$(dirname "$0")/bench_ws.sh" "$build"

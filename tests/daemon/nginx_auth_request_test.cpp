@@ -39,10 +39,31 @@ std::string nginx_conf(const TempDir& dir, int front, int backend, int pbd) {
            " server { listen 127.0.0.1:" +
            p(backend) +
            "; location = /boom { return 500 \"the app failed\"; }"
+           " location = /token { return 200 \"$http_x_pb_identity_token\"; }"
            " location / { return 200 \"app says hello to $http_x_pb_owner "
            "($http_x_pb_key_id: $http_x_pb_permissions)\"; } }\n"
            " server {\n  listen 127.0.0.1:" +
            p(front) + ";\n" + readme_recipe(pbd, backend) + " }\n}\n";
+}
+
+// nginx in front of the app and `pbd`, with the README's recipe; null (and
+// the test failed) when nginx does not answer.
+std::unique_ptr<Process> start_nginx(const TempDir& dir, const RunningDaemon& pbd, int front) {
+    const int backend = free_port();
+    { std::ofstream(dir.file("nginx.conf")) << nginx_conf(dir, front, backend, pbd.port()); }
+    auto proxy = std::make_unique<Process>(
+        std::vector<std::string>{"/usr/sbin/nginx", "-p", dir.path().string(), "-c",
+                                 dir.file("nginx.conf")},
+        std::map<std::string, std::string>{}, dir.file("nginx.out"), dir.file("nginx.stderr"));
+    httplib::Client web("127.0.0.1", front);
+    for (int i = 0; i < 200; ++i) {
+        if (web.Get("/app/")) {
+            return proxy;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    ADD_FAILURE() << "nginx did not start: " << read_file(dir.file("nginx.err"));
+    return nullptr;
 }
 
 // nginx auth_request through pbd, configured by the README's recipe: no key 401,
@@ -116,6 +137,58 @@ TEST(NginxAuthRequest, PbGuardsAnAppBehindNginx) {
     const auto retry_after = limited->get_header_value("Retry-After");
     EXPECT_FALSE(retry_after.empty());
     EXPECT_GT(std::stoi(retry_after), 0);
+}
+
+// The README's recipe with gate.identity_token on: the app receives pb's
+// identity token and verifies it as any app would, with PyJWT against pb's
+// JWKS (signature, issuer, audience, expiry), and learns the caller from it;
+// a header the client made up never reaches the app in its place.
+TEST(NginxAuthRequest, AppVerifiesPbsIdentityToken) {
+    if (!std::filesystem::exists("/usr/sbin/nginx")) {
+        GTEST_SKIP() << "nginx is not installed (scripts/install-deps.sh installs nginx-light)";
+    }
+    TempDir dir;
+    DaemonOptions o;
+    o.env = {{"PB_LIMITS_IP_RATE", "off"},
+             {"PB_GATE_IDENTITY_TOKEN", "true"},
+             {"PB_GATE_IDENTITY_AUDIENCE", "billing-app"}};
+    RunningDaemon pbd(dir, o);
+    auto c = pbd.client();
+    const auto created = body_json(
+        c->Post("/v1/keys", bearer(pbd.bootstrap_key()),
+                R"({"owner":"billing-svc","permissions":["deploy:write"]})", "application/json"));
+    const auto key = created["key"].get<std::string>();
+    const int front = free_port();
+    const auto proxy = start_nginx(dir, pbd, front);
+    ASSERT_TRUE(proxy);
+    httplib::Client web("127.0.0.1", front);
+    web.set_read_timeout(5, 0);
+
+    auto headers = bearer(key);
+    headers.emplace("X-PB-Identity-Token", "forged.by.client");
+    const auto got = web.Get("/app/token", headers);
+    ASSERT_EQ(status_of(got), 200);
+    const auto token = got->body;
+    ASSERT_NE(token, "forged.by.client");
+    const auto verify = [&](const std::string& audience) {
+        return run(
+            {"/usr/bin/python3", std::string(PB_SOURCE_DIR) + "/tests/daemon/identity_verify.py",
+             pbd.url() + "/.well-known/jwks.json", "pb", audience},
+            {}, token);
+    };
+    const auto verified = verify("billing-app");
+    ASSERT_EQ(verified.exit_code, 0) << verified.err << "token: " << token;
+    const auto claims = nlohmann::json::parse(verified.out)["claims"];
+    EXPECT_EQ(claims["sub"], "billing-svc");
+    EXPECT_EQ(claims["key_id"], created["id"]);
+    EXPECT_EQ(claims["permissions"], nlohmann::json({"deploy:write"}));
+    EXPECT_EQ(claims["token_use"], "identity");
+    // The app's verifier is no rubber stamp: another audience is refused.
+    const auto other = verify("another-app");
+    EXPECT_EQ(other.exit_code, 1);
+    EXPECT_NE(other.err.find("InvalidAudience"), std::string::npos) << other.err;
+    // Without a credential nginx lets nothing through, forged token or not.
+    EXPECT_EQ(status_of(web.Get("/app/token", {{"X-PB-Identity-Token", token}})), 401);
 }
 
 }  // namespace

@@ -58,9 +58,13 @@ std::size_t skip_group(std::string_view e, std::size_t i) {
 // by/without/on/ignoring/group_* list, nor inside a matcher {…}, a range […],
 // a string or a $variable.
 std::set<std::string> metric_names(std::string_view e) {
+    // Aggregation operators take their by/without clause before or after
+    // their parentheses ("sum by (le) (…)"): never a metric.
     static const std::set<std::string, std::less<>> k_keywords{
-        "by",  "without", "on",     "ignoring", "group_left", "group_right", "bool",
-        "and", "or",      "unless", "offset",   "inf",        "nan"};
+        "by",           "without", "on",     "ignoring", "group_left", "group_right", "bool",
+        "and",          "or",      "unless", "offset",   "inf",        "nan",         "sum",
+        "min",          "max",     "avg",    "group",    "stddev",     "stdvar",      "count",
+        "count_values", "bottomk", "topk",   "quantile", "limitk",     "limit_ratio"};
     static const std::set<std::string, std::less<>> k_label_lists{
         "by", "without", "on", "ignoring", "group_left", "group_right"};
     std::set<std::string> names;
@@ -188,6 +192,8 @@ TEST(DashboardPromql, MetricNamesOfAnExpression) {
         std::set<std::string>{"pb_db_query_duration_seconds_bucket"});
     EXPECT_EQ(metric_names("process_open_fds / on (instance) group_left (x) process_max_fds"),
               (std::set<std::string>{"process_max_fds", "process_open_fds"}));
+    EXPECT_EQ(metric_names("sum(rate(a_total[1m])) without (x) / max by (y) (b)"),
+              (std::set<std::string>{"a_total", "b"}));
     EXPECT_EQ(metric_names("time() - process_start_time_seconds offset 5m"),
               std::set<std::string>{"process_start_time_seconds"});
     EXPECT_EQ(metric_names("label_values(pb_build_info, instance)"),

@@ -28,6 +28,7 @@ README_URL = "postgresql://pb@db.internal:5432/pb"
 
 def main():
     readme, bin_dir, url_file = sys.argv[1:4]
+    bin_dir = os.path.abspath(bin_dir)
     server = os.environ.get("PB_TEST_PG_URL") or open(url_file).read().strip()
     _, skipped = parse(readme)
     blocks = [[c.text for c in logical_commands(body)]

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/daemon/daemon_fixture.hpp"
+#include "tests/support/test_db.hpp"
 
 namespace pb::test {
 namespace {
@@ -147,6 +148,21 @@ double sample(const std::string& text, const std::string& series) {
     return at == std::string::npos ? -1 : std::stod(text.substr(at + series.size() + 2));
 }
 
+// Every metric the dashboard's expressions read has a sample in `text`.
+void expect_dashboard_metrics(const std::string& text) {
+    std::set<std::string> names;
+    for (const auto& e : dashboard_expressions(read_dashboard())) {
+        for (const auto& n : metric_names(e)) {
+            names.insert(n);
+        }
+    }
+    names.erase("instance");  // label_values(pb_build_info, instance): a label
+    EXPECT_GE(names.size(), 25u);
+    for (const auto& n : names) {
+        EXPECT_TRUE(has_sample(text, n)) << n << " is not in /metrics:\n" << text;
+    }
+}
+
 // A short workload touching every part the dashboard shows: keys (a write,
 // verifies valid and not), tokens (issue, verify valid and not), a limit
 // check, the gate (allowed and refused), a bad credential on a route.
@@ -237,17 +253,22 @@ TEST(DaemonMetrics, EveryDashboardMetricAppearsAfterAWorkload) {
     EXPECT_EQ(res->body.find(key.substr(0, 16)), std::string::npos);
     EXPECT_EQ(res->body.find("pb_notakey"), std::string::npos);
     EXPECT_EQ(res->body.find(pbd.bootstrap_key().substr(0, 16)), std::string::npos);
-    std::set<std::string> names;
-    for (const auto& e : dashboard_expressions(read_dashboard())) {
-        for (const auto& n : metric_names(e)) {
-            names.insert(n);
-        }
-    }
-    names.erase("instance");
-    EXPECT_GE(names.size(), 25u);
-    for (const auto& n : names) {
-        EXPECT_TRUE(has_sample(res->body, n)) << n << " is not in /metrics:\n" << res->body;
-    }
+    expect_dashboard_metrics(res->body);
+}
+
+// Pins: on PostgreSQL too (the store in its module), with the dialect
+// "postgres" and the statements of the workload counted.
+TEST(DaemonMetrics, EveryDashboardMetricAppearsOnPostgres) {
+    TempDir dir;
+    TestDb db{Backend::postgres};
+    RunningDaemon pbd(dir,
+                      {.env = {{"PB_MASTER_KEY_FILE", dir.file("master.key")}}, .db = db.url()});
+    run_workload(pbd);
+    const auto text = pbd.client()->Get("/metrics")->body;
+    expect_dashboard_metrics(text);
+    EXPECT_GT(sample(text, R"(pb_db_query_duration_seconds_count{dialect="postgres"})"), 0) << text;
+    EXPECT_GT(sample(text, R"(pb_db_pool_connections{dialect="postgres"})"), 0) << text;
+    EXPECT_EQ(sample(text, R"(pb_db_pool_in_use{dialect="postgres"})"), 0) << text;
 }
 
 // Pins: the outcomes are counted by reason, once each, on the surface that

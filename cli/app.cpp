@@ -12,6 +12,7 @@
 
 #include "cli/command_tree.hpp"
 #include "cli/completion.hpp"
+#include "cli/db_restore_command.hpp"
 #include "cli/events_command.hpp"
 #include "cli/remote.hpp"
 #include "cli/render.hpp"
@@ -274,6 +275,7 @@ int run(int argc, char** argv) {
     complete->add_option("op_and_field", complete_args)->expected(2)->required();
     man->add_option("page", page)->required()->check(CLI::IsMember({"pbctl.1", "pb.yaml.5"}));
     StreamCommands streams(app);
+    RestoreCommand restore(app);
     try {
         app.parse(argc, argv);
         // Passwords in --db or --redis URLs and --api-key would show in ps
@@ -318,13 +320,15 @@ int run(int argc, char** argv) {
         return 0;
     }
     const ops::Op* op = tree.selected();
-    if (op == nullptr && streams.selected()) {
-        const auto format = g.output == "json" ? OutputFormat::json : OutputFormat::table;
+    if (op == nullptr && (streams.selected() || restore.selected())) {
+        const auto format = g.quiet              ? OutputFormat::quiet
+                            : g.output == "json" ? OutputFormat::json
+                                                 : OutputFormat::table;
         try {
             const Config config = load_config(g);
             const bool level_set = config.explain("log.level")["source"] != "default";
             log::init(level_set ? config.get("log.level") : "warn", "text");
-            return streams.run(config);
+            return restore.selected() ? restore.run(config, format) : streams.run(config);
         } catch (const Error& e) {
             return report(e, format);
         } catch (const std::exception& e) {

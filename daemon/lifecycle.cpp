@@ -29,7 +29,10 @@
 #include "daemon/http/router.hpp"
 #include "daemon/http/server.hpp"
 #include "daemon/metrics/metrics.hpp"
+#include "daemon/metrics/outcome_metrics.hpp"
+#include "daemon/metrics/process_metrics.hpp"
 #include "daemon/metrics/redis_metrics.hpp"
+#include "daemon/metrics/store_metrics.hpp"
 #include "daemon/preflight.hpp"
 #include "daemon/sd_notify.hpp"
 #include "daemon/ws/hub.hpp"
@@ -370,6 +373,11 @@ int Lifecycle::run(int argc, char** argv) {
         m_metrics->set_extra([hub = m_hub.get(), services = m_services.get()](std::string& out) {
             hub->render_metrics(out);
             append_redis_metrics(*services, out);
+            append_outcome_metrics(out);
+            append_store_metrics(services->store(), out);
+            append_outbox_lag(services->store(), hub->fanout().position(), services->clock().now(),
+                              out);
+            append_process_metrics(out);
         });
         m_server->enable_websocket(*m_hub);
         auto* bus = m_services->event_bus();

@@ -1,5 +1,6 @@
 #include "common/admission/credential.hpp"
 
+#include "common/admission/outcomes.hpp"
 #include "common/core/error.hpp"
 #include "common/core/http_text.hpp"
 #include "common/tokens/grants.hpp"
@@ -57,7 +58,7 @@ Credential verify_credential(keys::KeyService& keys, tokens::TokenService& token
                     "missing credential: send Authorization: Bearer <API key> or X-API-Key",
                     {{"reason", "missing"}});
     }
-    if (!text.starts_with("pb_") && text.find('.') != std::string_view::npos) {
+    if (credential_kind(text) == CredentialKind::token) {
         return Credential{verify_jwt(tokens, text), {}};
     }
     auto result = keys.check(text);

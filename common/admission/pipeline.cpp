@@ -1,5 +1,6 @@
 #include "common/admission/pipeline.hpp"
 
+#include "common/admission/outcomes.hpp"
 #include "common/limits/policy.hpp"
 
 namespace pb::admission {
@@ -157,7 +158,9 @@ bool Pipeline::address_steps(const Facts& facts, const Recipe& recipe, Verdict& 
 
 bool Pipeline::credential_step(const Facts& facts, std::string_view text, Verdict& v) const {
     if (facts.verified != nullptr) {
+        // Verified by plan() for this request: counted once, here.
         v.credential = *facts.verified;
+        credential_outcomes(credential_kind(text)).count(std::size_t{0});  // valid
         return true;
     }
     if (facts.door == Door::verify) {
@@ -174,21 +177,26 @@ bool Pipeline::credential_step(const Facts& facts, std::string_view text, Verdic
         v.credential = Credential{{}, std::move(checked)};
         return true;
     }
+    auto& outcomes = credential_outcomes(credential_kind(text));
     try {
         v.credential = verify_credential(m_parts.keys, m_parts.tokens, text);
     } catch (const Error& e) {
         if (e.code() != ErrorCode::unauthenticated) {
             throw;
         }
-        return refuse(v, Step::credential, e.details().value("reason", std::string("refused")), e);
+        refuse(v, Step::credential, e.details().value("reason", std::string("refused")), e);
+        outcomes.count(v.reason);
+        return false;
     }
     if (facts.held_permissions != nullptr &&
         v.credential->caller.permissions != *facts.held_permissions) {
+        outcomes.count("permissions_changed");
         return refuse(v, Step::credential, "permissions_changed",
                       Error(ErrorCode::unauthenticated,
                             "the credential's permissions changed: authenticate again",
                             {{"reason", "permissions_changed"}}));
     }
+    outcomes.count(std::size_t{0});  // valid
     return true;
 }
 
@@ -320,8 +328,14 @@ Plan Pipeline::plan(const Facts& facts) const {
 }
 
 nlohmann::json Pipeline::verify(std::string_view key) {
-    return admit(Facts{.door = Door::verify, .credential = key})
-        .to_verify_json(m_parts.clock.now());
+    const auto verdict = admit(Facts{.door = Door::verify, .credential = key});
+    auto& outcomes = key_verify_outcomes();
+    if (verdict.admitted()) {
+        outcomes.count(std::size_t{0});  // valid
+    } else {
+        outcomes.count(verdict.reason);
+    }
+    return verdict.to_verify_json(m_parts.clock.now());
 }
 
 }  // namespace pb::admission

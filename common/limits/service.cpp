@@ -6,9 +6,16 @@
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
 #include "common/core/time_format.hpp"
+#include "common/limits/outcomes.hpp"
 
 namespace pb::limits {
 namespace {
+
+void count_outcome(Scope scope, const LimitResult& r) {
+    limit_check_outcomes(scope).count(r.degraded  ? std::size_t{2}
+                                      : r.allowed ? std::size_t{0}
+                                                  : std::size_t{1});
+}
 
 std::optional<Policy> policy_from(const Config& config, std::string_view scope) {
     const std::string prefix = "limits." + std::string(scope);
@@ -262,6 +269,7 @@ LimitResult LimitService::check(Scope scope, std::string_view id, std::int64_t c
     }
     auto r = m_redis ? check_redis(scope, id, *policy, cost, use)
                      : limiter(scope).check(id, *policy, cost, m_settings.violations);
+    count_outcome(scope, r);
     if (r.ban_due) {
         ban_automatically(scope, id, *policy);
     }
@@ -282,6 +290,7 @@ LimitResult LimitService::check_ip(const IpAddress& address, std::int64_t cost,
     auto r = m_redis ? check_redis(Scope::ip, to_string(address), *policy, cost, use)
                      : limiter(Scope::ip).check(AddressKey(address).view(), *policy, cost,
                                                 m_settings.violations);
+    count_outcome(Scope::ip, r);
     if (r.ban_due) {
         ban_automatically(Scope::ip, to_string(address), *policy);  // formatted only when banning
     }

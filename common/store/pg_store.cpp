@@ -141,7 +141,8 @@ PgTarget pg_target(const std::string& url, const std::string& password, int conn
 // Connection handed to a transaction's body while a transaction is open.
 class PgSession final : public Connection {
   public:
-    explicit PgSession(const std::string& conninfo) : m_conninfo(conninfo) {}
+    PgSession(const std::string& conninfo, LatencyHistogram& statements)
+        : m_conninfo(conninfo), m_statements_timed(statements) {}
 
     // Connects when the session has none or lost it; throws pqxx::broken_connection.
     void ensure_open() {
@@ -198,6 +199,7 @@ class PgSession final : public Connection {
         if (m_tx == nullptr) {
             throw Error(ErrorCode::internal, "SQL outside a transaction");
         }
+        const ScopedTimer timer(m_statements_timed);
         try {
             // A statement in flight when the server drops the connection leaks
             // its PGresult inside libpqxx 6.4 (make_result asks the broken
@@ -286,6 +288,7 @@ class PgSession final : public Connection {
     }
 
     std::string m_conninfo;
+    LatencyHistogram& m_statements_timed;
     std::unique_ptr<pqxx::connection> m_conn;
     pqxx::transaction_base* m_tx = nullptr;
     bool m_wrote = false;
@@ -309,8 +312,9 @@ class PgStore::Lease {
 PgStore::PgStore(PgTarget target, const StoreOptions& options)
     : m_target(std::move(target)), m_wait_ms(std::max<std::int64_t>(options.busy_timeout_ms, 1)) {
     const int n = std::max(1, options.pool_size);
+    m_stats.pool_size = static_cast<std::size_t>(n);
     for (int i = 0; i < n; ++i) {
-        m_all.push_back(std::make_unique<PgSession>(m_target.conninfo));
+        m_all.push_back(std::make_unique<PgSession>(m_target.conninfo, m_stats.statements));
         m_free.push_back(m_all.back().get());
     }
     // The first session proves the server is there and names the schema, whose
@@ -349,17 +353,27 @@ PgStore::~PgStore() {
 
 PgSession& PgStore::acquire() {
     std::unique_lock lock(m_mutex);
-    if (!m_available.wait_for(lock, std::chrono::milliseconds(m_wait_ms),
-                              [this] { return !m_free.empty(); })) {
-        throw Error(ErrorCode::unavailable,
-                    "all " + std::to_string(m_all.size()) + " database connections are busy");
+    if (m_free.empty()) {
+        const auto start = std::chrono::steady_clock::now();
+        const bool got = m_available.wait_for(lock, std::chrono::milliseconds(m_wait_ms),
+                                              [this] { return !m_free.empty(); });
+        m_stats.pool_waits.fetch_add(1, std::memory_order_relaxed);
+        m_stats.pool_wait_ns.fetch_add(
+            static_cast<std::uint64_t>((std::chrono::steady_clock::now() - start).count()),
+            std::memory_order_relaxed);
+        if (!got) {
+            throw Error(ErrorCode::unavailable,
+                        "all " + std::to_string(m_all.size()) + " database connections are busy");
+        }
     }
     auto* s = m_free.back();
     m_free.pop_back();
+    m_stats.pool_in_use.fetch_add(1, std::memory_order_relaxed);
     return *s;
 }
 
 void PgStore::release(PgSession& s) {
+    m_stats.pool_in_use.fetch_sub(1, std::memory_order_relaxed);
     s.end();
     {
         std::lock_guard lock(m_mutex);
@@ -410,6 +424,7 @@ bool PgStore::run_once(PgSession& s, const std::function<void(Connection&)>& fn,
 
 void PgStore::run_transaction(const std::function<void(Connection&)>& fn, TxMode mode) {
     thread_local std::minstd_rand jitter(std::random_device{}());
+    const ScopedTimer timer(m_stats.transactions);
     for (int attempt = 1;; ++attempt) {
         Lease lease(*this);
         auto& s = *lease;
@@ -428,7 +443,7 @@ void PgStore::run_transaction(const std::function<void(Connection&)>& fn, TxMode
                             e.what());
         } catch (const pqxx::broken_connection& e) {
             s.drop();
-            m_reconnects.fetch_add(1);
+            m_stats.reconnects.fetch_add(1, std::memory_order_relaxed);
             if (attempt >= 2 || !was_open) {
                 throw Error(ErrorCode::unavailable,
                             "PostgreSQL at " + m_target.location + " is unreachable: " + e.what());
@@ -439,7 +454,7 @@ void PgStore::run_transaction(const std::function<void(Connection&)>& fn, TxMode
                         std::string("lost the database during a statement: ") + e.what());
         } catch (const pqxx::transaction_rollback& e) {
             // Serialization failure or deadlock: nothing was written; run it again.
-            m_retries.fetch_add(1);
+            m_stats.retries.fetch_add(1, std::memory_order_relaxed);
             if (attempt >= k_attempts) {
                 throw Error(ErrorCode::unavailable, "database too busy: gave up after " +
                                                         std::to_string(k_attempts) + " attempts (" +
@@ -450,7 +465,7 @@ void PgStore::run_transaction(const std::function<void(Connection&)>& fn, TxMode
         } catch (const pqxx::sql_error& e) {
             if (server_gone(e.sqlstate())) {
                 s.drop();
-                m_reconnects.fetch_add(1);
+                m_stats.reconnects.fetch_add(1, std::memory_order_relaxed);
                 if (attempt >= 2) {
                     throw Error(ErrorCode::unavailable,
                                 "PostgreSQL is unavailable: " + std::string(e.what()));
@@ -458,7 +473,7 @@ void PgStore::run_transaction(const std::function<void(Connection&)>& fn, TxMode
                 continue;
             }
             if (e.sqlstate() == "40001" || e.sqlstate() == "40P01") {
-                m_retries.fetch_add(1);
+                m_stats.retries.fetch_add(1, std::memory_order_relaxed);
                 if (attempt >= k_attempts) {
                     throw Error(ErrorCode::unavailable,
                                 "database too busy: " + std::string(e.what()));
@@ -559,9 +574,9 @@ nlohmann::json PgStore::info() {
         }
     }
     nlohmann::json out{
-        {"pool_size", m_all.size()},        {"pool_in_use", m_all.size() - m_free.size()},
-        {"pool_idle_connected", connected}, {"listening", m_listening.load()},
-        {"retries", m_retries.load()},      {"reconnects", m_reconnects.load()}};
+        {"pool_size", m_all.size()},         {"pool_in_use", m_all.size() - m_free.size()},
+        {"pool_idle_connected", connected},  {"listening", m_listening.load()},
+        {"retries", m_stats.retries.load()}, {"reconnects", m_stats.reconnects.load()}};
     if (server > 0) {
         out["server_version"] = std::to_string(server / 10000) + "." + std::to_string(server % 100);
     }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/store/store.hpp"
+#include "common/store/store_stats.hpp"
 
 namespace pb::store {
 
@@ -63,12 +64,12 @@ class PgStore final : public Store {
     std::vector<PgSession*> m_free;
     std::mutex m_mutex;
     std::condition_variable m_available;
+    StoreStats m_stats;
+    StatsRegistration m_registration{*this, m_stats};  // after m_stats: stats_of() finds them
 
     std::atomic<std::uint64_t> m_token{1};
     std::atomic<bool> m_listening{false};
     std::atomic<bool> m_stop{false};
-    std::atomic<std::uint64_t> m_retries{0};
-    std::atomic<std::uint64_t> m_reconnects{0};
     std::thread m_listener;
 };
 

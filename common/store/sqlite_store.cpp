@@ -47,7 +47,9 @@ struct StringHash {
 
 class SqliteConnection final : public Connection {
   public:
-    SqliteConnection(const std::string& path, std::int64_t busy_timeout_ms) {
+    SqliteConnection(const std::string& path, std::int64_t busy_timeout_ms,
+                     LatencyHistogram& statements)
+        : m_statements_timed(statements) {
         const int rc = sqlite3_open_v2(
             path.c_str(), &m_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
             nullptr);
@@ -87,6 +89,7 @@ class SqliteConnection final : public Connection {
     SqliteConnection& operator=(const SqliteConnection&) = delete;
 
     std::int64_t exec(std::string_view sql, const Params& params) override {
+        const ScopedTimer timer(m_statements_timed);
         auto& stmt = prepare(sql, params);
         int rc = SQLITE_OK;
         while ((rc = sqlite3_step(stmt.handle)) == SQLITE_ROW) {
@@ -99,6 +102,7 @@ class SqliteConnection final : public Connection {
     }
 
     Rows query(std::string_view sql, const Params& params) override {
+        const ScopedTimer timer(m_statements_timed);
         auto& stmt = prepare(sql, params);
         Rows rows;
         int rc = SQLITE_OK;
@@ -242,6 +246,7 @@ class SqliteConnection final : public Connection {
         return stmt;
     }
 
+    LatencyHistogram& m_statements_timed;
     sqlite3* m_db = nullptr;
     std::unordered_map<std::string, Statement, StringHash, std::equal_to<>> m_statements;
     std::int64_t m_data_version = 0;
@@ -341,8 +346,10 @@ SqliteStore::SqliteStore(std::string path, const StoreOptions& options) : m_path
         }
     }
     const int n = std::max(1, options.pool_size);
+    m_stats.pool_size = static_cast<std::size_t>(n);
     for (int i = 0; i < n; ++i) {
-        m_all.push_back(std::make_unique<SqliteConnection>(m_path, options.busy_timeout_ms));
+        m_all.push_back(std::make_unique<SqliteConnection>(m_path, options.busy_timeout_ms,
+                                                           m_stats.statements));
         m_free.push_back(m_all.back().get());
     }
     m_wal_index = WalIndexView::open(m_path);
@@ -352,13 +359,22 @@ SqliteStore::~SqliteStore() = default;
 
 SqliteConnection& SqliteStore::acquire() {
     std::unique_lock lock(m_mutex);
-    m_available.wait(lock, [this] { return !m_free.empty(); });
+    if (m_free.empty()) {
+        const auto start = std::chrono::steady_clock::now();
+        m_available.wait(lock, [this] { return !m_free.empty(); });
+        m_stats.pool_waits.fetch_add(1, std::memory_order_relaxed);
+        m_stats.pool_wait_ns.fetch_add(
+            static_cast<std::uint64_t>((std::chrono::steady_clock::now() - start).count()),
+            std::memory_order_relaxed);
+    }
     auto* c = m_free.back();
     m_free.pop_back();
+    m_stats.pool_in_use.fetch_add(1, std::memory_order_relaxed);
     return *c;
 }
 
 void SqliteStore::release(SqliteConnection& c) {
+    m_stats.pool_in_use.fetch_sub(1, std::memory_order_relaxed);
     {
         std::lock_guard lock(m_mutex);
         m_free.push_back(&c);
@@ -367,6 +383,7 @@ void SqliteStore::release(SqliteConnection& c) {
 }
 
 void SqliteStore::run_transaction(const std::function<void(Connection&)>& fn, TxMode mode) {
+    const ScopedTimer timer(m_stats.transactions);
     Lease lease(*this);
     auto& conn = *lease;
     conn.exec_plain(mode == TxMode::read ? "BEGIN" : "BEGIN IMMEDIATE");

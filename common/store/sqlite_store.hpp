@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/store/store.hpp"
+#include "common/store/store_stats.hpp"
 
 namespace pb::store {
 
@@ -43,6 +44,8 @@ class SqliteStore final : public Store {
     std::vector<SqliteConnection*> m_free;
     std::mutex m_mutex;
     std::condition_variable m_available;
+    StoreStats m_stats;
+    StatsRegistration m_registration{*this, m_stats};  // after m_stats: stats_of() finds them
 };
 
 }  // namespace pb::store

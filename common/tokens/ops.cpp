@@ -7,6 +7,7 @@
 #include "common/ops/validate.hpp"
 #include "common/tokens/grants.hpp"
 #include "common/tokens/issuer_ops.hpp"
+#include "common/tokens/outcomes.hpp"
 #include "common/tokens/service.hpp"
 
 namespace pb::tokens {
@@ -175,9 +176,11 @@ void register_tokens_ops(OpTable& t) {
                 if (a.contains("iss"))
                     o.issuer = a["iss"].get<std::string>();
                 o.at = optional_int(a, "at");
-                return ctx.service<TokenService>()
-                    .verify(a["token"].get<std::string>(), o)
-                    .to_json();
+                const auto check =
+                    ctx.service<TokenService>().verify(a["token"].get<std::string>(), o);
+                token_verify_outcomes().count(check.valid ? std::string_view("valid")
+                                                          : to_string(check.reason));
+                return check.to_json();
             },
         .quiet_field = "valid",
         .verdict_field = "valid",

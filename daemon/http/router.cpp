@@ -339,7 +339,16 @@ int Router::auth(const Request& request, std::string_view query, Response& respo
                                 ? q["permission"].get<std::string>()
                                 : std::string();
     facts.permission = permission;
-    const auto verdict = m_admission.admit(facts);
+    const auto verdict = [&] {
+        try {
+            return m_admission.admit(facts);
+        } catch (const Error& e) {
+            m_metrics.count_gate(e.code() == ErrorCode::unavailable ? "unavailable" : "other");
+            throw;
+        }
+    }();
+    m_metrics.count_gate(verdict.admitted() ? std::string_view("allowed")
+                                            : std::string_view(verdict.reason));
 
     add_rate_limit_fields(verdict, response);
     json out{{"allowed", true}};

@@ -214,6 +214,18 @@ std::string Metrics::render() const {
     out += "pb_db_errors_total ";
     append_u64(load(m_db_errors));
     out += '\n';
+    out +=
+        "# HELP pb_gate_decisions_total Answers of the /v1/auth gate, by decision and "
+        "reason.\n";
+    out += "# TYPE pb_gate_decisions_total counter\n";
+    for (std::size_t i = 0; i < m_gate.size(); ++i) {
+        out += i == 0 ? "pb_gate_decisions_total{decision=\"allow\",reason=\""
+                      : "pb_gate_decisions_total{decision=\"deny\",reason=\"";
+        out += m_gate.value_name(i);
+        out += "\"} ";
+        append_u64(m_gate.total(i));
+        out += '\n';
+    }
     out += "# HELP pb_build_info The running pbd's version.\n";
     out += "# TYPE pb_build_info gauge\n";
     out += "pb_build_info{version=\"" PB_VERSION "\"} 1\n";

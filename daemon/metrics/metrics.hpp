@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/core/outcomes.hpp"
 #include "common/ops/registry.hpp"
 
 namespace pb::daemon {
@@ -48,6 +49,10 @@ class Metrics {
     void record(std::size_t slot, int status, std::chrono::nanoseconds elapsed);
     // Counts a database failure (an unavailable or internal error from a handler).
     void count_db_error() { m_db_errors.fetch_add(1, std::memory_order_relaxed); }
+    // Counts one decision of the /v1/auth gate: "allowed", or the refusal's
+    // reason (banned, rate_limited, missing, a key's or token's, permission_denied,
+    // unavailable).
+    void count_gate(std::string_view reason) { m_gate.count(reason); }
     void connection_opened() { m_connections.fetch_add(1, std::memory_order_relaxed); }
     void connection_closed() { m_connections.fetch_sub(1, std::memory_order_relaxed); }
     std::int64_t connections() const { return m_connections.load(std::memory_order_relaxed); }
@@ -77,6 +82,11 @@ class Metrics {
     std::unique_ptr<Shard[]> m_shards;
     std::atomic<std::uint64_t> m_db_errors{0};
     std::atomic<std::int64_t> m_connections{0};
+    Outcomes m_gate{"allowed",         "banned",           "rate_limited", "permission_denied",
+                    "missing",         "malformed",        "unknown",      "revoked",
+                    "expired",         "exhausted",        "disabled",     "bad_signature",
+                    "not_yet_valid",   "wrong_audience",   "wrong_issuer", "unknown_key",
+                    "unsupported_alg", "wrong_token_type", "unavailable",  "other"};
     std::function<void(std::string&)> m_extra;
 };
 

@@ -45,8 +45,8 @@ TEST_F(DebianPackage, InstallsBinariesDocsCompletionsActionsAndTheService) {
           "/usr/share/bash-completion/completions/pbctl",
           "/usr/share/zsh/vendor-completions/_pbctl",
           "/usr/share/fish/vendor_completions.d/pbctl.fish", "/usr/share/pb/actions/README.md",
-          "/usr/share/pb/actions/backup-db.yaml", "/etc/pb/pb.yaml",
-          "/lib/systemd/system/pbd.service", "/usr/lib/sysusers.d/pb.conf",
+          "/usr/share/pb/actions/backup-db.yaml", "/usr/share/pb/grafana/pb-dashboard.json",
+          "/etc/pb/pb.yaml", "/lib/systemd/system/pbd.service", "/usr/lib/sysusers.d/pb.conf",
           "/usr/lib/tmpfiles.d/pb.conf", "/usr/share/doc/pb/copyright"}) {
         EXPECT_TRUE(fs::exists(root(path))) << path;
     }

@@ -27,6 +27,7 @@
 #include "daemon/bootstrap.hpp"
 #include "daemon/http/router.hpp"
 #include "daemon/http/server.hpp"
+#include "daemon/metrics/limit_metrics.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/metrics/redis_metrics.hpp"
 #include "daemon/preflight.hpp"
@@ -368,6 +369,7 @@ int Lifecycle::run(int argc, char** argv) {
         m_metrics->set_extra([hub = m_hub.get(), services = m_services.get()](std::string& out) {
             hub->render_metrics(out);
             append_redis_metrics(*services, out);
+            append_limit_metrics(*services, out);
         });
         m_server->enable_websocket(*m_hub);
         auto* bus = m_services->event_bus();

@@ -757,22 +757,28 @@ void register_override_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "limits.override.list",
-        .summary = "List the overrides of the scopes' policies, by scope and target",
+        .summary = "List the overrides of the scopes' policies, by target, a page at a time",
+        .params = {limit_param("overrides"), cursor_param()},
         .permission = "limits:read",
         .route = {"GET", "/v1/limits/overrides"},
         .handler =
-            [](Context& ctx, const json&) {
+            [](Context& ctx, const json& a) {
+                const auto all = overrides(ctx).list();
+                const auto [page, next] = page_by_name(
+                    all, "limits.overrides", a, [](const Override& o) { return o.target.text(); });
                 json rows = json::array();
-                for (const auto& o : overrides(ctx).list()) {
+                for (const auto& o : page) {
                     rows.push_back(o.to_json());
                 }
-                return json{{"overrides", rows}};
+                return json{{"overrides", rows}, {"next_cursor", cursor_json(next)}};
             },
         .quiet_field = "target",
         .columns = {"target", "kind", "rate", "burst", "shadow", "reason", "created_by"},
         .list_field = "overrides",
         .response = ops::schema::object({{"overrides", ops::schema::array(Override::schema())}}),
-        .examples = {{"Every override", json::object(), {{"overrides", {example_override()}}}}},
+        .examples = {{"The first page of overrides",
+                      json::object(),
+                      {{"overrides", {example_override()}}}}},
     });
     t.add(Op{
         .name = "limits.override.remove",
@@ -781,7 +787,7 @@ void register_override_ops(OpTable& t) {
         .params = {override_target_param("The target: ip:203.0.113.0/24, user:acme-*, …")},
         .permission = "limits:write",
         .mutates = Mutates::yes,
-        .route = {"DELETE", "/v1/limits/overrides/{target}"},
+        .route = {"DELETE", "/v1/limits/overrides/{target...}"},
         .handler =
             [](Context& ctx, const json& a) {
                 json j = overrides(ctx).remove(a["target"].get<std::string>()).to_json();

@@ -373,14 +373,18 @@ Override OverrideService::remove(std::string_view text) {
 
 std::vector<Override> OverrideService::list() {
     const auto rows = m_store.transaction(
-        [&](Connection& c) { return c.query(select_overrides(" ORDER BY scope, value")); },
-        store::TxMode::read);
+        [&](Connection& c) { return c.query(select_overrides("")); }, store::TxMode::read);
     std::vector<Override> out;
     for (const auto& r : rows) {
         if (auto o = override_from_row(r)) {
             out.push_back(std::move(*o));
         }
     }
+    // By target text in byte order whatever the database's collation: the
+    // order list pages rely on.
+    std::sort(out.begin(), out.end(), [](const Override& a, const Override& b) {
+        return a.target.text() < b.target.text();
+    });
     return out;
 }
 

@@ -132,7 +132,7 @@ class OverrideService {
     // Error(invalid_argument) for a bad target; Error(not_found) when that
     // target has no override.
     Override remove(std::string_view target);
-    // Every override, by scope then target text.
+    // Every override, by target text (byte order).
     std::vector<Override> list();
 
     // The override that applies to an address (exact, then ranges, longest

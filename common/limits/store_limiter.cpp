@@ -14,7 +14,18 @@ struct Row {
     bool found = false;
 };
 
-Row read_row(Connection& c, std::string_view scope, std::string_view id) {
+// The row, locked for the rest of the transaction when `lock`: an upsert
+// that changes nothing takes the row's lock (PostgreSQL; a new identifier
+// gets its row first), so concurrent checks of one identifier queue on it
+// and each reads the last one's write; SQLite serialises writers anyway
+// (BEGIN IMMEDIATE), so there it is not needed.
+Row read_row(Connection& c, std::string_view scope, std::string_view id, bool lock) {
+    if (lock && c.dialect() == store::Dialect::postgresql) {
+        c.exec(
+            "INSERT INTO limit_counters (scope, id, tat_us, idle_at) VALUES ($1, $2, 0, 0) "
+            "ON CONFLICT (scope, id) DO UPDATE SET tat_us = limit_counters.tat_us",
+            {std::string(scope), std::string(id)});
+    }
     const auto rows = c.query(
         "SELECT tat_us, violations, violations_until_ms FROM limit_counters "
         "WHERE scope = $1 AND id = $2",
@@ -33,14 +44,12 @@ StoreLimiter::StoreLimiter(store::Store& store, const Clock& clock)
 LimitResult StoreLimiter::check(std::string_view scope, std::string_view id, const Policy& policy,
                                 std::int64_t cost, const ViolationRule& rule) {
     check_cost(policy, cost);
-    // Serializable: read, decide, write. On PostgreSQL two checks of a new
-    // identifier cannot both insert from "no row" (one is retried); SQLite
-    // serialises writers anyway (BEGIN IMMEDIATE).
+    // Read (locked), decide, write, in one transaction.
     return m_store.transaction(
         [&](Connection& c) {
             const std::int64_t now_ms = m_clock.now();
             const std::int64_t now = now_ms * 1000;
-            Row row = read_row(c, scope, id);
+            Row row = read_row(c, scope, id, true);
             const std::int64_t tat = row.found ? std::max(row.tat_us, now) : now;
             LimitResult r = gcra_answer(policy, tat, now, cost, true);
             if (r.allowed) {
@@ -72,13 +81,13 @@ LimitResult StoreLimiter::check(std::string_view scope, std::string_view id, con
                  row.violations_until_ms, idle_at_ms});
             return r;
         },
-        store::TxMode::serializable);
+        store::TxMode::write);
 }
 
 LimitResult StoreLimiter::status(std::string_view scope, std::string_view id,
                                  const Policy& policy) const {
-    const auto row = m_store.transaction([&](Connection& c) { return read_row(c, scope, id); },
-                                         store::TxMode::read);
+    const auto row = m_store.transaction(
+        [&](Connection& c) { return read_row(c, scope, id, false); }, store::TxMode::read);
     const std::int64_t now = m_clock.now() * 1000;
     return gcra_answer(policy, row.found ? std::max(row.tat_us, now) : now, now, 1, false);
 }

@@ -12,7 +12,7 @@ namespace pb::limits {
 
 // GCRA with its state in the database (table limit_counters, migration 12):
 // one row per (scope, identifier) holding the theoretical arrival time and
-// the violation count, read and written in one serializable transaction, so
+// the violation count, read (locked) and written in one transaction, so
 // that pbctl runs on the same database (scripts, cron jobs) spend from one
 // bucket and agree run after run, on SQLite and PostgreSQL alike. The same
 // arithmetic as RateLimiter (gcra_answer); time from `clock`. No outbox

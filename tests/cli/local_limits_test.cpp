@@ -61,6 +61,15 @@ TEST_F(LocalLimitsTest, Overrides) {
     const auto list = ok_json({"limits", "override", "list"});
     ASSERT_EQ(list.at("overrides").size(), 3u) << list.dump();
     EXPECT_NE(ok({"limits", "override", "list"}).find("user:acme-*"), std::string::npos);
+    // A page at a time, by target.
+    const auto page = ok_json({"limits", "override", "list", "--limit", "2"});
+    ASSERT_EQ(page.at("overrides").size(), 2u) << page.dump();
+    EXPECT_EQ(page.at("overrides")[0].at("target"), "ip:203.0.113.0/24");
+    EXPECT_EQ(page.at("overrides")[1].at("target"), "ip:203.0.113.7");
+    const auto rest = ok_json({"limits", "override", "list", "--cursor",
+                               page.at("next_cursor").get<std::string>()});
+    ASSERT_EQ(rest.at("overrides").size(), 1u) << rest.dump();
+    EXPECT_EQ(rest.at("overrides")[0].at("target"), "user:acme-*");
 
     const auto first = ok_json({"limits", "check", "203.0.113.9"});
     EXPECT_EQ(first.at("policy").at("name"), "override:ip:203.0.113.0/24");

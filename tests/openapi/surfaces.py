@@ -123,6 +123,7 @@ VARYING = {
     "exp", "iat", "nbf", "latency_ms", "uptime_ms", "duration_ms", "reset_after_ms",
     "retry_after_ms", "actor", "x", "y", "n", "e", "stdout", "size_bytes", "bytes",
     "next_cursor", "file", "checksum", "seq", "hash", "created_by", "updated_by", "expires",
+    "pages",
     "previous_secret_valid_until", "fam", "api_key", "key_id", "config", "revoked",
 }
 RFC3339_IN_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
@@ -139,6 +140,8 @@ KNOWN = {
     # answer says where it counted (issue #25).
     "limits.check": "counted_in: database for pbctl on the database, memory for pbd",
     "limits.status": "counted_in: database for pbctl on the database, memory for pbd",
+    "db.purge": "limit_counters: pbctl on the database counts rate limits in the database "
+                "(its refilled rows are purged), pbd in its memory (none to purge)",
     "db.status": "the answer describes the process that answers: pbctl's one connection, "
                  "pbd's pool",
     "db.migrate": "the answer describes the process that answers (pool size, as db.status)",

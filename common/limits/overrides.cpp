@@ -276,6 +276,16 @@ OverrideIndex::OverrideIndex(std::vector<std::shared_ptr<const Override>> overri
             names.prefix_lengths.push_back(prefix.size());
         }
         std::sort(names.prefix_lengths.begin(), names.prefix_lengths.end(), std::greater<>());
+        // One probe per distinct length, however many globs share it.
+        names.prefix_lengths.erase(
+            std::unique(names.prefix_lengths.begin(), names.prefix_lengths.end()),
+            names.prefix_lengths.end());
+        if (!names.prefix_lengths.empty() && names.prefix_lengths.back() > 0) {
+            names.start_length = names.prefix_lengths.back();
+            for (const auto& [prefix, list] : names.globs) {
+                names.starts.emplace(prefix.substr(0, names.start_length), true);
+            }
+        }
     }
 }
 
@@ -297,6 +307,10 @@ const Override* OverrideIndex::find(OverrideScope scope, std::string_view id) co
         if (const auto it = names.exact.find(id); it != names.exact.end()) {
             return it->second;
         }
+    }
+    if (names.start_length > 0 && (id.size() < names.start_length ||
+                                   !names.starts.contains(id.substr(0, names.start_length)))) {
+        return nullptr;
     }
     for (const auto len : names.prefix_lengths) {
         if (len > id.size()) {

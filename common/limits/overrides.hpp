@@ -99,6 +99,11 @@ class OverrideIndex {
         // Globs by literal prefix, newest first in each list.
         NameMap<std::vector<const Override*>> globs;
         std::vector<std::size_t> prefix_lengths;  // of `globs`, longest first
+        // Every literal prefix cut to the shortest one's length: a name
+        // whose start is not among them matches no glob (one probe, not one
+        // per length). Unused when a glob has an empty literal prefix.
+        NameMap<bool> starts;
+        std::size_t start_length = 0;
     };
 
     std::vector<std::shared_ptr<const Override>> m_all;

@@ -88,6 +88,25 @@ TEST(OverrideIndexTest, Precedence) {
     EXPECT_EQ(rate(OverrideScope::key, "acme-eu-1"), 0);  // another scope
 }
 
+// Without a glob of empty literal prefix, names are first checked against
+// the literal prefixes cut to the shortest one's length: that check must not
+// hide a longer prefix's glob.
+TEST(OverrideIndexTest, GlobsBehindTheStartFilter) {
+    const OverrideIndex index({override_of(1, "key:ab*", "1/s"), override_of(2, "key:abcd*", "2/s"),
+                               override_of(3, "key:xy?z*", "3/s")});
+    auto rate = [&](std::string_view id) {
+        const auto* o = index.find(OverrideScope::key, id);
+        return o ? o->policy.count : 0;
+    };
+    EXPECT_EQ(rate("abcdx"), 2);
+    EXPECT_EQ(rate("abx"), 1);
+    EXPECT_EQ(rate("ab"), 1);
+    EXPECT_EQ(rate("xyqz1"), 3);
+    EXPECT_EQ(rate("a"), 0);
+    EXPECT_EQ(rate("ax"), 0);
+    EXPECT_EQ(rate("xyz"), 0);
+}
+
 class OverrideServiceTest : public BanServiceTest {
   protected:
     OverrideServiceTest() {

@@ -66,8 +66,8 @@ TEST_F(LocalLimitsTest, Overrides) {
     ASSERT_EQ(page.at("overrides").size(), 2u) << page.dump();
     EXPECT_EQ(page.at("overrides")[0].at("target"), "ip:203.0.113.0/24");
     EXPECT_EQ(page.at("overrides")[1].at("target"), "ip:203.0.113.7");
-    const auto rest = ok_json({"limits", "override", "list", "--cursor",
-                               page.at("next_cursor").get<std::string>()});
+    const auto rest = ok_json(
+        {"limits", "override", "list", "--cursor", page.at("next_cursor").get<std::string>()});
     ASSERT_EQ(rest.at("overrides").size(), 1u) << rest.dump();
     EXPECT_EQ(rest.at("overrides")[0].at("target"), "user:acme-*");
 

@@ -379,7 +379,10 @@ int run(int argc, char** argv) {
                                    config.get_duration_ms("cli.timeout"), *op, args);
             }
             if (!services) {
-                services = Services::open(config, services_clock, {.pool_size = 1});
+                // On the database, rate limits count in it: runs share them.
+                services =
+                    Services::open(config, services_clock,
+                                   {.pool_size = 1, .counters = Services::Counters::database});
             }
             return runtime::dispatch(*services, *op, args, caller, ops::NameStyle::flag);
         };

@@ -28,6 +28,7 @@
 #include "daemon/bootstrap.hpp"
 #include "daemon/http/router.hpp"
 #include "daemon/http/server.hpp"
+#include "daemon/metrics/limit_metrics.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/metrics/outcome_metrics.hpp"
 #include "daemon/metrics/process_metrics.hpp"
@@ -378,6 +379,7 @@ int Lifecycle::run(int argc, char** argv) {
             append_outbox_lag(services->store(), hub->fanout().position(), services->clock().now(),
                               out);
             append_process_metrics(out);
+            append_limit_metrics(*services, out);
         });
         m_server->enable_websocket(*m_hub);
         auto* bus = m_services->event_bus();

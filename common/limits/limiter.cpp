@@ -33,6 +33,9 @@ nlohmann::json LimitResult::to_json() const {
     if (degraded) {
         j["degraded"] = true;
     }
+    if (shadow_limited) {
+        j["shadow_limited"] = true;
+    }
     return j;
 }
 

@@ -30,6 +30,12 @@ struct LimitResult {
     // Redis could not be asked and redis.on_failure* said open: allowed
     // without counting (limit 0, so no RateLimit-* headers).
     bool degraded = false;
+    // A shadow policy would have refused: allowed anyway, reported
+    // ("shadow_limited": true in to_json()) and counted (ShadowCounters).
+    bool shadow_limited = false;
+    // The name of the policy that decided (AppliedPolicy::name), empty when
+    // no policy applied. Not part of to_json(): answers show it as policy.name.
+    std::string policy;
 
     // {"allowed","limit","remaining","reset_after_ms","retry_after_ms"}
     nlohmann::json to_json() const;

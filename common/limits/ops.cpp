@@ -103,40 +103,74 @@ Subject subject(Context& ctx, const json& a) {
 }
 
 json limit_json(Context& ctx, const Subject& sub, const LimitResult& r) {
+    auto& limits = ctx.service<LimitService>();
     json j = r.to_json();
     j["scope"] = to_string(sub.scope);
     j["id"] = sub.id;
-    const auto policy = ctx.service<LimitService>().effective_policy(sub.scope, sub.override);
-    j["policy"] = policy ? policy->to_json() : json(nullptr);
+    const auto applied = limits.resolve_policy(
+        sub.scope, sub.id,
+        sub.override ? std::optional<AppliedPolicy>(AppliedPolicy{
+                           *sub.override, LimitService::own_policy_name(sub.scope, sub.id), false})
+                     : std::nullopt);
+    if (applied) {
+        j["policy"] = applied->policy.to_json();
+        j["policy"]["name"] = applied->name;
+        j["policy"]["shadow"] = applied->shadow;
+    } else {
+        j["policy"] = nullptr;
+    }
     j["reason"] = r.allowed ? "" : "rate_limited";
-    j["counted_in"] = ctx.service<LimitService>().backend();
+    j["counted_in"] = limits.backend();
     return j;
+}
+
+OverrideService& overrides(Context& ctx) {
+    auto* o = ctx.service<LimitService>().overrides();
+    if (o == nullptr) {
+        throw Error(ErrorCode::unavailable, "limit overrides need the database");
+    }
+    return *o;
 }
 
 // The JSON Schema of limit_json()'s answer ("LimitDecision").
 json limit_schema() {
     using namespace ops::schema;
-    return named("LimitDecision",
-                 object({{"allowed", boolean()},
-                         {"limit", integer()},
-                         {"remaining", integer()},
-                         {"reset_after_ms", integer()},
-                         {"retry_after_ms", integer()},
-                         {"degraded", optional(boolean("Redis was unreachable: decided locally"))},
-                         {"scope", choice({"ip", "user", "key"})},
-                         {"id", string()},
-                         {"policy", nullable(object({{"rate", string()}, {"burst", integer()}}))},
-                         {"reason", choice({"", "rate_limited", "banned"})},
-                         {"counted_in", string("memory or redis")},
-                         {"ban", optional(Ban::schema())}}));
+    return named(
+        "LimitDecision",
+        object({{"allowed", boolean()},
+                {"limit", integer()},
+                {"remaining", integer()},
+                {"reset_after_ms", integer()},
+                {"retry_after_ms", integer()},
+                {"degraded", optional(boolean("Redis was unreachable: decided locally"))},
+                {"shadow_limited",
+                 optional(boolean("A shadow policy would have refused: allowed anyway"))},
+                {"scope", choice({"ip", "user", "key"})},
+                {"id", string()},
+                {"policy", nullable(object(
+                               {{"rate", string()},
+                                {"burst", integer()},
+                                {"name", string("The policy that applied: scope:SCOPE, "
+                                                "override:TARGET, or key:ID (a key's own limit)")},
+                                {"shadow", boolean("Counts and reports, never refuses")}}))},
+                {"reason", choice({"", "rate_limited", "banned"})},
+                {"counted_in", string("redis (redis.url), database (pbctl on the database) or "
+                                      "memory (pbd)")},
+                {"ban", optional(Ban::schema())}}));
 }
 
 json example_decision(json changes = json::object()) {
-    json j{{"allowed", true},     {"limit", 100},
-           {"remaining", 99},     {"reset_after_ms", 600},
-           {"retry_after_ms", 0}, {"scope", "user"},
-           {"id", "alice"},       {"policy", {{"rate", "100/min"}, {"burst", 100}}},
-           {"reason", ""},        {"counted_in", "memory"}};
+    json j{{"allowed", true},
+           {"limit", 100},
+           {"remaining", 99},
+           {"reset_after_ms", 600},
+           {"retry_after_ms", 0},
+           {"scope", "user"},
+           {"id", "alice"},
+           {"policy",
+            {{"rate", "100/min"}, {"burst", 100}, {"name", "scope:user"}, {"shadow", false}}},
+           {"reason", ""},
+           {"counted_in", "memory"}};
     j.update(changes);
     return j;
 }
@@ -537,11 +571,14 @@ void register_bans_ops(OpTable& t) {
 void register_rate_ops(OpTable& t) {
     t.add(Op{
         .name = "limits.check",
-        .summary = "Spend one request (or cost) of an identifier's rate limit. Counters live in "
-                   "Redis when redis.url is set (shared by every pbd and pbctl), else in the "
-                   "process that answers",
-        .cli_note = "On the database without Redis, pbctl counts in its own memory, afresh on "
-                    "every run: use --server to count in pbd.",
+        .summary = "Spend one request (or cost) of an identifier's rate limit, under the policy "
+                   "that applies (an override, else the scope's). Counters live in Redis when "
+                   "redis.url is set (shared by every pbd and pbctl), else in pbd's memory, or in "
+                   "the database for pbctl on the database",
+        .cli_note = "On the database without Redis, pbctl counts in the database (counted_in: "
+                    "database), so runs share one count (scripts, cron jobs); pbd counts in its "
+                    "own memory, apart from it: use --server to count in pbd. With redis.url "
+                    "set, pbctl and every pbd share the counts in Redis.",
         .params =
             {
                 id_param(),
@@ -588,8 +625,10 @@ void register_rate_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "limits.status",
-        .summary = "An identifier's remaining requests and reset time, spending nothing "
-                   "(from Redis, or the answering process: see limits check)",
+        .summary = "An identifier's remaining requests and reset time, and the policy that "
+                   "applies, spending nothing (counters as limits check counts them)",
+        .cli_note = "On the database without Redis, pbctl reads the database's counters; "
+                    "--server reads pbd's.",
         .params = {id_param(), scope_param()},
         .permission = "limits:read",
         .route = {"GET", "/v1/limits/{scope}/{id}"},
@@ -607,8 +646,10 @@ void register_rate_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "limits.reset",
-        .summary = "Give an identifier its whole burst back (in Redis, or the answering "
-                   "process: see limits check)",
+        .summary = "Give an identifier its whole burst back (counters as limits check counts "
+                   "them)",
+        .cli_note = "On the database without Redis, pbctl resets the database's counter; "
+                    "--server resets pbd's.",
         .params = {id_param(), scope_param()},
         .permission = "limits:write",
         .mutates = Mutates::yes,
@@ -633,11 +674,153 @@ void register_rate_ops(OpTable& t) {
     });
 }
 
+json example_override(json changes = json::object()) {
+    json j{{"id", 3},
+           {"target", "ip:203.0.113.0/24"},
+           {"scope", "ip"},
+           {"kind", "cidr"},
+           {"rate", "1000/min"},
+           {"burst", 1000},
+           {"shadow", false},
+           {"reason", "partner office"},
+           {"policy", "override:ip:203.0.113.0/24"},
+           {"created_at", "2026-01-02T03:04:05.678Z"},
+           {"created_by", "local:ops"}};
+    j.update(changes);
+    return j;
+}
+
+Param override_target_param(std::string help) {
+    return Param{.name = "target",
+                 .help = std::move(help),
+                 .required = Required::yes,
+                 .positional = Positional::yes};
+}
+
+void register_override_ops(OpTable& t) {
+    t.add(Op{
+        .name = "limits.override.set",
+        .summary = "Give an address, a range, a user (or users matching a glob), a key or an "
+                   "identity its own rate instead of its scope's policy (replacing any override "
+                   "of that target)",
+        .cli_note = "Precedence: a key's own limit, then its identity's, then overrides (an exact "
+                    "value, then a CIDR range, longest prefix first, then a glob, longest literal "
+                    "prefix first, then the newest), then the scope's policy. pbd applies a "
+                    "change at its next check.",
+        .params =
+            {
+                override_target_param(
+                    "ip:ADDRESS, ip:CIDR (203.0.113.0/24), user:NAME, user:GLOB (acme-*, * and "
+                    "?), key:ID, key:GLOB or identity:ID"),
+                Param{.name = "rate",
+                      .help = "The rate: N/s, N/min, N/h, N/d, or N/unit,BURST (1000/min)",
+                      .required = Required::yes,
+                      .positional = Positional::yes},
+                Param{.name = "shadow",
+                      .type = ParamType::boolean,
+                      .help = "Count and report (shadow_limited, pb_limit_shadow_denied_total) "
+                              "but never refuse",
+                      .fallback = false},
+                Param{.name = "reason", .help = "Why, shown with the override", .fallback = ""},
+            },
+        .permission = "limits:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/limits/overrides", 201},
+        .handler =
+            [](Context& ctx, const json& a) {
+                return overrides(ctx)
+                    .set(NewOverride{.target = a["target"],
+                                     .rate = a["rate"],
+                                     .shadow = a["shadow"].get<bool>(),
+                                     .reason = a["reason"]},
+                         ctx.caller.actor)
+                    .to_json();
+            },
+        .quiet_field = "target",
+        .audit_target = "target",
+        .response = Override::schema(),
+        .examples =
+            {{"A range gets 1000 requests a minute",
+              {{"target", "ip:203.0.113.0/24"}, {"rate", "1000/min"}, {"reason", "partner office"}},
+              example_override()},
+             {"Watch a stricter limit on a customer's users before it refuses",
+              {{"target", "user:acme-*"}, {"rate", "10/min"}, {"shadow", true}},
+              example_override({{"id", 4},
+                                {"target", "user:acme-*"},
+                                {"scope", "user"},
+                                {"kind", "glob"},
+                                {"rate", "10/min"},
+                                {"burst", 10},
+                                {"shadow", true},
+                                {"reason", ""},
+                                {"policy", "override:user:acme-*"}})}},
+    });
+    t.add(Op{
+        .name = "limits.override.list",
+        .summary = "List the overrides of the scopes' policies, by target, a page at a time",
+        .params = {limit_param("overrides"), cursor_param()},
+        .permission = "limits:read",
+        .route = {"GET", "/v1/limits/overrides"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                const auto all = overrides(ctx).list();
+                const auto [page, next] = page_by_name(
+                    all, "limits.overrides", a, [](const Override& o) { return o.target.text(); });
+                json rows = json::array();
+                for (const auto& o : page) {
+                    rows.push_back(o.to_json());
+                }
+                return json{{"overrides", rows}, {"next_cursor", cursor_json(next)}};
+            },
+        .quiet_field = "target",
+        .columns = {"target", "kind", "rate", "burst", "shadow", "reason", "created_by"},
+        .list_field = "overrides",
+        .response = ops::schema::object({{"overrides", ops::schema::array(Override::schema())}}),
+        .examples = {{"The first page of overrides",
+                      json::object(),
+                      {{"overrides", {example_override()}}}}},
+    });
+    t.add(Op{
+        .name = "limits.override.remove",
+        .summary = "Remove the override of a target (written as limits override list shows it): "
+                   "the scope's policy applies again",
+        .params = {override_target_param("The target: ip:203.0.113.0/24, user:acme-*, …")},
+        .permission = "limits:write",
+        .mutates = Mutates::yes,
+        .route = {"DELETE", "/v1/limits/overrides/{target...}"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                json j = overrides(ctx).remove(a["target"].get<std::string>()).to_json();
+                j["removed"] = true;
+                return j;
+            },
+        .quiet_field = "target",
+        .audit_target = "target",
+        .response =
+            [] {
+                auto s = Override::schema();
+                s.erase("title");
+                s["properties"]["removed"] = ops::schema::boolean();
+                s["required"].push_back("removed");
+                return s;
+            }(),
+        .errors = {ErrorCode::not_found},
+        .examples = {{"Remove an override",
+                      {{"target", "ip:203.0.113.0/24"}},
+                      [] {
+                          auto j = example_override();
+                          j["removed"] = true;
+                          return j;
+                      }()}},
+    });
+}
+
 }  // namespace
 
 void register_limits_ops(OpTable& t) {
     register_bans_ops(t);
     register_rate_ops(t);
+    register_override_ops(t);
 }
 
 }  // namespace pb::limits

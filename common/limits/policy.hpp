@@ -26,4 +26,14 @@ inline std::optional<Policy> parse_policy(std::string_view rate, std::int64_t bu
     return parse_rate(rate, burst, what);
 }
 
+// The policy a check applies and where it comes from: `name` is what
+// answers report ("scope:ip", "override:ip:203.0.113.0/24", "key:ID" for a
+// key's own limit) and what pb_limit_shadow_denied_total counts by; a shadow
+// policy counts and reports but never refuses.
+struct AppliedPolicy {
+    Policy policy;
+    std::string name;
+    bool shadow = false;
+};
+
 }  // namespace pb::limits

@@ -86,6 +86,18 @@ const std::optional<Policy>& LimitSettings::policy(Scope scope) const {
     return ip;
 }
 
+bool LimitSettings::shadow(Scope scope) const {
+    switch (scope) {
+        case Scope::ip:
+            return ip_shadow;
+        case Scope::user:
+            return user_shadow;
+        case Scope::key:
+            return key_shadow;
+    }
+    return false;
+}
+
 LimitSettings limit_settings_from_config(const Config& config) {
     if (config.get("limits.algorithm") != "gcra") {
         bad_setting("limits.algorithm", "expected gcra (the only algorithm so far), got \"" +
@@ -95,6 +107,9 @@ LimitSettings limit_settings_from_config(const Config& config) {
     s.ip = policy_from(config, "ip");
     s.user = policy_from(config, "user");
     s.key = policy_from(config, "key");
+    s.ip_shadow = config.get_bool("limits.ip.shadow");
+    s.user_shadow = config.get_bool("limits.user.shadow");
+    s.key_shadow = config.get_bool("limits.key.shadow");
     s.violations.threshold = at_least(config, "bans.auto.threshold", 0);
     s.violations.window_ms = config.get_duration_ms("bans.auto.window");
     if (s.violations.threshold > 0 && s.violations.window_ms <= 0) {
@@ -179,12 +194,19 @@ std::optional<Policy> key_rate_limit(store::Store& store, std::string_view key_i
 
 LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings settings,
                            redis::Client* redis)
+    : LimitService(clock, bans, std::move(settings), LimitSources{.redis = redis}) {}
+
+LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings settings,
+                           LimitSources sources)
     : m_clock(clock), m_bans(bans), m_settings(std::move(settings)) {
     for (auto& l : m_limiters) {
         l = std::make_unique<RateLimiter>(m_clock, m_settings.max_tracked);
     }
-    if (redis != nullptr) {
-        m_redis = std::make_unique<RedisLimiter>(*redis);
+    if (sources.store != nullptr && sources.follower != nullptr) {
+        m_overrides = std::make_unique<OverrideService>(*sources.store, m_clock, *sources.follower);
+    }
+    if (sources.redis != nullptr) {
+        m_redis = std::make_unique<RedisLimiter>(*sources.redis);
         // The script's arguments for each scope's policy, made once: checks
         // that share them share one argument group in a batch.
         for (const auto scope : {Scope::ip, Scope::user, Scope::key}) {
@@ -193,27 +215,121 @@ LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings s
                     gcra_args(*policy, RedisCall::k_cost, m_settings.violations, true));
             }
         }
+    } else if (sources.store != nullptr && sources.count_in_store) {
+        m_store_limiter = std::make_unique<StoreLimiter>(*sources.store, m_clock);
     }
+}
+
+std::string LimitService::own_policy_name(Scope scope, std::string_view id) {
+    return std::string(to_string(scope)) + ":" + std::string(id);
+}
+
+std::optional<AppliedPolicy> LimitService::own_policy(Scope scope, std::string_view id,
+                                                      const std::optional<Policy>& own) const {
+    if (!own) {
+        return std::nullopt;
+    }
+    return AppliedPolicy{*own, own_policy_name(scope, id), false};
+}
+
+namespace {
+
+// The name of a scope's own policy: short enough to need no allocation.
+std::string scope_policy_name(Scope scope) {
+    switch (scope) {
+        case Scope::ip:
+            return "scope:ip";
+        case Scope::user:
+            return "scope:user";
+        case Scope::key:
+            return "scope:key";
+    }
+    return "scope:ip";
+}
+
+OverrideScope override_scope(Scope scope) {
+    switch (scope) {
+        case Scope::ip:
+            return OverrideScope::ip;
+        case Scope::user:
+            return OverrideScope::user;
+        case Scope::key:
+            return OverrideScope::key;
+    }
+    return OverrideScope::ip;
+}
+
+// A shadow policy never counts violations toward an automatic ban.
+const ViolationRule k_no_violations{};
+
+}  // namespace
+
+std::optional<AppliedPolicy> LimitService::resolve_address(
+    const IpAddress& address, const std::optional<AppliedPolicy>& own) const {
+    if (own) {
+        return own;
+    }
+    if (m_overrides) {
+        if (auto o = m_overrides->match_address(address)) {
+            return o;
+        }
+    }
+    if (!m_settings.ip) {
+        return std::nullopt;
+    }
+    return AppliedPolicy{*m_settings.ip, scope_policy_name(Scope::ip), m_settings.ip_shadow};
+}
+
+std::optional<AppliedPolicy> LimitService::resolve_policy(
+    Scope scope, std::string_view id, const std::optional<AppliedPolicy>& own) const {
+    if (scope == Scope::ip) {
+        return resolve_address(address_of(id), own);
+    }
+    if (own) {
+        return own;
+    }
+    if (m_overrides) {
+        if (auto o = m_overrides->match(override_scope(scope), id)) {
+            return o;
+        }
+    }
+    const auto& policy = m_settings.policy(scope);
+    if (!policy) {
+        return std::nullopt;
+    }
+    return AppliedPolicy{*policy, scope_policy_name(scope), m_settings.shadow(scope)};
 }
 
 std::optional<RedisCall> LimitService::caller_call(Scope scope, std::string_view id,
                                                    const std::optional<Policy>& override) const {
-    const auto policy = effective_policy(scope, override);
-    if (!m_redis || !policy || scope == Scope::ip) {
+    if (!m_redis || scope == Scope::ip) {
         return std::nullopt;
     }
-    auto args = override ? std::make_shared<const std::vector<std::string>>(
-                               gcra_args(*policy, RedisCall::k_cost, m_settings.violations, true))
-                         : m_scope_args[index(scope)];
-    return RedisCall{m_redis->key(scope, id), std::move(args), *policy};
+    const auto applied = resolve_policy(scope, id, own_policy(scope, id, override));
+    if (!applied) {
+        return std::nullopt;
+    }
+    const bool scope_policy = applied->name == scope_policy_name(scope);
+    auto args = scope_policy
+                    ? m_scope_args[index(scope)]
+                    : std::make_shared<const std::vector<std::string>>(gcra_args(
+                          applied->policy, RedisCall::k_cost, m_settings.violations, true));
+    return RedisCall{m_redis->key(scope, id), std::move(args), applied->policy};
 }
 
 std::optional<RedisCall> LimitService::address_call(const IpAddress& address) const {
-    if (!m_redis || !m_settings.ip) {
+    if (!m_redis) {
         return std::nullopt;
     }
-    return RedisCall{m_redis->key(Scope::ip, to_string(address)), m_scope_args[index(Scope::ip)],
-                     *m_settings.ip};
+    const auto applied = resolve_address(address, std::nullopt);
+    if (!applied) {
+        return std::nullopt;
+    }
+    auto args = applied->name == scope_policy_name(Scope::ip)
+                    ? m_scope_args[index(Scope::ip)]
+                    : std::make_shared<const std::vector<std::string>>(gcra_args(
+                          applied->policy, RedisCall::k_cost, m_settings.violations, true));
+    return RedisCall{m_redis->key(Scope::ip, to_string(address)), std::move(args), applied->policy};
 }
 
 LimitResult LimitService::check_redis(Scope scope, std::string_view id, const Policy& policy,
@@ -253,27 +369,33 @@ RateLimiter& LimitService::limiter(Scope scope) const {
     return *m_limiters[index(scope)];
 }
 
-std::optional<Policy> LimitService::effective_policy(Scope scope,
-                                                     const std::optional<Policy>& override) const {
-    return override ? override : m_settings.policy(scope);
-}
-
 LimitResult LimitService::check(Scope scope, std::string_view id, std::int64_t cost,
                                 const std::optional<Policy>& override, LimitUse use) {
     if (scope == Scope::ip) {
-        return check_ip(address_of(id), cost, override, use);
+        return check_ip(address_of(id), cost, own_policy(scope, id, override), use);
     }
-    const auto policy = effective_policy(scope, override);
-    if (!policy) {
+    return check_applied(scope, id, cost,
+                         resolve_policy(scope, id, own_policy(scope, id, override)), use);
+}
+
+LimitResult LimitService::check_applied(Scope scope, std::string_view id, std::int64_t cost,
+                                        const std::optional<AppliedPolicy>& applied, LimitUse use) {
+    if (!applied) {
         return LimitResult{};
     }
-    auto r = m_redis ? check_redis(scope, id, *policy, cost, use)
-                     : limiter(scope).check(id, *policy, cost, m_settings.violations);
-    count_outcome(scope, r);
-    if (r.ban_due) {
-        ban_automatically(scope, id, *policy);
+    if (scope == Scope::ip) {
+        return check_ip(address_of(id), cost, applied, use);
     }
-    return r;
+    const auto& rule = applied->shadow ? k_no_violations : m_settings.violations;
+    LimitResult r;
+    if (m_redis) {
+        r = check_redis(scope, id, applied->policy, cost, use);
+    } else if (m_store_limiter) {
+        r = m_store_limiter->check(to_string(scope), id, applied->policy, cost, rule);
+    } else {
+        r = limiter(scope).check(id, applied->policy, cost, rule);
+    }
+    return finish(scope, id, *applied, std::move(r));
 }
 
 LimitResult LimitService::check_address(const IpAddress& address, std::int64_t cost, LimitUse use) {
@@ -281,19 +403,44 @@ LimitResult LimitService::check_address(const IpAddress& address, std::int64_t c
 }
 
 LimitResult LimitService::check_ip(const IpAddress& address, std::int64_t cost,
-                                   const std::optional<Policy>& override, LimitUse use) {
-    const auto& policy = override ? override : m_settings.ip;
-    if (!policy) {
+                                   const std::optional<AppliedPolicy>& own, LimitUse use) {
+    const auto applied = resolve_address(address, own);
+    if (!applied) {
         return LimitResult{};
     }
-    // In Redis the canonical text is the key, readable by operators.
-    auto r = m_redis ? check_redis(Scope::ip, to_string(address), *policy, cost, use)
-                     : limiter(Scope::ip).check(AddressKey(address).view(), *policy, cost,
-                                                m_settings.violations);
-    count_outcome(Scope::ip, r);
-    if (r.ban_due) {
-        ban_automatically(Scope::ip, to_string(address), *policy);  // formatted only when banning
+    const auto& rule = applied->shadow ? k_no_violations : m_settings.violations;
+    LimitResult r;
+    // In Redis and the database the canonical text is the key, readable by operators.
+    if (m_redis) {
+        r = check_redis(Scope::ip, to_string(address), applied->policy, cost, use);
+    } else if (m_store_limiter) {
+        r = m_store_limiter->check("ip", to_string(address), applied->policy, cost, rule);
+    } else {
+        r = limiter(Scope::ip).check(AddressKey(address).view(), applied->policy, cost, rule);
     }
+    if (r.ban_due && !applied->shadow) {
+        // Formatted only when banning.
+        return finish(Scope::ip, to_string(address), *applied, std::move(r));
+    }
+    return finish(Scope::ip, {}, *applied, std::move(r));
+}
+
+LimitResult LimitService::finish(Scope scope, std::string_view id, const AppliedPolicy& policy,
+                                 LimitResult r) {
+    if (policy.shadow) {
+        r.ban_due = false;
+        if (!r.allowed && !r.degraded) {
+            r.allowed = true;
+            r.shadow_limited = true;
+            r.retry_after_ms = 0;
+            m_shadow.add(policy.name);
+        }
+    }
+    if (r.ban_due) {
+        ban_automatically(scope, id, policy.policy);
+    }
+    r.policy = policy.name;
+    count_outcome(scope, r);
     return r;
 }
 
@@ -316,24 +463,38 @@ void LimitService::ban_automatically(Scope scope, std::string_view id, const Pol
 
 LimitResult LimitService::status(Scope scope, std::string_view id,
                                  const std::optional<Policy>& override) const {
-    const auto policy = effective_policy(scope, override);
-    if (!policy) {
+    const auto applied = resolve_policy(scope, id, own_policy(scope, id, override));
+    if (!applied) {
         return LimitResult{};
     }
+    const auto key = scope == Scope::ip ? to_string(address_of(id)) : std::string(id);
+    LimitResult r;
     if (m_redis) {
-        const auto key = scope == Scope::ip ? to_string(address_of(id)) : std::string(id);
-        return m_redis->status(m_redis->key(scope, key), *policy);
+        r = m_redis->status(m_redis->key(scope, key), applied->policy);
+    } else if (m_store_limiter) {
+        r = m_store_limiter->status(to_string(scope), key, applied->policy);
+    } else if (scope == Scope::ip) {
+        r = limiter(scope).status(AddressKey(address_of(id)).view(), applied->policy);
+    } else {
+        r = limiter(scope).status(id, applied->policy);
     }
-    if (scope == Scope::ip) {
-        return limiter(scope).status(AddressKey(address_of(id)).view(), *policy);
+    if (applied->shadow && !r.allowed) {
+        r.allowed = true;
+        r.shadow_limited = true;
+        r.retry_after_ms = 0;
     }
-    return limiter(scope).status(id, *policy);
+    r.policy = applied->name;
+    return r;
 }
 
 bool LimitService::reset(Scope scope, std::string_view id) {
     if (m_redis) {
         const auto key = scope == Scope::ip ? to_string(address_of(id)) : std::string(id);
         return m_redis->reset(m_redis->key(scope, key));
+    }
+    if (m_store_limiter) {
+        const auto key = scope == Scope::ip ? to_string(address_of(id)) : std::string(id);
+        return m_store_limiter->reset(to_string(scope), key);
     }
     if (scope == Scope::ip) {
         return limiter(scope).reset(AddressKey(address_of(id)).view());

@@ -13,8 +13,11 @@
 #include "common/limits/ahead.hpp"
 #include "common/limits/ban_service.hpp"
 #include "common/limits/limiter.hpp"
+#include "common/limits/overrides.hpp"
 #include "common/limits/policy.hpp"
 #include "common/limits/redis_limiter.hpp"
+#include "common/limits/shadow_counters.hpp"
+#include "common/limits/store_limiter.hpp"
 #include "common/store/store.hpp"
 
 namespace pb::limits {
@@ -34,12 +37,29 @@ struct LimitSettings {
     std::optional<Policy> ip;  // nullopt: that scope is not limited
     std::optional<Policy> user;
     std::optional<Policy> key;
+    // limits.<scope>.shadow: the scope's policy counts and reports, never refuses.
+    bool ip_shadow = false;
+    bool user_shadow = false;
+    bool key_shadow = false;
     ViolationRule violations;  // denials that trigger an automatic ban
     std::size_t max_tracked = 250'000;
     OnFailure on_failure = OnFailure::closed;
     OnFailure on_failure_api = OnFailure::open;
 
     const std::optional<Policy>& policy(Scope scope) const;
+    bool shadow(Scope scope) const;
+};
+
+// Where a LimitService finds what it needs beyond its settings.
+struct LimitSources {
+    // Redis (redis.url): the counters of every daemon and pbctl. Wins over
+    // `store` below.
+    redis::Client* redis = nullptr;
+    // The database: overrides (with `follower`, which delivers their changes)
+    // and, with count_in_store, the counters (pbctl on the database).
+    store::Store* store = nullptr;
+    events::Follower* follower = nullptr;
+    bool count_in_store = false;
 };
 
 // Reads limits.* and bans.* from `config`. Throws Error(invalid_argument)
@@ -59,14 +79,23 @@ std::optional<Policy> key_rate_limit(store::Store& store, std::string_view key_i
 
 // Rate limits per scope, with automatic bans through BanService after
 // repeated denials. Counters live in Redis when one is given (shared by every
-// daemon and pbctl), else in this process (one RateLimiter per scope). When
-// Redis cannot answer, a check follows the settings' failure policy for its
-// LimitUse: closed throws Error(unavailable), open allows (result.degraded).
-// Thread-safe.
+// daemon and pbctl), else in the database when asked (pbctl on the database:
+// its runs share them), else in this process (pbd: one RateLimiter per
+// scope). When Redis cannot answer, a check follows the settings' failure
+// policy for its LimitUse: closed throws Error(unavailable), open allows
+// (result.degraded).
+//
+// The policy of a check (resolve_policy()), first that applies: the caller's
+// own (a key's rate_limit; the identities' code passes an identity's), an
+// override (exact, then CIDR longest prefix first, then glob longest literal
+// prefix first, then newest), the scope's policy. A shadow policy counts and
+// reports but never refuses (shadow_denials()). Thread-safe.
 class LimitService {
   public:
     LimitService(const Clock& clock, BanService& bans, LimitSettings settings,
                  redis::Client* redis = nullptr);
+    LimitService(const Clock& clock, BanService& bans, LimitSettings settings,
+                 LimitSources sources);
 
     // Spends `cost` for `id` under the scope's policy, or `override` (a key's
     // own rate limit). A scope without a policy always allows (limit 0). A
@@ -97,23 +126,53 @@ class LimitService {
     std::optional<RedisCall> caller_call(Scope scope, std::string_view id,
                                          const std::optional<Policy>& override) const;
 
-    // "redis" or "memory": where the counters live.
-    std::string_view backend() const { return m_redis ? "redis" : "memory"; }
+    // The policy a check of `id` in `scope` applies: `own` (the caller's
+    // own limit, already named and marked shadow or not) when given, else the
+    // override that matches, else the scope's policy; nullopt when none
+    // (the scope is off). For Scope::ip, `id` is an address
+    // (Error(invalid_argument) otherwise). The hook for limits above the
+    // overrides: pass them as `own`, then check_applied().
+    std::optional<AppliedPolicy> resolve_policy(
+        Scope scope, std::string_view id,
+        const std::optional<AppliedPolicy>& own = std::nullopt) const;
+    // Spends `cost` for `id` under a policy resolve_policy() chose (nullopt:
+    // allows, limit 0), with shadow, automatic bans and the failure policy as
+    // check() applies them.
+    LimitResult check_applied(Scope scope, std::string_view id, std::int64_t cost,
+                              const std::optional<AppliedPolicy>& policy,
+                              LimitUse use = LimitUse::decision);
+    // The name of a caller's own limit in answers: "key:ID" (a key's
+    // rate_limit) or "user:NAME".
+    static std::string own_policy_name(Scope scope, std::string_view id);
+
+    // "redis", "database" or "memory": where the counters live.
+    std::string_view backend() const {
+        return m_redis ? "redis" : m_store_limiter ? "database" : "memory";
+    }
+    // The overrides (nullptr without a store).
+    OverrideService* overrides() const { return m_overrides.get(); }
+    // Denials shadow policies let through, by policy name (for /metrics).
+    ShadowCounters& shadow_denials() const { return m_shadow; }
+
     // Checks that Redis could not answer, by the policy applied.
     std::uint64_t failed_open() const { return m_failed_open.load(std::memory_order_relaxed); }
     std::uint64_t failed_closed() const { return m_failed_closed.load(std::memory_order_relaxed); }
 
-    // The policy check() applies for `scope` given `override`.
-    std::optional<Policy> effective_policy(Scope scope,
-                                           const std::optional<Policy>& override) const;
     const LimitSettings& settings() const { return m_settings; }
     // Identifiers tracked across scopes.
     std::size_t tracked() const;
 
   private:
     RateLimiter& limiter(Scope scope) const;
+    std::optional<AppliedPolicy> own_policy(Scope scope, std::string_view id,
+                                            const std::optional<Policy>& own) const;
+    std::optional<AppliedPolicy> resolve_address(const IpAddress& address,
+                                                 const std::optional<AppliedPolicy>& own) const;
     LimitResult check_ip(const IpAddress& address, std::int64_t cost,
-                         const std::optional<Policy>& override, LimitUse use);
+                         const std::optional<AppliedPolicy>& own, LimitUse use);
+    // Shadow, automatic ban and the policy's name on a counted result.
+    LimitResult finish(Scope scope, std::string_view id, const AppliedPolicy& policy,
+                       LimitResult r);
     // Spends in Redis, applying the failure policy of `use`.
     LimitResult check_redis(Scope scope, std::string_view id, const Policy& policy,
                             std::int64_t cost, LimitUse use);
@@ -124,6 +183,9 @@ class LimitService {
     LimitSettings m_settings;
     std::unique_ptr<RateLimiter> m_limiters[3];
     std::unique_ptr<RedisLimiter> m_redis;
+    std::unique_ptr<StoreLimiter> m_store_limiter;
+    std::unique_ptr<OverrideService> m_overrides;
+    mutable ShadowCounters m_shadow;
     // gcra_args() of each scope's policy, by Scope (for the calls above).
     std::shared_ptr<const std::vector<std::string>> m_scope_args[3];
     std::atomic<std::uint64_t> m_failed_open{0};

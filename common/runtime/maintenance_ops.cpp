@@ -11,6 +11,7 @@
 #include "common/core/private_file.hpp"
 #include "common/core/time_format.hpp"
 #include "common/limits/ban_service.hpp"
+#include "common/limits/store_limiter.hpp"
 #include "common/ops/paging.hpp"
 #include "common/ops/schema.hpp"
 #include "common/runtime/op_table.hpp"
@@ -114,7 +115,12 @@ json purge(Services& s) {
         return std::pair{c.exec("DELETE FROM token_revocations WHERE expires_at < $1", {now}),
                          c.exec("DELETE FROM refresh_tokens WHERE expires_at < $1", {now})};
     });
-    return json{{"bans", bans}, {"token_revocations", revocations}, {"refresh_tokens", refresh}};
+    // Refilled rate-limit counters (pbctl's, in the database) answer as absent ones.
+    const auto counters = limits::StoreLimiter(s.store(), s.clock()).purge_idle();
+    return json{{"bans", bans},
+                {"token_revocations", revocations},
+                {"refresh_tokens", refresh},
+                {"limit_counters", counters}};
 }
 
 // Recorded args hold times as the canonical Unix ms; shown as every time is.
@@ -207,19 +213,23 @@ void register_maintenance_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "db.purge",
-        .summary = "Delete expired bans (after bans.retention), token revocations and refresh "
-                   "tokens",
+        .summary = "Delete expired bans (after bans.retention), token revocations, refresh "
+                   "tokens and refilled rate-limit counters",
         .permission = "admin",
         .mutates = Mutates::yes,
         .route = {"POST", "/v1/db/purge"},
         .handler = [](Context& ctx, const json&) { return purge(ctx.service<Services>()); },
         .response = ops::schema::object({{"bans", ops::schema::integer()},
                                          {"token_revocations", ops::schema::integer()},
-                                         {"refresh_tokens", ops::schema::integer()}},
+                                         {"refresh_tokens", ops::schema::integer()},
+                                         {"limit_counters", ops::schema::integer()}},
                                         "How many rows each purge deleted"),
         .examples = {{"Purge what has expired",
                       json::object(),
-                      {{"bans", 3}, {"token_revocations", 12}, {"refresh_tokens", 40}}}},
+                      {{"bans", 3},
+                       {"token_revocations", 12},
+                       {"refresh_tokens", 40},
+                       {"limit_counters", 7}}}},
     });
     t.add(Op{
         .name = "audit.list",

@@ -25,8 +25,9 @@ FileModeCheck file_mode_check(const Config& config) {
                                                                   : FileModeCheck::strict;
 }
 
-Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store)
-    : m_config(std::move(config)), m_clock(clock), m_store(std::move(store)) {
+Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store,
+                   Counters counters)
+    : m_config(std::move(config)), m_clock(clock), m_counters(counters), m_store(std::move(store)) {
     // Secret references and sensitive settings first: everything below reads config.
     m_config.resolve_secrets(
         secrets::config_lookup([this]() -> secrets::Backend& { return secrets(); }));
@@ -105,8 +106,12 @@ limits::LimitService& Services::limits() {
         auto limit_settings = limits::limit_settings_from_config(m_config);
         m_bans = std::make_unique<limits::BanService>(*m_store, m_clock, *m_follower,
                                                       std::move(ban_settings));
-        m_limits = std::make_unique<limits::LimitService>(m_clock, *m_bans,
-                                                          std::move(limit_settings), m_redis.get());
+        m_limits = std::make_unique<limits::LimitService>(
+            m_clock, *m_bans, std::move(limit_settings),
+            limits::LimitSources{.redis = m_redis.get(),
+                                 .store = m_store.get(),
+                                 .follower = m_follower.get(),
+                                 .count_in_store = m_counters == Counters::database});
     });
     return *m_limits;
 }
@@ -226,7 +231,8 @@ std::unique_ptr<Services> Services::open(Config config, const Clock& clock, Opti
     if (options.migrate == Migrate::yes) {
         store::migrate(*st, clock);
     }
-    return std::unique_ptr<Services>(new Services(std::move(config), clock, std::move(st)));
+    return std::unique_ptr<Services>(
+        new Services(std::move(config), clock, std::move(st), options.counters));
 }
 
 Services::~Services() {

@@ -54,9 +54,14 @@ class Services final : public ops::ServiceRegistry {
   public:
     // Migrate::no for a look that must change nothing (pbd --check-config).
     enum class Migrate { yes, no };
+    // Where rate-limit counters live without Redis: this process's memory
+    // (pbd) or the database (pbctl on the database: its runs share them).
+    // With redis.url set, they are in Redis either way.
+    enum class Counters { memory, database };
     struct Options {
         int pool_size = 2;
         Migrate migrate = Migrate::yes;
+        Counters counters = Counters::memory;
     };
 
     // Opens the database named by db.url and brings its schema up to date.
@@ -104,10 +109,12 @@ class Services final : public ops::ServiceRegistry {
   private:
     void* find(std::type_index type) override;
 
-    Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store);
+    Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store,
+             Counters counters);
 
     Config m_config;
     const Clock& m_clock;
+    Counters m_counters;
     std::unique_ptr<store::Store> m_store;
     std::unique_ptr<redis::Client> m_redis;
     std::unique_ptr<events::Follower> m_follower;

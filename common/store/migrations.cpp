@@ -213,6 +213,34 @@ ALTER TABLE bouncer_pullers ADD COLUMN outbox_seq BIGINT;
 ALTER TABLE bouncer_pullers ADD COLUMN filter TEXT NOT NULL DEFAULT '';
 CREATE INDEX bouncer_sent_expiry ON bouncer_sent (puller_id, expires_at)
 )SQL"},
+    // pbctl on the database counts rate limits here (limits/store_limiter.hpp:
+    // GCRA's theoretical arrival time per scope and identifier; idle_at lets
+    // refilled rows be purged), and overrides of a scope's policy for an
+    // address, a range, a name or a glob (limits/overrides.hpp).
+    Migration{12, "rate-limit counters in the database, limit overrides", R"SQL(
+CREATE TABLE IF NOT EXISTS limit_counters (
+    scope               TEXT NOT NULL,
+    id                  TEXT NOT NULL,
+    tat_us              BIGINT NOT NULL,
+    violations          BIGINT NOT NULL DEFAULT 0,
+    violations_until_ms BIGINT NOT NULL DEFAULT 0,
+    idle_at             BIGINT NOT NULL,
+    PRIMARY KEY (scope, id)
+);
+CREATE INDEX IF NOT EXISTS limit_counters_idle ON limit_counters (idle_at);
+CREATE TABLE IF NOT EXISTS limit_overrides (
+    id         {{serial_pk}},
+    scope      TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    rate       TEXT NOT NULL,
+    shadow     BIGINT NOT NULL DEFAULT 0,
+    reason     TEXT NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL,
+    created_by TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX IF NOT EXISTS limit_overrides_target ON limit_overrides (scope, value)
+)SQL"},
 };
 
 constexpr std::string_view k_create_migrations_table =

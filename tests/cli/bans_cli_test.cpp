@@ -175,8 +175,9 @@ TEST_F(BansCliTest, LimitsCommands) {
     EXPECT_EQ(first.at("limit"), 1);
     EXPECT_EQ(first.at("remaining"), 0);
     EXPECT_EQ(first.at("policy").at("rate"), "10/min");
-    // pbctl on the database counts in its own process: a second run starts afresh.
-    EXPECT_EQ(ok_json({"limits", "status", "198.51.100.4"}).at("remaining"), 1);
+    // pbctl on the database counts in the database: the next run sees the spend.
+    EXPECT_EQ(first.at("counted_in"), "database");
+    EXPECT_EQ(ok_json({"limits", "status", "198.51.100.4"}).at("remaining"), 0);
     // A cost above the burst can never pass: bad input.
     EXPECT_EQ(pbctl({"limits", "check", "198.51.100.4", "--cost", "2"}).exit_code, 2);
     ok({"limits", "reset", "198.51.100.4"});

@@ -172,45 +172,60 @@ std::optional<Policy> key_rate_limit(store::Store& store, std::string_view key_i
 
 LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings settings,
                            redis::Client* redis)
-    : m_clock(clock), m_bans(bans), m_settings(std::move(settings)) {
+    : m_clock(clock),
+      m_bans(bans),
+      m_redis(redis != nullptr ? std::make_unique<RedisLimiter>(*redis) : nullptr),
+      m_active(active_from(std::move(settings))) {
     for (auto& l : m_limiters) {
-        l = std::make_unique<RateLimiter>(m_clock, m_settings.max_tracked);
+        l = std::make_unique<RateLimiter>(m_clock, m_active->settings.max_tracked);
     }
-    if (redis != nullptr) {
-        m_redis = std::make_unique<RedisLimiter>(*redis);
+}
+
+LimitService::Active LimitService::active_from(LimitSettings settings) const {
+    Active a{std::move(settings), {}};
+    if (m_redis) {
         // The script's arguments for each scope's policy, made once: checks
         // that share them share one argument group in a batch.
         for (const auto scope : {Scope::ip, Scope::user, Scope::key}) {
-            if (const auto& policy = m_settings.policy(scope)) {
-                m_scope_args[index(scope)] = std::make_shared<const std::vector<std::string>>(
-                    gcra_args(*policy, RedisCall::k_cost, m_settings.violations, true));
+            if (const auto& policy = a.settings.policy(scope)) {
+                a.scope_args[index(scope)] = std::make_shared<const std::vector<std::string>>(
+                    gcra_args(*policy, RedisCall::k_cost, a.settings.violations, true));
             }
         }
     }
+    return a;
+}
+
+void LimitService::reload(LimitSettings settings) {
+    settings.max_tracked = m_active->settings.max_tracked;
+    m_active.swap(active_from(std::move(settings)));
 }
 
 std::optional<RedisCall> LimitService::caller_call(Scope scope, std::string_view id,
                                                    const std::optional<Policy>& override) const {
-    const auto policy = effective_policy(scope, override);
+    const auto& a = m_active.get();  // one snapshot: the policy and its arguments agree
+    const auto policy = override ? override : a.settings.policy(scope);
     if (!m_redis || !policy || scope == Scope::ip) {
         return std::nullopt;
     }
     auto args = override ? std::make_shared<const std::vector<std::string>>(
-                               gcra_args(*policy, RedisCall::k_cost, m_settings.violations, true))
-                         : m_scope_args[index(scope)];
+                               gcra_args(*policy, RedisCall::k_cost, a.settings.violations, true))
+                         : a.scope_args[index(scope)];
     return RedisCall{m_redis->key(scope, id), std::move(args), *policy};
 }
 
 std::optional<RedisCall> LimitService::address_call(const IpAddress& address) const {
-    if (!m_redis || !m_settings.ip) {
+    const auto& a = m_active.get();
+    if (!m_redis || !a.settings.ip) {
         return std::nullopt;
     }
-    return RedisCall{m_redis->key(Scope::ip, to_string(address)), m_scope_args[index(Scope::ip)],
-                     *m_settings.ip};
+    return RedisCall{m_redis->key(Scope::ip, to_string(address)), a.scope_args[index(Scope::ip)],
+                     *a.settings.ip};
 }
 
 LimitResult LimitService::check_redis(Scope scope, std::string_view id, const Policy& policy,
                                       std::int64_t cost, LimitUse use) {
+    const auto& a = m_active.get();
     try {
         const auto key = m_redis->key(scope, id);
         if (cost == 1) {
@@ -218,13 +233,13 @@ LimitResult LimitService::check_redis(Scope scope, std::string_view id, const Po
                 return *prepaid;
             }
         }
-        return m_redis->check(key, policy, cost, m_settings.violations);
+        return m_redis->check(key, policy, cost, a.settings.violations);
     } catch (const Error& e) {
         if (e.code() != ErrorCode::unavailable) {
             throw;
         }
         const auto on_failure =
-            use == LimitUse::api ? m_settings.on_failure_api : m_settings.on_failure;
+            use == LimitUse::api ? a.settings.on_failure_api : a.settings.on_failure;
         // Not logged per request: the client logs the outage once, and
         // /metrics counts what each policy decided.
         if (on_failure == OnFailure::open) {
@@ -248,7 +263,8 @@ RateLimiter& LimitService::limiter(Scope scope) const {
 
 std::optional<Policy> LimitService::effective_policy(Scope scope,
                                                      const std::optional<Policy>& override) const {
-    return override ? override : m_settings.policy(scope);
+    const auto& a = m_active.get();
+    return override ? override : a.settings.policy(scope);
 }
 
 LimitResult LimitService::check(Scope scope, std::string_view id, std::int64_t cost,
@@ -256,12 +272,13 @@ LimitResult LimitService::check(Scope scope, std::string_view id, std::int64_t c
     if (scope == Scope::ip) {
         return check_ip(address_of(id), cost, override, use);
     }
-    const auto policy = effective_policy(scope, override);
+    const auto& a = m_active.get();
+    const auto policy = override ? override : a.settings.policy(scope);
     if (!policy) {
         return LimitResult{};
     }
     auto r = m_redis ? check_redis(scope, id, *policy, cost, use)
-                     : limiter(scope).check(id, *policy, cost, m_settings.violations);
+                     : limiter(scope).check(id, *policy, cost, a.settings.violations);
     if (r.ban_due) {
         ban_automatically(scope, id, *policy);
     }
@@ -274,14 +291,15 @@ LimitResult LimitService::check_address(const IpAddress& address, std::int64_t c
 
 LimitResult LimitService::check_ip(const IpAddress& address, std::int64_t cost,
                                    const std::optional<Policy>& override, LimitUse use) {
-    const auto& policy = override ? override : m_settings.ip;
+    const auto& a = m_active.get();
+    const auto& policy = override ? override : a.settings.ip;
     if (!policy) {
         return LimitResult{};
     }
     // In Redis the canonical text is the key, readable by operators.
     auto r = m_redis ? check_redis(Scope::ip, to_string(address), *policy, cost, use)
                      : limiter(Scope::ip).check(AddressKey(address).view(), *policy, cost,
-                                                m_settings.violations);
+                                                a.settings.violations);
     if (r.ban_due) {
         ban_automatically(Scope::ip, to_string(address), *policy);  // formatted only when banning
     }
@@ -289,12 +307,13 @@ LimitResult LimitService::check_ip(const IpAddress& address, std::int64_t cost,
 }
 
 void LimitService::ban_automatically(Scope scope, std::string_view id, const Policy& policy) {
+    const auto& a = m_active.get();
     try {
         const std::string prefix = scope == Scope::ip ? "" : std::string(to_string(scope)) + ":";
         const auto target = parse_target(prefix + std::string(id));
         const auto reason = "rate limit " + policy.rate_text() + " exceeded " +
-                            std::to_string(m_settings.violations.threshold) + " times within " +
-                            format_duration(m_settings.violations.window_ms);
+                            std::to_string(a.settings.violations.threshold) + " times within " +
+                            format_duration(a.settings.violations.window_ms);
         if (auto ban = m_bans.auto_ban(target, reason)) {
             log::get("limits")->warn("ban.auto target={} until={} strikes={}", target.text(),
                                      format_rfc3339(ban->expires_at.value_or(0)), ban->strikes);

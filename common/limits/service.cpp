@@ -12,8 +12,13 @@ namespace {
 
 std::optional<Policy> policy_from(const Config& config, std::string_view scope) {
     const std::string prefix = "limits." + std::string(scope);
-    return parse_policy(config.get(prefix + ".rate"), config.get_int(prefix + ".burst"),
-                        prefix + ".rate");
+    try {
+        return parse_policy(config.get(prefix + ".rate"), config.get_int(prefix + ".burst"),
+                            prefix + ".rate");
+    } catch (const Error& e) {
+        // Named as a setting ({"key"}), as every other bad setting is.
+        throw Error(e.code(), e.what(), {{"key", prefix + ".rate"}});
+    }
 }
 
 [[noreturn]] void bad_setting(std::string_view key, const std::string& why) {

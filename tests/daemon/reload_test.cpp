@@ -165,8 +165,8 @@ TEST(DaemonReload, BrokenFileChangesNothingAndSaysWhy) {
         created_key(pbd, admin, {{"owner", "probe"}, {"permissions", {"read"}}})["key"]
             .get<std::string>();
 
-    // A YAML syntax error (an unclosed quote), which also turns the limit off.
-    write(config, config_text("off") + "server:\n  trusted_proxies: \"10.0.0.1\n");
+    // A YAML syntax error (an unclosed flow map), which would also turn the limit off.
+    write(config, config_text("off") + "server: {trusted_proxies: \"10.0.0.1\"\n");
     auto r = pbctl_reload(pbd, admin);
     EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
     EXPECT_NE((r.out + r.err).find(config), std::string::npos) << r.out << r.err;

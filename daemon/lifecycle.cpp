@@ -23,6 +23,7 @@
 #include "common/redis/client.hpp"
 #include "common/redis/event_bus.hpp"
 #include "common/runtime/op_table.hpp"
+#include "common/runtime/reloadable.hpp"
 #include "common/runtime/services.hpp"
 #include "common/tokens/identity_token.hpp"
 #include "daemon/bootstrap.hpp"
@@ -87,11 +88,13 @@ void check_daemon_config(const Config& config) {
                         {{"key", key}});
         }
     }
-    // Redis and limits settings fail --check-config too, not only the start.
+    // Redis settings and every reloadable one (limits, bans, proxies, tokens,
+    // actions, log) fail --check-config too, not only the start; a reload
+    // reads them with this same function.
     if (!config.get("redis.url").empty()) {
         redis::client_options_from_config(config);
     }
-    limits::limit_settings_from_config(config);
+    runtime::read_reloadable(config);
     tokens::identity_token_settings_from_config(config);
     if (config.get_duration_ms("server.idle_timeout") <= 0) {
         throw Error(ErrorCode::invalid_argument, "server.idle_timeout: must be longer than 0",
@@ -168,9 +171,9 @@ std::optional<int> Lifecycle::parse_flags(int argc, char** argv) {
     return std::nullopt;
 }
 
-Config Lifecycle::load_config() const {
+Config Lifecycle::read_config() const {
     const auto& f = m_flags;
-    auto config = Config::load(inputs_from_command_line(
+    return Config::load(inputs_from_command_line(
         f.config,
         {{"db.url", f.db},
          {"redis.url", f.redis},
@@ -181,8 +184,58 @@ Config Lifecycle::load_config() const {
          {"server.bootstrap", f.no_bootstrap ? "false" : ""},
          {"server.bootstrap_key_file", f.bootstrap_key_file},
          {"security.allow_insecure_permissions", f.allow_insecure_permissions ? "true" : ""}}));
+}
+
+Config Lifecycle::load_config() const {
+    auto config = read_config();
     check_daemon_config(config);
     return config;
+}
+
+nlohmann::json Lifecycle::reload(std::string_view why) {
+    std::lock_guard lock(m_reload_mutex);
+    std::optional<std::string> file;
+    try {
+        // The start's own path: the same flags, environment and file, the
+        // same checks (--check-config's), into a staging copy; the services
+        // swap to it only when all of it is valid.
+        auto next = read_config();
+        file = next.file();
+        check_daemon_config(next);
+        check_files(next);
+        for (const auto& w : next.warnings()) {
+            log::get("config")->warn("{}", w);
+        }
+        const auto retention = std::chrono::milliseconds(next.get_duration_ms("events.retention"));
+        auto report = m_services->apply(std::move(next));
+        m_hub->set_retention(retention);
+        const auto names = [](const std::vector<std::string>& keys) {
+            std::string out;
+            for (const auto& k : keys) {
+                out += (out.empty() ? "" : ",") + k;
+            }
+            return out.empty() ? std::string("none") : out;
+        };
+        logger()->info("config.reload ({}) applied: changed={} restart_required={}", why,
+                       names(report.changed), names(report.restart_required));
+        for (const auto& key : report.restart_required) {
+            logger()->warn("config.reload: {} changed but takes effect only at the next start",
+                           key);
+        }
+        return report.to_json();
+    } catch (const Error& e) {
+        // Name the file whenever the problem does not already.
+        std::string message = e.what();
+        if (file && message.find(*file) == std::string::npos) {
+            message = *file + ": " + message;
+        }
+        logger()->error("config.reload ({}) refused, nothing changed: {}", why, message);
+        auto details = e.details();
+        if (file) {
+            details["file"] = *file;
+        }
+        throw Error(e.code(), "reload refused, nothing changed: " + message, details);
+    }
 }
 
 void Lifecycle::bootstrap() {
@@ -253,14 +306,11 @@ void Lifecycle::serve() {
         ts.tv_nsec = static_cast<long>(wait.count() % 1'000'000'000);
         const int sig = sigtimedwait(&signals, nullptr, &ts);
         if (sig == SIGHUP) {
-            logger()->info(
-                "reload requested (SIGHUP); reloading actions (other configuration is not "
-                "reloaded yet)");
             sd_notify("RELOADING=1");
             try {
-                m_services->actions().reload();
-            } catch (const std::exception& e) {
-                logger()->warn("could not reload actions: {}", e.what());
+                reload("SIGHUP");
+            } catch (const std::exception&) {
+                // reload() logged why; the running configuration stays.
             }
             sd_notify("READY=1");
         } else if (sig == SIGTERM || sig == SIGINT) {
@@ -357,6 +407,8 @@ int Lifecycle::run(int argc, char** argv) {
             bootstrap();
         }
         m_services->actions();  // load now: a bad actions.* setting stops the start
+        // system.reload (pbctl --server URL reload, POST /v1/reload, a WebSocket op).
+        m_services->set_reloader([this] { return reload("system.reload"); });
         // Keys imported before trusted issuers existed verify nothing until pinned.
         for (const auto& name : m_services->tokens().issuers().disabled()) {
             logger()->warn(

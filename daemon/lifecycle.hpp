@@ -1,8 +1,12 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "common/core/config.hpp"
 
@@ -51,8 +55,15 @@ class Lifecycle {
 
     // Parses argv; returns an exit status when pbd should exit at once.
     std::optional<int> parse_flags(int argc, char** argv);
-    // Loads and checks the configuration (flags > env > file > defaults).
+    // Reads the configuration (flags > env > file > defaults).
+    Config read_config() const;
+    // read_config() and checks it (what --check-config checks first).
     Config load_config() const;
+    // Re-reads and checks the configuration and applies what can change in a
+    // running pbd (Services::apply, events.retention); answers the report's
+    // JSON. A bad configuration throws its Error, naming the file and the key,
+    // logged, and changes nothing. `why`: SIGHUP or system.reload, for the log.
+    nlohmann::json reload(std::string_view why);
     void bootstrap();
     void write_port_file(unsigned port) const;
     // Waits for signals, flushing key usage every second, until asked to stop.
@@ -60,6 +71,7 @@ class Lifecycle {
     void shut_down();
 
     Flags m_flags;
+    std::mutex m_reload_mutex;  // a SIGHUP and a system.reload op, one at a time
     std::unique_ptr<Services> m_services;
     std::unique_ptr<Metrics> m_metrics;
     std::unique_ptr<Router> m_router;

@@ -56,7 +56,7 @@ void Catalog::reload() {
     // The fingerprint first: a change during the scan triggers another one.
     auto print = fingerprint();
     auto loaded = std::make_shared<const Loaded>(
-        load_paths(m_settings.paths, m_host.table ? &m_host.table() : nullptr));
+        load_paths(m_settings->paths, m_host.table ? &m_host.table() : nullptr));
     auto log = log::get("actions");
     for (const auto& p : loaded->problems) {
         log->warn("action file skipped: {}", p.to_string());
@@ -65,6 +65,11 @@ void Catalog::reload() {
     std::lock_guard lock(m_mutex);
     m_loaded = std::move(loaded);
     m_fingerprint = std::move(print);
+}
+
+void Catalog::reload(CatalogSettings settings) {
+    m_settings.swap(std::move(settings));
+    reload();
 }
 
 bool Catalog::reload_if_changed() {
@@ -82,7 +87,7 @@ bool Catalog::reload_if_changed() {
 
 std::string Catalog::fingerprint() const {
     std::string out;
-    for (const auto& path : m_settings.paths) {
+    for (const auto& path : m_settings->paths) {
         out += stat_text(path);
         std::error_code ec;
         if (fs::is_directory(path, ec)) {
@@ -112,12 +117,13 @@ std::shared_ptr<const Action> Catalog::find(std::string_view name) const {
 }
 
 Catalog::Slot Catalog::acquire() {
-    if (m_running.fetch_add(1) >= m_settings.max_concurrent) {
+    const int max = m_settings->max_concurrent;
+    if (m_running.fetch_add(1) >= max) {
         m_running.fetch_sub(1);
         throw Error(ErrorCode::unavailable,
-                    "too many actions running (actions.max_concurrent is " +
-                        std::to_string(m_settings.max_concurrent) + "); try again",
-                    {{"max_concurrent", m_settings.max_concurrent}});
+                    "too many actions running (actions.max_concurrent is " + std::to_string(max) +
+                        "); try again",
+                    {{"max_concurrent", max}});
     }
     return Slot(m_running);
 }

@@ -12,6 +12,7 @@
 #include "common/actions/loader.hpp"
 #include "common/actions/op_host.hpp"
 #include "common/core/config.hpp"
+#include "common/core/swappable.hpp"
 
 namespace pb::actions {
 
@@ -36,6 +37,9 @@ class Catalog {
 
     // Scans the folders again and swaps the result in.
     void reload();
+    // Takes new settings (actions.paths, max_concurrent, kill_grace), then
+    // reload(). Runs under way keep their action and their slot.
+    void reload(CatalogSettings settings);
     // reload() when a file or folder changed since the last scan (its mtime,
     // size, or the set of files); a few stat calls otherwise. True if it reloaded.
     bool reload_if_changed();
@@ -64,13 +68,13 @@ class Catalog {
     // Error(unavailable) when max_concurrent runs are under way.
     Slot acquire();
 
-    const CatalogSettings& settings() const { return m_settings; }
+    const CatalogSettings& settings() const { return m_settings.get(); }
     const OpHost& host() const { return m_host; }
 
   private:
     std::string fingerprint() const;
 
-    CatalogSettings m_settings;
+    Swappable<CatalogSettings> m_settings;
     OpHost m_host;
     mutable std::mutex m_mutex;
     std::shared_ptr<const Loaded> m_loaded;

@@ -85,7 +85,7 @@ nlohmann::json Verdict::to_verify_json(UnixMillis now) const {
 }
 
 Pipeline::Pipeline(Parts parts, std::string_view trusted_proxies)
-    : m_parts(parts), m_proxies(trusted_proxies) {}
+    : m_parts(parts), m_proxies(TrustedProxies(trusted_proxies)) {}
 
 Pipeline::Recipe Pipeline::recipe_of(const Facts& facts) {
     switch (facts.door) {
@@ -133,7 +133,7 @@ bool Pipeline::exempt(const Verdict& v) const {
 }
 
 bool Pipeline::address_steps(const Facts& facts, const Recipe& recipe, Verdict& v) const {
-    v.client = m_proxies.client(facts.peer, facts.forwarded_for, facts.real_ip);
+    v.client = m_proxies->client(facts.peer, facts.forwarded_for, facts.real_ip);
     if (!v.client) {
         return true;
     }
@@ -294,7 +294,7 @@ Plan Pipeline::plan(const Facts& facts) const {
     if (!recipe.address) {
         return p;
     }
-    const auto client = m_proxies.client(facts.peer, facts.forwarded_for, facts.real_ip);
+    const auto client = m_proxies->client(facts.peer, facts.forwarded_for, facts.real_ip);
     auto& bans = m_parts.bans;
     if (!client || bans.match_caller({.address = client}) || bans.allow_listed(*client)) {
         return p;

@@ -13,6 +13,7 @@
 #include "common/admission/credential.hpp"
 #include "common/core/clock.hpp"
 #include "common/core/error.hpp"
+#include "common/core/swappable.hpp"
 #include "common/keys/service.hpp"
 #include "common/keys/verifier.hpp"
 #include "common/limits/ahead.hpp"
@@ -147,6 +148,10 @@ class Pipeline final : public keys::Verifier {
     // keys::Verifier: admit() at Door::verify, as keys.verify's answer.
     nlohmann::json verify(std::string_view key) override;
 
+    // Trusts these proxies from now on (a reload of server.trusted_proxies); a
+    // request under way keeps the list it started with.
+    void reload(TrustedProxies proxies) { m_proxies.swap(std::move(proxies)); }
+
   private:
     struct Recipe;
     static Recipe recipe_of(const Facts& facts);
@@ -161,7 +166,7 @@ class Pipeline final : public keys::Verifier {
     bool exempt(const Verdict& v) const;
 
     Parts m_parts;
-    TrustedProxies m_proxies;
+    Swappable<TrustedProxies> m_proxies;
 };
 
 }  // namespace pb::admission

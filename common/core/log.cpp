@@ -66,25 +66,33 @@ spdlog::level::level_enum parse_level(std::string_view level) {
     const auto l = spdlog::level::from_str(std::string(level));
     if (l == spdlog::level::off && level != "off") {
         throw Error(ErrorCode::invalid_argument,
-                    "log level: expected trace, debug, info, warn, error or off, got \"" +
-                        std::string(level) + "\"");
+                    "log.level: expected trace, debug, info, warn, error or off, got \"" +
+                        std::string(level) + "\"",
+                    {{"key", "log.level"}});
     }
     return l;
+}
+
+Format parse_format(std::string_view format) {
+    if (format == "json") {
+        return Format::json;
+    }
+    if (format == "auto") {
+        return isatty(STDERR_FILENO) ? Format::text : Format::json;
+    }
+    if (format != "text") {
+        throw Error(ErrorCode::invalid_argument,
+                    "log.format: expected text, json or auto, got \"" + std::string(format) + "\"",
+                    {{"key", "log.format"}});
+    }
+    return Format::text;
 }
 
 }  // namespace
 
 void init(std::string_view level, std::string_view format) {
     const auto lvl = parse_level(level);
-    Format fmt = Format::text;
-    if (format == "json") {
-        fmt = Format::json;
-    } else if (format == "auto") {
-        fmt = isatty(STDERR_FILENO) ? Format::text : Format::json;
-    } else if (format != "text") {
-        throw Error(ErrorCode::invalid_argument,
-                    "log format: expected text, json or auto, got \"" + std::string(format) + "\"");
-    }
+    const Format fmt = parse_format(format);
     std::lock_guard lock(g_mutex);
     auto s = sink();
     if (fmt == Format::json) {

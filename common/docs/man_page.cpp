@@ -313,8 +313,13 @@ std::string pbd_man_page(const CommandSpec& pbd, const ops::OpTable& table,
     s << ".SH OPTIONS\n";
     write_flags(s, pbd.flags);
     s << ".SH SIGNALS\n.TP\n\\fBSIGTERM\\fR, \\fBSIGINT\\fR\nStop accepting, finish the "
-         "requests in flight, record key usage and exit.\n.TP\n\\fBSIGHUP\\fR\nReload what "
-         "can be reloaded without a restart.\n";
+         "requests in flight, record key usage and exit.\n.TP\n\\fBSIGHUP\\fR\nReload the "
+         "configuration, as \\fBpbctl \\-\\-server\\fR \\fIURL\\fR \\fBreload\\fR does: "
+         "limits and bans policies, the allow\\-list, trusted proxies, token and JWKS "
+         "settings, actions, the log level and format, events retention; connections and "
+         "WebSocket subscribers stay. A file with a problem changes nothing (the log says "
+         "why); a changed setting that needs a restart (the listen address, the database, "
+         "Redis, \\fBws.*\\fR) is logged and left for the next start.\n";
     s << ".SH HTTP ROUTES\n"
          "Besides \\fB/health\\fR, \\fB/ready\\fR, \\fB/metrics\\fR (Prometheus text), "
          "\\fB/v1/auth\\fR (for a reverse proxy's \\fBauth_request\\fR) and "

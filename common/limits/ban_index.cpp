@@ -292,7 +292,7 @@ std::shared_ptr<const Ban> BanService::check(std::string_view text) {
 }
 
 bool BanService::allow_listed(const IpAddress& address) const {
-    for (const auto& r : m_settings.allow) {
+    for (const auto& r : m_settings->allow) {
         if (r.contains(address)) {
             return true;
         }

@@ -41,7 +41,7 @@ std::optional<IpRange> BanService::allow_listed_overlap(const BanTarget& target)
     if (!target.range) {
         return std::nullopt;
     }
-    for (const auto& r : m_settings.allow) {
+    for (const auto& r : m_settings->allow) {
         if (r.family == target.range->family && r.first <= target.range->last &&
             target.range->first <= r.last) {
             return r;
@@ -100,7 +100,7 @@ Ban BanService::add(const NewBan& request, std::string_view actor) {
     b.created_at = now;
     return m_store.transaction([&](Connection& c) {
         c.exec("DELETE FROM bans WHERE expires_at IS NOT NULL AND expires_at < $1",
-               {now - m_settings.retention_ms});
+               {now - m_settings->retention_ms});
         return upsert(c, b);
     });
 }
@@ -126,13 +126,14 @@ std::optional<Ban> BanService::auto_ban(const BanTarget& target, std::string_vie
         b.created_by = "pb:auto";
         b.created_at = now;
         b.strikes = existing && existing->origin == BanOrigin::auto_ban ? existing->strikes + 1 : 1;
-        const std::int64_t factor = std::max<std::int64_t>(1, m_settings.auto_factor);
-        std::int64_t duration = m_settings.auto_duration_ms;
-        for (std::int64_t i = 1; i < b.strikes && duration < m_settings.auto_max_ms; ++i) {
-            duration = duration > m_settings.auto_max_ms / factor ? m_settings.auto_max_ms
-                                                                  : duration * factor;
+        const auto& settings = m_settings.get();
+        const std::int64_t factor = std::max<std::int64_t>(1, settings.auto_factor);
+        std::int64_t duration = settings.auto_duration_ms;
+        for (std::int64_t i = 1; i < b.strikes && duration < settings.auto_max_ms; ++i) {
+            duration =
+                duration > settings.auto_max_ms / factor ? settings.auto_max_ms : duration * factor;
         }
-        b.expires_at = now + std::min(duration, m_settings.auto_max_ms);
+        b.expires_at = now + std::min(duration, settings.auto_max_ms);
         return upsert(c, std::move(b));
     });
 }
@@ -214,7 +215,7 @@ ImportResult BanService::import(const std::vector<ImportRow>& rows, std::string_
 }
 
 std::int64_t BanService::purge_expired() {
-    const auto cutoff = m_clock.now() - m_settings.retention_ms;
+    const auto cutoff = m_clock.now() - m_settings->retention_ms;
     return m_store.transaction([&](Connection& c) {
         return c.exec("DELETE FROM bans WHERE expires_at IS NOT NULL AND expires_at < $1",
                       {cutoff});

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/core/clock.hpp"
+#include "common/core/swappable.hpp"
 #include "common/events/follower.hpp"
 #include "common/limits/ban.hpp"
 #include "common/store/store.hpp"
@@ -132,7 +133,11 @@ class BanService {
     // The first range of the allow-list that shares an address with an IP or
     // range target, or nullopt (always for a user or key).
     std::optional<IpRange> allow_listed_overlap(const BanTarget& target) const;
-    const BanSettings& settings() const { return m_settings; }
+    // The settings in force (a reference that stays valid after a reload).
+    const BanSettings& settings() const { return m_settings.get(); }
+    // Applies new settings (allow-list, automatic ban durations, retention)
+    // at once; a call under way finishes with the ones it started with.
+    void reload(BanSettings settings) { m_settings.swap(std::move(settings)); }
 
     // Brings the index up to date with the store (done by every check; public
     // for the daemon's warm-up). Error(unavailable) only on the first load.
@@ -156,7 +161,7 @@ class BanService {
 
     store::Store& m_store;
     const Clock& m_clock;
-    BanSettings m_settings;
+    Swappable<BanSettings> m_settings;
     std::unique_ptr<events::Follower> m_own_follower;
     events::Follower& m_follower;
 

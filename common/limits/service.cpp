@@ -19,8 +19,13 @@ void count_outcome(Scope scope, const LimitResult& r) {
 
 std::optional<Policy> policy_from(const Config& config, std::string_view scope) {
     const std::string prefix = "limits." + std::string(scope);
-    return parse_policy(config.get(prefix + ".rate"), config.get_int(prefix + ".burst"),
-                        prefix + ".rate");
+    try {
+        return parse_policy(config.get(prefix + ".rate"), config.get_int(prefix + ".burst"),
+                            prefix + ".rate");
+    } catch (const Error& e) {
+        // Named as a setting ({"key"}), as every other bad setting is.
+        throw Error(e.code(), e.what(), {{"key", prefix + ".rate"}});
+    }
 }
 
 [[noreturn]] void bad_setting(std::string_view key, const std::string& why) {
@@ -198,26 +203,39 @@ LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings s
 
 LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings settings,
                            LimitSources sources)
-    : m_clock(clock), m_bans(bans), m_settings(std::move(settings)) {
+    : m_clock(clock),
+      m_bans(bans),
+      m_redis(sources.redis != nullptr ? std::make_unique<RedisLimiter>(*sources.redis) : nullptr),
+      m_active(active_from(std::move(settings))) {
     for (auto& l : m_limiters) {
-        l = std::make_unique<RateLimiter>(m_clock, m_settings.max_tracked);
+        l = std::make_unique<RateLimiter>(m_clock, m_active->settings.max_tracked);
     }
     if (sources.store != nullptr && sources.follower != nullptr) {
         m_overrides = std::make_unique<OverrideService>(*sources.store, m_clock, *sources.follower);
     }
-    if (sources.redis != nullptr) {
-        m_redis = std::make_unique<RedisLimiter>(*sources.redis);
+    if (!m_redis && sources.store != nullptr && sources.count_in_store) {
+        m_store_limiter = std::make_unique<StoreLimiter>(*sources.store, m_clock);
+    }
+}
+
+LimitService::Active LimitService::active_from(LimitSettings settings) const {
+    Active a{std::move(settings), {}};
+    if (m_redis) {
         // The script's arguments for each scope's policy, made once: checks
         // that share them share one argument group in a batch.
         for (const auto scope : {Scope::ip, Scope::user, Scope::key}) {
-            if (const auto& policy = m_settings.policy(scope)) {
-                m_scope_args[index(scope)] = std::make_shared<const std::vector<std::string>>(
-                    gcra_args(*policy, RedisCall::k_cost, m_settings.violations, true));
+            if (const auto& policy = a.settings.policy(scope)) {
+                a.scope_args[index(scope)] = std::make_shared<const std::vector<std::string>>(
+                    gcra_args(*policy, RedisCall::k_cost, a.settings.violations, true));
             }
         }
-    } else if (sources.store != nullptr && sources.count_in_store) {
-        m_store_limiter = std::make_unique<StoreLimiter>(*sources.store, m_clock);
     }
+    return a;
+}
+
+void LimitService::reload(LimitSettings settings) {
+    settings.max_tracked = m_active->settings.max_tracked;
+    m_active.swap(active_from(std::move(settings)));
 }
 
 std::string LimitService::own_policy_name(Scope scope, std::string_view id) {
@@ -274,10 +292,10 @@ std::optional<AppliedPolicy> LimitService::resolve_address(
             return o;
         }
     }
-    if (!m_settings.ip) {
+    if (!m_active->settings.ip) {
         return std::nullopt;
     }
-    return AppliedPolicy{*m_settings.ip, scope_policy_name(Scope::ip), m_settings.ip_shadow};
+    return AppliedPolicy{*m_active->settings.ip, scope_policy_name(Scope::ip), m_active->settings.ip_shadow};
 }
 
 std::optional<AppliedPolicy> LimitService::resolve_policy(
@@ -293,11 +311,11 @@ std::optional<AppliedPolicy> LimitService::resolve_policy(
             return o;
         }
     }
-    const auto& policy = m_settings.policy(scope);
+    const auto& policy = m_active->settings.policy(scope);
     if (!policy) {
         return std::nullopt;
     }
-    return AppliedPolicy{*policy, scope_policy_name(scope), m_settings.shadow(scope)};
+    return AppliedPolicy{*policy, scope_policy_name(scope), m_active->settings.shadow(scope)};
 }
 
 std::optional<RedisCall> LimitService::caller_call(Scope scope, std::string_view id,
@@ -311,9 +329,9 @@ std::optional<RedisCall> LimitService::caller_call(Scope scope, std::string_view
     }
     const bool scope_policy = applied->name == scope_policy_name(scope);
     auto args = scope_policy
-                    ? m_scope_args[index(scope)]
+                    ? m_active->scope_args[index(scope)]
                     : std::make_shared<const std::vector<std::string>>(gcra_args(
-                          applied->policy, RedisCall::k_cost, m_settings.violations, true));
+                          applied->policy, RedisCall::k_cost, m_active->settings.violations, true));
     return RedisCall{m_redis->key(scope, id), std::move(args), applied->policy};
 }
 
@@ -326,9 +344,9 @@ std::optional<RedisCall> LimitService::address_call(const IpAddress& address) co
         return std::nullopt;
     }
     auto args = applied->name == scope_policy_name(Scope::ip)
-                    ? m_scope_args[index(Scope::ip)]
+                    ? m_active->scope_args[index(Scope::ip)]
                     : std::make_shared<const std::vector<std::string>>(gcra_args(
-                          applied->policy, RedisCall::k_cost, m_settings.violations, true));
+                          applied->policy, RedisCall::k_cost, m_active->settings.violations, true));
     return RedisCall{m_redis->key(Scope::ip, to_string(address)), std::move(args), applied->policy};
 }
 
@@ -341,13 +359,13 @@ LimitResult LimitService::check_redis(Scope scope, std::string_view id, const Po
                 return *prepaid;
             }
         }
-        return m_redis->check(key, policy, cost, m_settings.violations);
+        return m_redis->check(key, policy, cost, m_active->settings.violations);
     } catch (const Error& e) {
         if (e.code() != ErrorCode::unavailable) {
             throw;
         }
         const auto on_failure =
-            use == LimitUse::api ? m_settings.on_failure_api : m_settings.on_failure;
+            use == LimitUse::api ? m_active->settings.on_failure_api : m_active->settings.on_failure;
         // Not logged per request: the client logs the outage once, and
         // /metrics counts what each policy decided.
         if (on_failure == OnFailure::open) {
@@ -386,7 +404,7 @@ LimitResult LimitService::check_applied(Scope scope, std::string_view id, std::i
     if (scope == Scope::ip) {
         return check_ip(address_of(id), cost, applied, use);
     }
-    const auto& rule = applied->shadow ? k_no_violations : m_settings.violations;
+    const auto& rule = applied->shadow ? k_no_violations : m_active->settings.violations;
     LimitResult r;
     if (m_redis) {
         r = check_redis(scope, id, applied->policy, cost, use);
@@ -408,7 +426,7 @@ LimitResult LimitService::check_ip(const IpAddress& address, std::int64_t cost,
     if (!applied) {
         return LimitResult{};
     }
-    const auto& rule = applied->shadow ? k_no_violations : m_settings.violations;
+    const auto& rule = applied->shadow ? k_no_violations : m_active->settings.violations;
     LimitResult r;
     // In Redis and the database the canonical text is the key, readable by operators.
     if (m_redis) {
@@ -449,8 +467,8 @@ void LimitService::ban_automatically(Scope scope, std::string_view id, const Pol
         const std::string prefix = scope == Scope::ip ? "" : std::string(to_string(scope)) + ":";
         const auto target = parse_target(prefix + std::string(id));
         const auto reason = "rate limit " + policy.rate_text() + " exceeded " +
-                            std::to_string(m_settings.violations.threshold) + " times within " +
-                            format_duration(m_settings.violations.window_ms);
+                            std::to_string(m_active->settings.violations.threshold) + " times within " +
+                            format_duration(m_active->settings.violations.window_ms);
         if (auto ban = m_bans.auto_ban(target, reason)) {
             log::get("limits")->warn("ban.auto target={} until={} strikes={}", target.text(),
                                      format_rfc3339(ban->expires_at.value_or(0)), ban->strikes);

@@ -10,6 +10,7 @@
 
 #include "common/core/clock.hpp"
 #include "common/core/config.hpp"
+#include "common/core/swappable.hpp"
 #include "common/limits/ahead.hpp"
 #include "common/limits/ban_service.hpp"
 #include "common/limits/limiter.hpp"
@@ -158,7 +159,13 @@ class LimitService {
     std::uint64_t failed_open() const { return m_failed_open.load(std::memory_order_relaxed); }
     std::uint64_t failed_closed() const { return m_failed_closed.load(std::memory_order_relaxed); }
 
-    const LimitSettings& settings() const { return m_settings; }
+    // The settings in force (a reference that stays valid after a reload).
+    const LimitSettings& settings() const { return m_active->settings; }
+    // Applies new policies, violation rule, shadow flags and failure policies
+    // at once; a check under way finishes with the ones it started with.
+    // Counters stay (a GCRA bucket is one time, read under whatever policy
+    // comes next); max_tracked stays as built (it sizes the limiters: a restart).
+    void reload(LimitSettings settings);
     // Identifiers tracked across scopes.
     std::size_t tracked() const;
 
@@ -178,16 +185,22 @@ class LimitService {
                             std::int64_t cost, LimitUse use);
     void ban_automatically(Scope scope, std::string_view id, const Policy& policy);
 
+    // The settings and what is derived from them, swapped together.
+    struct Active {
+        LimitSettings settings;
+        // gcra_args() of each scope's policy, by Scope (for the Redis calls).
+        std::shared_ptr<const std::vector<std::string>> scope_args[3];
+    };
+    Active active_from(LimitSettings settings) const;
+
     const Clock& m_clock;
     BanService& m_bans;
-    LimitSettings m_settings;
+    std::unique_ptr<RedisLimiter> m_redis;  // before m_active: active_from() reads it
+    Swappable<Active> m_active;
     std::unique_ptr<RateLimiter> m_limiters[3];
-    std::unique_ptr<RedisLimiter> m_redis;
     std::unique_ptr<StoreLimiter> m_store_limiter;
     std::unique_ptr<OverrideService> m_overrides;
     mutable ShadowCounters m_shadow;
-    // gcra_args() of each scope's policy, by Scope (for the calls above).
-    std::shared_ptr<const std::vector<std::string>> m_scope_args[3];
     std::atomic<std::uint64_t> m_failed_open{0};
     std::atomic<std::uint64_t> m_failed_closed{0};
 };

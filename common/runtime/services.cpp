@@ -14,6 +14,7 @@
 #include "common/redis/client.hpp"
 #include "common/redis/event_bus.hpp"
 #include "common/runtime/op_table.hpp"
+#include "common/runtime/reloadable.hpp"
 #include "common/secrets/service.hpp"
 #include "common/secrets/vault_backend.hpp"
 #include "common/store/migrations.hpp"
@@ -25,15 +26,20 @@ FileModeCheck file_mode_check(const Config& config) {
                                                                   : FileModeCheck::strict;
 }
 
-Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store,
+Services::Services(Config opened, const Clock& clock, std::unique_ptr<store::Store> store,
                    Counters counters)
-    : m_config(std::move(config)), m_clock(clock), m_counters(counters), m_store(std::move(store)) {
+    : m_config(std::move(opened)), m_clock(clock), m_counters(counters), m_store(std::move(store)) {
     // Secret references and sensitive settings first: everything below reads config.
-    m_config.resolve_secrets(
-        secrets::config_lookup([this]() -> secrets::Backend& { return secrets(); }));
+    {
+        Config resolved = config();
+        resolved.resolve_secrets(
+            secrets::config_lookup([this]() -> secrets::Backend& { return secrets(); }));
+        m_config.swap(std::move(resolved));
+    }
+    const auto& cfg = config();  // the resolved one, for everything below
     m_follower = std::make_unique<events::Follower>(*m_store);
-    if (!m_config.get("redis.url").empty()) {
-        m_redis = std::make_unique<redis::Client>(redis::client_options_from_config(m_config));
+    if (!cfg.get("redis.url").empty()) {
+        m_redis = std::make_unique<redis::Client>(redis::client_options_from_config(cfg));
         m_event_bus = std::make_unique<redis::EventBus>(*m_redis);
         m_store->set_publisher(m_event_bus.get());
         m_event_bus->on_event([this](const events::Event& e) { m_follower->offer(e); });
@@ -41,13 +47,13 @@ Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Sto
     }
     m_keys = std::make_unique<keys::KeyService>(
         *m_store, m_clock, *m_follower,
-        keys::make_redis_key_cache(m_redis.get(), m_store->dialect(), m_config, m_clock,
+        keys::make_redis_key_cache(m_redis.get(), m_store->dialect(), cfg, m_clock,
                                    [this]() -> const SecretBox& { return secret_box(); }));
     m_states = std::make_unique<states::StateService>(*m_store, m_clock);
 
     std::optional<tokens::JoseKey> config_hmac;
-    if (const auto& secret = m_config.get("tokens.hmac_secret"); !secret.empty()) {
-        const auto alg = tokens::alg_from_string(m_config.get("tokens.hmac_alg"));
+    if (const auto& secret = cfg.get("tokens.hmac_secret"); !secret.empty()) {
+        const auto alg = tokens::alg_from_string(cfg.get("tokens.hmac_alg"));
         if (!alg || !tokens::is_hmac(*alg)) {
             throw Error(ErrorCode::invalid_argument,
                         "tokens.hmac_alg: expected HS256, HS384 or HS512");
@@ -57,23 +63,7 @@ Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Sto
     m_key_ring = std::make_unique<tokens::KeyRing>(
         *m_store, m_clock, *m_follower, [this]() -> const SecretBox& { return secret_box(); },
         std::move(config_hmac));
-    tokens::TokenSettings ts;
-    ts.issuer = m_config.get("tokens.issuer");
-    ts.access_ttl_ms = m_config.get_duration_ms("tokens.access_ttl");
-    ts.refresh_ttl_ms = m_config.get_duration_ms("tokens.refresh_ttl");
-    ts.leeway_ms = m_config.get_duration_ms("tokens.leeway");
-    ts.max_size = static_cast<std::size_t>(m_config.get_int("tokens.max_size"));
-    ts.daemon_audience = m_config.get("tokens.daemon_audience");
-    ts.jwks.min_refresh_ms = m_config.get_duration_ms("tokens.jwks_min_refresh");
-    ts.jwks.cache_ttl_ms = m_config.get_duration_ms("tokens.jwks_cache_ttl");
-    ts.jwks.max_stale_ms = m_config.get_duration_ms("tokens.jwks_max_stale");
-    ts.jwks.timeout_ms = std::max<std::int64_t>(m_config.get_duration_ms("tokens.jwks_timeout"), 1);
-    const auto alg = tokens::alg_from_string(m_config.get("tokens.default_alg"));
-    if (!alg) {
-        throw Error(ErrorCode::invalid_argument, "tokens.default_alg: unknown algorithm \"" +
-                                                     m_config.get("tokens.default_alg") + "\"");
-    }
-    ts.default_alg = *alg;
+    auto ts = runtime::token_settings_from_config(cfg);
     m_tokens =
         std::make_unique<tokens::TokenService>(*m_store, m_clock, *m_follower, *m_key_ring, ts);
 }
@@ -81,7 +71,7 @@ Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Sto
 const SecretBox& Services::secret_box() {
     std::lock_guard lock(m_box_mutex);
     if (!m_box) {
-        std::string path = m_config.get("security.master_key_file");
+        std::string path = config().get("security.master_key_file");
         if (path.empty()) {
             if (m_store->backend() != "sqlite") {
                 throw Error(ErrorCode::invalid_argument,
@@ -90,7 +80,7 @@ const SecretBox& Services::secret_box() {
             path =
                 (std::filesystem::path(m_store->location()).parent_path() / "master.key").string();
         }
-        m_box = SecretBox::open(path, file_mode_check(m_config));
+        m_box = SecretBox::open(path, file_mode_check(config()));
     }
     return *m_box;
 }
@@ -102,8 +92,8 @@ limits::BanService& Services::bans() {
 
 limits::LimitService& Services::limits() {
     std::call_once(m_limits_once, [this] {
-        auto ban_settings = limits::ban_settings_from_config(m_config);
-        auto limit_settings = limits::limit_settings_from_config(m_config);
+        auto ban_settings = limits::ban_settings_from_config(config());
+        auto limit_settings = limits::limit_settings_from_config(config());
         m_bans = std::make_unique<limits::BanService>(*m_store, m_clock, *m_follower,
                                                       std::move(ban_settings));
         m_limits = std::make_unique<limits::LimitService>(
@@ -120,7 +110,7 @@ admission::Pipeline& Services::admission() {
     std::call_once(m_admission_once, [this] {
         m_admission = std::make_unique<admission::Pipeline>(
             admission::Parts{*m_keys, *m_tokens, bans(), limits(), m_clock},
-            m_config.get("server.trusted_proxies"));
+            config().get("server.trusted_proxies"));
     });
     return *m_admission;
 }
@@ -132,17 +122,49 @@ keys::Verifier& Services::key_verifier() {
 actions::Catalog& Services::actions() {
     std::call_once(m_actions_once, [this] {
         m_actions = std::make_unique<actions::Catalog>(
-            actions::catalog_settings_from_config(m_config), runtime::actions_host());
+            actions::catalog_settings_from_config(config()), runtime::actions_host());
     });
     return *m_actions;
 }
 
 secrets::Backend& Services::secrets() {
     std::call_once(m_secrets_once, [this] {
-        m_secrets = secrets::make_backend(m_config, *m_store, m_clock,
+        m_secrets = secrets::make_backend(config(), *m_store, m_clock,
                                           [this]() -> const SecretBox& { return secret_box(); });
     });
     return *m_secrets;
+}
+
+runtime::ReloadReport Services::apply(Config next) {
+    std::lock_guard lock(m_reload_mutex);
+    next.resolve_secrets(
+        secrets::config_lookup([this]() -> secrets::Backend& { return secrets(); }));
+    auto settings = runtime::read_reloadable(next);
+    auto report = runtime::compare(config(), next);
+    // Nothing below throws on settings read_reloadable() accepted (the
+    // catalog logs files with problems and skips them).
+    limits().reload(std::move(settings.limits));
+    bans().reload(std::move(settings.bans));
+    admission().reload(std::move(*settings.proxies));
+    m_tokens->reload(std::move(settings.tokens));
+    actions().reload(std::move(settings.actions));
+    log::init(next.get("log.level"), next.get("log.format"));
+    m_config.swap(std::move(next));
+    return report;
+}
+
+void Services::set_reloader(std::function<nlohmann::json()> reloader) {
+    m_reloader = std::move(reloader);
+}
+
+nlohmann::json Services::reload() {
+    if (!m_reloader) {
+        throw Error(ErrorCode::invalid_argument,
+                    "reload: there is no daemon here to reload (pbctl on the database reads "
+                    "its configuration at every command); reload a pbd with pbctl --server URL "
+                    "reload, or send it SIGHUP");
+    }
+    return m_reloader();
 }
 
 void* Services::find(std::type_index type) {

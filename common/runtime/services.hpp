@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -7,6 +8,7 @@
 #include "common/core/config.hpp"
 #include "common/core/private_file.hpp"
 #include "common/core/secret_box.hpp"
+#include "common/core/swappable.hpp"
 #include "common/events/follower.hpp"
 #include "common/keys/service.hpp"
 #include "common/ops/service_registry.hpp"
@@ -38,6 +40,10 @@ class Verifier;
 namespace pb::admission {
 class Pipeline;
 }  // namespace pb::admission
+
+namespace pb::runtime {
+struct ReloadReport;
+}  // namespace pb::runtime
 
 namespace pb {
 
@@ -72,7 +78,25 @@ class Services final : public ops::ServiceRegistry {
     Services(const Services&) = delete;
     Services& operator=(const Services&) = delete;
 
-    const Config& config() const { return m_config; }
+    // The configuration in force: the one opened, or the last reload's (a
+    // reference that stays valid after a reload).
+    const Config& config() const { return m_config.get(); }
+
+    // A reload: resolves `next`'s secret references, reads its reloadable
+    // settings (runtime::read_reloadable, as start-up and --check-config do),
+    // then applies them all (limits and bans policies, the allow-list, trusted
+    // proxies, token and JWKS settings, actions, the log level and format) and
+    // makes `next` the configuration in force. A bad setting throws
+    // Error(invalid_argument) naming it, and nothing changes. Settings that
+    // need a restart are named in the report, not applied. Reloads are
+    // serialised; requests under way finish with the settings they started with.
+    runtime::ReloadReport apply(Config next);
+    // The process's own reload (pbd installs it: it re-reads its flags and
+    // file, calls apply() and applies its own settings); the system.reload
+    // op calls reload(). Without one (pbctl on the database) reload() throws
+    // Error(invalid_argument): there is no daemon to reload.
+    void set_reloader(std::function<nlohmann::json()> reloader);
+    nlohmann::json reload();
     const Clock& clock() const override { return m_clock; }
     store::Store& store() { return *m_store; }
     // Delivers changes committed anywhere to the in-memory caches.
@@ -112,9 +136,11 @@ class Services final : public ops::ServiceRegistry {
     Services(Config config, const Clock& clock, std::unique_ptr<store::Store> store,
              Counters counters);
 
-    Config m_config;
+    Swappable<Config> m_config;
     const Clock& m_clock;
     Counters m_counters;
+    std::mutex m_reload_mutex;  // one reload at a time
+    std::function<nlohmann::json()> m_reloader;
     std::unique_ptr<store::Store> m_store;
     std::unique_ptr<redis::Client> m_redis;
     std::unique_ptr<events::Follower> m_follower;

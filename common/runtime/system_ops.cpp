@@ -5,6 +5,7 @@
 #include "common/ops/schema.hpp"
 #include "common/redis/client.hpp"
 #include "common/runtime/op_table.hpp"
+#include "common/runtime/reloadable.hpp"
 #include "common/runtime/services.hpp"
 #include "common/secrets/backend.hpp"
 #include "common/store/migrations.hpp"
@@ -236,6 +237,22 @@ void register_system_ops(OpTable& t) {
         .response = setting_schema(),
         .errors = {ErrorCode::not_found},
         .examples = {{"One setting", {{"key", "server.listen"}}, example_setting()}},
+    });
+    t.add(Op{
+        .name = "reload",
+        .summary = "Reload a pbd's configuration: limits and bans policies, the allow-list, "
+                   "trusted proxies, token and JWKS settings, actions, log level and format, "
+                   "events retention (a pbd only: pbctl --server URL reload)",
+        .permission = "admin",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/reload"},
+        .handler = [](Context& ctx, const json&) { return ctx.service<Services>().reload(); },
+        .response = ReloadReport::schema(),
+        .examples = {{"Nothing changed since the start",
+                      json::object(),
+                      {{"changed", json::array()},
+                       {"restart_required", json::array()},
+                       {"file", nullptr}}}},
     });
 }
 

@@ -210,7 +210,38 @@ std::shared_ptr<RemoteJwks> IssuerRegistry::remote_for(const std::optional<std::
             return it->second->remote;
         }
     }
-    return std::make_shared<RemoteJwks>(*url, allow_http, m_jwks, m_clock);
+    return std::make_shared<RemoteJwks>(*url, allow_http, m_jwks.get(), m_clock);
+}
+
+namespace {
+
+// Brings the remotes of `map` to `jwks`; only those that differ take a copy.
+void apply_jwks(
+    const std::shared_ptr<
+        const std::map<std::string, std::shared_ptr<const TrustedIssuer>, std::less<>>>& map,
+    const JwksSettings& jwks) {
+    if (!map) {
+        return;
+    }
+    for (const auto& [name, t] : *map) {
+        if (t->remote && !(t->remote->settings() == jwks)) {
+            t->remote->reload(jwks);
+        }
+    }
+}
+
+}  // namespace
+
+void IssuerRegistry::reload_jwks(JwksSettings jwks) {
+    // Under the lock reload() installs its map with: a map built meanwhile
+    // with the old settings is brought up to date there or here.
+    std::unique_lock lock(m_mutex);
+    if (m_jwks.get() == jwks) {
+        return;
+    }
+    m_jwks.swap(jwks);
+    apply_jwks(m_map, jwks);
+    apply_jwks(m_last, jwks);
 }
 
 void IssuerRegistry::reload() {
@@ -258,7 +289,9 @@ void IssuerRegistry::reload() {
         (*map)[t->name] = std::move(t);
     }
     std::unique_lock lock(m_mutex);
-    m_map = std::move(map);
+    std::shared_ptr<const Map> installed = std::move(map);
+    apply_jwks(installed, m_jwks.get());
+    m_map = std::move(installed);
 }
 
 std::shared_ptr<const IssuerRegistry::Map> IssuerRegistry::snapshot() {

@@ -12,6 +12,7 @@
 
 #include "common/core/clock.hpp"
 #include "common/core/secret_box.hpp"
+#include "common/core/swappable.hpp"
 #include "common/events/follower.hpp"
 #include "common/store/store.hpp"
 #include "common/tokens/jwk_set.hpp"
@@ -90,6 +91,10 @@ class IssuerRegistry {
     // The keys that may check a token of `issuer`: those with its kid, or when
     // it names none, those of its algorithm. A kid the JWKS URL lacks makes
     // pb refetch it (at most once per tokens.jwks_min_refresh).
+    // Follows JWKS URLs under new tokens.jwks_* settings from now on (every
+    // issuer's, the held keys kept).
+    void reload_jwks(JwksSettings jwks);
+
     std::vector<std::shared_ptr<const JoseKey>> keys_for(const TrustedIssuer& issuer,
                                                          const std::optional<std::string>& kid,
                                                          Alg alg);
@@ -116,7 +121,7 @@ class IssuerRegistry {
     events::Follower& m_follower;
     std::function<const SecretBox&()> m_open_box;
     const std::string m_own_issuer;
-    const JwksSettings m_jwks;
+    Swappable<JwksSettings> m_jwks;  // swapped under m_mutex
 
     std::shared_mutex m_mutex;
     std::shared_ptr<const Map> m_map;

@@ -130,10 +130,10 @@ std::shared_ptr<const std::vector<IssuerKey>> RemoteJwks::keys(
     bool held_usable = false;
     {
         std::lock_guard lock(m_mutex);
-        held_usable = m_keys && now - *m_fetched_at <= m_settings.max_stale_ms;
-        due = !m_keys || now - *m_fetched_at >= m_settings.cache_ttl_ms ||
+        held_usable = m_keys && now - *m_fetched_at <= m_settings->max_stale_ms;
+        due = !m_keys || now - *m_fetched_at >= m_settings->cache_ttl_ms ||
               (kid && !has_kid(*m_keys, *kid));
-        may_fetch = !m_attempted_at || now - *m_attempted_at >= m_settings.min_refresh_ms;
+        may_fetch = !m_attempted_at || now - *m_attempted_at >= m_settings->min_refresh_ms;
     }
     if (due && may_fetch) {
         std::unique_lock fetch_lock(m_fetch_mutex, std::defer_lock);
@@ -143,7 +143,7 @@ std::shared_ptr<const std::vector<IssuerKey>> RemoteJwks::keys(
             {
                 std::lock_guard lock(m_mutex);
                 const auto at = m_clock.now();
-                still_may = !m_attempted_at || at - *m_attempted_at >= m_settings.min_refresh_ms;
+                still_may = !m_attempted_at || at - *m_attempted_at >= m_settings->min_refresh_ms;
             }
             if (still_may) {
                 fetch();
@@ -151,7 +151,7 @@ std::shared_ptr<const std::vector<IssuerKey>> RemoteJwks::keys(
         }
     }
     std::lock_guard lock(m_mutex);
-    if (!m_keys || m_clock.now() - *m_fetched_at > m_settings.max_stale_ms) {
+    if (!m_keys || m_clock.now() - *m_fetched_at > m_settings->max_stale_ms) {
         return nullptr;
     }
     return m_keys;
@@ -166,7 +166,7 @@ void RemoteJwks::fetch() {
     std::string error;
     std::vector<IssuerKey> parsed;
     try {
-        const auto body = download(m_url, m_settings.timeout_ms);
+        const auto body = download(m_url, m_settings->timeout_ms);
         // The one strict parser: depth, duplicate names and UTF-8 are checked
         // before a tree is built.
         parsed = parse_jwk_set(parse_json(body, "JWKS document"), KeySource::fetched);

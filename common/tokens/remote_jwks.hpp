@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/core/clock.hpp"
+#include "common/core/swappable.hpp"
 #include "common/tokens/jwk_set.hpp"
 
 namespace pb::tokens {
@@ -20,6 +21,8 @@ struct JwksSettings {
     std::int64_t cache_ttl_ms = 10 * 60 * 1000;      // fetched keys are refreshed when older
     std::int64_t max_stale_ms = 24LL * 3600 * 1000;  // and stop verifying when older than this
     std::int64_t timeout_ms = 5 * 1000;              // one fetch, connection to last byte
+
+    bool operator==(const JwksSettings&) const = default;
 };
 
 // Checks a JWKS URL: https:// (http:// only with `allow_http`), a host, at
@@ -45,6 +48,11 @@ class RemoteJwks {
     // {"url","fetched_at","keys","last_error","fetches"} for issuers show.
     nlohmann::json status() const;
 
+    // Follows the URL under new tokens.jwks_* settings from now on; the keys
+    // held stay.
+    void reload(JwksSettings settings) { m_settings.swap(settings); }
+    const JwksSettings& settings() const { return m_settings.get(); }
+
     const std::string& url() const { return m_url; }
     bool allow_http() const { return m_allow_http; }
 
@@ -53,7 +61,7 @@ class RemoteJwks {
 
     const std::string m_url;
     const bool m_allow_http;
-    const JwksSettings m_settings;
+    Swappable<JwksSettings> m_settings;
     const Clock& m_clock;
 
     mutable std::mutex m_mutex;  // guards the fields below

@@ -122,12 +122,18 @@ TokenService::TokenService(store::Store& store, const Clock& clock, events::Foll
       m_ring(ring),
       m_settings(std::move(settings)),
       m_issuers(std::make_unique<IssuerRegistry>(store, clock, follower, ring.box_opener(),
-                                                 m_settings.issuer, m_settings.jwks)) {
+                                                 m_settings->issuer, m_settings->jwks)) {
     load_revocations();
     m_follower.on(std::string(k_revocation_topic), [this](const events::Event& e) {
         std::unique_lock lock(m_revoked_mutex);
         m_revoked[e.data.value("id", std::string())] = revocation_expiry(e.data);
     });
+}
+
+void TokenService::reload(TokenSettings settings) {
+    settings.issuer = m_settings->issuer;
+    m_issuers->reload_jwks(settings.jwks);
+    m_settings.swap(std::move(settings));
 }
 
 void TokenService::load_revocations() {
@@ -149,7 +155,7 @@ json TokenService::mint(Connection* c, const RingKey& signer, const std::string&
                         std::int64_t ttl_ms, const std::optional<std::string>& family) {
     const auto now = m_clock.now();
     json claims = extra;
-    claims["iss"] = m_settings.issuer;
+    claims["iss"] = m_settings->issuer;
     claims["sub"] = sub;
     if (audience.size() == 1) {
         claims["aud"] = audience.front();
@@ -168,10 +174,10 @@ json TokenService::mint(Connection* c, const RingKey& signer, const std::string&
              {"token_type", "bearer"},
              {"expires_in", ttl_ms / 1000}};
     if (family) {
-        json rclaims{{"iss", m_settings.issuer},
+        json rclaims{{"iss", m_settings->issuer},
                      {"sub", sub},
                      {"iat", now / 1000},
-                     {"exp", (now + m_settings.refresh_ttl_ms) / 1000},
+                     {"exp", (now + m_settings->refresh_ttl_ms) / 1000},
                      {"jti", crypto::random_base62(22)},
                      {"token_use", "refresh"},
                      {"fam", *family}};
@@ -184,9 +190,9 @@ json TokenService::mint(Connection* c, const RingKey& signer, const std::string&
             "INSERT INTO refresh_tokens (jti, family, sub, claims, issued_at, expires_at) "
             "VALUES ($1, $2, $3, $4, $5, $6)",
             {rclaims["jti"].get<std::string>(), *family, sub, grant.dump(), now,
-             now + m_settings.refresh_ttl_ms});
+             now + m_settings->refresh_ttl_ms});
         out["refresh_token"] = encode_jwt(header, rclaims, *signer.key);
-        out["refresh_expires_in"] = m_settings.refresh_ttl_ms / 1000;
+        out["refresh_expires_in"] = m_settings->refresh_ttl_ms / 1000;
     }
     return out;
 }
@@ -206,11 +212,11 @@ json TokenService::issue(const IssueRequest& r, std::string_view actor) {
                         {{"claim", name}});
         }
     }
-    const auto ttl = r.ttl_ms.value_or(m_settings.access_ttl_ms);
+    const auto ttl = r.ttl_ms.value_or(m_settings->access_ttl_ms);
     if (ttl < 1000) {
         throw Error(ErrorCode::invalid_argument, "ttl: must be at least 1s", {{"param", "ttl"}});
     }
-    const auto signer = m_ring.signer(r.alg.value_or(m_settings.default_alg), r.kid, actor);
+    const auto signer = m_ring.signer(r.alg.value_or(m_settings->default_alg), r.kid, actor);
     if (!r.refresh) {
         return mint(nullptr, *signer, r.sub, r.claims, r.audience, ttl, std::nullopt);
     }
@@ -227,7 +233,7 @@ bool TokenService::is_revoked(const ClaimSlices& claims, UnixMillis now) {
     }
     const auto hit = [&](std::string_view id) {
         auto it = m_revoked.find(id);
-        return it != m_revoked.end() && it->second > now - m_settings.leeway_ms;
+        return it != m_revoked.end() && it->second > now - m_settings->leeway_ms;
     };
     if (claims.jti && claims.jti->kind == JsonKind::string) {
         const auto raw = claims.jti->text.substr(1, claims.jti->text.size() - 2);
@@ -242,7 +248,7 @@ bool TokenService::is_revoked(const ClaimSlices& claims, UnixMillis now) {
 
 TokenCheck TokenService::verify(std::string_view token, const VerifyOptions& options) {
     DecodedJwt jwt;
-    if (auto refusal = decode_jwt(token, m_settings.max_size, jwt)) {
+    if (auto refusal = decode_jwt(token, m_settings->max_size, jwt)) {
         return refuse(refusal->reason, refusal->message);
     }
     const auto alg = alg_from_string(jwt.alg);
@@ -256,7 +262,7 @@ TokenCheck TokenService::verify(std::string_view token, const VerifyOptions& opt
         return refuse(Reason::wrong_issuer, "the token names no issuer (iss)");
     }
     std::shared_ptr<const TrustedIssuer> trusted;
-    if (json_string_is(*claims.iss, m_settings.issuer)) {
+    if (json_string_is(*claims.iss, m_settings->issuer)) {
         if (auto refusal = check_own_signature(jwt, *alg)) {
             return refuse(refusal->reason, refusal->message);
         }
@@ -292,7 +298,7 @@ TokenCheck TokenService::verify(std::string_view token, const VerifyOptions& opt
     }
     ClaimRules rules;
     rules.now = options.at.value_or(m_clock.now());
-    rules.leeway_ms = m_settings.leeway_ms;
+    rules.leeway_ms = m_settings->leeway_ms;
     rules.audience = options.audience;
     rules.issuer = options.issuer;
     if (auto refusal = check_claims(claims, rules)) {
@@ -374,7 +380,7 @@ json TokenService::refresh(std::string_view refresh_token) {
     const auto grant =
         parse_json(rows.front().get_text(2), "stored refresh grant", {k_max_stored_json_depth});
     const auto signer = m_ring.signer(
-        alg_from_string(grant.value("alg", std::string())).value_or(m_settings.default_alg),
+        alg_from_string(grant.value("alg", std::string())).value_or(m_settings->default_alg),
         std::nullopt, "refresh");
     bool reused = false;
     auto out = m_store.transaction([&](Connection& c) -> json {
@@ -382,14 +388,14 @@ json TokenService::refresh(std::string_view refresh_token) {
         if (c.exec("UPDATE refresh_tokens SET spent_at = $2 WHERE jti = $1 AND spent_at IS NULL",
                    {jti, now}) == 0) {
             // A spent token came back: someone holds a copy. End the whole family.
-            add_revocation(c, family_id(family), "family", now + m_settings.refresh_ttl_ms,
+            add_revocation(c, family_id(family), "family", now + m_settings->refresh_ttl_ms,
                            "refresh-reuse", "refresh token reused");
             reused = true;
             return json();
         }
         return mint(&c, *signer, sub, grant.value("claims", json::object()),
                     grant.value("aud", std::vector<std::string>()),
-                    grant.value("ttl_ms", m_settings.access_ttl_ms), family);
+                    grant.value("ttl_ms", m_settings->access_ttl_ms), family);
     });
     if (reused) {
         throw Error(ErrorCode::unauthenticated,
@@ -403,7 +409,7 @@ void TokenService::add_revocation(Connection& c, const std::string& id, std::str
                                   UnixMillis expires_at, std::string_view actor,
                                   std::string_view reason) {
     const auto now = m_clock.now();
-    c.exec("DELETE FROM token_revocations WHERE expires_at < $1", {now - m_settings.leeway_ms});
+    c.exec("DELETE FROM token_revocations WHERE expires_at < $1", {now - m_settings->leeway_ms});
     const auto n = c.exec(
         "INSERT INTO token_revocations (id, kind, expires_at, revoked_at, revoked_by, reason) "
         "VALUES "
@@ -422,10 +428,10 @@ json TokenService::revoke(std::optional<std::string_view> token, std::optional<s
         throw Error(ErrorCode::invalid_argument, "give either a token or --jti");
     }
     std::string id;
-    UnixMillis expires_at = until.value_or(now + m_settings.refresh_ttl_ms);
+    UnixMillis expires_at = until.value_or(now + m_settings->refresh_ttl_ms);
     if (token) {
         DecodedJwt jwt;
-        if (auto refusal = decode_jwt(*token, m_settings.max_size, jwt)) {
+        if (auto refusal = decode_jwt(*token, m_settings->max_size, jwt)) {
             throw Error(ErrorCode::invalid_argument, "token: " + refusal->message);
         }
         // Only tokens a trusted key signed can be revoked by showing them.
@@ -460,7 +466,7 @@ json TokenService::revoke(std::optional<std::string_view> token, std::optional<s
 
 json TokenService::inspect(std::string_view token) const {
     DecodedJwt jwt;
-    if (auto refusal = decode_jwt(token, m_settings.max_size, jwt)) {
+    if (auto refusal = decode_jwt(token, m_settings->max_size, jwt)) {
         throw Error(ErrorCode::invalid_argument, "token: " + refusal->message,
                     {{"reason", to_string(refusal->reason)}});
     }

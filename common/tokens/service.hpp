@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/core/clock.hpp"
+#include "common/core/swappable.hpp"
 #include "common/events/follower.hpp"
 #include "common/store/store.hpp"
 #include "common/tokens/issuers.hpp"
@@ -102,7 +103,12 @@ class TokenService {
 
     KeyRing& ring() { return m_ring; }
     IssuerRegistry& issuers() { return *m_issuers; }
-    const TokenSettings& settings() const { return m_settings; }
+    // The settings in force (a reference that stays valid after a reload).
+    const TokenSettings& settings() const { return m_settings.get(); }
+    // Applies new settings (lifetimes, leeway, sizes, the daemon audience,
+    // the default algorithm, the JWKS schedule) from the next call on. The
+    // issuer stays as built: trusted issuers are checked against it (a restart).
+    void reload(TokenSettings settings);
 
   private:
     // Signs a new access token (and a refresh token in `family`, recorded
@@ -122,7 +128,7 @@ class TokenService {
     const Clock& m_clock;
     events::Follower& m_follower;
     KeyRing& m_ring;
-    TokenSettings m_settings;
+    Swappable<TokenSettings> m_settings;
     std::unique_ptr<IssuerRegistry> m_issuers;
 
     std::shared_mutex m_revoked_mutex;

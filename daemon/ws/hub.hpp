@@ -80,6 +80,8 @@ class WsHub {
     // Reads the outbox now rather than at the next poll: pbd itself just
     // committed (a mutating op over the WebSocket).
     void poke() { m_tail.poke(); }
+    // A reload's events.retention, from the next prune on.
+    void set_retention(std::chrono::milliseconds retention) { m_pruner.set_retention(retention); }
     // An event announced by its committer (Redis pub/sub, from any daemon or
     // pbctl): see ws::OutboxTail::offer.
     void offer(const events::Event& event) { m_tail.offer(event); }

@@ -15,7 +15,7 @@ constexpr std::int64_t k_prune_batch = 10'000;
 
 OutboxPruner::OutboxPruner(store::Store& store, const Clock& clock,
                            std::chrono::milliseconds retention)
-    : m_store(store), m_clock(clock), m_retention(retention) {}
+    : m_store(store), m_clock(clock), m_retention_ms(retention.count()) {}
 
 void OutboxPruner::tick() {
     const auto now = std::chrono::steady_clock::now();
@@ -31,7 +31,7 @@ void OutboxPruner::tick() {
 }
 
 void OutboxPruner::prune() {
-    const auto cutoff = m_clock.now() - m_retention.count();
+    const auto cutoff = m_clock.now() - m_retention_ms.load(std::memory_order_relaxed);
     for (;;) {
         const auto deleted = m_store.transaction(
             [&](store::Connection& c) { return events::prune(c, cutoff, k_prune_batch); });

@@ -23,13 +23,18 @@ class OutboxPruner {
     // Prunes now, every batch; throws what the store throws.
     void prune();
 
+    // Applies a new events.retention from the next prune on (a reload); any thread.
+    void set_retention(std::chrono::milliseconds retention) {
+        m_retention_ms.store(retention.count(), std::memory_order_relaxed);
+    }
+
     // For /metrics: events deleted.
     std::uint64_t pruned() const { return m_pruned.load(); }
 
   private:
     store::Store& m_store;
     const Clock& m_clock;
-    const std::chrono::milliseconds m_retention;
+    std::atomic<std::int64_t> m_retention_ms;
     std::chrono::steady_clock::time_point m_next{};
     std::atomic<std::uint64_t> m_pruned{0};
 };

@@ -155,7 +155,7 @@ TEST_F(DaemonActions, ReloadsOnChangeAndOnSighup) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     EXPECT_EQ(description, "Prints its WORD");
-    EXPECT_NE(m_pbd->err().find("reloading actions"), std::string::npos);
+    EXPECT_NE(m_pbd->err().find("config.reload (SIGHUP) applied"), std::string::npos);
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ from pbd_process import FORMATS, PbdProcess, inline  # noqa: E402
 
 # The order the examples run in: each creates what the next ones use.
 ORDER = [
-    "health", "version", "db.status", "db.migrate", "config.show", "config.explain",
+    "health", "version", "db.status", "db.migrate", "config.show", "config.explain", "reload",
     "keys.create", "keys.verify", "keys.list", "keys.show", "keys.update", "keys.rotate",
     "tokens.issue", "tokens.verify", "tokens.inspect", "tokens.refresh", "tokens.revoke",
     "tokens.jwks", "tokens.keys.list", "tokens.keys.rotate", "tokens.keys.retire",
@@ -150,6 +150,12 @@ KNOWN = {
     "config.explain": "the settings of the process that answers (as config.show)",
 }
 MAY_AGREE = set()
+# Ops of a running pbd: pbctl on the database has no daemon to run them on and
+# must refuse with this code (its message says to use --server); the three
+# surfaces that reach a pbd must agree among themselves as any op's do.
+DAEMON_ONLY = {
+    "reload": "invalid_argument",
+}
 
 
 def error_code(body):
@@ -346,6 +352,13 @@ def main():
         for n, ex in enumerate(examples[name]):
             where = f"{name} ({ex['summary']})"
             results = {kind: runs[kind][(name, n)] for kind in SURFACES}
+            kinds = SURFACES
+            if name in DAEMON_ONLY:
+                code, body = results.pop(SURFACES[0])
+                if code != DAEMON_ONLY[name] or "--server" not in json.dumps(body):
+                    failures.append(f"{where} on {SURFACES[0]}: expected {DAEMON_ONLY[name]} "
+                                    f"naming --server, got {code}: {json.dumps(body)[:400]}")
+                kinds = SURFACES[1:]
             for kind, (code, body) in results.items():
                 if code != "ok":
                     failures.append(f"{where} on {kind}: {code}: {json.dumps(body)[:400]}")
@@ -353,8 +366,8 @@ def main():
                 for e in sorted(validator.iter_errors(body), key=str):
                     failures.append(f"{where} on {kind}: at "
                                     f"/{'/'.join(map(str, e.absolute_path))}: {e.message}")
-            first = SURFACES[0]
-            for kind in SURFACES[1:]:
+            first = kinds[0]
+            for kind in kinds[1:]:
                 want, got = results[first], results[kind]
                 if (want[0], shape(want[1], work_dir(root, first))) == \
                         (got[0], shape(got[1], work_dir(root, kind))):

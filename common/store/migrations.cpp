@@ -206,6 +206,24 @@ CREATE TABLE IF NOT EXISTS bouncer_sent (
 CREATE INDEX IF NOT EXISTS api_keys_created_id ON api_keys (created_at, id);
 CREATE INDEX IF NOT EXISTS bans_created_id ON bans (created_at, id)
 )SQL"},
+    // A key can be disabled and enabled again (revoking is for good), and a
+    // key moved in from another system is found by the SHA-256 of its text
+    // (keys/service.hpp: disable, import_keys). Tables beside api_keys, not
+    // columns, so that this step, like every one from 6 on, can run again
+    // (SQLite cannot add a column only if it is missing).
+    Migration{10, "disabled keys, keys imported by hash", R"SQL(
+CREATE TABLE IF NOT EXISTS api_key_disabled (
+    disabled_key_id TEXT PRIMARY KEY REFERENCES api_keys (id) ON DELETE CASCADE,
+    disabled_at     BIGINT NOT NULL,
+    disabled_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS api_key_imports (
+    imported_hash   TEXT PRIMARY KEY,
+    imported_key_id TEXT NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+    imported_at     BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS api_key_imports_key ON api_key_imports (imported_key_id)
+)SQL"},
 };
 
 constexpr std::string_view k_create_migrations_table =

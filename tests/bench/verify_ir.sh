@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Instructions (callgrind Ir) per KeyService::verify call in the steady loop
+# of a pb_bench_keys benchmark (default BM_KeysVerifyValid: pb-format keys,
+# warm index): a figure that does not move with the machine's load. Only the
+# benchmark function is collected (--toggle-collect), not the fixture's
+# 100,000 creates or its warm-up.
+# usage: verify_ir.sh BIN_DIR [BENCHMARK]
+set -euo pipefail
+bin=$1
+bench=${2:-BM_KeysVerifyValid}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" \
+    --toggle-collect="*${bench}*" \
+    "$bin/pb_bench_keys" --benchmark_filter="^${bench}(/|$)" \
+    >"$out/log" 2>&1
+python3 - "$out/cg.out" <<'PY'
+import re, sys
+# Sum every call into KeyService::verify: its inclusive cost and call count.
+# A call is "cfn=(id) [name]", "calls=N …", then "position inclusive-cost".
+names, calls, ir, into, cost_next = {}, 0, 0, False, False
+for line in open(sys.argv[1], errors="replace"):
+    if cost_next:
+        if into:
+            ir += int(line.split()[1])
+        cost_next = False
+        continue
+    m = re.match(r"(c?)fn=\((\d+)\)(?: (.*))?", line)
+    if m:
+        if m.group(3):
+            names[m.group(2)] = m.group(3).strip()
+        into = m.group(1) == "c" and "KeyService::verify(" in names.get(m.group(2), "")
+    elif line.startswith("calls="):
+        if into:
+            calls += int(line.split()[0][6:])
+        cost_next = True
+if calls == 0:
+    sys.exit("no KeyService::verify call collected")
+print(f"{ir / calls:,.0f} Ir per KeyService::verify ({calls:,} calls)")
+PY

@@ -63,8 +63,12 @@ Credential verify_credential(keys::KeyService& keys, tokens::TokenService& token
         } catch (const Error&) {
             // Another system's key may hold a dot: once keys were imported,
             // a text refused as a token is tried as one of them.
-            if (!keys.has_imported_keys() || !keys.check(text).valid) {
+            if (!keys.has_imported_keys()) {
                 throw;
+            }
+            const auto reason = keys.check(text).reason;
+            if (reason == "unknown" || reason == "malformed") {
+                throw;  // no such key either: the token's refusal says more
             }
         }
     }

@@ -18,6 +18,7 @@ namespace pb::keys::test {
 namespace {
 
 using nlohmann::json;
+using pb::test::error_of;
 
 // Another system's key texts (not pb's format).
 const std::string k_legacy = "sk_live_4eC39HqLyjWDarjtT1zdp7dc";

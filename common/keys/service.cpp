@@ -526,18 +526,22 @@ std::shared_ptr<const KeyRecord> KeyService::imported_record(std::string_view ke
                                                              std::string& reason) {
     // Not pb's format: another system's key, if any were imported. While none
     // were, this answers as before any existed, without a lookup.
-    reason = "malformed";
     if (key.empty() || key.size() > k_max_imported_key_length) {
+        reason = "malformed";
         return nullptr;
     }
     m_follower.catch_up();
     if (!m_imported->any()) {
+        reason = "malformed";
         return nullptr;
     }
-    reason = "unknown";
     hash = hash_key(key);
     const auto id = m_imported->find(hash);
-    return id ? cached(*id) : nullptr;
+    auto record = id ? cached(*id) : nullptr;
+    if (!record) {
+        reason = "unknown";
+    }
+    return record;
 }
 
 bool KeyService::has_imported_keys() {

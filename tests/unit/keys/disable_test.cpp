@@ -100,7 +100,9 @@ TEST_P(DisableTest, DisabledComesBeforeExpired) {
 // keys.list's status filter: disabled keys are neither active nor expired.
 TEST_P(DisableTest, ListFiltersByDisabled) {
     const auto a = create("a");
+    clock.advance(1);  // listed in creation order
     const auto b = create("b", {}, clock.now() + k_hour);
+    clock.advance(1);
     create("c");
     service->disable(a.record.id, "");
     service->disable(b.record.id, "");

@@ -44,6 +44,7 @@ TEST_P(ImportTest, ImportedKeysVerifyByTheirText) {
     EXPECT_TRUE(records[0].imported);
     const auto r = service->verify(k_legacy);
     ASSERT_TRUE(r.valid) << r.reason;
+    EXPECT_EQ(r.reason, "");
     EXPECT_EQ(r.key->id, records[0].id);
     EXPECT_EQ(r.key->owner, "acme");
     EXPECT_EQ(r.key->permissions, std::vector<std::string>{"read"});

@@ -4,7 +4,9 @@
 # warm index): a figure that does not move with the machine's load. Only the
 # calls the benchmark function makes count, not the fixture's 100,000
 # creates or its warm-up (the baseline before issue #25: 6,374 Ir).
-# usage: verify_ir.sh BIN_DIR [BENCHMARK]
+# usage: [PB_BENCH_KEYS=N] verify_ir.sh BIN_DIR [BENCHMARK]
+# (PB_BENCH_KEYS: fewer keys than 100,000 make the run minutes shorter; a
+# verify of a warm key costs the same instructions whatever their number.)
 set -euo pipefail
 bin=$1
 bench=${2:-BM_KeysVerifyValid}

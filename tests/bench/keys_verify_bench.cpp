@@ -17,8 +17,8 @@
 
 namespace {
 
-// PB_BENCH_KEYS=N: fewer keys, for a run under callgrind (verify_ir.sh),
-// whose count of instructions per verify does not depend on it.
+// PB_BENCH_KEYS=N: fewer keys, for a shorter run under callgrind
+// (verify_ir.sh); compare only runs of the same count.
 const int k_keys = [] {
     const char* n = std::getenv("PB_BENCH_KEYS");
     return n != nullptr && std::atoi(n) > 0 ? std::atoi(n) : 100'000;

@@ -26,7 +26,7 @@ if [[ "${1:-}" == "--fuzz" ]]; then
     packages+=(clang-14 libclang-rt-14-dev)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
-    packages+=(wrk hyperfine)
+    packages+=(wrk hyperfine valgrind)
 fi
 
 missing=()

@@ -1,6 +1,8 @@
 #include "common/keys/ops.hpp"
 
 #include "common/core/error.hpp"
+#include "common/keys/import_ops.hpp"
+#include "common/keys/op_examples.hpp"
 #include "common/keys/service.hpp"
 #include "common/keys/verifier.hpp"
 #include "common/ops/paging.hpp"
@@ -25,30 +27,6 @@ Param id_param() {
                  .required = Required::yes,
                  .positional = Positional::yes};
 }
-
-// A key row as examples show it.
-json example_key(json changes = json::object()) {
-    json row{{"id", "4fQ9kZr2Lm8x"},
-             {"owner", "ci"},
-             {"name", "deploy"},
-             {"permissions", {"deploy:write"}},
-             {"metadata", json::object()},
-             {"status", "active"},
-             {"created_at", "2026-01-02T03:04:05.678Z"},
-             {"created_by", "local:ops"},
-             {"bootstrap", false},
-             {"updated_at", "2026-01-02T03:04:05.678Z"},
-             {"expires_at", "2026-02-01T03:04:05.678Z"},
-             {"remaining", nullptr},
-             {"revoked_at", nullptr},
-             {"last_used_at", nullptr},
-             {"rate_limit", nullptr},
-             {"previous_secret_valid_until", nullptr}};
-    row.update(changes);
-    return row;
-}
-
-const char* const k_example_key = "pb_4fQ9kZr2Lm8x_Vb3nQ7sT1wXy5Za8Cd2Ef4Gh6Jk9Mn0Pq0aB1c2D";
 
 json created_schema() {
     using namespace ops::schema;
@@ -127,6 +105,7 @@ void register_keys_ops(OpTable& t) {
                           return j;
                       }()}},
     });
+    register_key_import_op(t);
     t.add(Op{
         .name = "keys.verify",
         .summary = "Check an API key",
@@ -168,7 +147,7 @@ void register_keys_ops(OpTable& t) {
                 Param{.name = "owner", .help = "Only keys of this owner"},
                 Param{.name = "status",
                       .help = "Only keys in this status",
-                      .choices = {"active", "revoked", "expired", "exhausted"}},
+                      .choices = {"active", "revoked", "disabled", "expired", "exhausted"}},
                 limit_param("keys"),
                 cursor_param(),
             },
@@ -324,6 +303,47 @@ void register_keys_ops(OpTable& t) {
                           j["key"] = k_example_key;
                           return j;
                       }()}},
+    });
+    t.add(Op{
+        .name = "keys.disable",
+        .summary = "Disable a key until keys.enable: it verifies as disabled, its sessions close",
+        .params = {id_param(),
+                   Param{.name = "reason", .help = "Why, shown with the key", .fallback = ""}},
+        .permission = "keys:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/keys/{id}/disable"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                return ctx.service<KeyService>()
+                    .disable(a["id"].get<std::string>(), a["reason"].get<std::string>())
+                    .to_json(ctx.clock().now());
+            },
+        .audit_target = "id",
+        .response = KeyRecord::schema(),
+        .errors = {ErrorCode::not_found, ErrorCode::conflict},
+        .examples = {{"Disable a key while its owner is looked into",
+                      {{"id", "4fQ9kZr2Lm8x"}, {"reason", "unpaid invoice"}},
+                      example_key({{"status", "disabled"},
+                                   {"disabled_at", "2026-01-03T00:00:00.000Z"},
+                                   {"disabled_reason", "unpaid invoice"}})}},
+    });
+    t.add(Op{
+        .name = "keys.enable",
+        .summary = "Enable a disabled key again",
+        .params = {id_param()},
+        .permission = "keys:write",
+        .mutates = Mutates::yes,
+        .route = {"POST", "/v1/keys/{id}/enable"},
+        .handler =
+            [](Context& ctx, const json& a) {
+                return ctx.service<KeyService>()
+                    .enable(a["id"].get<std::string>())
+                    .to_json(ctx.clock().now());
+            },
+        .audit_target = "id",
+        .response = KeyRecord::schema(),
+        .errors = {ErrorCode::not_found, ErrorCode::conflict},
+        .examples = {{"Enable it again", {{"id", "4fQ9kZr2Lm8x"}}, example_key()}},
     });
     t.add(Op{
         .name = "keys.revoke",

@@ -4,8 +4,8 @@
 
 namespace pb::keys {
 
-// keys.create, keys.verify, keys.list, keys.show, keys.update, keys.rotate,
-// keys.revoke, keys.delete.
+// keys.create, keys.import, keys.verify, keys.list, keys.show, keys.update,
+// keys.rotate, keys.disable, keys.enable, keys.revoke, keys.delete.
 void register_keys_ops(ops::OpTable& table);
 
 }  // namespace pb::keys

@@ -16,7 +16,7 @@ using nlohmann::json;
 
 // Bumped when the entry's layout changes, so that daemons of two versions
 // sharing a Redis read each other's entries as unreadable, never as wrong.
-constexpr int k_entry_version = 1;
+constexpr int k_entry_version = 2;
 constexpr std::int64_t k_max_ttl_ms = 24LL * 3600 * 1000;
 
 // Bound into the seal, so an entry cannot be moved to another key's name.
@@ -56,7 +56,10 @@ std::string encode(const VersionedRecord& v, UnixMillis loaded_at) {
                   {"remaining", opt(k.remaining)},
                   {"revoked_at", opt(k.revoked_at)},
                   {"last_used_at", opt(k.last_used_at)},
-                  {"rate_limit", opt(k.rate_limit)}}}}
+                  {"rate_limit", opt(k.rate_limit)},
+                  {"disabled_at", opt(k.disabled_at)},
+                  {"disabled_reason", k.disabled_reason},
+                  {"imported", k.imported}}}}
         .dump();
 }
 
@@ -100,6 +103,9 @@ std::optional<Entry> decode(const SecretBox& sealer, std::string_view sealed, st
         k.revoked_at = opt_from<UnixMillis>(r, "revoked_at");
         k.last_used_at = opt_from<UnixMillis>(r, "last_used_at");
         k.rate_limit = opt_from<std::string>(r, "rate_limit");
+        k.disabled_at = opt_from<UnixMillis>(r, "disabled_at");
+        k.disabled_reason = r.at("disabled_reason").get<std::string>();
+        k.imported = r.at("imported").get<bool>();
         if (k.id != id || !k.metadata.is_object()) {
             return std::nullopt;
         }

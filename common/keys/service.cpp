@@ -11,6 +11,7 @@
 #include "common/core/time_format.hpp"
 #include "common/events/outbox.hpp"
 #include "common/keys/format.hpp"
+#include "common/keys/imported_keys.hpp"
 #include "common/keys/redis_cache.hpp"
 #include "common/ops/schema.hpp"
 #include "common/store/keyset.hpp"
@@ -27,7 +28,14 @@ enum class Required { no, yes };
 constexpr std::string_view k_columns =
     "id, owner, name, secret_hash, prev_secret_hash, prev_expires_at, permissions, metadata, "
     "created_at, created_by, updated_at, expires_at, remaining, revoked_at, last_used_at, "
-    "rate_limit";
+    "rate_limit, disabled_at, disabled_reason, imported_key_id";
+// A key's row and what migration 10 keeps beside it (its column names are
+// unique, so k_columns and the status conditions need no table names).
+constexpr std::string_view k_from =
+    " FROM api_keys LEFT JOIN api_key_disabled ON disabled_key_id = id LEFT JOIN api_key_imports "
+    "ON imported_key_id = id";
+// The text of a key pb did not make is hashed only up to this length.
+constexpr std::size_t k_max_imported_key_length = 1024;
 
 KeyRecord from_row(const store::Row& r) {
     KeyRecord k;
@@ -48,12 +56,16 @@ KeyRecord from_row(const store::Row& r) {
     k.revoked_at = r.get_opt_int(13);
     k.last_used_at = r.get_opt_int(14);
     k.rate_limit = r.get_opt_text(15);
+    k.disabled_at = r.get_opt_int(16);
+    k.disabled_reason = r.get_opt_text(17).value_or("");
+    k.imported = !r.is_null(18);
     return k;
 }
 
 std::optional<KeyRecord> load(Connection& c, std::string_view id) {
-    const auto rows = c.query("SELECT " + std::string(k_columns) + " FROM api_keys WHERE id = $1",
-                              {std::string(id)});
+    const auto rows =
+        c.query("SELECT " + std::string(k_columns) + std::string(k_from) + " WHERE id = $1",
+                {std::string(id)});
     if (rows.empty()) {
         return std::nullopt;
     }
@@ -64,13 +76,13 @@ std::optional<KeyRecord> load(Connection& c, std::string_view id) {
 // on PostgreSQL too, so the seq vouches for every change the row reflects.
 std::optional<VersionedRecord> load_versioned(Connection& c, std::string_view id) {
     const auto rows = c.query("SELECT " + std::string(k_columns) +
-                                  ", (SELECT COALESCE(MAX(seq), 0) FROM events WHERE topic = $2) "
-                                  "FROM api_keys WHERE id = $1",
+                                  ", (SELECT COALESCE(MAX(seq), 0) FROM events WHERE topic = $2)" +
+                                  std::string(k_from) + " WHERE id = $1",
                               {std::string(id), "keys/" + std::string(id)});
     if (rows.empty()) {
         return std::nullopt;
     }
-    return VersionedRecord{from_row(rows.front()), rows.front().get_int(16)};
+    return VersionedRecord{from_row(rows.front()), rows.front().get_int(19)};
 }
 
 KeyRecord load_or_throw(Connection& c, std::string_view id) {
@@ -142,6 +154,8 @@ void check_expiry(const std::optional<UnixMillis>& expires_at, UnixMillis now) {
     }
 }
 
+// A disabled admin key still counts as the operator's: enabling it again
+// (pbctl on the database) is the way back, not a new bootstrap key.
 bool any_active_admin(Connection& c, UnixMillis now) {
     const auto rows = c.query(
         "SELECT permissions FROM api_keys WHERE revoked_at IS NULL AND (expires_at IS NULL OR "
@@ -159,9 +173,24 @@ bool any_active_admin(Connection& c, UnixMillis now) {
 
 }  // namespace
 
+void check_new_key(const NewKey& request, UnixMillis now) {
+    check_text("owner", request.owner, Required::yes);
+    check_text("name", request.name, Required::no);
+    check_permissions(request.permissions);
+    check_metadata(request.metadata);
+    check_expiry(request.expires_at, now);
+    if (request.remaining && *request.remaining < 1) {
+        throw Error(ErrorCode::invalid_argument, "remaining: must be at least 1",
+                    {{"param", "remaining"}});
+    }
+}
+
 std::string KeyRecord::status(UnixMillis now) const {
     if (revoked_at) {
         return "revoked";
+    }
+    if (disabled_at) {
+        return "disabled";
     }
     if (expires_at && *expires_at <= now) {
         return "expired";
@@ -188,6 +217,9 @@ json KeyRecord::to_json(UnixMillis now) const {
             {"revoked_at", time_or_null(revoked_at)},
             {"last_used_at", time_or_null(last_used_at)},
             {"rate_limit", rate_limit ? json(*rate_limit) : json(nullptr)},
+            {"disabled_at", time_or_null(disabled_at)},
+            {"disabled_reason", disabled_at ? json(disabled_reason) : json(nullptr)},
+            {"imported", imported},
             {"previous_secret_valid_until", prev_expires_at && *prev_expires_at > now
                                                 ? json(format_rfc3339(*prev_expires_at))
                                                 : json(nullptr)}};
@@ -196,41 +228,46 @@ json KeyRecord::to_json(UnixMillis now) const {
 json KeyRecord::schema() {
     using namespace ops::schema;
     using ops::schema::nullable;  // not store::nullable
-    return named("ApiKey",
-                 object({{"id", string("The key's public id (pb_<id>_…)")},
-                         {"owner", string()},
-                         {"name", string()},
-                         {"permissions", array(string())},
-                         {"metadata", free_object()},
-                         {"status", choice({"active", "revoked", "expired", "exhausted"})},
-                         {"created_at", time()},
-                         {"created_by", string()},
-                         {"bootstrap", boolean("Made by pbd's first start")},
-                         {"updated_at", time()},
-                         {"expires_at", nullable(time())},
-                         {"remaining", nullable(integer("Verifications left"))},
-                         {"revoked_at", nullable(time())},
-                         {"last_used_at", nullable(time())},
-                         {"rate_limit", nullable(string("RATE[,BURST]"))},
-                         {"previous_secret_valid_until", nullable(time())}}));
+    return named(
+        "ApiKey",
+        object({{"id", string("The key's public id (pb_<id>_…)")},
+                {"owner", string()},
+                {"name", string()},
+                {"permissions", array(string())},
+                {"metadata", free_object()},
+                {"status", choice({"active", "revoked", "disabled", "expired", "exhausted"})},
+                {"created_at", time()},
+                {"created_by", string()},
+                {"bootstrap", boolean("Made by pbd's first start")},
+                {"updated_at", time()},
+                {"expires_at", nullable(time())},
+                {"remaining", nullable(integer("Verifications left"))},
+                {"revoked_at", nullable(time())},
+                {"last_used_at", nullable(time())},
+                {"rate_limit", nullable(string("RATE[,BURST]"))},
+                {"disabled_at", nullable(time("Until keys.enable"))},
+                {"disabled_reason", nullable(string("Why, as keys.disable was told"))},
+                {"imported", boolean("Moved in from another system by its hash")},
+                {"previous_secret_valid_until", nullable(time())}}));
 }
 
 json VerifyResult::schema() {
     using namespace ops::schema;
     using ops::schema::nullable;  // not store::nullable
-    return named("KeyVerdict",
-                 object({{"valid", boolean()},
-                         {"reason", optional(choice({"malformed", "unknown", "revoked", "expired",
-                                                     "exhausted", "banned", "rate_limited"},
-                                                    "Why a key is not valid"))},
-                         {"retry_after_ms", optional(integer())},
-                         {"id", optional(string())},
-                         {"owner", optional(string())},
-                         {"name", optional(string())},
-                         {"permissions", optional(array(string()))},
-                         {"metadata", optional(free_object())},
-                         {"expires_at", optional(nullable(time()))},
-                         {"remaining", optional(nullable(integer()))}}));
+    return named(
+        "KeyVerdict",
+        object({{"valid", boolean()},
+                {"reason", optional(choice({"malformed", "unknown", "revoked", "disabled",
+                                            "expired", "exhausted", "banned", "rate_limited"},
+                                           "Why a key is not valid"))},
+                {"retry_after_ms", optional(integer())},
+                {"id", optional(string())},
+                {"owner", optional(string())},
+                {"name", optional(string())},
+                {"permissions", optional(array(string()))},
+                {"metadata", optional(free_object())},
+                {"expires_at", optional(nullable(time()))},
+                {"remaining", optional(nullable(integer()))}}));
 }
 
 json VerifyResult::to_json(UnixMillis) const {
@@ -255,7 +292,11 @@ KeyService::KeyService(store::Store& store, const Clock& clock)
 
 KeyService::KeyService(store::Store& store, const Clock& clock, events::Follower& follower,
                        std::unique_ptr<RedisKeyCache> redis_cache)
-    : m_store(store), m_clock(clock), m_redis_cache(std::move(redis_cache)), m_follower(follower) {
+    : m_store(store),
+      m_clock(clock),
+      m_redis_cache(std::move(redis_cache)),
+      m_follower(follower),
+      m_imported(std::make_unique<ImportedKeys>(store)) {
     follow();
 }
 
@@ -265,7 +306,8 @@ KeyService::KeyService(store::Store& store, const Clock& clock,
       m_clock(clock),
       m_redis_cache(std::move(redis_cache)),
       m_own_follower(std::make_unique<events::Follower>(store)),
-      m_follower(*m_own_follower) {
+      m_follower(*m_own_follower),
+      m_imported(std::make_unique<ImportedKeys>(store)) {
     follow();
 }
 
@@ -280,6 +322,11 @@ void KeyService::follow() {
             m_redis_cache->note_change(id, e.seq);
         }
         forget(id);
+        if (e.type == "key.imported") {
+            m_imported->note_imported();
+        } else if (e.type == "key.deleted") {
+            m_imported->note_removed(id);
+        }
     });
 }
 
@@ -304,27 +351,28 @@ void KeyService::publish(Connection& c, const KeyRecord& k, std::string_view typ
 
 CreatedKey KeyService::create(const NewKey& request, std::string_view actor) {
     const auto now = m_clock.now();
-    check_text("owner", request.owner, Required::yes);
-    check_text("name", request.name, Required::no);
-    check_permissions(request.permissions);
-    check_metadata(request.metadata);
-    check_expiry(request.expires_at, now);
-    if (request.remaining && *request.remaining < 1) {
-        throw Error(ErrorCode::invalid_argument, "remaining: must be at least 1",
-                    {{"param", "remaining"}});
-    }
+    check_new_key(request, now);
     auto created = new_record(request, actor, now);
     m_store.transaction([&](Connection& c) { insert(c, created.record); });
     return created;
 }
 
 CreatedKey KeyService::new_record(const NewKey& request, std::string_view actor, UnixMillis now) {
+    std::string text;
+    auto k = record_of(request, actor, now, [&](std::string_view id) {
+        text = make_key(id);
+        return hash_key(text);
+    });
+    return {std::move(k), std::move(text)};
+}
+
+KeyRecord KeyService::record_of(const NewKey& request, std::string_view actor, UnixMillis now,
+                                const std::function<std::string(std::string_view id)>& hash_of) {
     KeyRecord k;
     k.id = new_key_id();
-    std::string text = make_key(k.id);
+    k.secret_hash = hash_of(k.id);
     k.owner = request.owner;
     k.name = request.name;
-    k.secret_hash = hash_key(text);
     k.permissions = request.permissions;
     k.metadata = request.metadata;
     k.created_at = k.updated_at = now;
@@ -332,10 +380,10 @@ CreatedKey KeyService::new_record(const NewKey& request, std::string_view actor,
     k.expires_at = request.expires_at;
     k.remaining = request.remaining;
     k.rate_limit = checked_rate_limit(request.rate_limit);
-    return {std::move(k), std::move(text)};
+    return k;
 }
 
-void KeyService::insert(Connection& c, const KeyRecord& k) {
+void KeyService::insert(Connection& c, const KeyRecord& k, std::string_view event) {
     c.exec(
         "INSERT INTO api_keys (id, owner, name, secret_hash, permissions, metadata, "
         "created_at, created_by, updated_at, expires_at, remaining, rate_limit) VALUES ($1, "
@@ -343,7 +391,7 @@ void KeyService::insert(Connection& c, const KeyRecord& k) {
         {k.id, k.owner, k.name, k.secret_hash, json(k.permissions).dump(), k.metadata.dump(),
          k.created_at, k.created_by, k.updated_at, nullable(k.expires_at), nullable(k.remaining),
          nullable(k.rate_limit)});
-    publish(c, k, "key.created");
+    publish(c, k, event);
 }
 
 std::optional<CreatedKey> KeyService::create_first_admin(
@@ -421,19 +469,23 @@ VerifyResult KeyService::verify(std::string_view key) {
 
 VerifyResult KeyService::check(std::string_view key) {
     VerifyResult out;
-    const auto parsed = parse_key(key);
-    if (!parsed) {
-        out.reason = "malformed";
-        return out;
+    std::string hash;
+    std::shared_ptr<const KeyRecord> record;
+    if (const auto parsed = parse_key(key)) {
+        m_follower.catch_up();
+        record = cached(parsed->id);
+        if (!record) {
+            out.reason = "unknown";
+            return out;
+        }
+        hash = hash_key(key);
+    } else {
+        record = imported_record(key, hash, out.reason);
+        if (!record) {
+            return out;
+        }
     }
-    m_follower.catch_up();
-    auto record = cached(parsed->id);
     const auto now = m_clock.now();
-    if (!record) {
-        out.reason = "unknown";
-        return out;
-    }
-    const std::string hash = hash_key(key);
     const bool current = crypto::constant_time_equal(hash, record->secret_hash);
     const bool previous = !current && record->prev_secret_hash && record->prev_expires_at &&
                           *record->prev_expires_at > now &&
@@ -444,6 +496,10 @@ VerifyResult KeyService::check(std::string_view key) {
     }
     if (record->revoked_at) {
         out.reason = "revoked";
+        return out;
+    }
+    if (record->disabled_at) {
+        out.reason = "disabled";
         return out;
     }
     if (record->expires_at && *record->expires_at <= now) {
@@ -463,6 +519,34 @@ VerifyResult KeyService::check(std::string_view key) {
     out.valid = true;
     out.key = std::move(record);
     return out;
+}
+
+std::shared_ptr<const KeyRecord> KeyService::imported_record(std::string_view key,
+                                                             std::string& hash,
+                                                             std::string& reason) {
+    // Not pb's format: another system's key, if any were imported. While none
+    // were, this answers as before any existed, without a lookup.
+    if (key.empty() || key.size() > k_max_imported_key_length) {
+        reason = "malformed";
+        return nullptr;
+    }
+    m_follower.catch_up();
+    if (!m_imported->any()) {
+        reason = "malformed";
+        return nullptr;
+    }
+    hash = hash_key(key);
+    const auto id = m_imported->find(hash);
+    auto record = id ? cached(*id) : nullptr;
+    if (!record) {
+        reason = "unknown";
+    }
+    return record;
+}
+
+bool KeyService::has_imported_keys() {
+    m_follower.catch_up();
+    return m_imported->any();
 }
 
 bool KeyService::spend(VerifyResult& checked) {
@@ -524,13 +608,16 @@ std::vector<KeyRecord> KeyService::list(const ListFilter& filter) {
     // holds `limit` keys of that status, never fewer because others were skipped.
     static const std::map<std::string, std::string, std::less<>> k_status_sql{
         {"revoked", "revoked_at IS NOT NULL"},
-        {"expired", "revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= {now}"},
+        {"disabled", "revoked_at IS NULL AND disabled_at IS NOT NULL"},
+        {"expired",
+         "revoked_at IS NULL AND disabled_at IS NULL AND expires_at IS NOT NULL AND expires_at <= "
+         "{now}"},
         {"exhausted",
-         "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > {now}) AND remaining IS NOT "
-         "NULL AND remaining <= 0"},
+         "revoked_at IS NULL AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > "
+         "{now}) AND remaining IS NOT NULL AND remaining <= 0"},
         {"active",
-         "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > {now}) AND (remaining IS NULL "
-         "OR remaining > 0)"},
+         "revoked_at IS NULL AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > "
+         "{now}) AND (remaining IS NULL OR remaining > 0)"},
     };
     store::Params params;
     std::string where = "1 = 1";
@@ -538,7 +625,7 @@ std::vector<KeyRecord> KeyService::list(const ListFilter& filter) {
         const auto it = k_status_sql.find(*filter.status);
         if (it == k_status_sql.end()) {
             throw Error(ErrorCode::invalid_argument,
-                        "status: must be active, revoked, expired or exhausted",
+                        "status: must be active, revoked, disabled, expired or exhausted",
                         {{"param", "status"}});
         }
         std::string cond = it->second;
@@ -557,7 +644,7 @@ std::vector<KeyRecord> KeyService::list(const ListFilter& filter) {
             " AND " + store::after_position(params, filter.after->created_at, filter.after->id);
     }
     params.emplace_back(filter.limit);
-    const auto sql = "SELECT " + std::string(k_columns) + " FROM api_keys WHERE " + where +
+    const auto sql = "SELECT " + std::string(k_columns) + std::string(k_from) + " WHERE " + where +
                      " ORDER BY created_at, id LIMIT $" + std::to_string(params.size());
     const auto rows = m_store.transaction([&](Connection& c) { return c.query(sql, params); },
                                           store::TxMode::read);
@@ -668,6 +755,114 @@ KeyRecord KeyService::revoke(std::string_view id) {
     return revoked;
 }
 
+KeyRecord KeyService::disable(std::string_view id, std::string_view reason) {
+    check_text("reason", reason, Required::no);
+    return set_disabled(id, reason);
+}
+
+KeyRecord KeyService::enable(std::string_view id) {
+    return set_disabled(id, std::nullopt);
+}
+
+KeyRecord KeyService::set_disabled(std::string_view id, std::optional<std::string_view> reason) {
+    const auto now = m_clock.now();
+    auto changed = m_store.transaction([&](Connection& c) {
+        auto k = load_or_throw(c, id);
+        if (k.revoked_at) {
+            throw Error(ErrorCode::conflict, "API key " + k.id + " is revoked", {{"id", k.id}});
+        }
+        if (k.disabled_at.has_value() == reason.has_value()) {
+            return k;  // already so: nothing to tell anyone
+        }
+        // The row first: its lock orders this change's event after any other's (publish).
+        k.updated_at = now;
+        c.exec("UPDATE api_keys SET updated_at = $2 WHERE id = $1", {k.id, now});
+        if (reason) {
+            k.disabled_at = now;
+            k.disabled_reason = std::string(*reason);
+            c.exec(
+                "INSERT INTO api_key_disabled (disabled_key_id, disabled_at, disabled_reason) "
+                "VALUES ($1, $2, $3) ON CONFLICT (disabled_key_id) DO NOTHING",
+                {k.id, now, k.disabled_reason});
+        } else {
+            k.disabled_at.reset();
+            k.disabled_reason.clear();
+            c.exec("DELETE FROM api_key_disabled WHERE disabled_key_id = $1", {k.id});
+        }
+        publish(c, k, reason ? "key.disabled" : "key.enabled");
+        return k;
+    });
+    forget(id);
+    return changed;
+}
+
+std::vector<KeyRecord> KeyService::import_keys(const std::vector<ImportedKey>& keys,
+                                               std::string_view actor) {
+    const auto now = m_clock.now();
+    if (keys.empty()) {
+        throw Error(ErrorCode::invalid_argument, "no keys to import", {{"param", "keys"}});
+    }
+    if (keys.size() > k_max_import_keys) {
+        throw Error(ErrorCode::invalid_argument,
+                    "at most " + std::to_string(k_max_import_keys) + " keys per import",
+                    {{"param", "keys"}});
+    }
+    // Every row is checked before anything is written.
+    std::vector<KeyRecord> records;
+    records.reserve(keys.size());
+    std::unordered_map<std::string_view, std::size_t> row_of_hash;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        const auto row = i + 1;
+        const auto where = "row " + std::to_string(row);
+        const auto& hash = keys[i].hash;
+        const bool hex = hash.size() == 64 && std::all_of(hash.begin(), hash.end(), [](char c) {
+                             return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                         });
+        if (!hex) {
+            throw Error(ErrorCode::invalid_argument,
+                        where + ": hash: expected 64 lowercase hex digits (a SHA-256)",
+                        {{"row", row}, {"param", "hash"}});
+        }
+        if (const auto [it, fresh] = row_of_hash.emplace(hash, row); !fresh) {
+            throw Error(ErrorCode::invalid_argument,
+                        where + ": the same hash as row " + std::to_string(it->second),
+                        {{"row", row}, {"param", "hash"}});
+        }
+        try {
+            check_new_key(keys[i].key, now);
+        } catch (const Error& e) {
+            auto details = e.details();
+            details["row"] = row;
+            throw Error(e.code(), where + ": " + e.what(), std::move(details));
+        }
+        auto k = record_of(keys[i].key, actor, now, [&](std::string_view) { return hash; });
+        k.imported = true;
+        records.push_back(std::move(k));
+    }
+    m_store.transaction([&](Connection& c) {
+        for (std::size_t i = 0; i < records.size(); ++i) {
+            const auto& k = records[i];
+            const auto taken =
+                c.query("SELECT imported_key_id FROM api_key_imports WHERE imported_hash = $1",
+                        {k.secret_hash});
+            if (!taken.empty()) {
+                const auto& other = taken.front().get_text(0);
+                throw Error(ErrorCode::conflict,
+                            "row " + std::to_string(i + 1) +
+                                ": a key with this hash was imported already (id " + other + ")",
+                            {{"row", i + 1}, {"id", other}});
+            }
+            insert(c, k, "key.imported");
+            c.exec(
+                "INSERT INTO api_key_imports (imported_hash, imported_key_id, imported_at) VALUES "
+                "($1, $2, $3)",
+                {k.secret_hash, k.id, now});
+        }
+    });
+    m_imported->note_imported();
+    return records;
+}
+
 void KeyService::remove(std::string_view id) {
     m_store.transaction([&](Connection& c) {
         auto k = load_or_throw(c, id);
@@ -675,6 +870,7 @@ void KeyService::remove(std::string_view id) {
         publish(c, k, "key.deleted");
     });
     forget(id);
+    m_imported->note_removed(id);
 }
 
 bool KeyService::has_active_admin() {

@@ -20,6 +20,10 @@
 namespace pb::keys {
 
 class RedisKeyCache;
+class ImportedKeys;
+
+// The most keys one keys.import takes.
+inline constexpr std::size_t k_max_import_keys = 100'000;
 
 // created_by of the key pbd makes at its first start (create_first_admin):
 // what marks it as the bootstrap key ("bootstrap": true), which no op can set.
@@ -44,8 +48,15 @@ struct KeyRecord {
     std::optional<UnixMillis> last_used_at;
     // The key's own rate limit ("10/s", "600/min,50"), overriding limits.key.rate.
     std::optional<std::string> rate_limit;
+    // Disabled until enabled again (revoking is for good): since when, and why.
+    std::optional<UnixMillis> disabled_at;
+    std::string disabled_reason;
+    // Moved in from another system (keys.import): its secret_hash is the
+    // SHA-256 of that system's key text, found by hash (see KeyService::check).
+    bool imported = false;
 
-    // "active", "revoked", "expired" or "exhausted" at `now`.
+    // "active", "revoked", "disabled", "expired" or "exhausted" at `now`, the
+    // first that applies in that order.
     std::string status(UnixMillis now) const;
     // The public view: no hashes; times as RFC 3339.
     nlohmann::json to_json(UnixMillis now) const;
@@ -76,13 +87,24 @@ struct KeyPatch {
 // Keys in (created_at, id) order, from just after `after` on (keyset paging).
 struct ListFilter {
     std::optional<std::string> owner;
-    std::optional<std::string> status;  // active, revoked, expired or exhausted
+    std::optional<std::string> status;  // active, revoked, disabled, expired or exhausted
     struct Position {
         UnixMillis created_at = 0;
         std::string id;
     };
     std::optional<Position> after;
     std::int64_t limit = 100;
+};
+
+// What create() and import_keys() check of a new key before anything is
+// written: Error(invalid_argument) for a bad owner, name, permission,
+// metadata, expiry (not after `now`) or remaining count.
+void check_new_key(const NewKey& request, UnixMillis now);
+
+// A key of another system to register by the SHA-256 of its text (keys.import).
+struct ImportedKey {
+    std::string hash;  // 64 lowercase hex digits
+    NewKey key;
 };
 
 // A key and the one time its secret text is shown.
@@ -94,7 +116,7 @@ struct CreatedKey {
 // The outcome of verify: a value, not an error, since "no" is a normal answer.
 struct VerifyResult {
     bool valid = false;
-    std::string reason;  // malformed, unknown, revoked, expired, exhausted
+    std::string reason;  // malformed, unknown, revoked, disabled, expired, exhausted
     std::shared_ptr<const KeyRecord> key;
     std::optional<std::int64_t> remaining;  // after this use
     // When the presented secret stops verifying by itself: the key's expiry,
@@ -143,11 +165,30 @@ class KeyService {
     CreatedKey rotate(std::string_view id, std::int64_t grace_ms);
     // Idempotent.
     KeyRecord revoke(std::string_view id);
+    // The key stops verifying ("disabled") until enable(); `reason` (at most
+    // 200 characters, may be empty) is shown with it. Disabling a disabled key
+    // changes nothing. Error(conflict) on a revoked key, not_found.
+    KeyRecord disable(std::string_view id, std::string_view reason);
+    // Undoes disable(); idempotent. Error(conflict) on a revoked key, not_found.
+    KeyRecord enable(std::string_view id);
+    // Registers other systems' keys by the SHA-256 of their text, all in one
+    // transaction or none: Error(invalid_argument) naming the row (1 = the
+    // first) for a bad owner, name, permission, expiry or count, or a hash
+    // given twice; Error(conflict) for a hash already imported. Each is a key
+    // of pb's (an id, listed, disabled, revoked like any), which check() finds
+    // by hash. At most k_max_import_keys.
+    std::vector<KeyRecord> import_keys(const std::vector<ImportedKey>& keys,
+                                       std::string_view actor);
     void remove(std::string_view id);
+
+    // True when some key was imported (as check() finds them: after catching
+    // up with the outbox).
+    bool has_imported_keys();
 
     // Writes pending last-used times (batched off the verify path).
     void flush_usage();
-    // True when some active key holds the admin permission.
+    // True when some key neither revoked, expired nor exhausted holds the
+    // admin permission (a disabled one counts: enabling it is the way back).
     bool has_active_admin();
     // Creates an admin key (owner "bootstrap", created_by k_bootstrap_actor)
     // unless an active key holds admin; the check and the insert are one write
@@ -162,10 +203,19 @@ class KeyService {
 
   private:
     std::shared_ptr<const KeyRecord> cached(std::string_view id);
+    // check()'s way for a text not in pb's format: its record when it is an
+    // imported key's (`hash` set to its hash), else null with `reason` set.
+    std::shared_ptr<const KeyRecord> imported_record(std::string_view key, std::string& hash,
+                                                     std::string& reason);
+    // A change of the key's disabled state, as disable() and enable() make it.
+    KeyRecord set_disabled(std::string_view id, std::optional<std::string_view> reason);
     // From the Redis tier when there is one, else from the database.
     std::optional<KeyRecord> load_record(std::string_view id);
     CreatedKey new_record(const NewKey& request, std::string_view actor, UnixMillis now);
-    void insert(store::Connection& c, const KeyRecord& k);
+    // A new record of `request` with a fresh id, whose secret_hash `hash_of(id)` gives.
+    KeyRecord record_of(const NewKey& request, std::string_view actor, UnixMillis now,
+                        const std::function<std::string(std::string_view id)>& hash_of);
+    void insert(store::Connection& c, const KeyRecord& k, std::string_view event = "key.created");
     void follow();
     void forget(std::string_view id);
     void publish(store::Connection& c, const KeyRecord& k, std::string_view type);
@@ -183,6 +233,9 @@ class KeyService {
 
     std::mutex m_usage_mutex;
     std::unordered_map<std::string, UnixMillis> m_pending_usage;
+
+    // Keys imported by hash: whether any exist, and which id a hash is.
+    std::unique_ptr<ImportedKeys> m_imported;
 };
 
 }  // namespace pb::keys

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <map>
 
+#include "common/core/csv.hpp"
 #include "common/core/error.hpp"
 #include "common/core/json_parse.hpp"
 #include "common/core/time_format.hpp"
@@ -43,90 +44,32 @@ std::string lower(std::string s) {
     return s;
 }
 
-// RFC 4180 records; unquoted cells are trimmed. Each record keeps its line number.
-std::vector<std::pair<std::size_t, std::vector<std::string>>> csv_records(std::string_view text) {
-    std::vector<std::pair<std::size_t, std::vector<std::string>>> out;
-    std::vector<std::string> cells;
-    std::string cell;
-    bool quoted = false, was_quoted = false, at_line_start = true;
-    std::size_t line = 1, record_line = 1;
-    auto end_cell = [&] {
-        cells.push_back(was_quoted ? cell : trim(cell));
-        cell.clear();
-        was_quoted = false;
-    };
-    auto end_record = [&] {
-        end_cell();
-        const bool blank = cells.size() == 1 && cells.front().empty();
-        if (!blank) {
-            out.emplace_back(record_line, std::move(cells));
-        }
-        cells.clear();
-    };
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (at_line_start && !quoted) {
-            record_line = line;
-            at_line_start = false;
-            if (c == '#') {
-                const auto nl = text.find('\n', i);
-                i = nl == std::string_view::npos ? text.size() : nl;
-                ++line;
-                at_line_start = true;
-                continue;
-            }
-        }
-        if (quoted) {
-            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-                cell += '"';
-                ++i;
-            } else if (c == '"') {
-                quoted = false;
-            } else {
-                line += c == '\n' ? 1 : 0;
-                cell += c;
-            }
-        } else if (c == '\r' || (was_quoted && (c == ' ' || c == '\t'))) {
-            // CRLF line ends, and spaces after a closing quote, are not content.
-        } else if (c == '"' && trim(cell).empty()) {
-            cell.clear();
-            quoted = was_quoted = true;
-        } else if (c == ',') {
-            end_cell();
-        } else if (c == '\n') {
-            end_record();
-            ++line;
-            at_line_start = true;
-        } else {
-            cell += c;
-        }
+// The CSV records, an unclosed quote named by its row (as every row error is).
+std::vector<CsvRecord> ban_records(std::string_view text) {
+    try {
+        return csv_records(text);
+    } catch (const Error& e) {
+        row_error(e.details().value("record", std::size_t{1}), e.what());
     }
-    if (quoted) {
-        row_error(out.size() + 1, "a quoted cell is not closed");
-    }
-    if (!at_line_start) {
-        end_record();
-    }
-    return out;
 }
 
 std::vector<RawRow> csv_rows(std::string_view text) {
-    auto records = csv_records(text);
+    auto records = ban_records(text);
     std::vector<std::string> columns{"target", "expires_at", "reason"};
     std::size_t first = 0;
-    const bool header = !records.empty() &&
-                        std::any_of(records.front().second.begin(), records.front().second.end(),
-                                    [](const std::string& c) { return lower(c) == "target"; });
+    const bool header =
+        !records.empty() && std::any_of(records.front().cells.begin(), records.front().cells.end(),
+                                        [](const std::string& c) { return lower(c) == "target"; });
     if (header) {
         columns.clear();
-        for (const auto& c : records.front().second) {
+        for (const auto& c : records.front().cells) {
             columns.push_back(lower(c));
         }
         first = 1;
     }
     std::vector<RawRow> rows;
     for (std::size_t i = first; i < records.size(); ++i) {
-        const auto& cells = records[i].second;
+        const auto& cells = records[i].cells;
         RawRow r;
         r.number = rows.size() + 1;
         if (cells.size() > columns.size()) {

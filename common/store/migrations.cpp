@@ -213,6 +213,22 @@ ALTER TABLE bouncer_pullers ADD COLUMN outbox_seq BIGINT;
 ALTER TABLE bouncer_pullers ADD COLUMN filter TEXT NOT NULL DEFAULT '';
 CREATE INDEX bouncer_sent_expiry ON bouncer_sent (puller_id, expires_at)
 )SQL"},
+    // A key can be disabled and enabled again (revoking is for good), and a
+    // key moved in from another system is found by the SHA-256 of its text
+    // (keys/service.hpp: disable, import_keys), in tables beside api_keys.
+    Migration{10, "disabled keys, keys imported by hash", R"SQL(
+CREATE TABLE IF NOT EXISTS api_key_disabled (
+    disabled_key_id TEXT PRIMARY KEY REFERENCES api_keys (id) ON DELETE CASCADE,
+    disabled_at     BIGINT NOT NULL,
+    disabled_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS api_key_imports (
+    imported_hash   TEXT PRIMARY KEY,
+    imported_key_id TEXT NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+    imported_at     BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS api_key_imports_key ON api_key_imports (imported_key_id)
+)SQL"},
     // pbctl on the database counts rate limits here (limits/store_limiter.hpp:
     // GCRA's theoretical arrival time per scope and identifier; idle_at lets
     // refilled rows be purged), and overrides of a scope's policy for an

@@ -24,6 +24,10 @@ summary() { # label, wrk output file
 
 echo "== 1. in-process keys.verify, 100,000 keys, one core"
 taskset -c 0 "$bin/pb_bench_keys" --benchmark_format=console | tee "$work/inproc.txt"
+echo "   instructions per KeyService::verify under callgrind, 100,000 keys (before issue #25: 6,374):"
+"$(dirname "$0")/verify_ir.sh" "$bin"
+echo "   the same for an imported key (10,000 imported beside 5,000 of pb's):"
+PB_BENCH_KEYS=5000 "$(dirname "$0")/verify_ir.sh" "$bin" BM_KeysVerifyImported
 
 echo "== 1b. in-process tokens.verify (with revocation check) and the bare primitives, one core"
 taskset -c 0 "$bin/pb_bench_tokens" --benchmark_format=console \

@@ -32,7 +32,8 @@ from pbd_process import FORMATS, PbdProcess, inline  # noqa: E402
 # The order the examples run in: each creates what the next ones use.
 ORDER = [
     "health", "version", "db.status", "db.migrate", "config.show", "config.explain", "reload",
-    "keys.create", "keys.verify", "keys.list", "keys.show", "keys.update", "keys.rotate",
+    "keys.create", "keys.import", "keys.verify", "keys.list", "keys.show", "keys.update",
+    "keys.rotate", "keys.disable", "keys.enable",
     "tokens.issue", "tokens.verify", "tokens.inspect", "tokens.refresh", "tokens.revoke",
     "tokens.jwks", "tokens.keys.list", "tokens.keys.rotate", "tokens.keys.retire",
     "tokens.issuers.add", "tokens.issuers.list", "tokens.issuers.show",

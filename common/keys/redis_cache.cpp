@@ -16,7 +16,7 @@ using nlohmann::json;
 
 // Bumped when the entry's layout changes, so that daemons of two versions
 // sharing a Redis read each other's entries as unreadable, never as wrong.
-constexpr int k_entry_version = 1;
+constexpr int k_entry_version = 2;  // 2: identity, named limits, refill
 constexpr std::int64_t k_max_ttl_ms = 24LL * 3600 * 1000;
 
 // Bound into the seal, so an entry cannot be moved to another key's name.
@@ -56,7 +56,11 @@ std::string encode(const VersionedRecord& v, UnixMillis loaded_at) {
                   {"remaining", opt(k.remaining)},
                   {"revoked_at", opt(k.revoked_at)},
                   {"last_used_at", opt(k.last_used_at)},
-                  {"rate_limit", opt(k.rate_limit)}}}}
+                  {"rate_limit", opt(k.rate_limit)},
+                  {"identity_id", opt(k.identity_id)},
+                  {"limits", limits_json(k.limits)},
+                  {"refill", k.refill ? json(k.refill->text()) : json(nullptr)},
+                  {"last_refill_at", opt(k.last_refill_at)}}}}
         .dump();
 }
 
@@ -100,12 +104,20 @@ std::optional<Entry> decode(const SecretBox& sealer, std::string_view sealed, st
         k.revoked_at = opt_from<UnixMillis>(r, "revoked_at");
         k.last_used_at = opt_from<UnixMillis>(r, "last_used_at");
         k.rate_limit = opt_from<std::string>(r, "rate_limit");
+        k.identity_id = opt_from<std::string>(r, "identity_id");
+        k.limits = parse_named_limits(r.at("limits"), "limits");
+        if (const auto refill = opt_from<std::string>(r, "refill")) {
+            k.refill = parse_refill(*refill, "refill");
+        }
+        k.last_refill_at = opt_from<UnixMillis>(r, "last_refill_at");
         if (k.id != id || !k.metadata.is_object()) {
             return std::nullopt;
         }
         return e;
     } catch (const json::exception&) {
         return std::nullopt;
+    } catch (const Error&) {
+        return std::nullopt;  // limits or refill that do not parse
     }
 }
 

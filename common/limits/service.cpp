@@ -176,6 +176,7 @@ LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings s
     for (auto& l : m_limiters) {
         l = std::make_unique<RateLimiter>(m_clock, m_settings.max_tracked);
     }
+    m_buckets = std::make_unique<RateLimiter>(m_clock, m_settings.max_tracked);
     if (redis != nullptr) {
         m_redis = std::make_unique<RedisLimiter>(*redis);
         // The script's arguments for each scope's policy, made once: checks

@@ -86,6 +86,11 @@ class LimitService {
     // Error(unavailable) when Redis cannot answer.
     LimitResult status(Scope scope, std::string_view id,
                        const std::optional<Policy>& override = std::nullopt) const;
+    // A key's and its identity's named limits, all or none (see BucketCheck),
+    // in memory or in Redis like every limit here, Redis failures answered by
+    // `use`'s failure policy (open: allowed and degraded, nothing counted).
+    // Error(invalid_argument) for a cost outside 1..burst.
+    std::vector<LimitResult> check_buckets(const std::vector<BucketCheck>& checks, LimitUse use);
     // Gives `id` its whole burst back. True if it was tracked.
     // Error(unavailable) when Redis cannot answer.
     bool reset(Scope scope, std::string_view id);
@@ -102,6 +107,11 @@ class LimitService {
     // Checks that Redis could not answer, by the policy applied.
     std::uint64_t failed_open() const { return m_failed_open.load(std::memory_order_relaxed); }
     std::uint64_t failed_closed() const { return m_failed_closed.load(std::memory_order_relaxed); }
+    // Shadow named limits found over their limit by check_buckets (they
+    // refused nothing), for pb_limit_shadow_denied_total.
+    std::uint64_t named_shadow_denied() const {
+        return m_named_shadow_denied.load(std::memory_order_relaxed);
+    }
 
     // The policy check() applies for `scope` given `override`.
     std::optional<Policy> effective_policy(Scope scope,
@@ -123,11 +133,13 @@ class LimitService {
     BanService& m_bans;
     LimitSettings m_settings;
     std::unique_ptr<RateLimiter> m_limiters[3];
+    std::unique_ptr<RateLimiter> m_buckets;  // named limits (check_buckets)
     std::unique_ptr<RedisLimiter> m_redis;
     // gcra_args() of each scope's policy, by Scope (for the calls above).
     std::shared_ptr<const std::vector<std::string>> m_scope_args[3];
     std::atomic<std::uint64_t> m_failed_open{0};
     std::atomic<std::uint64_t> m_failed_closed{0};
+    std::atomic<std::uint64_t> m_named_shadow_denied{0};
 };
 
 }  // namespace pb::limits

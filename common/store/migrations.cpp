@@ -206,6 +206,24 @@ CREATE TABLE IF NOT EXISTS bouncer_sent (
 CREATE INDEX IF NOT EXISTS api_keys_created_id ON api_keys (created_at, id);
 CREATE INDEX IF NOT EXISTS bans_created_id ON bans (created_at, id)
 )SQL"},
+    Migration{11, "identities, named limits, refills of remaining", R"SQL(
+CREATE TABLE identities (
+    id             TEXT PRIMARY KEY,
+    metadata       TEXT NOT NULL DEFAULT '{}',
+    limits         TEXT NOT NULL DEFAULT '[]',
+    remaining      BIGINT,
+    refill         TEXT,
+    last_refill_at BIGINT,
+    created_at     BIGINT NOT NULL,
+    created_by     TEXT NOT NULL DEFAULT '',
+    updated_at     BIGINT NOT NULL
+);
+ALTER TABLE api_keys ADD COLUMN identity_id TEXT REFERENCES identities (id);
+ALTER TABLE api_keys ADD COLUMN limits TEXT;
+ALTER TABLE api_keys ADD COLUMN refill TEXT;
+ALTER TABLE api_keys ADD COLUMN last_refill_at BIGINT;
+CREATE INDEX api_keys_identity ON api_keys (identity_id)
+)SQL"},
 };
 
 constexpr std::string_view k_create_migrations_table =

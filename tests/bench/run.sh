@@ -22,6 +22,9 @@ summary() { # label, wrk output file
 
 echo "== 1. in-process keys.verify, 100,000 keys, one core"
 taskset -c 0 "$bin/pb_bench_keys" --benchmark_format=console | tee "$work/inproc.txt"
+awk '/^BM_VerifyPlainKey/ {p = $2} /^BM_VerifyIdentityTwoLimits/ {i = $2}
+     END {if (p && i) printf "   keys.verify of a key with an identity and two named limits: %.2fx a plain key'"'"'s (issue #25: at least 0.8x)\n", p / i}' \
+    "$work/inproc.txt"
 
 echo "== 1b. in-process tokens.verify (with revocation check) and the bare primitives, one core"
 taskset -c 0 "$bin/pb_bench_tokens" --benchmark_format=console \

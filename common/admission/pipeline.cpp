@@ -1,5 +1,7 @@
 #include "common/admission/pipeline.hpp"
 
+#include <algorithm>
+
 #include "common/admission/outcomes.hpp"
 #include "common/limits/policy.hpp"
 
@@ -54,6 +56,88 @@ limits::CallerIdentity identity_of(const Verdict& v) {
         .key_id = is_key ? std::string_view(c.key.key->id) : std::string_view()};
 }
 
+// A named limit's bucket: "k:<key id>:<name>" or "i:<identity id>:<name>".
+std::string bucket_name(char owner, std::string_view id, std::string_view name) {
+    std::string b(1, owner);
+    b.append(":").append(id).append(":").append(name);
+    return b;
+}
+
+[[noreturn]] void bad_limits(const std::string& why) {
+    throw Error(ErrorCode::invalid_argument, "limits: " + why, {{"param", "limits"}});
+}
+
+// The named limits a key's use spends: the auto ones of the key and of its
+// identity (a key's limit hides its identity's of the same name) at cost 1,
+// and those `costs` names at their cost. Each counts in its owner's bucket:
+// the key's own, or the identity's, shared by all its keys. Error
+// (invalid_argument) for a name neither carries, or a cost above the burst.
+std::vector<limits::BucketCheck> named_checks(const keys::VerifyResult& key,
+                                              const std::vector<keys::LimitCost>* costs,
+                                              std::vector<std::string>& names) {
+    std::vector<limits::BucketCheck> checks;
+    const auto& record = *key.key;
+    const auto* identity = key.identity.get();
+    if (record.limits.empty() && (identity == nullptr || identity->limits.empty())) {
+        if (costs != nullptr && !costs->empty()) {
+            bad_limits("this key has no limit \"" + costs->front().name + "\"");
+        }
+        return checks;  // the fast path: no named limits
+    }
+    const auto find = [&](std::string_view name, std::string& bucket) -> const keys::NamedLimit* {
+        for (const auto& l : record.limits) {
+            if (l.name == name) {
+                bucket = bucket_name('k', record.id, l.name);
+                return &l;
+            }
+        }
+        if (identity != nullptr) {
+            for (const auto& l : identity->limits) {
+                if (l.name == name) {
+                    bucket = bucket_name('i', identity->id, l.name);
+                    return &l;
+                }
+            }
+        }
+        return nullptr;
+    };
+    const auto add = [&](const keys::NamedLimit& l, std::string bucket, std::int64_t cost) {
+        if (cost > l.policy.burst) {
+            bad_limits("the cost of \"" + l.name + "\" must be from 1 to its burst (" +
+                       std::to_string(l.policy.burst) + ")");
+        }
+        checks.push_back({std::move(bucket), l.policy, cost, l.shadow});
+        names.push_back(l.name);
+    };
+    if (costs != nullptr) {
+        for (const auto& c : *costs) {
+            std::string bucket;
+            const auto* l = find(c.name, bucket);
+            if (l == nullptr) {
+                bad_limits("neither this key nor its identity has a limit \"" + c.name + "\"");
+            }
+            add(*l, std::move(bucket), c.cost);
+        }
+    }
+    const auto named = [&](std::string_view name) {
+        return std::find(names.begin(), names.end(), name) != names.end();
+    };
+    for (const auto& l : record.limits) {
+        if (l.auto_ && !named(l.name)) {
+            add(l, bucket_name('k', record.id, l.name), 1);
+        }
+    }
+    if (identity != nullptr) {
+        for (const auto& l : identity->limits) {
+            std::string bucket;
+            if (l.auto_ && !named(l.name) && find(l.name, bucket) == &l) {
+                add(l, std::move(bucket), 1);
+            }
+        }
+    }
+    return checks;
+}
+
 bool refuse(Verdict& v, Step step, std::string reason, Error error) {
     v.step = step;
     v.reason = std::move(reason);
@@ -74,14 +158,46 @@ nlohmann::json Verdict::to_verify_json(UnixMillis now) const {
         nlohmann::json j{{"valid", false}, {"reason", reason}};
         if (reason == "rate_limited") {
             j["retry_after_ms"] = caller_limit.retry_after_ms;
+            if (!refused_limit.empty()) {
+                j["limit"] = refused_limit;
+                for (const auto& n : named) {
+                    if (n.name == refused_limit) {
+                        j["retry_after_ms"] = n.result.retry_after_ms;
+                    }
+                }
+            }
         }
         return j;
     }
-    keys::VerifyResult v;
+    if (!credential) {
+        return keys::VerifyResult{}.to_json(now);
+    }
+    keys::VerifyResult v = credential->key;
     v.valid = true;
-    v.key = credential ? credential->key.key : nullptr;
     v.remaining = remaining;
-    return v.to_json(now);
+    auto j = v.to_json(now);
+    if (v.identity) {
+        j["identity"] = v.identity_json();
+    }
+    if (!named.empty()) {
+        auto limits = nlohmann::json::array();
+        auto over = nlohmann::json::array();
+        for (const auto& n : named) {
+            auto l = n.result.to_json();
+            l["name"] = n.name;
+            l["shadow"] = n.shadow;
+            l.erase("degraded");
+            limits.push_back(std::move(l));
+            if (n.shadow && !n.result.allowed) {
+                over.push_back(n.name);
+            }
+        }
+        j["limits"] = std::move(limits);
+        if (!over.empty()) {
+            j["shadow_limited"] = std::move(over);
+        }
+    }
+    return j;
 }
 
 Pipeline::Pipeline(Parts parts, std::string_view trusted_proxies)
@@ -200,7 +316,32 @@ bool Pipeline::credential_step(const Facts& facts, std::string_view text, Verdic
     return true;
 }
 
-bool Pipeline::caller_steps(const Recipe& recipe, Verdict& v) const {
+bool Pipeline::named_step(const std::vector<limits::BucketCheck>& checks, const Recipe& recipe,
+                          Verdict& v) const {
+    const auto results = m_parts.limits.check_buckets(checks, recipe.use);
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+        v.named[i].result = results[i];
+        if (!checks[i].shadow && !results[i].allowed) {
+            v.refused_limit = v.named[i].name;
+        }
+    }
+    if (v.refused_limit.empty()) {
+        return true;
+    }
+    auto details = v.named[0].result.to_json();
+    for (const auto& n : v.named) {
+        if (n.name == v.refused_limit) {
+            details = n.result.to_json();
+        }
+    }
+    details["limit"] = v.refused_limit;
+    return refuse(
+        v, Step::credential, "rate_limited",
+        Error(ErrorCode::rate_limited, "this API key is over its limit \"" + v.refused_limit + "\"",
+              std::move(details)));
+}
+
+bool Pipeline::caller_steps(const Facts& facts, const Recipe& recipe, Verdict& v) const {
     // A credential that does not verify was never probed for bans or limits.
     if (auto ban = m_parts.bans.match_caller(identity_of(v))) {
         auto details = ban->to_json(m_parts.clock.now());
@@ -210,6 +351,15 @@ bool Pipeline::caller_steps(const Recipe& recipe, Verdict& v) const {
     }
     if (!recipe.counted || exempt(v)) {
         return true;
+    }
+    // Named limits are checked (names and costs) before anything is spent.
+    std::vector<limits::BucketCheck> checks;
+    if (v.credential->key.key != nullptr) {
+        std::vector<std::string> names;
+        checks = named_checks(v.credential->key, facts.limit_costs, names);
+        for (std::size_t i = 0; i < checks.size(); ++i) {
+            v.named.push_back({std::move(names[i]), checks[i].shadow, {}});
+        }
     }
     const auto bucket = bucket_of(*v.credential);
     if (!bucket) {
@@ -225,7 +375,7 @@ bool Pipeline::caller_steps(const Recipe& recipe, Verdict& v) const {
                                                        : "this API key is over its rate limit",
                   v.caller_limit.to_json()));
     }
-    return true;
+    return checks.empty() || named_step(checks, recipe, v);
 }
 
 bool Pipeline::permission_step(const Facts& facts, Verdict& v) const {
@@ -282,7 +432,8 @@ Verdict Pipeline::admit(const Facts& facts) const {
         return v;
     }
     // Each step answers false once it has refused; the verdict says where.
-    if (credential_step(facts, text, v) && caller_steps(recipe, v) && permission_step(facts, v)) {
+    if (credential_step(facts, text, v) && caller_steps(facts, recipe, v) &&
+        permission_step(facts, v)) {
         use_step(recipe, v);
     }
     return v;
@@ -327,8 +478,9 @@ Plan Pipeline::plan(const Facts& facts) const {
     return p;
 }
 
-nlohmann::json Pipeline::verify(std::string_view key) {
-    const auto verdict = admit(Facts{.door = Door::verify, .credential = key});
+nlohmann::json Pipeline::verify(std::string_view key, const std::vector<keys::LimitCost>* costs) {
+    const auto verdict =
+        admit(Facts{.door = Door::verify, .credential = key, .limit_costs = costs});
     auto& outcomes = key_verify_outcomes();
     if (verdict.admitted()) {
         outcomes.count(std::size_t{0});  // valid

@@ -77,6 +77,17 @@ struct Facts {
     Anonymous anonymous = Anonymous::refused;
     // The credential plan() verified for this request: not verified twice.
     const Credential* verified = nullptr;
+    // verify: the named limits to spend besides the auto ones (keys.verify's
+    // `limits`); nullptr: the auto ones at cost 1, as at every other door.
+    const std::vector<keys::LimitCost>* limit_costs = nullptr;
+};
+
+// One named limit a verdict spent (or would have): the key's own, or its
+// identity's when the key has none of that name.
+struct NamedOutcome {
+    std::string name;
+    bool shadow = false;
+    limits::LimitResult result;
 };
 
 // The step that refused: the address's ban or limit (2, 3), the credential
@@ -103,6 +114,8 @@ struct Verdict {
     limits::LimitResult caller_limit;                 // likewise
     limits::Scope caller_scope = limits::Scope::key;  // whose limit caller_limit is: key or user
     std::shared_ptr<const limits::Ban> ban;           // why "banned"
+    std::vector<NamedOutcome> named;                  // the named limits checked
+    std::string refused_limit;                        // the named limit that refused
 
     bool admitted() const { return step == Step::admitted; }
     // keys.verify's answer: {"valid":true,id,owner,…,remaining} or
@@ -146,7 +159,8 @@ class Pipeline final : public keys::Verifier {
     Plan plan(const Facts& facts) const;
 
     // keys::Verifier: admit() at Door::verify, as keys.verify's answer.
-    nlohmann::json verify(std::string_view key) override;
+    nlohmann::json verify(std::string_view key,
+                          const std::vector<keys::LimitCost>* costs = nullptr) override;
 
     // Trusts these proxies from now on (a reload of server.trusted_proxies); a
     // request under way keeps the list it started with.
@@ -160,7 +174,9 @@ class Pipeline final : public keys::Verifier {
 
     bool address_steps(const Facts& facts, const Recipe& recipe, Verdict& v) const;
     bool credential_step(const Facts& facts, std::string_view text, Verdict& v) const;
-    bool caller_steps(const Recipe& recipe, Verdict& v) const;
+    bool caller_steps(const Facts& facts, const Recipe& recipe, Verdict& v) const;
+    bool named_step(const std::vector<limits::BucketCheck>& checks, const Recipe& recipe,
+                    Verdict& v) const;
     bool permission_step(const Facts& facts, Verdict& v) const;
     bool use_step(const Recipe& recipe, Verdict& v) const;
     bool exempt(const Verdict& v) const;

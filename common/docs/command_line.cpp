@@ -31,7 +31,8 @@ std::vector<std::string> value_words(const ops::Param& p, const json& v) {
             out.push_back(name + "=" +
                           (field.is_string() ? field.get<std::string>() : field.dump()));
         }
-    } else if (p.type == ops::ParamType::json_object) {
+    } else if (p.type == ops::ParamType::json_object || p.type == ops::ParamType::json_value) {
+        // One JSON text (an array too: pbctl reads the whole value from one word).
         out.push_back(v.is_string() ? v.get<std::string>() : v.dump());
     } else if (v.is_array()) {
         for (const auto& item : v) {

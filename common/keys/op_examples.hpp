@@ -25,6 +25,10 @@ inline nlohmann::json example_key(nlohmann::json changes = nlohmann::json::objec
                        {"disabled_at", nullptr},
                        {"disabled_reason", nullptr},
                        {"imported", false},
+                       {"identity", nullptr},
+                       {"limits", nlohmann::json::array()},
+                       {"refill", nullptr},
+                       {"last_refill_at", nullptr},
                        {"previous_secret_valid_until", nullptr}};
     row.update(changes);
     return row;

@@ -37,6 +37,34 @@ json created_schema() {
     return named("CreatedApiKey", s);
 }
 
+// The params every holder of named limits and credits takes (keys, identities).
+Param limits_param() {
+    return Param{.name = "limits",
+                 .type = ParamType::json_value,
+                 .help =
+                     "Named limits, a JSON array of {\"name\",\"rate\",\"auto\",\"shadow\"} "
+                     "(rate RATE[,BURST]; auto: spent by every verify; shadow: counts, never "
+                     "refuses); replaces them all on update",
+                 .schema = NamedLimit::param_schema()};
+}
+
+Param limit_words_param() {
+    return Param{.name = "limit",
+                 .type = ParamType::string_list,
+                 .help =
+                     "A named limit NAME=RATE[,BURST][:auto][:shadow], e.g. "
+                     "requests=100/min:auto (repeatable; added to --limits)",
+                 .cli_only = CliOnly::yes};
+}
+
+Param refill_param(std::string_view whose) {
+    return Param{.name = "refill",
+                 .help = "Refill " + std::string(whose) +
+                         " remaining to N each UTC day or month, at its first use of the period: "
+                         "N/day, N/month or N/month@DAY (DAY 1-31; the last day of shorter "
+                         "months); off removes it"};
+}
+
 json created_json(const CreatedKey& c, UnixMillis now) {
     json j = c.record.to_json(now);
     j["key"] = c.key;
@@ -74,6 +102,12 @@ void register_keys_ops(OpTable& t) {
                 Param{.name = "rate_limit",
                       .help =
                           "The key's own rate limit in pbd: RATE[,BURST], e.g. 10/s or 600/min,50"},
+                Param{.name = "identity",
+                      .help = "The identity whose limits and credits the key shares",
+                      .values_from = {"identities.list", "id"}},
+                limits_param(),
+                limit_words_param(),
+                refill_param("the key's"),
             },
         .permission = "keys:write",
         .mutates = Mutates::yes,
@@ -88,12 +122,20 @@ void register_keys_ops(OpTable& t) {
                            .metadata = a["metadata"]};
                 if (a.contains("rate_limit"))
                     req.rate_limit = a["rate_limit"].get<std::string>();
+                if (a.contains("identity"))
+                    req.identity_id = a["identity"].get<std::string>();
+                if (a.contains("limits"))
+                    req.limits = a["limits"];
+                if (a.contains("refill"))
+                    req.refill = a["refill"].get<std::string>();
                 return created_json(ctx.service<KeyService>().create(req, ctx.caller.actor),
                                     ctx.clock().now());
             },
         .quiet_field = "key",
         .audit_target = "owner",
+        .from_cli = limits_from_cli,
         .response = created_schema(),
+        .errors = {ErrorCode::not_found},
         .examples = {{"A deploy key for CI, valid 30 days",
                       {{"owner", "ci"},
                        {"name", "deploy"},
@@ -101,6 +143,24 @@ void register_keys_ops(OpTable& t) {
                        {"expires", "30d"}},
                       [] {
                           auto j = example_key();
+                          j["key"] = k_example_key;
+                          return j;
+                      }()},
+                     {"A key of the identity acme, with its own token budget",
+                      {{"owner", "acme"},
+                       {"identity", "acme"},
+                       {"limits", {{{"name", "tokens"}, {"rate", "10000/day"}}}}},
+                      [] {
+                          auto j = example_key({{"owner", "acme"},
+                                                {"name", ""},
+                                                {"permissions", json::array()},
+                                                {"expires_at", nullptr},
+                                                {"identity", "acme"},
+                                                {"limits",
+                                                 {{{"name", "tokens"},
+                                                   {"rate", "10000/day"},
+                                                   {"auto", false},
+                                                   {"shadow", false}}}}});
                           j["key"] = k_example_key;
                           return j;
                       }()}},
@@ -113,17 +173,35 @@ void register_keys_ops(OpTable& t) {
                          .help = "The key",
                          .required = Required::yes,
                          .positional = Positional::yes,
-                         .secret = Secret::yes}},
+                         .secret = Secret::yes},
+                   Param{.name = "limits",
+                         .type = ParamType::json_value,
+                         .help = "Named limits to spend besides the auto ones, a JSON array of "
+                                 "{\"name\",\"cost\"} (cost 1 to the limit's burst, default 1)",
+                         .schema = ops::schema::array(ops::schema::object(
+                             {{"name", ops::schema::string()},
+                              {"cost", ops::schema::optional(ops::schema::integer())}}))},
+                   Param{.name = "cost",
+                         .type = ParamType::string_list,
+                         .help = "A named limit to spend, NAME=COST, e.g. tokens=250 (repeatable; "
+                                 "added to --limits)",
+                         .cli_only = CliOnly::yes}},
         .route = {"POST", "/v1/keys/verify"},
         .handler =
             [](Context& ctx, const json& a) {
-                // The same admission as pbd's routes and /v1/auth: bans and
-                // the key's own limit apply whoever asks; a refused key spends no use.
-                return ctx.service<Verifier>().verify(a["key"].get<std::string>());
+                // The same admission as pbd's routes and /v1/auth: bans, the
+                // key's own limit and its and its identity's named limits
+                // apply whoever asks; a refused key spends no use.
+                if (!a.contains("limits")) {
+                    return ctx.service<Verifier>().verify(a["key"].get<std::string>());
+                }
+                const auto costs = parse_limit_costs(a["limits"]);
+                return ctx.service<Verifier>().verify(a["key"].get<std::string>(), &costs);
             },
         .quiet_field = "id",
         .verdict_field = "valid",
         .verdict_reason_field = "reason",
+        .from_cli = costs_from_cli,
         .response = VerifyResult::schema(),
         .examples = {{"A valid key",
                       {{"key", k_example_key}},
@@ -234,6 +312,9 @@ void register_keys_ops(OpTable& t) {
                 Param{.name = "rate_limit",
                       .help = "The key's own rate limit (RATE[,BURST], e.g. 10/s), or off for the "
                               "limits.key default"},
+                limits_param(),
+                limit_words_param(),
+                refill_param("the key's"),
             },
         .permission = "keys:write",
         .mutates = Mutates::yes,
@@ -260,11 +341,16 @@ void register_keys_ops(OpTable& t) {
                     p.metadata = a["metadata"];
                 if (a.contains("rate_limit"))
                     p.rate_limit = a["rate_limit"].get<std::string>();
+                if (a.contains("limits"))
+                    p.limits = a["limits"];
+                if (a.contains("refill"))
+                    p.refill = a["refill"].get<std::string>();
                 return ctx.service<KeyService>()
                     .update(a["id"].get<std::string>(), p)
                     .to_json(ctx.clock().now());
             },
         .audit_target = "id",
+        .from_cli = limits_from_cli,
         .response = KeyRecord::schema(),
         .errors = {ErrorCode::not_found, ErrorCode::conflict},
         .examples = {{"New permissions and no expiry",

@@ -16,7 +16,7 @@ using nlohmann::json;
 
 // Bumped when the entry's layout changes, so that daemons of two versions
 // sharing a Redis read each other's entries as unreadable, never as wrong.
-constexpr int k_entry_version = 2;
+constexpr int k_entry_version = 3;  // 2: disabled, imported; 3: identity, named limits, refill
 constexpr std::int64_t k_max_ttl_ms = 24LL * 3600 * 1000;
 
 // Bound into the seal, so an entry cannot be moved to another key's name.
@@ -59,7 +59,11 @@ std::string encode(const VersionedRecord& v, UnixMillis loaded_at) {
                   {"rate_limit", opt(k.rate_limit)},
                   {"disabled_at", opt(k.disabled_at)},
                   {"disabled_reason", k.disabled_reason},
-                  {"imported", k.imported}}}}
+                  {"imported", k.imported},
+                  {"identity_id", opt(k.identity_id)},
+                  {"limits", limits_json(k.limits)},
+                  {"refill", k.refill ? json(k.refill->text()) : json(nullptr)},
+                  {"last_refill_at", opt(k.last_refill_at)}}}}
         .dump();
 }
 
@@ -106,12 +110,20 @@ std::optional<Entry> decode(const SecretBox& sealer, std::string_view sealed, st
         k.disabled_at = opt_from<UnixMillis>(r, "disabled_at");
         k.disabled_reason = r.at("disabled_reason").get<std::string>();
         k.imported = r.at("imported").get<bool>();
+        k.identity_id = opt_from<std::string>(r, "identity_id");
+        k.limits = parse_named_limits(r.at("limits"), "limits");
+        if (const auto refill = opt_from<std::string>(r, "refill")) {
+            k.refill = parse_refill(*refill, "refill");
+        }
+        k.last_refill_at = opt_from<UnixMillis>(r, "last_refill_at");
         if (k.id != id || !k.metadata.is_object()) {
             return std::nullopt;
         }
         return e;
     } catch (const json::exception&) {
         return std::nullopt;
+    } catch (const Error&) {
+        return std::nullopt;  // limits or refill that do not parse
     }
 }
 

@@ -12,6 +12,7 @@
 #include "common/events/outbox.hpp"
 #include "common/keys/format.hpp"
 #include "common/keys/imported_keys.hpp"
+#include "common/keys/identity_service.hpp"
 #include "common/keys/redis_cache.hpp"
 #include "common/ops/schema.hpp"
 #include "common/store/keyset.hpp"
@@ -28,7 +29,8 @@ enum class Required { no, yes };
 constexpr std::string_view k_columns =
     "id, owner, name, secret_hash, prev_secret_hash, prev_expires_at, permissions, metadata, "
     "created_at, created_by, updated_at, expires_at, remaining, revoked_at, last_used_at, "
-    "rate_limit, disabled_at, disabled_reason, imported_key_id";
+    "rate_limit, identity_id, limits, refill, last_refill_at, disabled_at, disabled_reason, "
+    "imported_key_id";
 // A key's row and what migration 10 keeps beside it (its column names are
 // unique, so k_columns and the status conditions need no table names).
 constexpr std::string_view k_from =
@@ -56,9 +58,17 @@ KeyRecord from_row(const store::Row& r) {
     k.revoked_at = r.get_opt_int(13);
     k.last_used_at = r.get_opt_int(14);
     k.rate_limit = r.get_opt_text(15);
-    k.disabled_at = r.get_opt_int(16);
-    k.disabled_reason = r.get_opt_text(17).value_or("");
-    k.imported = !r.is_null(18);
+    k.identity_id = r.get_opt_text(16);
+    if (const auto limits = r.get_opt_text(17)) {
+        k.limits = limits_from_stored(*limits);
+    }
+    if (const auto refill = r.get_opt_text(18)) {
+        k.refill = parse_refill(*refill, "refill");
+    }
+    k.last_refill_at = r.get_opt_int(19);
+    k.disabled_at = r.get_opt_int(20);
+    k.disabled_reason = r.get_opt_text(21).value_or("");
+    k.imported = !r.is_null(22);
     return k;
 }
 
@@ -82,7 +92,7 @@ std::optional<VersionedRecord> load_versioned(Connection& c, std::string_view id
     if (rows.empty()) {
         return std::nullopt;
     }
-    return VersionedRecord{from_row(rows.front()), rows.front().get_int(19)};
+    return VersionedRecord{from_row(rows.front()), rows.front().get_int(23)};
 }
 
 KeyRecord load_or_throw(Connection& c, std::string_view id) {
@@ -156,6 +166,52 @@ void check_expiry(const std::optional<UnixMillis>& expires_at, UnixMillis now) {
 
 // A disabled admin key still counts as the operator's: enabling it again
 // (pbctl on the database) is the way back, not a new bootstrap key.
+std::optional<std::string> stored_or_null(const std::vector<NamedLimit>& limits) {
+    return limits.empty() ? std::nullopt : std::optional(stored_limits(limits));
+}
+
+std::optional<std::string> refill_text(const std::optional<Refill>& r) {
+    return r ? std::optional(r->text()) : std::nullopt;
+}
+
+// Thrown inside a spend's transaction to roll back what it spent already.
+struct Exhausted {};
+
+// Refills the credits of `table`'s row `id` when a period of `refill` began
+// since its last refill (the condition makes it once per period whoever
+// asks), then spends one: what is left (nullopt: unlimited), or Exhausted.
+enum class CreditTable { keys, identities };
+
+std::optional<std::int64_t> spend_credit(Connection& c, CreditTable table, const std::string& id,
+                                         const std::optional<Refill>& refill, UnixMillis now) {
+    const bool keys = table == CreditTable::keys;
+    if (refill) {
+        c.exec(keys ? "UPDATE api_keys SET remaining = $2, last_refill_at = $3 WHERE id = $1 AND "
+                      "remaining IS NOT NULL AND (last_refill_at IS NULL OR last_refill_at < $4)"
+                    : "UPDATE identities SET remaining = $2, last_refill_at = $3 WHERE id = $1 "
+                      "AND remaining IS NOT NULL AND (last_refill_at IS NULL OR last_refill_at < "
+                      "$4)",
+               {id, refill->amount, now, refill->period_start(now)});
+    }
+    const auto rows = c.query(
+        keys ? "UPDATE api_keys SET remaining = remaining - 1 WHERE id = $1 AND (remaining IS NULL "
+               "OR remaining > 0) RETURNING remaining"
+             : "UPDATE identities SET remaining = remaining - 1 WHERE id = $1 AND (remaining IS "
+               "NULL OR remaining > 0) RETURNING remaining",
+        {id});
+    if (rows.empty()) {
+        throw Exhausted{};
+    }
+    return rows.front().get_opt_int(0);
+}
+
+// Whether credits known to be `remaining` (cached: perhaps above the stored
+// count, never below, until a refill) may be spent at `now`.
+bool may_spend(const std::optional<std::int64_t>& remaining, const std::optional<Refill>& refill,
+               const std::optional<UnixMillis>& last_refill_at, UnixMillis now) {
+    return !remaining || *remaining > 0 || (refill && refill->due(last_refill_at, now));
+}
+
 bool any_active_admin(Connection& c, UnixMillis now) {
     const auto rows = c.query(
         "SELECT permissions FROM api_keys WHERE revoked_at IS NULL AND (expires_at IS NULL OR "
@@ -220,6 +276,10 @@ json KeyRecord::to_json(UnixMillis now) const {
             {"disabled_at", time_or_null(disabled_at)},
             {"disabled_reason", disabled_at ? json(disabled_reason) : json(nullptr)},
             {"imported", imported},
+            {"identity", identity_id ? json(*identity_id) : json(nullptr)},
+            {"limits", limits_json(limits)},
+            {"refill", refill ? json(refill->text()) : json(nullptr)},
+            {"last_refill_at", time_or_null(last_refill_at)},
             {"previous_secret_valid_until", prev_expires_at && *prev_expires_at > now
                                                 ? json(format_rfc3339(*prev_expires_at))
                                                 : json(nullptr)}};
@@ -228,27 +288,31 @@ json KeyRecord::to_json(UnixMillis now) const {
 json KeyRecord::schema() {
     using namespace ops::schema;
     using ops::schema::nullable;  // not store::nullable
-    return named(
-        "ApiKey",
-        object({{"id", string("The key's public id (pb_<id>_…)")},
-                {"owner", string()},
-                {"name", string()},
-                {"permissions", array(string())},
-                {"metadata", free_object()},
-                {"status", choice({"active", "revoked", "disabled", "expired", "exhausted"})},
-                {"created_at", time()},
-                {"created_by", string()},
-                {"bootstrap", boolean("Made by pbd's first start")},
-                {"updated_at", time()},
-                {"expires_at", nullable(time())},
-                {"remaining", nullable(integer("Verifications left"))},
-                {"revoked_at", nullable(time())},
-                {"last_used_at", nullable(time())},
-                {"rate_limit", nullable(string("RATE[,BURST]"))},
-                {"disabled_at", nullable(time("Until keys.enable"))},
-                {"disabled_reason", nullable(string("Why, as keys.disable was told"))},
-                {"imported", boolean("Moved in from another system by its hash")},
-                {"previous_secret_valid_until", nullable(time())}}));
+    return named("ApiKey",
+                 object({{"id", string("The key's public id (pb_<id>_…)")},
+                         {"owner", string()},
+                         {"name", string()},
+                         {"permissions", array(string())},
+                         {"metadata", free_object()},
+                         {"status", choice({"active", "revoked", "disabled", "expired", "exhausted"})},
+                         {"created_at", time()},
+                         {"created_by", string()},
+                         {"bootstrap", boolean("Made by pbd's first start")},
+                         {"updated_at", time()},
+                         {"expires_at", nullable(time())},
+                         {"remaining", nullable(integer("Verifications left"))},
+                         {"revoked_at", nullable(time())},
+                         {"last_used_at", nullable(time())},
+                         {"rate_limit", nullable(string("RATE[,BURST]"))},
+                         {"identity", nullable(string("The identity it shares limits and "
+                                                      "credits with"))},
+                         {"limits", array(NamedLimit::schema())},
+                         {"refill", nullable(string("N/day, N/month or N/month@DAY"))},
+                         {"last_refill_at", nullable(time())},
+                         {"disabled_at", nullable(time("Until keys.enable"))},
+                         {"disabled_reason", nullable(string("Why, as keys.disable was told"))},
+                         {"imported", boolean("Moved in from another system by its hash")},
+                         {"previous_secret_valid_until", nullable(time())}}));
 }
 
 json VerifyResult::schema() {
@@ -256,18 +320,31 @@ json VerifyResult::schema() {
     using ops::schema::nullable;  // not store::nullable
     return named(
         "KeyVerdict",
-        object({{"valid", boolean()},
-                {"reason", optional(choice({"malformed", "unknown", "revoked", "disabled",
-                                            "expired", "exhausted", "banned", "rate_limited"},
-                                           "Why a key is not valid"))},
-                {"retry_after_ms", optional(integer())},
-                {"id", optional(string())},
-                {"owner", optional(string())},
-                {"name", optional(string())},
-                {"permissions", optional(array(string()))},
-                {"metadata", optional(free_object())},
-                {"expires_at", optional(nullable(time()))},
-                {"remaining", optional(nullable(integer()))}}));
+        object(
+            {{"valid", boolean()},
+             {"reason", optional(choice({"malformed", "unknown", "revoked", "disabled", "expired",
+                                         "exhausted", "banned", "rate_limited"},
+                                        "Why a key is not valid"))},
+             {"retry_after_ms", optional(integer())},
+             {"limit", optional(string("The named limit that refused"))},
+             {"identity", optional(object({{"id", string()},
+                                           {"metadata", free_object()},
+                                           {"remaining", nullable(integer("Its credits left"))}}))},
+             {"limits", optional(array(object({{"name", string()},
+                                               {"allowed", boolean()},
+                                               {"shadow", boolean()},
+                                               {"limit", integer("The burst")},
+                                               {"remaining", integer()},
+                                               {"reset_after_ms", integer()},
+                                               {"retry_after_ms", integer()}})))},
+             {"shadow_limited", optional(array(string("Shadow limits this verify went over")))},
+             {"id", optional(string())},
+             {"owner", optional(string())},
+             {"name", optional(string())},
+             {"permissions", optional(array(string()))},
+             {"metadata", optional(free_object())},
+             {"expires_at", optional(nullable(time()))},
+             {"remaining", optional(nullable(integer()))}}));
 }
 
 json VerifyResult::to_json(UnixMillis) const {
@@ -282,6 +359,15 @@ json VerifyResult::to_json(UnixMillis) const {
             {"metadata", key->metadata},
             {"expires_at", time_or_null(key->expires_at)},
             {"remaining", remaining ? json(*remaining) : json(nullptr)}};
+}
+
+json VerifyResult::identity_json() const {
+    if (!identity) {
+        return nullptr;
+    }
+    return {{"id", identity->id},
+            {"metadata", identity->metadata},
+            {"remaining", identity_remaining ? json(*identity_remaining) : json(nullptr)}};
 }
 
 KeyService::KeyService(store::Store& store, const Clock& clock, events::Follower& follower)
@@ -314,6 +400,7 @@ KeyService::KeyService(store::Store& store, const Clock& clock,
 KeyService::~KeyService() = default;
 
 void KeyService::follow() {
+    m_identities = std::make_unique<IdentityService>(m_store, m_clock, *this);
     m_follower.on("keys/", [this](const events::Event& e) {
         const auto id = std::string_view(e.topic).substr(5);
         // Redis's entries are judged by the seq first: a reader that misses
@@ -327,6 +414,9 @@ void KeyService::follow() {
         } else if (e.type == "key.deleted") {
             m_imported->note_removed(id);
         }
+    });
+    m_follower.on("identities/", [this](const events::Event& e) {
+        forget_identity(std::string_view(e.topic).substr(11));
     });
 }
 
@@ -353,7 +443,12 @@ CreatedKey KeyService::create(const NewKey& request, std::string_view actor) {
     const auto now = m_clock.now();
     check_new_key(request, now);
     auto created = new_record(request, actor, now);
-    m_store.transaction([&](Connection& c) { insert(c, created.record); });
+    m_store.transaction([&](Connection& c) {
+        if (created.record.identity_id) {
+            identity_rows::load_or_throw(c, *created.record.identity_id);
+        }
+        insert(c, created.record);
+    });
     return created;
 }
 
@@ -380,17 +475,32 @@ KeyRecord KeyService::record_of(const NewKey& request, std::string_view actor, U
     k.expires_at = request.expires_at;
     k.remaining = request.remaining;
     k.rate_limit = checked_rate_limit(request.rate_limit);
+    k.identity_id = request.identity_id;
+    if (k.identity_id) {
+        check_identity_id(*k.identity_id);
+    }
+    k.limits = parse_named_limits(request.limits, "limits");
+    k.refill = request.refill ? parse_refill(*request.refill, "refill") : std::nullopt;
+    if (k.refill) {
+        // No count to start from: it starts full; the first refill is next period's.
+        if (!k.remaining) {
+            k.remaining = k.refill->amount;
+        }
+        k.last_refill_at = now;
+    }
     return k;
 }
 
 void KeyService::insert(Connection& c, const KeyRecord& k, std::string_view event) {
     c.exec(
         "INSERT INTO api_keys (id, owner, name, secret_hash, permissions, metadata, "
-        "created_at, created_by, updated_at, expires_at, remaining, rate_limit) VALUES ($1, "
-        "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        "created_at, created_by, updated_at, expires_at, remaining, rate_limit, identity_id, "
+        "limits, refill, last_refill_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+        "$12, $13, $14, $15, $16)",
         {k.id, k.owner, k.name, k.secret_hash, json(k.permissions).dump(), k.metadata.dump(),
          k.created_at, k.created_by, k.updated_at, nullable(k.expires_at), nullable(k.remaining),
-         nullable(k.rate_limit)});
+         nullable(k.rate_limit), nullable(k.identity_id), nullable(stored_or_null(k.limits)),
+         nullable(refill_text(k.refill)), nullable(k.last_refill_at)});
     publish(c, k, event);
 }
 
@@ -508,9 +618,20 @@ VerifyResult KeyService::check(std::string_view key) {
     }
     // Spends are not events, so a cached count may be above the stored one,
     // never below: a cached 0 is a stored 0.
-    if (record->remaining && *record->remaining <= 0) {
+    if (!may_spend(record->remaining, record->refill, record->last_refill_at, now)) {
         out.reason = "exhausted";
         return out;
+    }
+    if (record->identity_id) {
+        out.identity = identity(*record->identity_id);
+        const auto& i = out.identity;
+        if (i && !may_spend(i->remaining, i->refill, i->last_refill_at, now)) {
+            out.reason = "exhausted";
+            return out;
+        }
+        if (i) {
+            out.identity_remaining = i->remaining;
+        }
     }
     out.valid_until = record->expires_at;
     if (previous && (!out.valid_until || *record->prev_expires_at < *out.valid_until)) {
@@ -554,20 +675,28 @@ bool KeyService::spend(VerifyResult& checked) {
         return false;
     }
     const auto& record = *checked.key;
-    if (record.remaining) {
-        const auto left = m_store.transaction([&](Connection& c) {
-            const auto rows = c.query(
-                "UPDATE api_keys SET remaining = remaining - 1 WHERE id = $1 AND remaining > 0 "
-                "RETURNING remaining",
-                {record.id});
-            return rows.empty() ? std::optional<std::int64_t>() : rows.front().get_int(0);
-        });
-        if (!left) {
+    const auto* identity = checked.identity.get();
+    const bool identity_counts = identity != nullptr && (identity->remaining || identity->refill);
+    if (record.remaining || record.refill || identity_counts) {
+        // The key's credits and its identity's, refilled when due, in one
+        // transaction: a use spends both or neither.
+        const auto now = m_clock.now();
+        try {
+            m_store.transaction([&](Connection& c) {
+                if (record.remaining || record.refill) {
+                    checked.remaining =
+                        spend_credit(c, CreditTable::keys, record.id, record.refill, now);
+                }
+                if (identity_counts) {
+                    checked.identity_remaining = spend_credit(c, CreditTable::identities,
+                                                              identity->id, identity->refill, now);
+                }
+            });
+        } catch (const Exhausted&) {
             checked.valid = false;
             checked.reason = "exhausted";
             return false;
         }
-        checked.remaining = left;
     }
     {
         std::lock_guard lock(m_usage_mutex);
@@ -675,6 +804,14 @@ KeyRecord KeyService::update(std::string_view id, const KeyPatch& patch) {
     if (patch.rate_limit) {
         rate_limit.emplace(checked_rate_limit(*patch.rate_limit));
     }
+    std::optional<std::vector<NamedLimit>> limits;
+    if (patch.limits) {
+        limits = parse_named_limits(*patch.limits, "limits");
+    }
+    std::optional<std::optional<Refill>> refill;
+    if (patch.refill) {
+        refill = parse_refill(*patch.refill, "refill");
+    }
     if (patch.remaining && *patch.remaining && **patch.remaining < 0) {
         throw Error(ErrorCode::invalid_argument, "remaining: must not be negative",
                     {{"param", "remaining"}});
@@ -696,12 +833,22 @@ KeyRecord KeyService::update(std::string_view id, const KeyPatch& patch) {
             k.remaining = *patch.remaining;
         if (rate_limit)
             k.rate_limit = *rate_limit;
+        if (limits)
+            k.limits = *limits;
+        if (refill) {
+            k.refill = *refill;
+            // A new refill counts its periods from now.
+            k.last_refill_at = k.refill ? std::optional(now) : std::nullopt;
+        }
         k.updated_at = now;
         c.exec(
             "UPDATE api_keys SET name = $2, permissions = $3, metadata = $4, expires_at = $5, "
-            "remaining = $6, updated_at = $7, rate_limit = $8 WHERE id = $1",
+            "remaining = $6, updated_at = $7, rate_limit = $8, limits = $9, refill = $10, "
+            "last_refill_at = $11 WHERE id = $1",
             {k.id, k.name, json(k.permissions).dump(), k.metadata.dump(), nullable(k.expires_at),
-             nullable(k.remaining), k.updated_at, nullable(k.rate_limit)});
+             nullable(k.remaining), k.updated_at, nullable(k.rate_limit),
+             nullable(stored_or_null(k.limits)), nullable(refill_text(k.refill)),
+             nullable(k.last_refill_at)});
         publish(c, k, "key.updated");
         return k;
     });
@@ -871,6 +1018,61 @@ void KeyService::remove(std::string_view id) {
     });
     forget(id);
     m_imported->note_removed(id);
+}
+
+std::shared_ptr<const IdentityRecord> KeyService::identity(std::string_view id) {
+    {
+        std::shared_lock lock(m_identity_mutex);
+        if (auto it = m_identity_cache.find(std::string(id)); it != m_identity_cache.end()) {
+            return it->second;
+        }
+    }
+    const auto generation = m_identity_generation.load(std::memory_order_acquire);
+    auto loaded = m_store.transaction([&](Connection& c) { return identity_rows::load(c, id); },
+                                      store::TxMode::read);
+    if (!loaded) {
+        return nullptr;
+    }
+    auto record = std::make_shared<const IdentityRecord>(std::move(*loaded));
+    std::unique_lock lock(m_identity_mutex);
+    if (m_identity_generation.load(std::memory_order_acquire) != generation) {
+        return record;  // changed while loading: answer, but do not cache
+    }
+    if (m_identity_cache.size() > 100'000) {
+        m_identity_cache.clear();  // a crude bound, as for keys
+    }
+    m_identity_cache[record->id] = record;
+    return record;
+}
+
+void KeyService::forget_identity(std::string_view id) {
+    std::unique_lock lock(m_identity_mutex);
+    m_identity_generation.fetch_add(1, std::memory_order_acq_rel);
+    m_identity_cache.erase(std::string(id));
+}
+
+std::vector<std::string> KeyService::revoke_keys_of(Connection& c, std::string_view identity) {
+    const auto now = m_clock.now();
+    std::string sql = "SELECT ";
+    sql.append(k_columns).append(k_from).append(" WHERE identity_id = $1 ORDER BY id");
+    const auto rows = c.query(sql, {std::string(identity)});
+    std::vector<std::string> ids;
+    for (const auto& row : rows) {
+        auto k = from_row(row);
+        if (!k.revoked_at) {
+            k.revoked_at = now;
+        }
+        k.identity_id.reset();
+        k.updated_at = now;
+        c.exec(
+            "UPDATE api_keys SET revoked_at = $2, identity_id = NULL, updated_at = $3 WHERE id = "
+            "$1",
+            {k.id, *k.revoked_at, now});
+        publish(c, k, "key.revoked");
+        c.after_commit([this, id = k.id] { forget(id); });
+        ids.push_back(k.id);
+    }
+    return ids;
 }
 
 bool KeyService::has_active_admin() {

@@ -15,6 +15,9 @@
 
 #include "common/core/clock.hpp"
 #include "common/events/follower.hpp"
+#include "common/keys/identity.hpp"
+#include "common/keys/named_limit.hpp"
+#include "common/keys/refill.hpp"
 #include "common/store/store.hpp"
 
 namespace pb::keys {
@@ -24,6 +27,7 @@ class ImportedKeys;
 
 // The most keys one keys.import takes.
 inline constexpr std::size_t k_max_import_keys = 100'000;
+class IdentityService;
 
 // created_by of the key pbd makes at its first start (create_first_admin):
 // what marks it as the bootstrap key ("bootstrap": true), which no op can set.
@@ -54,6 +58,12 @@ struct KeyRecord {
     // Moved in from another system (keys.import): its secret_hash is the
     // SHA-256 of that system's key text, found by hash (see KeyService::check).
     bool imported = false;
+    // The identity whose limits and credits it shares, if any.
+    std::optional<std::string> identity_id;
+    // Its own named limits (its bucket each), sorted by name.
+    std::vector<NamedLimit> limits;
+    std::optional<Refill> refill;  // of `remaining`
+    std::optional<UnixMillis> last_refill_at;
 
     // "active", "revoked", "disabled", "expired" or "exhausted" at `now`, the
     // first that applies in that order.
@@ -72,6 +82,9 @@ struct NewKey {
     std::optional<std::int64_t> remaining;
     nlohmann::json metadata = nlohmann::json::object();
     std::optional<std::string> rate_limit;
+    std::optional<std::string> identity_id;           // must exist
+    nlohmann::json limits = nlohmann::json::array();  // parse_named_limits' input
+    std::optional<std::string> refill;                // parse_refill's input
 };
 
 // Fields to change; an absent optional leaves the field alone.
@@ -82,6 +95,8 @@ struct KeyPatch {
     std::optional<std::optional<std::int64_t>> remaining;  // inner nullopt: unlimited
     std::optional<nlohmann::json> metadata;
     std::optional<std::optional<std::string>> rate_limit;  // inner nullopt: the scope's default
+    std::optional<nlohmann::json> limits;                  // replaces them all
+    std::optional<std::string> refill;                     // "off" removes it
 };
 
 // Keys in (created_at, id) order, from just after `after` on (keyset paging).
@@ -118,11 +133,16 @@ struct VerifyResult {
     bool valid = false;
     std::string reason;  // malformed, unknown, revoked, disabled, expired, exhausted
     std::shared_ptr<const KeyRecord> key;
-    std::optional<std::int64_t> remaining;  // after this use
+    // The key's identity (as of the in-memory index), when it has one.
+    std::shared_ptr<const IdentityRecord> identity;
+    std::optional<std::int64_t> remaining;           // after this use
+    std::optional<std::int64_t> identity_remaining;  // the identity's credits after this use
     // When the presented secret stops verifying by itself: the key's expiry,
     // or the end of a rotation's grace for a previous secret (nullopt: never).
     std::optional<UnixMillis> valid_until;
     nlohmann::json to_json(UnixMillis now) const;
+    // {"id","metadata","remaining"} of its identity, or null.
+    nlohmann::json identity_json() const;
     // The JSON Schema of to_json() and of keys::Admission::to_json().
     static nlohmann::json schema();
 };
@@ -198,6 +218,17 @@ class KeyService {
     std::optional<CreatedKey> create_first_admin(
         const std::function<void(const CreatedKey&)>& before_commit = {});
 
+    // Identities: what several keys share (limits, credits).
+    IdentityService& identities() { return *m_identities; }
+    // An identity from the in-memory index (loaded on a miss), or nullptr.
+    std::shared_ptr<const IdentityRecord> identity(std::string_view id);
+    // Drops an identity from the index (its changes call it after commit; other
+    // processes' arrive through the outbox).
+    void forget_identity(std::string_view id);
+    // Revokes and detaches every key of `identity`, in `c`'s transaction (the
+    // identity's forced delete); their ids.
+    std::vector<std::string> revoke_keys_of(store::Connection& c, std::string_view identity);
+
     // The Redis tier (its counters, for /metrics), or nullptr when off.
     const RedisKeyCache* redis_cache() const { return m_redis_cache.get(); }
 
@@ -230,6 +261,11 @@ class KeyService {
     std::unique_ptr<RedisKeyCache> m_redis_cache;
     std::unique_ptr<events::Follower> m_own_follower;
     events::Follower& m_follower;
+
+    std::shared_mutex m_identity_mutex;
+    std::unordered_map<std::string, std::shared_ptr<const IdentityRecord>> m_identity_cache;
+    std::atomic<std::uint64_t> m_identity_generation{0};
+    std::unique_ptr<IdentityService> m_identities;
 
     std::mutex m_usage_mutex;
     std::unordered_map<std::string, UnixMillis> m_pending_usage;

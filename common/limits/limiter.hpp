@@ -5,11 +5,13 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/core/clock.hpp"
 #include "common/limits/flat_map.hpp"
+#include "common/limits/named_check.hpp"
 #include "common/limits/policy.hpp"
 
 namespace pb::limits {
@@ -77,6 +79,11 @@ class RateLimiter {
     // cost is out of range.
     LimitResult check(std::string_view id, const Policy& policy, std::int64_t cost = 1,
                       const ViolationRule& rule = {});
+    // Judges every bucket of `checks` at one instant, under their shards'
+    // locks, and spends them all only when no bucket but a shadow one refuses
+    // (see BucketCheck); an answer each, in order. No violations are counted.
+    // Error(invalid_argument) for a cost outside 1..burst, before anything.
+    std::vector<LimitResult> check_all(const std::vector<BucketCheck>& checks);
     // What check() with cost 1 would answer, without spending anything.
     LimitResult status(std::string_view id, const Policy& policy) const;
     // Forgets `id`: its whole burst is available again. True if it was tracked.

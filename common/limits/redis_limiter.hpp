@@ -43,6 +43,8 @@ class RedisLimiter {
     LimitResult check(std::string_view bucket, const Policy& policy, std::int64_t cost,
                       const ViolationRule& rule);
     LimitResult status(std::string_view bucket, const Policy& policy);
+    // RateLimiter::check_all's answers, in one script call on Redis's clock.
+    std::vector<LimitResult> check_all(const std::vector<BucketCheck>& checks);
     // True if the bucket existed.
     bool reset(std::string_view bucket);
 

@@ -210,6 +210,7 @@ LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings s
     for (auto& l : m_limiters) {
         l = std::make_unique<RateLimiter>(m_clock, m_active->settings.max_tracked);
     }
+    m_buckets = std::make_unique<RateLimiter>(m_clock, m_active->settings.max_tracked);
     if (sources.store != nullptr && sources.follower != nullptr) {
         m_overrides = std::make_unique<OverrideService>(*sources.store, m_clock, *sources.follower);
     }

@@ -116,6 +116,11 @@ class LimitService {
     // Error(unavailable) when Redis cannot answer.
     LimitResult status(Scope scope, std::string_view id,
                        const std::optional<Policy>& override = std::nullopt) const;
+    // A key's and its identity's named limits, all or none (see BucketCheck),
+    // in memory or in Redis like every limit here, Redis failures answered by
+    // `use`'s failure policy (open: allowed and degraded, nothing counted).
+    // Error(invalid_argument) for a cost outside 1..burst.
+    std::vector<LimitResult> check_buckets(const std::vector<BucketCheck>& checks, LimitUse use);
     // Gives `id` its whole burst back. True if it was tracked.
     // Error(unavailable) when Redis cannot answer.
     bool reset(Scope scope, std::string_view id);
@@ -158,6 +163,11 @@ class LimitService {
     // Checks that Redis could not answer, by the policy applied.
     std::uint64_t failed_open() const { return m_failed_open.load(std::memory_order_relaxed); }
     std::uint64_t failed_closed() const { return m_failed_closed.load(std::memory_order_relaxed); }
+    // Shadow named limits found over their limit by check_buckets (they
+    // refused nothing), for pb_limit_shadow_denied_total.
+    std::uint64_t named_shadow_denied() const {
+        return m_named_shadow_denied.load(std::memory_order_relaxed);
+    }
 
     // The settings in force (a reference that stays valid after a reload).
     const LimitSettings& settings() const { return m_active->settings; }
@@ -201,8 +211,10 @@ class LimitService {
     std::unique_ptr<StoreLimiter> m_store_limiter;
     std::unique_ptr<OverrideService> m_overrides;
     mutable ShadowCounters m_shadow;
+    std::unique_ptr<RateLimiter> m_buckets;  // named limits (check_buckets)
     std::atomic<std::uint64_t> m_failed_open{0};
     std::atomic<std::uint64_t> m_failed_closed{0};
+    std::atomic<std::uint64_t> m_named_shadow_denied{0};
 };
 
 }  // namespace pb::limits

@@ -19,6 +19,7 @@ const ops::OpTable& op_table() {
         ops::OpTable t;
         register_system_ops(t);
         keys::register_keys_ops(t);
+        keys::register_identity_ops(t);
         tokens::register_tokens_ops(t);
         limits::register_limits_ops(t);
         states::register_states_ops(t);

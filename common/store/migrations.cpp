@@ -229,6 +229,24 @@ CREATE TABLE IF NOT EXISTS api_key_imports (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS api_key_imports_key ON api_key_imports (imported_key_id)
 )SQL"},
+    Migration{11, "identities, named limits, refills of remaining", R"SQL(
+CREATE TABLE IF NOT EXISTS identities (
+    id             TEXT PRIMARY KEY,
+    metadata       TEXT NOT NULL DEFAULT '{}',
+    limits         TEXT NOT NULL DEFAULT '[]',
+    remaining      BIGINT,
+    refill         TEXT,
+    last_refill_at BIGINT,
+    created_at     BIGINT NOT NULL,
+    created_by     TEXT NOT NULL DEFAULT '',
+    updated_at     BIGINT NOT NULL
+);
+ALTER TABLE api_keys ADD COLUMN identity_id TEXT REFERENCES identities (id);
+ALTER TABLE api_keys ADD COLUMN limits TEXT;
+ALTER TABLE api_keys ADD COLUMN refill TEXT;
+ALTER TABLE api_keys ADD COLUMN last_refill_at BIGINT;
+CREATE INDEX IF NOT EXISTS api_keys_identity ON api_keys (identity_id)
+)SQL"},
     // pbctl on the database counts rate limits here (limits/store_limiter.hpp:
     // GCRA's theoretical arrival time per scope and identifier; idle_at lets
     // refilled rows be purged), and overrides of a scope's policy for an
@@ -267,6 +285,31 @@ std::int64_t current_version(Connection& c) {
     c.exec(k_create_migrations_table);
     const auto rows = c.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
     return rows.front().get_int(0);
+}
+
+// "ALTER TABLE t ADD COLUMN c …" of a column `t` already has: skipped, so
+// that a migration that adds columns may run again (SQLite has no ADD COLUMN
+// IF NOT EXISTS). Any other statement: false.
+bool adds_existing_column(Connection& c, Dialect dialect, std::string_view stmt) {
+    static constexpr std::string_view k_alter = "ALTER TABLE ";
+    static constexpr std::string_view k_add = " ADD COLUMN ";
+    const auto start = stmt.find_first_not_of(" \n\t\r");
+    if (start == std::string_view::npos || stmt.substr(start, k_alter.size()) != k_alter) {
+        return false;
+    }
+    const auto rest = stmt.substr(start + k_alter.size());
+    const auto add = rest.find(k_add);
+    if (add == std::string_view::npos) {
+        return false;
+    }
+    const std::string table(rest.substr(0, add));
+    const auto column_text = rest.substr(add + k_add.size());
+    const std::string column(column_text.substr(0, column_text.find(' ')));
+    const auto sql = dialect == Dialect::sqlite
+                         ? "SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = $2"
+                         : "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = "
+                           "current_schema() AND table_name = $1 AND column_name = $2";
+    return c.query(sql, {table, column}).front().get_int(0) > 0;
 }
 
 }  // namespace
@@ -316,7 +359,8 @@ std::vector<std::int64_t> migrate(Store& store, const Clock& clock) {
             while (!rest.empty()) {
                 const auto end = rest.find(';');
                 const auto stmt = rest.substr(0, end);
-                if (stmt.find_first_not_of(" \n\t\r") != std::string_view::npos) {
+                if (stmt.find_first_not_of(" \n\t\r") != std::string_view::npos &&
+                    !adds_existing_column(c, store.dialect(), stmt)) {
                     c.exec(stmt);
                 }
                 rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);

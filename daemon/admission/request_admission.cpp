@@ -38,6 +38,9 @@ Error refusal_of(const admission::Verdict& verdict) {
             violated.push_back(a.name);
         }
     }
+    if (!verdict.refused_limit.empty()) {
+        violated.push_back(verdict.refused_limit);  // a key's or identity's named limit
+    }
     details["violated-policies"] = std::move(violated);
     return Error(e.code(), e.what(), std::move(details));
 }

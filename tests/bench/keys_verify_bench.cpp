@@ -3,14 +3,19 @@
 // that database instead of a fresh SQLite file, e.g. a PostgreSQL schema:
 //   PB_BENCH_DB='postgresql://pb@127.0.0.1:5432/postgres?options=-csearch_path%3Dbench'
 #include <cstdlib>
+#include <fstream>
 #include <random>
 
 #include <benchmark/benchmark.h>
 
 #include "common/core/clock.hpp"
+#include "common/core/config.hpp"
 #include "common/core/log.hpp"
 #include "common/keys/format.hpp"
+#include "common/keys/identity_service.hpp"
 #include "common/keys/service.hpp"
+#include "common/keys/verifier.hpp"
+#include "common/runtime/services.hpp"
 #include "common/store/migrations.hpp"
 #include "common/store/store.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -140,6 +145,69 @@ void BM_StoreChangedElsewhere(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_StoreChangedElsewhere);
+
+// keys.verify's whole judgement (admission::Pipeline at its verify door,
+// the answer as JSON), as every surface runs it: a plain key against a key
+// of an identity with two named limits (the identity's auto "requests", the
+// key's "tokens" at cost 5), limits in memory. Issue 25's target: the second
+// at least 0.8x the first.
+struct PipelineFixture {
+    pb::test::TempDir dir;
+    std::unique_ptr<pb::Services> services;
+    std::string plain;
+    std::string limited;
+
+    PipelineFixture() {
+        pb::log::init("warn", "text");
+        std::ofstream(dir.file("pb.yaml")) << "";
+        pb::ConfigInputs in;
+        in.file = dir.file("pb.yaml");
+        in.flags["db.url"] = dir.file("pb.db");
+        in.flags["log.level"] = "off";
+        services =
+            pb::Services::open(pb::Config::load(in), pb::SystemClock::instance(), {.pool_size = 2});
+        auto& keys = services->keys();
+        plain = keys.create(pb::keys::NewKey{.owner = "plain"}, "bench").key;
+        keys.identities().create(
+            pb::keys::NewIdentity{.id = "acme",
+                                  .limits = nlohmann::json::array({"requests=10000000/s:auto"})},
+            "bench");
+        limited =
+            keys.create(pb::keys::NewKey{.owner = "acme",
+                                         .identity_id = std::string("acme"),
+                                         .limits = nlohmann::json::array({"tokens=10000000/s"})},
+                        "bench")
+                .key;
+    }
+};
+
+PipelineFixture& pipeline_fixture() {
+    static PipelineFixture f;
+    return f;
+}
+
+void BM_VerifyPlainKey(benchmark::State& state) {
+    auto& f = pipeline_fixture();
+    auto& verifier = f.services->key_verifier();
+    for (auto _ : state) {
+        auto r = verifier.verify(f.plain);
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_VerifyPlainKey)->MinTime(2.0);
+
+void BM_VerifyIdentityTwoLimits(benchmark::State& state) {
+    auto& f = pipeline_fixture();
+    auto& verifier = f.services->key_verifier();
+    const std::vector<pb::keys::LimitCost> costs{{"tokens", 5}};
+    for (auto _ : state) {
+        auto r = verifier.verify(f.limited, &costs);
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_VerifyIdentityTwoLimits)->MinTime(2.0);
 
 }  // namespace
 

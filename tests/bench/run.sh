@@ -24,6 +24,9 @@ summary() { # label, wrk output file
 
 echo "== 1. in-process keys.verify, 100,000 keys, one core"
 taskset -c 0 "$bin/pb_bench_keys" --benchmark_format=console | tee "$work/inproc.txt"
+awk '/^BM_VerifyPlainKey/ {p = $2} /^BM_VerifyIdentityTwoLimits/ {i = $2}
+     END {if (p && i) printf "   keys.verify of a key with an identity and two named limits: %.2fx a plain key'"'"'s (issue #25: at least 0.8x)\n", p / i}' \
+    "$work/inproc.txt"
 echo "   instructions per KeyService::verify under callgrind, 100,000 keys (before issue #25: 6,374):"
 "$(dirname "$0")/verify_ir.sh" "$bin"
 echo "   the same for an imported key (10,000 imported beside 5,000 of pb's):"

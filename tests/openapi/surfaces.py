@@ -32,6 +32,7 @@ from pbd_process import FORMATS, PbdProcess, inline  # noqa: E402
 # The order the examples run in: each creates what the next ones use.
 ORDER = [
     "health", "version", "db.status", "db.migrate", "config.show", "config.explain", "reload",
+    "identities.create", "identities.list", "identities.show", "identities.update",
     "keys.create", "keys.import", "keys.verify", "keys.list", "keys.show", "keys.update",
     "keys.rotate", "keys.disable", "keys.enable",
     "tokens.issue", "tokens.verify", "tokens.inspect", "tokens.refresh", "tokens.revoke",
@@ -49,7 +50,7 @@ ORDER = [
     "actions.list", "actions.show", "actions.run", "actions.lint",
     "audit.list", "db.backup", "db.purge",
     "bouncers.add", "bouncers.list", "bouncers.remove",
-    "keys.revoke", "keys.delete", "states.delete",
+    "keys.revoke", "keys.delete", "identities.delete", "states.delete",
 ]
 
 def substitute(value, subst):
@@ -126,6 +127,7 @@ VARYING = {
     "next_cursor", "file", "checksum", "seq", "hash", "created_by", "updated_by", "expires",
     "pages",
     "previous_secret_valid_until", "fam", "api_key", "key_id", "config", "revoked",
+    "last_refill_at",
 }
 RFC3339_IN_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 # Fields set by pbd in the background, so present or not depending on timing

@@ -43,6 +43,10 @@ Services::Services(Config config, const Clock& clock, std::unique_ptr<store::Sto
         keys::make_redis_key_cache(m_redis.get(), m_store->dialect(), m_config, m_clock,
                                    [this]() -> const SecretBox& { return secret_box(); }));
     m_states = std::make_unique<states::StateService>(*m_store, m_clock);
+    m_audit = std::make_unique<events::AuditLog>(
+        *m_store, m_clock, [this]() -> const SecretBox& { return secret_box(); },
+        events::AuditOptions{.fail_closed = m_config.get_bool("audit.fail_closed"),
+                             .file = m_config.get("audit.file")});
 
     std::optional<tokens::JoseKey> config_hmac;
     if (const auto& secret = m_config.get("tokens.hmac_secret"); !secret.empty()) {
@@ -168,6 +172,9 @@ void* Services::find(std::type_index type) {
     }
     if (type == typeid(keys::Verifier)) {
         return &key_verifier();
+    }
+    if (type == typeid(events::AuditLog)) {
+        return m_audit.get();
     }
     if (type == typeid(Services)) {
         return this;

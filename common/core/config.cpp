@@ -198,8 +198,8 @@ constexpr std::array k_keys{
     ConfigKey{"events.retention", duration, "7d", "PB_EVENTS_RETENTION", daemon, Sensitivity::plain,
               "pbd deletes outbox events older than this (the newest is always kept); resuming "
               "a subscription from before it is refused as a gap."},
-    ConfigKey{"audit.retention", duration, "0", "PB_AUDIT_RETENTION", daemon, Sensitivity::plain,
-              "pbd deletes audit rows older than this (0: never; the newest is always kept), "
+    ConfigKey{"audit.retention", duration, "0s", "PB_AUDIT_RETENTION", daemon, Sensitivity::plain,
+              "pbd deletes audit rows older than this (0s: never; the newest is always kept), "
               "after checking them, and records the last deleted row so `audit verify` still "
               "checks the chain from there."},
     ConfigKey{"audit.file", string, "", "PB_AUDIT_FILE", both, Sensitivity::plain,

@@ -210,10 +210,10 @@ void register_system_ops(OpTable& t) {
             [](Context& ctx, const json&) {
                 return json{{"settings", ctx.service<Services>().config().show()}};
             },
-        // It names where every sensitive setting comes from: audited.
-        .audit_read = [](const json&) { return true; },
         .columns = {"key", "value", "source", "env"},
         .list_field = "settings",
+        // It names where every sensitive setting comes from: audited.
+        .audit_read = [](const json&) { return true; },
         .response = ops::schema::object({{"settings", ops::schema::array(setting_schema())}}),
         .examples = {{"Every setting", json::object(), {{"settings", {example_setting()}}}}},
     });

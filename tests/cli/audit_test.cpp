@@ -4,9 +4,11 @@
 // reproduces; reads of secrets audited; a change that cannot be audited is
 // not made; retention that keeps the chain checkable; tail and audit.file.
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <sys/stat.h>
 #include <thread>
 

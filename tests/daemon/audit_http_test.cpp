@@ -1,6 +1,7 @@
 // The audit chain through pbd: its routes (/v1/audit, /v1/audit/verify,
 // /v1/audit/hash), pbctl --server, a tampered row named over HTTP, and two
 // daemons on one PostgreSQL writing at once into one whole chain.
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -9,6 +10,7 @@
 #include "common/store/store.hpp"
 #include "tests/daemon/daemon_fixture.hpp"
 #include "tests/support/test_db.hpp"
+#include "tests/support/ws_client.hpp"
 
 namespace pb::test {
 namespace {
@@ -71,6 +73,14 @@ TEST(DaemonAudit, ChainOverHttpAndPbctlServer) {
     const auto shipped = read_file(dir.file("audit.jsonl"));
     EXPECT_EQ(std::count(shipped.begin(), shipped.end(), '\n'), 3) << shipped;
 
+    // Over a WebSocket: the same ops, the same answers.
+    WsClient ws(pbd.port());
+    ASSERT_EQ(ws.call("authenticate", {{"api_key", admin}})["ok"], true);
+    const auto ws_verify = ws.call("audit.verify");
+    ASSERT_EQ(ws_verify["ok"], true) << ws_verify.dump();
+    EXPECT_EQ(ws_verify["result"]["checked"], 3);
+    EXPECT_EQ(ws.call("audit.hash", {{"value", k_password}})["result"]["hash"], hash);
+
     // Someone with the database file changes a row: named over HTTP and by pbctl.
     tamper(pbd.db(), "UPDATE audit_log SET target = 'other' WHERE seq = 2");
     res = c->Get("/v1/audit/verify", bearer(admin));
@@ -79,6 +89,8 @@ TEST(DaemonAudit, ChainOverHttpAndPbctlServer) {
     r = run({pbctl_path(), "audit", "verify"}, remote);
     EXPECT_EQ(r.exit_code, 5) << r.err;
     EXPECT_NE(r.err.find("(seq 2) changed"), std::string::npos) << r.err;
+    const auto ws_tampered = ws.call("audit.verify");
+    EXPECT_EQ(ws_tampered["error"]["code"], "conflict") << ws_tampered.dump();
     // A non-admin is refused.
     const auto reader = created_key(pbd, admin, {{"owner", "r"}, {"permissions", {"keys:read"}}});
     EXPECT_EQ(status_of(c->Get("/v1/audit/verify", bearer(reader["key"].get<std::string>()))), 403);

@@ -45,7 +45,7 @@ ORDER = [
     "secrets.metadata", "secrets.configure", "secrets.delete", "secrets.undelete",
     "secrets.destroy",
     "actions.list", "actions.show", "actions.run", "actions.lint",
-    "audit.list", "db.backup", "db.purge",
+    "audit.list", "audit.verify", "audit.hash", "audit.prune", "db.backup", "db.purge",
     "bouncers.add", "bouncers.list", "bouncers.remove",
     "keys.revoke", "keys.delete", "states.delete",
 ]
@@ -123,6 +123,7 @@ VARYING = {
     "retry_after_ms", "actor", "x", "y", "n", "e", "stdout", "size_bytes", "bytes",
     "next_cursor", "file", "checksum", "seq", "hash", "created_by", "updated_by", "expires",
     "previous_secret_valid_until", "fam", "api_key", "key_id", "config", "revoked",
+    "hmac", "checked",
 }
 RFC3339_IN_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 # Fields set by pbd in the background, so present or not depending on timing

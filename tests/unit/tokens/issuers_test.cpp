@@ -175,11 +175,15 @@ TEST_P(TrustedIssuers, LegacyImportedKeyIsDisabledUntilPinned) {
     test::TokenFixture f(GetParam());
     const Party old{.kid = "legacy-1"};
     // Back to schema 5, with a key imported the old way, then migrate again
-    // (later migrations run again too: they are written to allow that, up to
-    // 13, which adds columns: SQLite has no ADD COLUMN IF NOT EXISTS).
+    // (later migrations run again too: they are written to allow that; 13
+    // adds columns, which SQLite cannot add "if not exists": undone here).
     f.store->transaction([&](store::Connection& c) {
         c.exec("DROP TABLE token_issuers");
-        c.exec("DELETE FROM schema_migrations WHERE version >= 6 AND version < 13");
+        c.exec("DROP INDEX audit_log_seq");
+        c.exec("ALTER TABLE audit_log DROP COLUMN seq");
+        c.exec("ALTER TABLE audit_log DROP COLUMN hmac");
+        c.exec("DROP TABLE audit_chain");
+        c.exec("DELETE FROM schema_migrations WHERE version >= 6");
         c.exec(
             "INSERT INTO signing_keys (kid, alg, status, origin, public_jwk, created_at) VALUES "
             "($1, 'ES256', 'verify', 'imported', $2, 1)",

@@ -1,14 +1,19 @@
 #include "cli/events_command.hpp"
 
 #include <iostream>
+#include <pwd.h>
 #include <thread>
+#include <unistd.h>
 
 #include "cli/pbd_refusal.hpp"
 #include "cli/pbd_socket.hpp"
+#include "cli/remote.hpp"
 #include "common/core/error.hpp"
 #include "common/core/time_format.hpp"
 #include "common/events/tailer.hpp"
 #include "common/events/topics.hpp"
+#include "common/runtime/dispatcher.hpp"
+#include "common/runtime/op_table.hpp"
 #include "common/runtime/services.hpp"
 
 namespace pb::cli {
@@ -149,6 +154,53 @@ int tail_remote(const Config& config, const std::vector<std::string>& patterns,
     return out.finish();
 }
 
+constexpr auto k_audit_poll_interval = std::chrono::milliseconds(200);
+
+// The audit rows after `since` (default: the newest now, so only what comes),
+// oldest first, through audit.list's after_seq: on the database as the local
+// operator, or on pbd's route. Without `follow`, stops when caught up.
+int audit_tail(const Config& config, std::optional<std::int64_t> since, bool follow, Printer& out) {
+    const auto* op = runtime::op_table().find("audit.list");
+    const auto& server = config.get("cli.server");
+    std::unique_ptr<Services> services;
+    const passwd* pw = getpwuid(geteuid());
+    const ops::Caller caller{
+        "local:" + std::string(pw != nullptr ? pw->pw_name : std::to_string(geteuid())), {"admin"}};
+    const auto list = [&](json args) {
+        if (!server.empty()) {
+            return call_remote(server, config.get("cli.api_key"),
+                               config.get_duration_ms("cli.timeout"), *op, args);
+        }
+        if (!services) {
+            services = Services::open(config, SystemClock::instance(), {.pool_size = 1});
+        }
+        return runtime::dispatch(*services, *op, args, caller);
+    };
+    std::int64_t after = 0;
+    if (since) {
+        after = *since;
+    } else {
+        const auto newest = list(json{{"limit", 1}});
+        for (const auto& e : newest["entries"]) {
+            after = e["seq"].is_number_integer() ? e["seq"].get<std::int64_t>() : 0;
+        }
+    }
+    while (!out.done()) {
+        const auto page = list(json{{"after_seq", after}, {"limit", 1000}});
+        for (const auto& e : page["entries"]) {
+            out.print(e);
+            after = std::max(after, e["seq"].get<std::int64_t>());
+        }
+        if (out.done() || out.expired() || (!follow && page["entries"].size() < 1000)) {
+            break;
+        }
+        if (page["entries"].empty()) {
+            std::this_thread::sleep_for(k_audit_poll_interval);
+        }
+    }
+    return follow ? out.finish() : 0;
+}
+
 }  // namespace
 
 StreamCommands::StreamCommands(CLI::App& app) {
@@ -171,10 +223,21 @@ StreamCommands::StreamCommands(CLI::App& app) {
     m_watch->add_option("id", m_state_id, "The state's id")->required()->type_name("");
     add_stream_options(*m_watch, m_since, m_count, m_timeout);
     m_watch->footer("Through pbd, needs the permission \"states:read\".");
+
+    auto* audit = group(app, "audit", "The audit log");
+    m_audit_tail = audit->add_subcommand(
+        "tail",
+        "Print audit rows as JSON lines, oldest first (after --since SEQ, else only new "
+        "ones); -f keeps following");
+    m_audit_tail->add_flag("-f,--follow", m_follow, "Keep following (poll) for new rows");
+    add_stream_options(*m_audit_tail, m_since, m_count, m_timeout);
+    m_audit_tail->footer(
+        "Through pbd, needs the permission \"admin\". For a log shipper, "
+        "audit.file appends the same lines to a file.");
 }
 
 bool StreamCommands::selected() const {
-    return m_tail->parsed() || m_watch->parsed();
+    return m_tail->parsed() || m_watch->parsed() || m_audit_tail->parsed();
 }
 
 int StreamCommands::run(const Config& config) {
@@ -203,6 +266,9 @@ int StreamCommands::run(const Config& config) {
         deadline = Clock::now() + std::chrono::milliseconds(*ms);
     }
     Printer out(m_count, deadline);
+    if (m_audit_tail->parsed()) {
+        return audit_tail(config, m_since, m_follow, out);
+    }
     if (!config.get("cli.server").empty()) {
         return tail_remote(config, patterns, m_since, out);
     }

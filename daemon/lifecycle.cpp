@@ -88,6 +88,10 @@ void check_daemon_config(const Config& config) {
                         {{"key", key}});
         }
     }
+    if (config.get_duration_ms("audit.retention") < 0) {
+        throw Error(ErrorCode::invalid_argument, "audit.retention: must be 0 (keep) or longer",
+                    {{"key", "audit.retention"}});
+    }
     // Redis settings and every reloadable one (limits, bans, proxies, tokens,
     // actions, log) fail --check-config too, not only the start; a reload
     // reads them with this same function.
@@ -395,6 +399,7 @@ int Lifecycle::run(int argc, char** argv) {
             .max_queue = static_cast<std::uint64_t>(config.get_int("ws.max_queue")),
             .idle_timeout = std::chrono::milliseconds(config.get_duration_ms("ws.idle_timeout")),
             .retention = std::chrono::milliseconds(config.get_duration_ms("events.retention")),
+            .audit_retention = std::chrono::milliseconds(config.get_duration_ms("audit.retention")),
             .poll_interval = std::chrono::milliseconds(10),
             .op_threads = std::max(2, threads),
         };

@@ -8,6 +8,7 @@
 #include "common/actions/template.hpp"
 #include "common/core/error.hpp"
 #include "common/core/log.hpp"
+#include "common/events/audit_log.hpp"
 #include "common/events/outbox.hpp"
 #include "common/ops/schema.hpp"
 
@@ -29,11 +30,10 @@ void record(ops::ServiceRegistry& s, const Action& action, const ops::Caller& ca
                             action.name, outcome);
     try {
         s.service<store::Store>().transaction([&](store::Connection& c) {
-            c.exec(
-                "INSERT INTO audit_log (at, actor, op, target, outcome, args) VALUES ($1, $2, "
-                "$3, $4, $5, $6)",
-                {s.clock().now(), caller.actor, std::string("actions.run"), action.name,
-                 std::string(outcome), args.dump(-1, ' ', false, json::error_handler_t::replace)});
+            s.service<events::AuditLog>().append(
+                c,
+                events::AuditRecord{caller.actor, "actions.run", action.name, std::string(outcome),
+                                    args.dump(-1, ' ', false, json::error_handler_t::replace)});
             if (ran != nullptr) {
                 json data{{"action", action.name}, {"actor", caller.actor}, {"args", args}};
                 for (const char* k : {"status", "exit_code", "duration_ms", "truncated", "error"}) {

@@ -227,6 +227,17 @@ constexpr std::array k_keys{
     ConfigKey{"events.retention", duration, "7d", "PB_EVENTS_RETENTION", daemon, Sensitivity::plain,
               "pbd deletes outbox events older than this (the newest is always kept); resuming "
               "a subscription from before it is refused as a gap."},
+    ConfigKey{"audit.retention", duration, "0s", "PB_AUDIT_RETENTION", daemon, Sensitivity::plain,
+              "pbd deletes audit rows older than this (0s: never; the newest is always kept), "
+              "after checking them, and records the last deleted row so `audit verify` still "
+              "checks the chain from there."},
+    ConfigKey{"audit.file", string, "", "PB_AUDIT_FILE", both, Sensitivity::plain,
+              "Append every audit row, once committed, as one JSON line to this file (created "
+              "0600) for log shippers; empty: none."},
+    ConfigKey{"audit.fail_closed", boolean, "false", "PB_AUDIT_FAIL_CLOSED", both,
+              Sensitivity::plain,
+              "A read of secrets (secrets.get, config.show) fails when its audit row cannot "
+              "be written (a change always fails: its row is in its transaction)."},
     ConfigKey{"ws.auth_timeout", duration, "10s", "PB_WS_AUTH_TIMEOUT", daemon, Sensitivity::plain,
               "A WebSocket that has not authenticated within this long is closed (1008)."},
     ConfigKey{"ws.max_message", integer, "1048576", "PB_WS_MAX_MESSAGE", daemon, Sensitivity::plain,

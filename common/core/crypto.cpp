@@ -4,6 +4,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "common/core/error.hpp"
@@ -51,6 +52,19 @@ Sha256Digest sha256(std::string_view data) {
         EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
         EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1) {
         throw Error(ErrorCode::internal, "SHA-256 failed");
+    }
+    return out;
+}
+
+Sha256Digest hmac_sha256(std::string_view key, std::string_view data) {
+    Sha256Digest out{};
+    unsigned int len = 0;
+    // One-shot HMAC(): a context per call, cheap beside the row write it signs.
+    if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+             reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(),
+             &len) == nullptr ||
+        len != out.size()) {
+        throw Error(ErrorCode::internal, "HMAC-SHA256 failed");
     }
     return out;
 }

@@ -13,6 +13,9 @@ using Sha256Digest = std::array<unsigned char, 32>;
 // the digest context reused per thread.
 Sha256Digest sha256(std::string_view data);
 
+// HMAC-SHA256 of `data` under `key` (RFC 2104). Thread-safe.
+Sha256Digest hmac_sha256(std::string_view key, std::string_view data);
+
 // Lowercase hex of bytes.
 std::string to_hex(const unsigned char* data, std::size_t size);
 inline std::string to_hex(const Sha256Digest& d) {

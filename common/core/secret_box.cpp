@@ -114,6 +114,11 @@ std::unique_ptr<SecretBox> SecretBox::open(const std::string& key_file, FileMode
     return std::make_unique<SecretBox>(std::move(*key));
 }
 
+std::string SecretBox::derive_key(std::string_view purpose) const {
+    const auto d = crypto::hmac_sha256(m_key, "pb/" + std::string(purpose));
+    return {reinterpret_cast<const char*>(d.data()), d.size()};
+}
+
 std::string SecretBox::seal(std::string_view plaintext, std::string_view context) const {
     std::string out(k_nonce_size + plaintext.size() + k_tag_size, '\0');
     auto* buf = reinterpret_cast<unsigned char*>(out.data());

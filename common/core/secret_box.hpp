@@ -27,6 +27,11 @@ class SecretBox {
     // Throws Error(internal) when the text was not sealed by this key for this context.
     std::string open_sealed(std::string_view sealed, std::string_view context) const;
 
+    // A 32-byte key for one purpose ("audit.chain"), derived from the master
+    // key (HMAC-SHA256(master, "pb/" + purpose)): the master key itself never
+    // signs, and keys of different purposes are independent.
+    std::string derive_key(std::string_view purpose) const;
+
   private:
     std::string m_key;
 };

@@ -158,6 +158,10 @@ struct Op {
     std::string list_field;
     // Which argument names the object acted on, for the audit log.
     std::string audit_target;
+    // A read that is audited (it hands out secrets): true for these args.
+    // Its row is written after the read; audit.fail_closed makes the read fail
+    // when the row cannot be written. Empty: only a mutating op is audited.
+    std::function<bool(const nlohmann::json& args)> audit_read;
     // The CLI group when it is not the op's group (secrets.get is `pbctl vault get`).
     std::string cli_group;
     // Object fields whose values the CLI's table output hides unless the op's

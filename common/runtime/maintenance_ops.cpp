@@ -7,14 +7,11 @@
 #include <sqlite3.h>
 
 #include "common/core/error.hpp"
-#include "common/core/json_parse.hpp"
 #include "common/core/private_file.hpp"
-#include "common/core/time_format.hpp"
 #include "common/limits/ban_service.hpp"
 #include "common/limits/store_limiter.hpp"
 #include "common/ops/paging.hpp"
 #include "common/ops/schema.hpp"
-#include "common/runtime/op_table.hpp"
 #include "common/runtime/services.hpp"
 
 namespace pb::runtime {
@@ -123,63 +120,6 @@ json purge(Services& s) {
                 {"limit_counters", counters}};
 }
 
-// Recorded args hold times as the canonical Unix ms; shown as every time is.
-json shown_args(const std::string& op_name, json args) {
-    const auto* op = op_table().find(op_name);
-    if (op == nullptr || !args.is_object()) {
-        return args;
-    }
-    for (const auto& p : op->params) {
-        const auto it = args.find(p.name);
-        if (p.type == ParamType::time && it != args.end() && it->is_number_integer()) {
-            *it = format_rfc3339(it->get<UnixMillis>());
-        }
-    }
-    return args;
-}
-
-json audit_list(Services& s, const json& a) {
-    std::string sql =
-        "SELECT id, at, actor, op, target, outcome, args FROM audit_log WHERE at >= $1";
-    store::Params params{s.clock().now() - a["since"].get<std::int64_t>()};
-    for (const char* field : {"actor", "op"}) {
-        if (a.contains(field)) {
-            params.emplace_back(a[field].get<std::string>());
-            sql += std::string(" AND ") + field + " = $" + std::to_string(params.size());
-        }
-    }
-    if (const auto after = decode_cursor(a, "audit", {CursorPart::integer})) {
-        params.emplace_back((*after)[0].get<std::int64_t>());
-        sql += " AND id > $" + std::to_string(params.size());
-    }
-    const auto limit = page_limit(a);
-    params.emplace_back(limit + 1);
-    sql += " ORDER BY id LIMIT $" + std::to_string(params.size());
-    json rows = json::array();
-    s.store().transaction(
-        [&](store::Connection& c) {
-            for (const auto& r : c.query(sql, params)) {
-                auto args = parse_json_or_discarded(r.get_text(6), {k_max_stored_json_depth});
-                rows.push_back(
-                    {{"id", r.get_int(0)},
-                     {"at", format_rfc3339(r.get_int(1))},
-                     {"actor", r.get_text(2)},
-                     {"op", r.get_text(3)},
-                     {"target", r.get_text(4)},
-                     {"outcome", r.get_text(5)},
-                     {"args", args.is_discarded() ? json(nullptr)
-                                                  : shown_args(r.get_text(3), std::move(args))}});
-            }
-        },
-        store::TxMode::read);
-    std::optional<std::string> next;
-    if (static_cast<std::int64_t>(rows.size()) > limit) {
-        rows.erase(rows.end() - 1);
-        next = encode_cursor("audit", json::array({rows.back()["id"]}));
-    }
-    return json{{"entries", rows}, {"next_cursor", cursor_json(next)}};
-}
-
 }  // namespace
 
 void register_maintenance_ops(OpTable& t) {
@@ -230,50 +170,6 @@ void register_maintenance_ops(OpTable& t) {
                        {"token_revocations", 12},
                        {"refresh_tokens", 40},
                        {"limit_counters", 7}}}},
-    });
-    t.add(Op{
-        .name = "audit.list",
-        .summary = "The audit log: who ran which mutating op or action, on what, with what outcome",
-        .params =
-            {
-                Param{.name = "since",
-                      .type = ParamType::duration,
-                      .help = "How far back, e.g. 7d",
-                      .fallback = "1d"},
-                Param{.name = "actor", .help = "Only this actor, e.g. key:abc123"},
-                Param{.name = "op", .help = "Only this op, e.g. keys.create"},
-                limit_param("entries"),
-                cursor_param(),
-            },
-        .permission = "admin",
-        .route = {"GET", "/v1/audit"},
-        .handler = [](Context& ctx,
-                      const json& a) { return audit_list(ctx.service<Services>(), a); },
-        .quiet_field = "id",
-        .columns = {"at", "actor", "op", "target", "outcome"},
-        .list_field = "entries",
-        .response = ops::schema::object(
-            {{"entries",
-              ops::schema::array(ops::schema::named(
-                  "AuditEntry",
-                  ops::schema::object({{"id", ops::schema::integer()},
-                                       {"at", ops::schema::time()},
-                                       {"actor", ops::schema::string()},
-                                       {"op", ops::schema::string()},
-                                       {"target", ops::schema::string()},
-                                       {"outcome", ops::schema::string()},
-                                       {"args", ops::schema::nullable(ops::schema::free_object(
-                                                    "Secrets redacted"))}})))}}),
-        .examples = {{"Who created keys this week",
-                      {{"since", "7d"}, {"op", "keys.create"}},
-                      {{"entries",
-                        {{{"id", 41},
-                          {"at", "2026-01-02T03:04:05.678Z"},
-                          {"actor", "local:ops"},
-                          {"op", "keys.create"},
-                          {"target", "ci"},
-                          {"outcome", "ok"},
-                          {"args", {{"owner", "ci"}, {"permissions", {"deploy:write"}}}}}}}}}},
     });
 }
 

@@ -4,9 +4,9 @@
 
 namespace pb::runtime {
 
-// db.backup (SQLite's online backup API), db.purge (expired bans, token
-// revocations and refresh tokens) and audit.list: the housekeeping the shipped
-// actions run.
+// db.backup (SQLite's online backup API) and db.purge (expired bans, token
+// revocations and refresh tokens): the housekeeping the shipped actions run
+// (the audit log's ops are audit_ops.hpp's).
 void register_maintenance_ops(ops::OpTable& table);
 
 }  // namespace pb::runtime

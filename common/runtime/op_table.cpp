@@ -3,6 +3,7 @@
 #include "common/actions/ops.hpp"
 #include "common/keys/ops.hpp"
 #include "common/limits/ops.hpp"
+#include "common/runtime/audit_ops.hpp"
 #include "common/runtime/bouncer_ops.hpp"
 #include "common/runtime/dispatcher.hpp"
 #include "common/runtime/event_ops.hpp"
@@ -24,6 +25,7 @@ const ops::OpTable& op_table() {
         limits::register_limits_ops(t);
         states::register_states_ops(t);
         register_maintenance_ops(t);
+        register_audit_ops(t);
         register_event_ops(t);
         register_bouncer_ops(t);
         actions::register_actions_ops(t, actions_host());

@@ -50,6 +50,10 @@ Services::Services(Config opened, const Clock& clock, std::unique_ptr<store::Sto
         keys::make_redis_key_cache(m_redis.get(), m_store->dialect(), cfg, m_clock,
                                    [this]() -> const SecretBox& { return secret_box(); }));
     m_states = std::make_unique<states::StateService>(*m_store, m_clock);
+    m_audit = std::make_unique<events::AuditLog>(
+        *m_store, m_clock, [this]() -> const SecretBox& { return secret_box(); },
+        events::AuditOptions{.fail_closed = cfg.get_bool("audit.fail_closed"),
+                             .file = cfg.get("audit.file")});
 
     std::optional<tokens::JoseKey> config_hmac;
     if (const auto& secret = cfg.get("tokens.hmac_secret"); !secret.empty()) {
@@ -195,6 +199,9 @@ void* Services::find(std::type_index type) {
     }
     if (type == typeid(keys::Verifier)) {
         return &key_verifier();
+    }
+    if (type == typeid(events::AuditLog)) {
+        return m_audit.get();
     }
     if (type == typeid(Services)) {
         return this;

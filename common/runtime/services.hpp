@@ -9,6 +9,7 @@
 #include "common/core/private_file.hpp"
 #include "common/core/secret_box.hpp"
 #include "common/core/swappable.hpp"
+#include "common/events/audit_log.hpp"
 #include "common/events/follower.hpp"
 #include "common/keys/service.hpp"
 #include "common/ops/service_registry.hpp"
@@ -55,7 +56,8 @@ FileModeCheck file_mode_check(const Config& config);
 // lifecycle; thread-safe. A handler asks it for one service by type
 // (ops::ServiceRegistry): store::Store, keys::KeyService, tokens::TokenService,
 // limits::BanService, limits::LimitService, states::StateService,
-// actions::Catalog, secrets::Backend, and (runtime's own ops) Services.
+// actions::Catalog, secrets::Backend, events::AuditLog, and (runtime's own
+// ops) Services.
 class Services final : public ops::ServiceRegistry {
   public:
     // Migrate::no for a look that must change nothing (pbd --check-config).
@@ -116,6 +118,8 @@ class Services final : public ops::ServiceRegistry {
     admission::Pipeline& admission();
     // keys.verify's judge: the pipeline at its verify door.
     keys::Verifier& key_verifier();
+    // The audit chain (events/audit_log.hpp); its key opens with the master key on first use.
+    events::AuditLog& audit() { return *m_audit; }
     // Named states (cheap to build: no cache, no follower).
     states::StateService& states() { return *m_states; }
     // The actions of actions.paths, loaded on first use (files with problems
@@ -157,6 +161,7 @@ class Services final : public ops::ServiceRegistry {
     std::once_flag m_admission_once;
     std::unique_ptr<admission::Pipeline> m_admission;
     std::unique_ptr<states::StateService> m_states;
+    std::unique_ptr<events::AuditLog> m_audit;
     std::once_flag m_actions_once;
     std::unique_ptr<actions::Catalog> m_actions;
     std::once_flag m_secrets_once;

@@ -213,6 +213,8 @@ void register_system_ops(OpTable& t) {
             },
         .columns = {"key", "value", "source", "env"},
         .list_field = "settings",
+        // It names where every sensitive setting comes from: audited.
+        .audit_read = [](const json&) { return true; },
         .response = ops::schema::object({{"settings", ops::schema::array(setting_schema())}}),
         .examples = {{"Every setting", json::object(), {{"settings", {example_setting()}}}}},
     });
@@ -234,6 +236,12 @@ void register_system_ops(OpTable& t) {
                 return ctx.service<Services>().config().explain(key);
             },
         .quiet_field = "value",
+        .audit_target = "key",
+        .audit_read =
+            [](const json& a) {
+                const auto* k = find_config_key(a.value("key", std::string()));
+                return k != nullptr && k->sensitivity == Sensitivity::secret;
+            },
         .response = setting_schema(),
         .errors = {ErrorCode::not_found},
         .examples = {{"One setting", {{"key", "server.listen"}}, example_setting()}},

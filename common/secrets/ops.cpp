@@ -288,6 +288,9 @@ void register_secrets_ops(OpTable& t) {
                 return out;
             },
         .quiet_field = "value",
+        .audit_target = "path",
+        // Who read which secret: a read that hands out values is audited.
+        .audit_read = [](const json&) { return true; },
         .cli_group = "vault",
         .masked_fields = {"data", "value"},
         .response = ops::schema::object(

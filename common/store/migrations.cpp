@@ -275,6 +275,26 @@ CREATE TABLE IF NOT EXISTS limit_overrides (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS limit_overrides_target ON limit_overrides (scope, value)
 )SQL"},
+    // The audit log becomes a chain (events/audit_log.hpp): each new row
+    // carries its place (seq) and an HMAC over its content and the previous
+    // row's HMAC; audit_chain holds the head (last seq and HMAC, taken under a
+    // row lock by every writer) and what retention pruned. Rows written before
+    // this step keep seq NULL: `audit verify` counts them as unchained.
+    Migration{13, "tamper-evident audit chain", R"SQL(
+ALTER TABLE audit_log ADD COLUMN seq BIGINT;
+ALTER TABLE audit_log ADD COLUMN hmac TEXT;
+CREATE UNIQUE INDEX audit_log_seq ON audit_log (seq);
+CREATE TABLE audit_chain (
+    id          BIGINT PRIMARY KEY,
+    last_seq    BIGINT NOT NULL,
+    last_hmac   TEXT NOT NULL,
+    pruned_seq  BIGINT NOT NULL,
+    pruned_hmac TEXT NOT NULL,
+    pruned_at   BIGINT,
+    head_hmac   TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO audit_chain (id, last_seq, last_hmac, pruned_seq, pruned_hmac) VALUES (1, 0, '', 0, '')
+)SQL"},
 };
 
 constexpr std::string_view k_create_migrations_table =

@@ -60,6 +60,70 @@ std::optional<std::string> Row::get_opt_text(std::size_t i) const {
     return get_text(i);
 }
 
+namespace {
+
+struct OpenTransaction {
+    const Store* store;
+    Connection* connection;
+    TxMode mode;
+    int savepoints;
+};
+// This thread's open transactions, innermost last (one per store, as a rule).
+thread_local std::vector<OpenTransaction> t_open;
+
+}  // namespace
+
+Connection* Store::joined(TxMode mode) const {
+    for (auto it = t_open.rbegin(); it != t_open.rend(); ++it) {
+        if (it->store == this) {
+            if (it->mode == TxMode::read && mode != TxMode::read) {
+                return nullptr;  // a write inside a read: its own transaction, as before
+            }
+            // SQLite's writer is serialised whatever the mode; PostgreSQL's
+            // READ COMMITTED cannot give a check-then-write what it asks for.
+            if (mode == TxMode::serializable && it->mode != TxMode::serializable &&
+                dialect() == Dialect::postgresql) {
+                throw RestartSerializable{};
+            }
+            return it->connection;
+        }
+    }
+    return nullptr;
+}
+
+Store::OpenMark::OpenMark(const Store* store, Connection* c, TxMode mode) {
+    t_open.push_back({store, c, mode, 0});
+}
+
+Store::OpenMark::~OpenMark() {
+    t_open.pop_back();
+}
+
+std::string Store::savepoint(Connection& c) {
+    int depth = 0;
+    for (auto& t : t_open) {
+        if (t.connection == &c) {
+            depth = ++t.savepoints;
+        }
+    }
+    const auto name = "pb_nested_" + std::to_string(depth);
+    c.exec("SAVEPOINT " + name);
+    return name;
+}
+
+void Store::release(Connection& c, const std::string& name) {
+    c.exec("RELEASE SAVEPOINT " + name);
+}
+
+void Store::roll_back_to(Connection& c, const std::string& name) noexcept {
+    try {
+        c.exec("ROLLBACK TO SAVEPOINT " + name);
+        c.exec("RELEASE SAVEPOINT " + name);
+    } catch (...) {
+        // A broken connection: the outer transaction fails and rolls back anyway.
+    }
+}
+
 bool Store::changed_elsewhere() {
     const auto token = change_token();
     return m_seen_token.exchange(token) != token;

@@ -95,28 +95,26 @@ class Store {
     // returns, rolls back when it throws (and rethrows). Returns what fn returns.
     // Callbacks given to Connection::after_commit run after the commit, on
     // the calling thread.
+    //
+    // Called on a thread already inside a transaction of this store, `fn`
+    // joins it (nested): it runs on the same connection inside a SAVEPOINT
+    // (undone alone when fn throws), and commits with the outer transaction,
+    // its after_commit callbacks too. This is how dispatch() makes an op's
+    // changes and its audit row one transaction: the services' own
+    // transactions join the one dispatch opened. The outer transaction's mode
+    // rules; on PostgreSQL a nested `serializable` inside a `write` restarts
+    // the outermost transaction as serializable (fn must be re-runnable, as
+    // for any serialization retry).
     template <class F>
     auto transaction(F&& fn, TxMode mode = TxMode::write) {
         using R = std::invoke_result_t<F&, Connection&>;
-        std::vector<std::function<void()>> after_commit;
-        const auto attempt = [&](Connection& c) {
-            after_commit.clear();  // a retried transaction starts over
-            c.m_after_commit = &after_commit;
-            c.m_publisher = m_publisher;
-            if constexpr (std::is_void_v<R>) {
-                fn(c);
-            } else {
-                return fn(c);
-            }
-        };
-        if constexpr (std::is_void_v<R>) {
-            run_transaction([&](Connection& c) { attempt(c); }, mode);
-            run_all(after_commit);
-        } else {
-            std::optional<R> out;
-            run_transaction([&](Connection& c) { out.emplace(attempt(c)); }, mode);
-            run_all(after_commit);
-            return std::move(*out);
+        if (Connection* open = joined(mode)) {
+            return nested<R>(*open, fn, mode);
+        }
+        try {
+            return outermost<R>(fn, mode);
+        } catch (const RestartSerializable&) {
+            return outermost<R>(fn, TxMode::serializable);
         }
     }
 
@@ -143,6 +141,72 @@ class Store {
     virtual void run_transaction(const std::function<void(Connection&)>& fn, TxMode mode) = 0;
 
   private:
+    // Thrown (not a std::exception: no handler's catch may take it) by a nested
+    // serializable transaction inside a PostgreSQL write transaction.
+    struct RestartSerializable {};
+
+    // The connection of this thread's open transaction on this store, or
+    // nullptr. Throws RestartSerializable (see transaction()).
+    Connection* joined(TxMode mode) const;
+    // Marks `c` as this thread's open transaction on this store while alive.
+    class OpenMark {
+      public:
+        OpenMark(const Store* store, Connection* c, TxMode mode);
+        ~OpenMark();
+        OpenMark(const OpenMark&) = delete;
+        OpenMark& operator=(const OpenMark&) = delete;
+    };
+    // SAVEPOINT, RELEASE, ROLLBACK TO: a nested transaction's bounds.
+    static std::string savepoint(Connection& c);
+    static void release(Connection& c, const std::string& name);
+    static void roll_back_to(Connection& c, const std::string& name) noexcept;
+
+    template <class R, class F>
+    R nested(Connection& c, F& fn, TxMode mode) {
+        if (mode == TxMode::read) {
+            return fn(c);  // writes nothing: nothing to undo alone
+        }
+        const auto name = savepoint(c);
+        try {
+            if constexpr (std::is_void_v<R>) {
+                fn(c);
+                release(c, name);
+            } else {
+                R out = fn(c);
+                release(c, name);
+                return out;
+            }
+        } catch (...) {
+            roll_back_to(c, name);
+            throw;
+        }
+    }
+
+    template <class R, class F>
+    R outermost(F& fn, TxMode mode) {
+        std::vector<std::function<void()>> after_commit;
+        const auto attempt = [&](Connection& c) {
+            after_commit.clear();  // a retried transaction starts over
+            c.m_after_commit = &after_commit;
+            c.m_publisher = m_publisher;
+            OpenMark mark(this, &c, mode);
+            if constexpr (std::is_void_v<R>) {
+                fn(c);
+            } else {
+                return fn(c);
+            }
+        };
+        if constexpr (std::is_void_v<R>) {
+            run_transaction([&](Connection& c) { attempt(c); }, mode);
+            run_all(after_commit);
+        } else {
+            std::optional<R> out;
+            run_transaction([&](Connection& c) { out.emplace(attempt(c)); }, mode);
+            run_all(after_commit);
+            return std::move(*out);
+        }
+    }
+
     static void run_all(std::vector<std::function<void()>>& callbacks) {
         for (auto& f : callbacks) {
             f();

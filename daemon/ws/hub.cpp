@@ -15,6 +15,7 @@ WsHub::WsHub(Services& services, WsOptions options)
       m_fanout(services.store(), m_options.max_queue),
       m_watch([&services](const events::Event& e) { services.follower().offer(e); }),
       m_pruner(services.store(), services.clock(), m_options.retention),
+      m_audit_pruner(services.audit(), services.clock(), m_options.audit_retention),
       m_tail(services.store(), m_options.poll_interval) {}
 
 WsHub::~WsHub() {
@@ -67,6 +68,7 @@ void WsHub::on_batch(const std::vector<events::Event>& batch) {
 void WsHub::on_tick() {
     m_rooms.heartbeat();
     m_pruner.tick();
+    m_audit_pruner.tick();
 }
 
 std::uint64_t WsHub::attach(std::weak_ptr<WsSink> sink) {
@@ -122,6 +124,8 @@ void WsHub::render_metrics(std::string& out) const {
     line("pb_events_last_seq", "gauge", "The last outbox seq fanned out.", m_fanout.position());
     line("pb_events_pruned_total", "counter", "Outbox events deleted by events.retention.",
          m_pruner.pruned());
+    line("pb_audit_pruned_total", "counter", "Audit rows deleted by audit.retention.",
+         m_audit_pruner.pruned());
 }
 
 }  // namespace pb::daemon

@@ -12,6 +12,7 @@
 
 #include "common/events/outbox.hpp"
 #include "common/runtime/services.hpp"
+#include "daemon/ws/audit_pruner.hpp"
 #include "daemon/ws/credential_watch.hpp"
 #include "daemon/ws/fanout.hpp"
 #include "daemon/ws/op_pool.hpp"
@@ -27,13 +28,15 @@ class EventBus;
 
 namespace pb::daemon {
 
-// pbd's WebSocket settings (ws.*, events.retention).
+// pbd's WebSocket settings (ws.*, events.retention; audit.retention, pruned
+// on the same thread).
 struct WsOptions {
     std::chrono::milliseconds auth_timeout{10'000};
     std::uint64_t max_message = 1 << 20;
     std::uint64_t max_queue = 4 << 20;
     std::chrono::milliseconds idle_timeout{60'000};
     std::chrono::milliseconds retention{7LL * 86'400'000};
+    std::chrono::milliseconds audit_retention{0};  // 0: keep every audit row
     // How often the outbox is checked for commits by any process (a change
     // token read: nanoseconds, no syscall, when nothing was committed).
     std::chrono::milliseconds poll_interval{10};
@@ -116,6 +119,7 @@ class WsHub {
     ws::Rooms m_rooms;
     ws::CredentialWatch m_watch;
     ws::OutboxPruner m_pruner;
+    ws::AuditPruner m_audit_pruner;
     ws::OutboxTail m_tail;  // last: stopped first, its callbacks reach the parts above
 
     std::mutex m_mutex;  // the sessions attached

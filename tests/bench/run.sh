@@ -79,6 +79,9 @@ echo "== 1e. actions: argument checks and argv rendering; a whole /bin/true run 
 echo "== 1f. secrets: local get in-process; Vault backend vs a bare GET of the KV v2 test server"
 "$bin/pb_bench_secrets" --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
     --benchmark_report_aggregates_only=true --benchmark_format=console
+echo "== 1g. audit: keys.create with its chained row (one transaction) vs the unchained row after vs none"
+"$bin/pb_bench_audit" --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
+    --benchmark_report_aggregates_only=true --benchmark_format=console
 
 echo "== 2. pbctl keys verify as a whole process"
 export PB_DB="$work/cli.db"

@@ -48,7 +48,7 @@ ORDER = [
     "secrets.metadata", "secrets.configure", "secrets.delete", "secrets.undelete",
     "secrets.destroy",
     "actions.list", "actions.show", "actions.run", "actions.lint",
-    "audit.list", "db.backup", "db.purge",
+    "audit.list", "audit.verify", "audit.hash", "audit.prune", "db.backup", "db.purge",
     "bouncers.add", "bouncers.list", "bouncers.remove",
     "keys.revoke", "keys.delete", "identities.delete", "states.delete",
 ]
@@ -128,6 +128,7 @@ VARYING = {
     "pages",
     "previous_secret_valid_until", "fam", "api_key", "key_id", "config", "revoked",
     "last_refill_at",
+    "hmac", "checked",
 }
 RFC3339_IN_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 # Fields set by pbd in the background, so present or not depending on timing

@@ -3,7 +3,7 @@
 __pbctl_data() {
     case "$1" in
         "")
-            commands="health version db config keys tokens bans limits states audit events bouncers actions vault completion openapi asyncapi"
+            commands="health version db config reload keys identities tokens bans limits states audit events bouncers actions vault completion openapi asyncapi"
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
@@ -38,14 +38,34 @@ __pbctl_data() {
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "audit")
-            commands="list"
+            commands="list verify hash prune tail"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "audit hash")
+            commands=""
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "audit list")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --since --actor --op --limit --cursor --all"
-            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --since --actor --op --limit --cursor "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --since --until --actor --op --target --value-hash --after-seq --limit --cursor --all"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --since --until --actor --op --target --value-hash --after-seq --limit --cursor "
+            files=" --config --db " ;;
+        "audit prune")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --older-than"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --older-than "
+            files=" --config --db " ;;
+        "audit tail")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --follow -f --since --count"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --since --count "
+            files=" --config --db " ;;
+        "audit verify")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "bans")
             commands="add list check remove import export stream"
@@ -128,7 +148,7 @@ __pbctl_data() {
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "db")
-            commands="migrate status backup purge"
+            commands="migrate status backup purge restore"
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
@@ -145,6 +165,11 @@ __pbctl_data() {
         "db purge")
             commands=""
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "db restore")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --force"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "db status")
@@ -172,21 +197,66 @@ __pbctl_data() {
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
+        "identities")
+            commands="create list show update delete"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "identities create")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --metadata --meta --limits --limit --remaining --refill"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --metadata --meta --limits --limit --remaining --refill "
+            files=" --config --db --metadata " ;;
+        "identities delete")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --force"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "identities list")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --limit --cursor --all"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --limit --cursor "
+            files=" --config --db " ;;
+        "identities show")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "identities update")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --metadata --meta --limits --limit --remaining --unlimited --refill"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --metadata --meta --limits --limit --remaining --refill "
+            files=" --config --db --metadata " ;;
         "keys")
-            commands="create verify list show update rotate revoke delete"
+            commands="create import verify list show update rotate disable enable revoke delete"
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
         "keys create")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --owner --name --perm --expires --remaining --metadata --rate-limit"
-            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --owner --name --perm --expires --remaining --metadata --rate-limit "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --owner --name --perm --expires --remaining --metadata --rate-limit --identity --limits --limit --refill"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --owner --name --perm --expires --remaining --metadata --rate-limit --identity --limits --limit --refill "
             files=" --config --db --metadata " ;;
         "keys delete")
             commands=""
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
+        "keys disable")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --reason"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --reason "
+            files=" --config --db " ;;
+        "keys enable")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "keys import")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --format --document --hash --owner --name --perm --expires --remaining --metadata --rate-limit"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --format --document --hash --owner --name --perm --expires --remaining --metadata --rate-limit "
+            files=" --config --db --document --metadata " ;;
         "keys list")
             commands=""
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --owner --status --limit --cursor --all"
@@ -209,16 +279,16 @@ __pbctl_data() {
             files=" --config --db " ;;
         "keys update")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --name --perm --expires --remaining --unlimited --metadata --rate-limit"
-            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --name --perm --expires --remaining --metadata --rate-limit "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --name --perm --expires --remaining --unlimited --metadata --rate-limit --limits --limit --refill"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --name --perm --expires --remaining --metadata --rate-limit --limits --limit --refill "
             files=" --config --db --metadata " ;;
         "keys verify")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
-            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --limits --cost"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --limits --cost "
             files=" --config --db " ;;
         "limits")
-            commands="check status reset"
+            commands="check status reset override"
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
             files=" --config --db " ;;
@@ -226,6 +296,26 @@ __pbctl_data() {
             commands=""
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --scope --cost"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --scope --cost "
+            files=" --config --db " ;;
+        "limits override")
+            commands="set list remove"
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "limits override list")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --limit --cursor --all"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --limit --cursor "
+            files=" --config --db " ;;
+        "limits override remove")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "limits override set")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --shadow --reason"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --reason "
             files=" --config --db " ;;
         "limits reset")
             commands=""
@@ -238,6 +328,11 @@ __pbctl_data() {
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --scope "
             files=" --config --db " ;;
         "openapi")
+            commands=""
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
+            files=" --config --db " ;;
+        "reload")
             commands=""
             flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version"
             valued=" --config --db --redis --server --api-key --timeout --output -o --log-level "
@@ -461,9 +556,21 @@ __pbctl_choices() {
         "audit|--log-level") choices="trace debug info warn error off" ;;
         "audit|--output") choices="table json csv" ;;
         "audit|-o") choices="table json csv" ;;
+        "audit hash|--log-level") choices="trace debug info warn error off" ;;
+        "audit hash|--output") choices="table json csv" ;;
+        "audit hash|-o") choices="table json csv" ;;
         "audit list|--log-level") choices="trace debug info warn error off" ;;
         "audit list|--output") choices="table json csv" ;;
         "audit list|-o") choices="table json csv" ;;
+        "audit prune|--log-level") choices="trace debug info warn error off" ;;
+        "audit prune|--output") choices="table json csv" ;;
+        "audit prune|-o") choices="table json csv" ;;
+        "audit tail|--log-level") choices="trace debug info warn error off" ;;
+        "audit tail|--output") choices="table json csv" ;;
+        "audit tail|-o") choices="table json csv" ;;
+        "audit verify|--log-level") choices="trace debug info warn error off" ;;
+        "audit verify|--output") choices="table json csv" ;;
+        "audit verify|-o") choices="table json csv" ;;
         "bans|--log-level") choices="trace debug info warn error off" ;;
         "bans|--output") choices="table json csv" ;;
         "bans|-o") choices="table json csv" ;;
@@ -526,6 +633,9 @@ __pbctl_choices() {
         "db purge|--log-level") choices="trace debug info warn error off" ;;
         "db purge|--output") choices="table json csv" ;;
         "db purge|-o") choices="table json csv" ;;
+        "db restore|--log-level") choices="trace debug info warn error off" ;;
+        "db restore|--output") choices="table json csv" ;;
+        "db restore|-o") choices="table json csv" ;;
         "db status|--log-level") choices="trace debug info warn error off" ;;
         "db status|--output") choices="table json csv" ;;
         "db status|-o") choices="table json csv" ;;
@@ -541,6 +651,24 @@ __pbctl_choices() {
         "health|--log-level") choices="trace debug info warn error off" ;;
         "health|--output") choices="table json csv" ;;
         "health|-o") choices="table json csv" ;;
+        "identities|--log-level") choices="trace debug info warn error off" ;;
+        "identities|--output") choices="table json csv" ;;
+        "identities|-o") choices="table json csv" ;;
+        "identities create|--log-level") choices="trace debug info warn error off" ;;
+        "identities create|--output") choices="table json csv" ;;
+        "identities create|-o") choices="table json csv" ;;
+        "identities delete|--log-level") choices="trace debug info warn error off" ;;
+        "identities delete|--output") choices="table json csv" ;;
+        "identities delete|-o") choices="table json csv" ;;
+        "identities list|--log-level") choices="trace debug info warn error off" ;;
+        "identities list|--output") choices="table json csv" ;;
+        "identities list|-o") choices="table json csv" ;;
+        "identities show|--log-level") choices="trace debug info warn error off" ;;
+        "identities show|--output") choices="table json csv" ;;
+        "identities show|-o") choices="table json csv" ;;
+        "identities update|--log-level") choices="trace debug info warn error off" ;;
+        "identities update|--output") choices="table json csv" ;;
+        "identities update|-o") choices="table json csv" ;;
         "keys|--log-level") choices="trace debug info warn error off" ;;
         "keys|--output") choices="table json csv" ;;
         "keys|-o") choices="table json csv" ;;
@@ -550,9 +678,19 @@ __pbctl_choices() {
         "keys delete|--log-level") choices="trace debug info warn error off" ;;
         "keys delete|--output") choices="table json csv" ;;
         "keys delete|-o") choices="table json csv" ;;
+        "keys disable|--log-level") choices="trace debug info warn error off" ;;
+        "keys disable|--output") choices="table json csv" ;;
+        "keys disable|-o") choices="table json csv" ;;
+        "keys enable|--log-level") choices="trace debug info warn error off" ;;
+        "keys enable|--output") choices="table json csv" ;;
+        "keys enable|-o") choices="table json csv" ;;
+        "keys import|--format") choices="auto csv json" ;;
+        "keys import|--log-level") choices="trace debug info warn error off" ;;
+        "keys import|--output") choices="table json csv" ;;
+        "keys import|-o") choices="table json csv" ;;
         "keys list|--log-level") choices="trace debug info warn error off" ;;
         "keys list|--output") choices="table json csv" ;;
-        "keys list|--status") choices="active revoked expired exhausted" ;;
+        "keys list|--status") choices="active revoked disabled expired exhausted" ;;
         "keys list|-o") choices="table json csv" ;;
         "keys revoke|--log-level") choices="trace debug info warn error off" ;;
         "keys revoke|--output") choices="table json csv" ;;
@@ -576,6 +714,18 @@ __pbctl_choices() {
         "limits check|--output") choices="table json csv" ;;
         "limits check|--scope") choices="ip user key" ;;
         "limits check|-o") choices="table json csv" ;;
+        "limits override|--log-level") choices="trace debug info warn error off" ;;
+        "limits override|--output") choices="table json csv" ;;
+        "limits override|-o") choices="table json csv" ;;
+        "limits override list|--log-level") choices="trace debug info warn error off" ;;
+        "limits override list|--output") choices="table json csv" ;;
+        "limits override list|-o") choices="table json csv" ;;
+        "limits override remove|--log-level") choices="trace debug info warn error off" ;;
+        "limits override remove|--output") choices="table json csv" ;;
+        "limits override remove|-o") choices="table json csv" ;;
+        "limits override set|--log-level") choices="trace debug info warn error off" ;;
+        "limits override set|--output") choices="table json csv" ;;
+        "limits override set|-o") choices="table json csv" ;;
         "limits reset|--log-level") choices="trace debug info warn error off" ;;
         "limits reset|--output") choices="table json csv" ;;
         "limits reset|--scope") choices="ip user key" ;;
@@ -587,6 +737,9 @@ __pbctl_choices() {
         "openapi|--log-level") choices="trace debug info warn error off" ;;
         "openapi|--output") choices="table json csv" ;;
         "openapi|-o") choices="table json csv" ;;
+        "reload|--log-level") choices="trace debug info warn error off" ;;
+        "reload|--output") choices="table json csv" ;;
+        "reload|-o") choices="table json csv" ;;
         "states|--log-level") choices="trace debug info warn error off" ;;
         "states|--output") choices="table json csv" ;;
         "states|-o") choices="table json csv" ;;
@@ -716,6 +869,9 @@ __pbctl_positional() {
         "actions run|0") choices="$(command pbctl __complete actions.list name 2>/dev/null)" ;;
         "actions show|0") choices="$(command pbctl __complete actions.list name 2>/dev/null)" ;;
         "completion|0") choices="bash zsh fish" ;;
+        "identities delete|0") choices="$(command pbctl __complete identities.list id 2>/dev/null)" ;;
+        "identities show|0") choices="$(command pbctl __complete identities.list id 2>/dev/null)" ;;
+        "identities update|0") choices="$(command pbctl __complete identities.list id 2>/dev/null)" ;;
         "states delete|0") choices="$(command pbctl __complete states.list id 2>/dev/null)" ;;
         "states get|0") choices="$(command pbctl __complete states.list id 2>/dev/null)" ;;
         "states history|0") choices="$(command pbctl __complete states.list id 2>/dev/null)" ;;

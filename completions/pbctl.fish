@@ -3,7 +3,7 @@
 function __pbctl_data --argument-names cmdpath
     switch "$cmdpath"
         case ''
-            set -g __pbctl_commands health version db config keys tokens bans limits states audit events bouncers actions vault completion openapi asyncapi
+            set -g __pbctl_commands health version db config reload keys identities tokens bans limits states audit events bouncers actions vault completion openapi asyncapi
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
@@ -38,14 +38,34 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'audit'
-            set -g __pbctl_commands list
+            set -g __pbctl_commands list verify hash prune tail
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'audit hash'
+            set -g __pbctl_commands 
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'audit list'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --since --actor --op --limit --cursor --all
-            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --since --actor --op --limit --cursor
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --since --until --actor --op --target --value-hash --after-seq --limit --cursor --all
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --since --until --actor --op --target --value-hash --after-seq --limit --cursor
+            set -g __pbctl_files --config --db
+        case 'audit prune'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --older-than
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --older-than
+            set -g __pbctl_files --config --db
+        case 'audit tail'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --follow -f --since --count
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --since --count
+            set -g __pbctl_files --config --db
+        case 'audit verify'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'bans'
             set -g __pbctl_commands add list check remove import export stream
@@ -128,7 +148,7 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'db'
-            set -g __pbctl_commands migrate status backup purge
+            set -g __pbctl_commands migrate status backup purge restore
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
@@ -145,6 +165,11 @@ function __pbctl_data --argument-names cmdpath
         case 'db purge'
             set -g __pbctl_commands 
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'db restore'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --force
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'db status'
@@ -172,21 +197,66 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
+        case 'identities'
+            set -g __pbctl_commands create list show update delete
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'identities create'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --metadata --meta --limits --limit --remaining --refill
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --metadata --meta --limits --limit --remaining --refill
+            set -g __pbctl_files --config --db --metadata
+        case 'identities delete'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --force
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'identities list'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --limit --cursor --all
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --limit --cursor
+            set -g __pbctl_files --config --db
+        case 'identities show'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'identities update'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --metadata --meta --limits --limit --remaining --unlimited --refill
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --metadata --meta --limits --limit --remaining --refill
+            set -g __pbctl_files --config --db --metadata
         case 'keys'
-            set -g __pbctl_commands create verify list show update rotate revoke delete
+            set -g __pbctl_commands create import verify list show update rotate disable enable revoke delete
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
         case 'keys create'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --owner --name --perm --expires --remaining --metadata --rate-limit
-            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --owner --name --perm --expires --remaining --metadata --rate-limit
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --owner --name --perm --expires --remaining --metadata --rate-limit --identity --limits --limit --refill
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --owner --name --perm --expires --remaining --metadata --rate-limit --identity --limits --limit --refill
             set -g __pbctl_files --config --db --metadata
         case 'keys delete'
             set -g __pbctl_commands 
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
+        case 'keys disable'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --reason
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --reason
+            set -g __pbctl_files --config --db
+        case 'keys enable'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'keys import'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --format --document --hash --owner --name --perm --expires --remaining --metadata --rate-limit
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --format --document --hash --owner --name --perm --expires --remaining --metadata --rate-limit
+            set -g __pbctl_files --config --db --document --metadata
         case 'keys list'
             set -g __pbctl_commands 
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --owner --status --limit --cursor --all
@@ -209,16 +279,16 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_files --config --db
         case 'keys update'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --name --perm --expires --remaining --unlimited --metadata --rate-limit
-            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --name --perm --expires --remaining --metadata --rate-limit
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --name --perm --expires --remaining --unlimited --metadata --rate-limit --limits --limit --refill
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --name --perm --expires --remaining --metadata --rate-limit --limits --limit --refill
             set -g __pbctl_files --config --db --metadata
         case 'keys verify'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
-            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --limits --cost
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --limits --cost
             set -g __pbctl_files --config --db
         case 'limits'
-            set -g __pbctl_commands check status reset
+            set -g __pbctl_commands check status reset override
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
             set -g __pbctl_files --config --db
@@ -226,6 +296,26 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_commands 
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --scope --cost
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --scope --cost
+            set -g __pbctl_files --config --db
+        case 'limits override'
+            set -g __pbctl_commands set list remove
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'limits override list'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --limit --cursor --all
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --limit --cursor
+            set -g __pbctl_files --config --db
+        case 'limits override remove'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'limits override set'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --shadow --reason
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --reason
             set -g __pbctl_files --config --db
         case 'limits reset'
             set -g __pbctl_commands 
@@ -238,6 +328,11 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --scope
             set -g __pbctl_files --config --db
         case 'openapi'
+            set -g __pbctl_commands 
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
+            set -g __pbctl_files --config --db
+        case 'reload'
             set -g __pbctl_commands 
             set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version
             set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level
@@ -489,11 +584,35 @@ function __pbctl_choices --argument-names cmdpath flag
             printf '%s\n' table json csv
         case 'audit|-o'
             printf '%s\n' table json csv
+        case 'audit hash|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'audit hash|--output'
+            printf '%s\n' table json csv
+        case 'audit hash|-o'
+            printf '%s\n' table json csv
         case 'audit list|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'audit list|--output'
             printf '%s\n' table json csv
         case 'audit list|-o'
+            printf '%s\n' table json csv
+        case 'audit prune|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'audit prune|--output'
+            printf '%s\n' table json csv
+        case 'audit prune|-o'
+            printf '%s\n' table json csv
+        case 'audit tail|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'audit tail|--output'
+            printf '%s\n' table json csv
+        case 'audit tail|-o'
+            printf '%s\n' table json csv
+        case 'audit verify|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'audit verify|--output'
+            printf '%s\n' table json csv
+        case 'audit verify|-o'
             printf '%s\n' table json csv
         case 'bans|--log-level'
             printf '%s\n' trace debug info warn error off
@@ -619,6 +738,12 @@ function __pbctl_choices --argument-names cmdpath flag
             printf '%s\n' table json csv
         case 'db purge|-o'
             printf '%s\n' table json csv
+        case 'db restore|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'db restore|--output'
+            printf '%s\n' table json csv
+        case 'db restore|-o'
+            printf '%s\n' table json csv
         case 'db status|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'db status|--output'
@@ -649,6 +774,42 @@ function __pbctl_choices --argument-names cmdpath flag
             printf '%s\n' table json csv
         case 'health|-o'
             printf '%s\n' table json csv
+        case 'identities|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'identities|--output'
+            printf '%s\n' table json csv
+        case 'identities|-o'
+            printf '%s\n' table json csv
+        case 'identities create|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'identities create|--output'
+            printf '%s\n' table json csv
+        case 'identities create|-o'
+            printf '%s\n' table json csv
+        case 'identities delete|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'identities delete|--output'
+            printf '%s\n' table json csv
+        case 'identities delete|-o'
+            printf '%s\n' table json csv
+        case 'identities list|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'identities list|--output'
+            printf '%s\n' table json csv
+        case 'identities list|-o'
+            printf '%s\n' table json csv
+        case 'identities show|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'identities show|--output'
+            printf '%s\n' table json csv
+        case 'identities show|-o'
+            printf '%s\n' table json csv
+        case 'identities update|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'identities update|--output'
+            printf '%s\n' table json csv
+        case 'identities update|-o'
+            printf '%s\n' table json csv
         case 'keys|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'keys|--output'
@@ -667,12 +828,32 @@ function __pbctl_choices --argument-names cmdpath flag
             printf '%s\n' table json csv
         case 'keys delete|-o'
             printf '%s\n' table json csv
+        case 'keys disable|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'keys disable|--output'
+            printf '%s\n' table json csv
+        case 'keys disable|-o'
+            printf '%s\n' table json csv
+        case 'keys enable|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'keys enable|--output'
+            printf '%s\n' table json csv
+        case 'keys enable|-o'
+            printf '%s\n' table json csv
+        case 'keys import|--format'
+            printf '%s\n' auto csv json
+        case 'keys import|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'keys import|--output'
+            printf '%s\n' table json csv
+        case 'keys import|-o'
+            printf '%s\n' table json csv
         case 'keys list|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'keys list|--output'
             printf '%s\n' table json csv
         case 'keys list|--status'
-            printf '%s\n' active revoked expired exhausted
+            printf '%s\n' active revoked disabled expired exhausted
         case 'keys list|-o'
             printf '%s\n' table json csv
         case 'keys revoke|--log-level'
@@ -719,6 +900,30 @@ function __pbctl_choices --argument-names cmdpath flag
             printf '%s\n' ip user key
         case 'limits check|-o'
             printf '%s\n' table json csv
+        case 'limits override|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'limits override|--output'
+            printf '%s\n' table json csv
+        case 'limits override|-o'
+            printf '%s\n' table json csv
+        case 'limits override list|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'limits override list|--output'
+            printf '%s\n' table json csv
+        case 'limits override list|-o'
+            printf '%s\n' table json csv
+        case 'limits override remove|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'limits override remove|--output'
+            printf '%s\n' table json csv
+        case 'limits override remove|-o'
+            printf '%s\n' table json csv
+        case 'limits override set|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'limits override set|--output'
+            printf '%s\n' table json csv
+        case 'limits override set|-o'
+            printf '%s\n' table json csv
         case 'limits reset|--log-level'
             printf '%s\n' trace debug info warn error off
         case 'limits reset|--output'
@@ -740,6 +945,12 @@ function __pbctl_choices --argument-names cmdpath flag
         case 'openapi|--output'
             printf '%s\n' table json csv
         case 'openapi|-o'
+            printf '%s\n' table json csv
+        case 'reload|--log-level'
+            printf '%s\n' trace debug info warn error off
+        case 'reload|--output'
+            printf '%s\n' table json csv
+        case 'reload|-o'
             printf '%s\n' table json csv
         case 'states|--log-level'
             printf '%s\n' trace debug info warn error off
@@ -993,6 +1204,12 @@ function __pbctl_positional --argument-names cmdpath index
             command pbctl __complete actions.list name 2>/dev/null
         case 'completion|0'
             printf '%s\n' bash zsh fish
+        case 'identities delete|0'
+            command pbctl __complete identities.list id 2>/dev/null
+        case 'identities show|0'
+            command pbctl __complete identities.list id 2>/dev/null
+        case 'identities update|0'
+            command pbctl __complete identities.list id 2>/dev/null
         case 'states delete|0'
             command pbctl __complete states.list id 2>/dev/null
         case 'states get|0'

@@ -211,15 +211,9 @@ TEST(ConcurrentMigrate, PostgresAdvisoryLockAppliesEachStepOnce) {
 }
 
 // Drift: migrations are numbered 1, 2, … without gaps and each has a name and SQL.
-// (Branch `locallimits`: 9, 10 and 11 are reserved for branches built in
-// parallel, so 12 follows 8 here; the integrator restores the strict check
-// once they are merged.)
 TEST(MigrationList, IsNumberedWithoutGaps) {
     std::int64_t expected = 1;
     for (const auto& m : migrations()) {
-        if (expected == 9 && m.version == 12) {
-            expected = 12;  // reserved: 9 lead, 10 keylife, 11 identities
-        }
         EXPECT_EQ(m.version, expected++);
         EXPECT_FALSE(m.name.empty());
         EXPECT_FALSE(m.sql.empty());

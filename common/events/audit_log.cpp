@@ -7,6 +7,7 @@
 
 #include "common/core/crypto.hpp"
 #include "common/core/error.hpp"
+#include "common/core/json_parse.hpp"
 #include "common/core/log.hpp"
 #include "common/core/time_format.hpp"
 
@@ -129,14 +130,19 @@ void AuditLog::append(store::Connection& c, const AuditRecord& r) {
     c.exec("UPDATE audit_chain SET last_seq = $1, last_hmac = $2, head_hmac = $3 WHERE id = 1",
            {seq, hmac, head_hmac(seq, hmac, head.pruned_seq, head.pruned_hmac)});
     if (!m_options.file.empty()) {
-        auto args = json::parse(r.args, nullptr, false);
+        json args;
+        try {
+            args = parse_json(r.args, "audit args");
+        } catch (const Error&) {
+            args = json(r.args);  // kept as the text it is
+        }
         c.after_commit([this, line = json{{"seq", seq},
                                           {"at", format_rfc3339(at)},
                                           {"actor", r.actor},
                                           {"op", r.op},
                                           {"target", r.target},
                                           {"outcome", r.outcome},
-                                          {"args", args.is_discarded() ? json(r.args) : args},
+                                          {"args", std::move(args)},
                                           {"hmac", hmac}}] { write_line(line); });
     }
 }

@@ -11,8 +11,8 @@
 #include "common/core/time_format.hpp"
 #include "common/events/outbox.hpp"
 #include "common/keys/format.hpp"
-#include "common/keys/imported_keys.hpp"
 #include "common/keys/identity_service.hpp"
+#include "common/keys/imported_keys.hpp"
 #include "common/keys/redis_cache.hpp"
 #include "common/ops/schema.hpp"
 #include "common/store/keyset.hpp"
@@ -288,31 +288,32 @@ json KeyRecord::to_json(UnixMillis now) const {
 json KeyRecord::schema() {
     using namespace ops::schema;
     using ops::schema::nullable;  // not store::nullable
-    return named("ApiKey",
-                 object({{"id", string("The key's public id (pb_<id>_…)")},
-                         {"owner", string()},
-                         {"name", string()},
-                         {"permissions", array(string())},
-                         {"metadata", free_object()},
-                         {"status", choice({"active", "revoked", "disabled", "expired", "exhausted"})},
-                         {"created_at", time()},
-                         {"created_by", string()},
-                         {"bootstrap", boolean("Made by pbd's first start")},
-                         {"updated_at", time()},
-                         {"expires_at", nullable(time())},
-                         {"remaining", nullable(integer("Verifications left"))},
-                         {"revoked_at", nullable(time())},
-                         {"last_used_at", nullable(time())},
-                         {"rate_limit", nullable(string("RATE[,BURST]"))},
-                         {"identity", nullable(string("The identity it shares limits and "
-                                                      "credits with"))},
-                         {"limits", array(NamedLimit::schema())},
-                         {"refill", nullable(string("N/day, N/month or N/month@DAY"))},
-                         {"last_refill_at", nullable(time())},
-                         {"disabled_at", nullable(time("Until keys.enable"))},
-                         {"disabled_reason", nullable(string("Why, as keys.disable was told"))},
-                         {"imported", boolean("Moved in from another system by its hash")},
-                         {"previous_secret_valid_until", nullable(time())}}));
+    return named(
+        "ApiKey",
+        object({{"id", string("The key's public id (pb_<id>_…)")},
+                {"owner", string()},
+                {"name", string()},
+                {"permissions", array(string())},
+                {"metadata", free_object()},
+                {"status", choice({"active", "revoked", "disabled", "expired", "exhausted"})},
+                {"created_at", time()},
+                {"created_by", string()},
+                {"bootstrap", boolean("Made by pbd's first start")},
+                {"updated_at", time()},
+                {"expires_at", nullable(time())},
+                {"remaining", nullable(integer("Verifications left"))},
+                {"revoked_at", nullable(time())},
+                {"last_used_at", nullable(time())},
+                {"rate_limit", nullable(string("RATE[,BURST]"))},
+                {"identity", nullable(string("The identity it shares limits and "
+                                             "credits with"))},
+                {"limits", array(NamedLimit::schema())},
+                {"refill", nullable(string("N/day, N/month or N/month@DAY"))},
+                {"last_refill_at", nullable(time())},
+                {"disabled_at", nullable(time("Until keys.enable"))},
+                {"disabled_reason", nullable(string("Why, as keys.disable was told"))},
+                {"imported", boolean("Moved in from another system by its hash")},
+                {"previous_secret_valid_until", nullable(time())}}));
 }
 
 json VerifyResult::schema() {

@@ -199,8 +199,8 @@ std::vector<LimitResult> LimitService::check_buckets(const std::vector<BucketChe
         if (e.code() != ErrorCode::unavailable) {
             throw;
         }
-        const auto on_failure =
-            use == LimitUse::api ? m_active->settings.on_failure_api : m_active->settings.on_failure;
+        const auto on_failure = use == LimitUse::api ? m_active->settings.on_failure_api
+                                                     : m_active->settings.on_failure;
         if (on_failure == OnFailure::open) {
             m_failed_open.fetch_add(1, std::memory_order_relaxed);
             std::vector<LimitResult> out(checks.size());

@@ -296,7 +296,8 @@ std::optional<AppliedPolicy> LimitService::resolve_address(
     if (!m_active->settings.ip) {
         return std::nullopt;
     }
-    return AppliedPolicy{*m_active->settings.ip, scope_policy_name(Scope::ip), m_active->settings.ip_shadow};
+    return AppliedPolicy{*m_active->settings.ip, scope_policy_name(Scope::ip),
+                         m_active->settings.ip_shadow};
 }
 
 std::optional<AppliedPolicy> LimitService::resolve_policy(
@@ -365,8 +366,8 @@ LimitResult LimitService::check_redis(Scope scope, std::string_view id, const Po
         if (e.code() != ErrorCode::unavailable) {
             throw;
         }
-        const auto on_failure =
-            use == LimitUse::api ? m_active->settings.on_failure_api : m_active->settings.on_failure;
+        const auto on_failure = use == LimitUse::api ? m_active->settings.on_failure_api
+                                                     : m_active->settings.on_failure;
         // Not logged per request: the client logs the outage once, and
         // /metrics counts what each policy decided.
         if (on_failure == OnFailure::open) {
@@ -468,7 +469,8 @@ void LimitService::ban_automatically(Scope scope, std::string_view id, const Pol
         const std::string prefix = scope == Scope::ip ? "" : std::string(to_string(scope)) + ":";
         const auto target = parse_target(prefix + std::string(id));
         const auto reason = "rate limit " + policy.rate_text() + " exceeded " +
-                            std::to_string(m_active->settings.violations.threshold) + " times within " +
+                            std::to_string(m_active->settings.violations.threshold) +
+                            " times within " +
                             format_duration(m_active->settings.violations.window_ms);
         if (auto ban = m_bans.auto_ban(target, reason)) {
             log::get("limits")->warn("ban.auto target={} until={} strikes={}", target.text(),

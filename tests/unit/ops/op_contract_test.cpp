@@ -89,7 +89,7 @@ TEST(OpContract, ParamSchemasFollowTheirTypes) {
     const auto* list = runtime::op_table().find("keys.list");
     ASSERT_NE(list, nullptr);
     EXPECT_EQ(schema::request_schema(*list)["properties"]["status"]["enum"],
-              json::array({"active", "revoked", "expired", "exhausted"}));
+              json::array({"active", "revoked", "disabled", "expired", "exhausted"}));
 }
 
 // Pins: the helpers: object() requires every field but optional() ones;

@@ -90,6 +90,8 @@ TEST(IdentityTokens, MadeAgainWhenTheSigningKeyChanges) {
     const auto a = key_caller("k1", "svc-a");
     const auto first = ids.token_for(a);
     ASSERT_FALSE(kid_of(f, first).empty());
+    // A rotation made in the first key's millisecond would tie for "newest".
+    f.clock.advance(1000);
     const auto rotated = f.ring->rotate(Alg::ES256, "test");
     EXPECT_EQ(ids.token_for(a), first);  // the new key does not sign yet
     f.clock.advance(k_publish_ahead_ms + 1000);

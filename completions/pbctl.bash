@@ -254,8 +254,8 @@ __pbctl_data() {
             files=" --config --db " ;;
         "keys import")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --format --document --hash --owner --name --perm --expires --remaining --metadata --rate-limit"
-            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --format --document --hash --owner --name --perm --expires --remaining --metadata --rate-limit "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --format --document --hash --owner --name --perm --expires --remaining --metadata --rate-limit --identity"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --format --document --hash --owner --name --perm --expires --remaining --metadata --rate-limit --identity "
             files=" --config --db --document --metadata " ;;
         "keys list")
             commands=""

@@ -254,8 +254,8 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_files --config --db
         case 'keys import'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --format --document --hash --owner --name --perm --expires --remaining --metadata --rate-limit
-            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --format --document --hash --owner --name --perm --expires --remaining --metadata --rate-limit
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --format --document --hash --owner --name --perm --expires --remaining --metadata --rate-limit --identity
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --format --document --hash --owner --name --perm --expires --remaining --metadata --rate-limit --identity
             set -g __pbctl_files --config --db --document --metadata
         case 'keys list'
             set -g __pbctl_commands 

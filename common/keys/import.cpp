@@ -81,9 +81,9 @@ std::optional<UnixMillis> expiry_of(const json& v, std::string_view where, UnixM
     return t;
 }
 
-const std::set<std::string, std::less<>> k_fields{"hash",        "owner",      "name",
-                                                  "permissions", "expires_at", "remaining",
-                                                  "metadata",    "rate_limit", "expires"};
+const std::set<std::string, std::less<>> k_fields{
+    "hash",      "owner",    "name",       "permissions", "expires_at",
+    "remaining", "metadata", "rate_limit", "expires",     "identity"};
 
 const std::vector<std::string> k_default_columns{"hash", "owner", "name", "permissions",
                                                  "expires_at"};
@@ -259,6 +259,9 @@ ImportedKey read_import_row(const json& row, std::string_view where, UnixMillis 
     if (row.contains("rate_limit") && !row["rate_limit"].is_null()) {
         k.rate_limit = text_field(row, "rate_limit", where);
     }
+    if (row.contains("identity") && !row["identity"].is_null()) {
+        k.identity_id = text_field(row, "identity", where);
+    }
     try {
         check_new_key(k, now);
         if (k.rate_limit) {
@@ -297,17 +300,18 @@ json import_document_schema() {
     using namespace ops::schema;
     return named(
         "KeyImportDocument",
-        object(
-            {{"keys", array(object({{"hash", string(std::string(k_hash_form) +
-                                                    ": the SHA-256 of the key's whole text")},
-                                    {"owner", string()},
-                                    {"name", optional(string())},
-                                    {"permissions", optional(array(string()))},
-                                    {"expires_at", optional(nullable(time("null: never")))},
-                                    {"remaining", optional(nullable(integer()))},
-                                    {"metadata", optional(free_object())},
-                                    {"rate_limit", optional(nullable(string("RATE[,BURST]")))}}))}},
-            "Other systems' keys, by hash"));
+        object({{"keys",
+                 array(object({{"hash", string(std::string(k_hash_form) +
+                                               ": the SHA-256 of the key's whole text")},
+                               {"owner", string()},
+                               {"name", optional(string())},
+                               {"permissions", optional(array(string()))},
+                               {"expires_at", optional(nullable(time("null: never")))},
+                               {"remaining", optional(nullable(integer()))},
+                               {"metadata", optional(free_object())},
+                               {"rate_limit", optional(nullable(string("RATE[,BURST]")))},
+                               {"identity", optional(nullable(string("An identity's id")))}}))}},
+               "Other systems' keys, by hash"));
 }
 
 json import_document_from_text(std::string_view text, ImportFileFormat format, UnixMillis now) {

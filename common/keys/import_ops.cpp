@@ -21,8 +21,9 @@ constexpr std::uintmax_t k_max_import_bytes = 64ull << 20;
 
 // The fields of one key given by flags (the rest of keys.import's params are
 // the document's, or pbctl's FILE).
-constexpr std::array k_one_key_fields{"hash",    "owner",     "name",     "permissions",
-                                      "expires", "remaining", "metadata", "rate_limit"};
+constexpr std::array k_one_key_fields{"hash",        "owner",      "name",
+                                      "permissions", "expires",    "remaining",
+                                      "metadata",    "rate_limit", "identity"};
 
 const char* const k_example_hash =
     "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -134,7 +135,8 @@ Op import_op() {
             "them; all or none",
         .cli_note =
             "A FILE is CSV (hash,owner,name,permissions,expires_at, or a header naming "
-            "the columns; permissions separated by spaces) or JSON ({\"keys\":[…]}); "
+            "the columns, identity among them; permissions separated by spaces) or JSON "
+            "({\"keys\":[…]}); "
             "an error names its line and nothing is imported.",
         .params =
             {
@@ -176,6 +178,8 @@ Op import_op() {
                       .help = "A JSON object stored with the key"},
                 Param{.name = "rate_limit",
                       .help = "The key's own rate limit in pbd: RATE[,BURST], e.g. 10/s"},
+                Param{.name = "identity",
+                      .help = "The identity whose limits and credits it shares (it must exist)"},
             },
         .permission = "keys:write",
         .mutates = Mutates::yes,

@@ -990,6 +990,9 @@ std::vector<KeyRecord> KeyService::import_keys(const std::vector<ImportedKey>& k
     m_store.transaction([&](Connection& c) {
         for (std::size_t i = 0; i < records.size(); ++i) {
             const auto& k = records[i];
+            if (k.identity_id) {
+                identity_rows::load_or_throw(c, *k.identity_id);  // not_found: nothing imported
+            }
             const auto taken =
                 c.query("SELECT imported_key_id FROM api_key_imports WHERE imported_hash = $1",
                         {k.secret_hash});

@@ -86,6 +86,25 @@ TEST_F(KeysLifecycleCli, ImportOneByHash) {
     EXPECT_NE(other.err.find("unknown"), std::string::npos) << other.err;
 }
 
+// Pins: an imported key may join an identity (--identity, or an identity column
+// of a file): it shares its credits; an unknown identity imports nothing (exit 4).
+TEST_F(KeysLifecycleCli, ImportIntoAnIdentity) {
+    ok({"identities", "create", "acme", "--remaining", "1", "-q"});
+    const auto unknown = pbctl({"keys", "import", "--hash", hash_text(k_legacy), "--owner",
+                                "acme", "--identity", "nobody"});
+    EXPECT_EQ(unknown.exit_code, 4) << unknown.err;
+    EXPECT_EQ(key_count(), 0U);
+    const auto csv = write("keys.csv", "hash,owner,identity\n" + hash_text(k_legacy) +
+                                           ",acme,acme\n" + hash_text(k_legacy_2) + ",acme,acme\n");
+    ok({"keys", "import", csv, "-q"});
+    const auto first = json::parse(ok({"keys", "verify", "-", "-o", "json"}, k_legacy + "\n"));
+    EXPECT_EQ(first.at("identity").at("id"), "acme") << first;
+    // The identity's one credit is spent: its other key is exhausted.
+    const auto second = pbctl({"keys", "verify", "-"}, k_legacy_2 + "\n");
+    EXPECT_EQ(second.exit_code, 3) << second.err;
+    EXPECT_NE(second.err.find("exhausted"), std::string::npos) << second.err;
+}
+
 // Bad hashes and missing fields: exit 2 saying what is wrong, nothing imported.
 TEST_F(KeysLifecycleCli, BadHashesChangeNothing) {
     const auto refused = [&](const std::vector<std::string>& args, const std::string& says) {

@@ -1,6 +1,7 @@
 // identities.*: what several keys of one customer share (named limits, credits).
 #include "common/core/error.hpp"
 #include "common/keys/identity_service.hpp"
+#include "common/keys/limit_params.hpp"
 #include "common/keys/ops.hpp"
 #include "common/keys/service.hpp"
 #include "common/ops/paging.hpp"
@@ -30,26 +31,6 @@ Param meta_words_param() {
     return Param{.name = "meta",
                  .type = ParamType::string_list,
                  .help = "A metadata field KEY=VALUE, merged into --metadata (repeatable)",
-                 .cli_only = CliOnly::yes};
-}
-
-Param limits_param() {
-    return Param{.name = "limits",
-                 .type = ParamType::json_value,
-                 .help =
-                     "Named limits shared by its keys, a JSON array of "
-                     "{\"name\",\"rate\",\"auto\",\"shadow\"} (rate RATE[,BURST]; auto: spent "
-                     "by every verify; shadow: counts, never refuses); replaces them all on "
-                     "update",
-                 .schema = NamedLimit::param_schema()};
-}
-
-Param limit_words_param() {
-    return Param{.name = "limit",
-                 .type = ParamType::string_list,
-                 .help =
-                     "A named limit NAME=RATE[,BURST][:auto][:shadow], e.g. "
-                     "requests=100/min:auto (repeatable; added to --limits)",
                  .cli_only = CliOnly::yes};
 }
 
@@ -112,7 +93,7 @@ void register_identity_ops(OpTable& t) {
                       .positional = Positional::yes},
                 metadata_param("A JSON object stored with it"),
                 meta_words_param(),
-                limits_param(),
+                limits_param("Named limits shared by its keys"),
                 limit_words_param(),
                 Param{.name = "remaining",
                       .type = ParamType::integer,
@@ -206,7 +187,7 @@ void register_identity_ops(OpTable& t) {
                 id_param(),
                 metadata_param("A JSON object replacing its metadata"),
                 meta_words_param(),
-                limits_param(),
+                limits_param("Named limits shared by its keys"),
                 limit_words_param(),
                 Param{.name = "remaining",
                       .type = ParamType::integer,

@@ -2,6 +2,7 @@
 
 #include "common/core/error.hpp"
 #include "common/keys/import_ops.hpp"
+#include "common/keys/limit_params.hpp"
 #include "common/keys/op_examples.hpp"
 #include "common/keys/service.hpp"
 #include "common/keys/verifier.hpp"
@@ -38,25 +39,6 @@ json created_schema() {
 }
 
 // The params every holder of named limits and credits takes (keys, identities).
-Param limits_param() {
-    return Param{.name = "limits",
-                 .type = ParamType::json_value,
-                 .help =
-                     "Named limits, a JSON array of {\"name\",\"rate\",\"auto\",\"shadow\"} "
-                     "(rate RATE[,BURST]; auto: spent by every verify; shadow: counts, never "
-                     "refuses); replaces them all on update",
-                 .schema = NamedLimit::param_schema()};
-}
-
-Param limit_words_param() {
-    return Param{.name = "limit",
-                 .type = ParamType::string_list,
-                 .help =
-                     "A named limit NAME=RATE[,BURST][:auto][:shadow], e.g. "
-                     "requests=100/min:auto (repeatable; added to --limits)",
-                 .cli_only = CliOnly::yes};
-}
-
 Param refill_param(std::string_view whose) {
     return Param{.name = "refill",
                  .help = "Refill " + std::string(whose) +
@@ -105,7 +87,7 @@ void register_keys_ops(OpTable& t) {
                 Param{.name = "identity",
                       .help = "The identity whose limits and credits the key shares",
                       .values_from = {"identities.list", "id"}},
-                limits_param(),
+                limits_param("Named limits"),
                 limit_words_param(),
                 refill_param("the key's"),
             },
@@ -312,7 +294,7 @@ void register_keys_ops(OpTable& t) {
                 Param{.name = "rate_limit",
                       .help = "The key's own rate limit (RATE[,BURST], e.g. 10/s), or off for the "
                               "limits.key default"},
-                limits_param(),
+                limits_param("Named limits"),
                 limit_words_param(),
                 refill_param("the key's"),
             },

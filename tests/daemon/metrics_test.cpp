@@ -268,7 +268,12 @@ TEST(DaemonMetrics, EveryDashboardMetricAppearsOnPostgres) {
     expect_dashboard_metrics(text);
     EXPECT_GT(sample(text, R"(pb_db_query_duration_seconds_count{dialect="postgres"})"), 0) << text;
     EXPECT_GT(sample(text, R"(pb_db_pool_connections{dialect="postgres"})"), 0) << text;
-    EXPECT_EQ(sample(text, R"(pb_db_pool_in_use{dialect="postgres"})"), 0) << text;
+    // pbd's own background readers (the outbox tailer, the scrape's lag query)
+    // may hold a connection at the moment of the scrape: in use, never more
+    // than the pool.
+    const auto in_use = sample(text, R"(pb_db_pool_in_use{dialect="postgres"})");
+    EXPECT_GE(in_use, 0) << text;
+    EXPECT_LE(in_use, sample(text, R"(pb_db_pool_connections{dialect="postgres"})")) << text;
 }
 
 // Pins: the outcomes are counted by reason, once each, on the surface that
@@ -305,7 +310,11 @@ TEST(DaemonMetrics, OutcomesCountTheWorkloadByReason) {
     EXPECT_EQ(sample(text, R"(pb_db_query_duration_seconds_bucket{dialect="sqlite",le="+Inf"})"),
               sample(text, R"(pb_db_query_duration_seconds_count{dialect="sqlite"})"))
         << text;
-    EXPECT_EQ(sample(text, R"(pb_db_pool_in_use{dialect="sqlite"})"), 0) << text;
+    // A background reader (the outbox tail) may hold a connection at the scrape.
+    EXPECT_GE(sample(text, R"(pb_db_pool_in_use{dialect="sqlite"})"), 0) << text;
+    EXPECT_LE(sample(text, R"(pb_db_pool_in_use{dialect="sqlite"})"),
+              sample(text, R"(pb_db_pool_connections{dialect="sqlite"})"))
+        << text;
     EXPECT_EQ(sample(text, R"(pb_db_retries_total{dialect="sqlite"})"), 0) << text;
     // The key and the token wrote events; the tail hands them on.
     EXPECT_GE(sample(text, "pb_events_newest_seq"), 1) << text;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/core/error.hpp"
+#include "common/core/import_file.hpp"
 #include "common/keys/import.hpp"
 #include "common/keys/op_examples.hpp"
 #include "common/keys/service.hpp"
@@ -17,8 +18,6 @@ namespace {
 using nlohmann::json;
 using namespace pb::ops;
 
-constexpr std::uintmax_t k_max_import_bytes = 64ull << 20;
-
 // The fields of one key given by flags (the rest of keys.import's params are
 // the document's, or pbctl's FILE).
 constexpr std::array k_one_key_fields{"hash",        "owner",      "name",
@@ -27,26 +26,6 @@ constexpr std::array k_one_key_fields{"hash",        "owner",      "name",
 
 const char* const k_example_hash =
     "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-
-std::string read_file(const std::string& path) {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    if (ec) {
-        throw Error(ErrorCode::invalid_argument, "cannot read " + path + ": " + ec.message(),
-                    {{"param", "file"}});
-    }
-    if (size > k_max_import_bytes) {
-        throw Error(ErrorCode::invalid_argument, path + ": larger than 64 MiB",
-                    {{"param", "file"}});
-    }
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (!in) {
-        throw Error(ErrorCode::invalid_argument, "cannot read " + path, {{"param", "file"}});
-    }
-    return text.str();
-}
 
 // pbctl keys import FILE, on the database and with --server alike: pbctl
 // reads its own file, checks every line (errors name the line), and sends
@@ -72,7 +51,7 @@ json document_from_file(const json& a) {
     const auto format = a["format"].get<std::string>();
     try {
         out["document"] =
-            import_document_from_text(read_file(path),
+            import_document_from_text(read_import_file(path),
                                       format == "csv"    ? ImportFileFormat::csv
                                       : format == "json" ? ImportFileFormat::json
                                                          : ImportFileFormat::automatic,

@@ -155,4 +155,17 @@ json Ban::to_json(UnixMillis now) const {
     return j;
 }
 
+void check_reason(std::string_view reason) {
+    if (reason.size() > 500) {
+        throw Error(ErrorCode::invalid_argument, "reason: at most 500 characters",
+                    {{"param", "reason"}});
+    }
+    for (unsigned char c : reason) {
+        if (c < 0x20 || c == 0x7F) {
+            throw Error(ErrorCode::invalid_argument, "reason: control characters are not allowed",
+                        {{"param", "reason"}});
+        }
+    }
+}
+
 }  // namespace pb::limits

@@ -36,6 +36,10 @@ struct BanTarget {
 // Error(invalid_argument) with what is wrong and what is expected.
 BanTarget parse_target(std::string_view text);
 
+// A ban's or an override's reason: at most 500 characters, no control
+// characters. Error(invalid_argument, {"param":"reason"}) otherwise.
+void check_reason(std::string_view reason);
+
 enum class BanOrigin : std::uint8_t { manual, auto_ban };
 std::string_view to_string(BanOrigin origin);
 

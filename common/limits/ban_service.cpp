@@ -18,19 +18,6 @@ using detail::select_bans;
 using store::Connection;
 using store::nullable;
 
-void check_reason(std::string_view reason) {
-    if (reason.size() > 500) {
-        throw Error(ErrorCode::invalid_argument, "reason: at most 500 characters",
-                    {{"param", "reason"}});
-    }
-    for (unsigned char c : reason) {
-        if (c < 0x20 || c == 0x7F) {
-            throw Error(ErrorCode::invalid_argument, "reason: control characters are not allowed",
-                        {{"param", "reason"}});
-        }
-    }
-}
-
 void publish(Connection& c, const Ban& b, std::string_view type, UnixMillis now) {
     events::append(c, "bans", type, b.to_json(now), now);
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/core/error.hpp"
+#include "common/core/import_file.hpp"
 #include "common/core/time_format.hpp"
 #include "common/events/outbox.hpp"
 #include "common/events/tailer.hpp"
@@ -19,8 +20,6 @@ namespace {
 
 using nlohmann::json;
 using namespace pb::ops;
-
-constexpr std::uintmax_t k_max_import_bytes = 64ULL << 20;
 
 const std::vector<std::string> k_ban_columns{"target",     "kind",       "origin", "reason",
                                              "expires_at", "created_by", "active"};
@@ -191,26 +190,6 @@ json example_ban(json changes = json::object()) {
 
 json bans_schema() {
     return ops::schema::object({{"bans", ops::schema::array(Ban::schema())}});
-}
-
-std::string read_import_file(const std::string& path) {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    if (ec) {
-        throw Error(ErrorCode::invalid_argument, "cannot read " + path + ": " + ec.message(),
-                    {{"param", "file"}});
-    }
-    if (size > k_max_import_bytes) {
-        throw Error(ErrorCode::invalid_argument, path + ": larger than 64 MiB",
-                    {{"param", "file"}});
-    }
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (!in) {
-        throw Error(ErrorCode::invalid_argument, "cannot read " + path, {{"param", "file"}});
-    }
-    return text.str();
 }
 
 // The bans of a validated bans.import: its document is all the op takes (a

@@ -8,6 +8,7 @@
 #include "common/core/log.hpp"
 #include "common/core/time_format.hpp"
 #include "common/events/outbox.hpp"
+#include "common/limits/ban.hpp"
 #include "common/ops/schema.hpp"
 
 namespace pb::limits {
@@ -40,19 +41,6 @@ std::optional<OverrideScope> override_scope_from(std::string_view text) {
         return OverrideScope::identity;
     }
     return std::nullopt;
-}
-
-void check_reason(std::string_view reason) {
-    if (reason.size() > 500) {
-        throw Error(ErrorCode::invalid_argument, "reason: at most 500 characters",
-                    {{"param", "reason"}});
-    }
-    for (unsigned char c : reason) {
-        if (c < 0x20 || c == 0x7F) {
-            throw Error(ErrorCode::invalid_argument, "reason: control characters are not allowed",
-                        {{"param", "reason"}});
-        }
-    }
 }
 
 Policy parse_override_rate(std::string_view text) {

@@ -90,8 +90,8 @@ TEST_F(KeysLifecycleCli, ImportOneByHash) {
 // of a file): it shares its credits; an unknown identity imports nothing (exit 4).
 TEST_F(KeysLifecycleCli, ImportIntoAnIdentity) {
     ok({"identities", "create", "acme", "--remaining", "1", "-q"});
-    const auto unknown = pbctl({"keys", "import", "--hash", hash_text(k_legacy), "--owner",
-                                "acme", "--identity", "nobody"});
+    const auto unknown = pbctl({"keys", "import", "--hash", hash_text(k_legacy), "--owner", "acme",
+                                "--identity", "nobody"});
     EXPECT_EQ(unknown.exit_code, 4) << unknown.err;
     EXPECT_EQ(key_count(), 0U);
     const auto csv = write("keys.csv", "hash,owner,identity\n" + hash_text(k_legacy) +

@@ -44,19 +44,34 @@ std::vector<Event> read_after(store::Connection& c, std::int64_t after, int limi
 
 Page read_page(store::Connection& c, std::int64_t after, int limit, std::string_view pattern,
                UnixMillis now) {
-    const auto scanned = read_after(c, after, limit);
+    // Reads in batches until `limit` events match: a page of a rare topic is
+    // not an empty page with a cursor. The scan is bounded, so a topic with
+    // no events left costs k_page_scan_max rows, then a cursor to go on.
+    const int batch = std::max(limit, 256);
     Page page{.position = after};
-    for (const auto& e : scanned) {
-        if (e.seq != page.position + 1 && now - e.created_at < k_commit_gap_wait.count()) {
-            page.more = true;
-            break;
+    for (int scanned = 0; scanned < k_page_scan_max;) {
+        const int want = std::min(batch, k_page_scan_max - scanned);
+        const auto rows = read_after(c, page.position, want);
+        scanned += static_cast<int>(rows.size());
+        for (const auto& e : rows) {
+            if (e.seq != page.position + 1 && now - e.created_at < k_commit_gap_wait.count()) {
+                page.more = true;
+                return page;
+            }
+            if (topic_matches(pattern, e.topic)) {
+                if (static_cast<int>(page.events.size()) == limit) {
+                    page.more = true;  // the page is full and this one comes next
+                    return page;
+                }
+                page.events.push_back(e);
+            }
+            page.position = e.seq;
         }
-        page.position = e.seq;
-        if (topic_matches(pattern, e.topic)) {
-            page.events.push_back(e);
+        if (static_cast<int>(rows.size()) < want) {
+            return page;  // the end of the outbox
         }
     }
-    page.more = page.more || static_cast<int>(scanned.size()) == limit;
+    page.more = true;  // the scan bound: the cursor goes on from here
     return page;
 }
 

@@ -37,14 +37,17 @@ std::vector<Event> read_after(store::Connection& c, std::int64_t after, int limi
 
 // One page of the outbox for a reader that holds its own position (a list,
 // a stream over HTTP): the events after `after` whose topic `pattern` selects
-// (events/topics.hpp), reading at most `limit` events. On PostgreSQL a seq is
+// (events/topics.hpp), at most `limit` of them, reading at most
+// k_page_scan_max events to find them (then `more`, and the position moved
+// on, so the next page goes on from there). On PostgreSQL a seq is
 // taken at INSERT and seen at COMMIT, so a missing seq just below an event
 // younger than k_commit_gap_wait may still come: the page stops before it.
 // An older gap is a rolled-back transaction's, or pruned, and is stepped over.
+inline constexpr int k_page_scan_max = 10'000;
 struct Page {
     std::vector<Event> events;  // those `pattern` selects
     std::int64_t position = 0;  // where the next page starts (the last seq read)
-    bool more = false;          // more may follow right now (a full read, or a young gap)
+    bool more = false;          // more may follow right now (a full page, a bound, a young gap)
 };
 Page read_page(store::Connection& c, std::int64_t after, int limit, std::string_view pattern,
                UnixMillis now);

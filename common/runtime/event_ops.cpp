@@ -47,7 +47,8 @@ Op events_list_op() {
         .summary =
             "The event outbox, oldest first, a page at a time: what WebSocket "
             "subscribers are pushed (a subscription needs only its topic group's read "
-            "permission; this list, events:read)",
+            "permission; this list, events:read). A page of a rare topic reads at most 10,000 "
+            "events to fill itself, so it can be short and still have a next_cursor",
         .params =
             {
                 Param{.name = "topic",

@@ -394,12 +394,14 @@ def main():
     for name in sorted(set(KNOWN) - differed - MAY_AGREE):
         failures.append(f"{name}: every surface agrees now; remove it from KNOWN")
     # Failures first: a CI log shows the head and the tail of a long output.
-    print(f"{checked} examples run on {len(SURFACES)} surfaces, {len(failures)} failures")
-    for f in failures:
-        print("FAIL " + f)
-    print("\n".join(lines))
+    report = [f"{checked} examples run on {len(SURFACES)} surfaces, {len(failures)} failures"]
+    report += ["FAIL " + f for f in failures] + lines
     if failures:
-        print(f"{len(failures)} failures, listed at the top")
+        report.append(f"{len(failures)} failures, listed at the top")
+    print("\n".join(report))
+    # Kept for a failure seen in a parallel run, whose output ctest drops.
+    with open(os.path.join(root, "report.txt"), "w") as f:
+        f.write("\n".join(report) + "\n")
     return 1 if failures or checked == 0 else 0
 
 

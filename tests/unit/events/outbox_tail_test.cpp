@@ -100,6 +100,42 @@ TEST_F(Outbox, PruneKeepsTheNewestAndResumeTellsAGap) {
     writer->transaction([](store::Connection& c) { EXPECT_EQ(latest_seq(c), 6); });
 }
 
+TEST_F(Outbox, PageOfARareTopicHoldsLimitEventsNotAnEmptyPage) {
+    add("keys/a", 1);
+    add("keys/b", 2);
+    add("states/s1", 3);
+    add("keys/c", 4);
+    add("states/s2", 5);
+    add("states/s3", 6);
+    const auto page = [&](std::int64_t after, int limit) {
+        return reader->transaction(
+            [&](store::Connection& c) { return read_page(c, after, limit, "states", 99'999); });
+    };
+    const auto first = page(0, 2);
+    ASSERT_EQ(first.events.size(), 2U);
+    EXPECT_EQ(first.events[0].seq, 3);
+    EXPECT_EQ(first.events[1].seq, 5);
+    EXPECT_EQ(first.position, 5);  // the next page starts after the last event given
+    EXPECT_TRUE(first.more);
+    const auto second = page(first.position, 2);
+    ASSERT_EQ(second.events.size(), 1U);
+    EXPECT_EQ(second.events[0].seq, 6);
+    EXPECT_FALSE(second.more);
+    // A topic with no events scans a bounded number of rows, then gives a
+    // position further on to go on from.
+    for (int i = 0; i < k_page_scan_max + 10; ++i) {
+        add("keys/many", 7);
+    }
+    const auto none = page(second.position, 2);
+    EXPECT_TRUE(none.events.empty());
+    EXPECT_TRUE(none.more);
+    EXPECT_EQ(none.position, second.position + k_page_scan_max);
+    const auto rest = page(none.position, 2);
+    EXPECT_TRUE(rest.events.empty());
+    EXPECT_FALSE(rest.more);
+    EXPECT_EQ(rest.position, 6 + k_page_scan_max + 10);
+}
+
 TEST_F(Outbox, EventJsonIsWhatSubscribersSee) {
     add("states/s1", 42);
     const auto events =

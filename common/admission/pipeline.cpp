@@ -23,28 +23,31 @@ bool is_operator_probe(const Facts& facts, const std::optional<limits::IpAddress
     return client->bits == limits::U128{0, 1};
 }
 
-// The bucket a caller's requests count against: its key's (its own rate
-// limit, else limits.key.rate), or its user's (a token's subject).
+// The counter and policy a caller's requests count against: its key's (its
+// own rate limit, else its identity's override, else key overrides and
+// limits.key.rate), or its user's (a token's subject).
 struct CallerBucket {
     limits::Scope scope = limits::Scope::key;
-    std::string id;
-    std::optional<limits::Policy> own;
+    limits::CallerLimit limit;
 };
 
-std::optional<CallerBucket> bucket_of(const Credential& credential) {
+std::optional<CallerBucket> bucket_of(const limits::LimitService& limits,
+                                      const Credential& credential) {
     if (const auto& key = credential.key.key) {
         // The key's own limit was checked when it was stored; parsing is cheap.
-        return CallerBucket{limits::Scope::key, key->id,
-                            key->rate_limit
-                                ? limits::parse_rate_limit(*key->rate_limit, "rate_limit")
-                                : std::nullopt};
+        const auto own = key->rate_limit ? limits::parse_rate_limit(*key->rate_limit, "rate_limit")
+                                         : std::nullopt;
+        return CallerBucket{limits::Scope::key,
+                            limits.caller_limit(limits::Scope::key, key->id, own,
+                                                key->identity_id.value_or(std::string()))};
     }
     const auto& subject = credential.caller.subject;
     if (subject.empty()) {
         return std::nullopt;
     }
-    return CallerBucket{limits::Scope::user, limits::canonical_id(limits::Scope::user, subject),
-                        std::nullopt};
+    const auto id = limits::canonical_id(limits::Scope::user, subject);
+    return CallerBucket{limits::Scope::user,
+                        limits.caller_limit(limits::Scope::user, id, std::nullopt)};
 }
 
 limits::CallerIdentity identity_of(const Verdict& v) {
@@ -361,19 +364,24 @@ bool Pipeline::caller_steps(const Facts& facts, const Recipe& recipe, Verdict& v
             v.named.push_back({std::move(names[i]), checks[i].shadow, {}});
         }
     }
-    const auto bucket = bucket_of(*v.credential);
+    const auto bucket = bucket_of(m_parts.limits, *v.credential);
     if (!bucket) {
         return true;
     }
     v.caller_scope = bucket->scope;
-    v.caller_limit = m_parts.limits.check(bucket->scope, bucket->id, 1, bucket->own, recipe.use);
+    v.caller_limit = m_parts.limits.check_applied(bucket->scope, bucket->limit.id, 1,
+                                                  bucket->limit.policy, recipe.use);
     if (!v.caller_limit.allowed) {
+        auto details = v.caller_limit.to_json();
+        details["policy"] = v.caller_limit.policy;  // which: scope, override or own
         return refuse(
             v, Step::credential, "rate_limited",
             Error(ErrorCode::rate_limited,
                   bucket->scope == limits::Scope::user ? "this user is over its rate limit"
-                                                       : "this API key is over its rate limit",
-                  v.caller_limit.to_json()));
+                  : bucket->limit.id.starts_with("identity:")
+                      ? "this API key's identity is over its rate limit"
+                      : "this API key is over its rate limit",
+                  std::move(details)));
     }
     return checks.empty() || named_step(checks, recipe, v);
 }
@@ -468,8 +476,8 @@ Plan Pipeline::plan(const Facts& facts) const {
         if (bans.match_caller(identity_of(v))) {
             return p;
         }
-        if (const auto bucket = bucket_of(*v.credential)) {
-            if (auto call = m_parts.limits.caller_call(bucket->scope, bucket->id, bucket->own)) {
+        if (const auto bucket = bucket_of(m_parts.limits, *v.credential)) {
+            if (auto call = m_parts.limits.caller_call(bucket->scope, bucket->limit)) {
                 p.calls.push_back(std::move(*call));
             }
         }

@@ -85,19 +85,24 @@ std::shared_ptr<const Ban> ban_on_identifier(BanService& bans, Scope scope, cons
     return nullptr;
 }
 
-// The identifier and the policy an op acts on (a key's own rate limit wins).
+// The identifier an op acts on, and the counter and policy its requests
+// count against (a key's own rate limit, then its identity's override, as
+// the daemon's checks choose them).
 struct Subject {
     Scope scope;
     std::string id;
-    std::optional<Policy> override;
+    CallerLimit limit;
 };
 
 Subject subject(Context& ctx, const json& a) {
-    Subject out{*scope_from_string(a["scope"].get<std::string>()), "", std::nullopt};
+    Subject out{*scope_from_string(a["scope"].get<std::string>()), "", {}};
     out.id = canonical_id(out.scope, a["id"].get<std::string>());
+    KeyLimitFacts facts;
     if (out.scope == Scope::key) {
-        out.override = key_rate_limit(ctx.service<store::Store>(), out.id);
+        facts = key_limit_facts(ctx.service<store::Store>(), out.id);
     }
+    out.limit =
+        ctx.service<LimitService>().caller_limit(out.scope, out.id, facts.own, facts.identity);
     return out;
 }
 
@@ -106,11 +111,7 @@ json limit_json(Context& ctx, const Subject& sub, const LimitResult& r) {
     json j = r.to_json();
     j["scope"] = to_string(sub.scope);
     j["id"] = sub.id;
-    const auto applied = limits.resolve_policy(
-        sub.scope, sub.id,
-        sub.override ? std::optional<AppliedPolicy>(AppliedPolicy{
-                           *sub.override, LimitService::own_policy_name(sub.scope, sub.id), false})
-                     : std::nullopt);
+    const auto& applied = sub.limit.policy;
     if (applied) {
         j["policy"] = applied->policy.to_json();
         j["policy"]["name"] = applied->name;
@@ -575,16 +576,16 @@ void register_rate_ops(OpTable& t) {
                 const auto sub = subject(ctx, a);
                 if (const auto ban =
                         ban_on_identifier(ctx.service<BanService>(), sub.scope, sub.id)) {
-                    json j = limit_json(
-                        ctx, sub,
-                        ctx.service<LimitService>().status(sub.scope, sub.id, sub.override));
+                    json j = limit_json(ctx, sub,
+                                        ctx.service<LimitService>().status_applied(
+                                            sub.scope, sub.limit.id, sub.limit.policy));
                     j["allowed"] = false;
                     j["reason"] = "banned";
                     j["ban"] = ban->to_json(ctx.clock().now());
                     return j;
                 }
-                const auto r = ctx.service<LimitService>().check(
-                    sub.scope, sub.id, a["cost"].get<std::int64_t>(), sub.override);
+                const auto r = ctx.service<LimitService>().check_applied(
+                    sub.scope, sub.limit.id, a["cost"].get<std::int64_t>(), sub.limit.policy);
                 return limit_json(ctx, sub, r);
             },
         .quiet_field = "remaining",
@@ -614,8 +615,9 @@ void register_rate_ops(OpTable& t) {
         .handler =
             [](Context& ctx, const json& a) {
                 const auto sub = subject(ctx, a);
-                return limit_json(
-                    ctx, sub, ctx.service<LimitService>().status(sub.scope, sub.id, sub.override));
+                return limit_json(ctx, sub,
+                                  ctx.service<LimitService>().status_applied(
+                                      sub.scope, sub.limit.id, sub.limit.policy));
             },
         .quiet_field = "remaining",
         .response = limit_schema(),
@@ -626,7 +628,8 @@ void register_rate_ops(OpTable& t) {
     t.add(Op{
         .name = "limits.reset",
         .summary = "Give an identifier its whole burst back (counters as limits check counts "
-                   "them)",
+                   "them: a key of an identity with an identity:ID override shares, and gets "
+                   "back, its identity's)",
         .cli_note = "On the database without Redis, pbctl resets the database's counter; "
                     "--server resets pbd's.",
         .params = {id_param(), scope_param()},
@@ -635,11 +638,14 @@ void register_rate_ops(OpTable& t) {
         .route = {"DELETE", "/v1/limits/{scope}/{id}"},
         .handler =
             [](Context& ctx, const json& a) {
-                const auto scope = *scope_from_string(a["scope"].get<std::string>());
-                const auto id = canonical_id(scope, a["id"].get<std::string>());
-                const bool was = ctx.service<LimitService>().reset(scope, id);
-                return json{
-                    {"scope", to_string(scope)}, {"id", id}, {"reset", true}, {"was_tracked", was}};
+                // The counter its checks spend: a key counted with its
+                // identity (an identity:ID override) gives the identity's back.
+                const auto sub = subject(ctx, a);
+                const bool was = ctx.service<LimitService>().reset(sub.scope, sub.limit.id);
+                return json{{"scope", to_string(sub.scope)},
+                            {"id", sub.id},
+                            {"reset", true},
+                            {"was_tracked", was}};
             },
         .audit_target = "id",
         .response = ops::schema::object({{"scope", ops::schema::choice({"ip", "user", "key"})},

@@ -178,23 +178,26 @@ std::string canonical_id(Scope scope, std::string_view id) {
     return std::string(id);
 }
 
-std::optional<Policy> key_rate_limit(store::Store& store, std::string_view key_id) {
-    const auto text = store.transaction(
+KeyLimitFacts key_limit_facts(store::Store& store, std::string_view key_id) {
+    const auto row = store.transaction(
         [&](store::Connection& c) {
-            const auto rows =
-                c.query("SELECT rate_limit FROM api_keys WHERE id = $1", {std::string(key_id)});
-            return rows.empty() ? std::optional<std::string>() : rows.front().get_opt_text(0);
+            const auto rows = c.query("SELECT rate_limit, identity_id FROM api_keys WHERE id = $1",
+                                      {std::string(key_id)});
+            return rows.empty() ? std::pair<std::optional<std::string>, std::string>()
+                                : std::pair(rows.front().get_opt_text(0),
+                                            rows.front().get_opt_text(1).value_or(""));
         },
         store::TxMode::read);
-    if (!text || text->empty()) {
-        return std::nullopt;
+    KeyLimitFacts out{std::nullopt, row.second};
+    if (!row.first || row.first->empty()) {
+        return out;
     }
     try {
-        return parse_rate_limit(*text, "rate_limit");
+        out.own = parse_rate_limit(*row.first, "rate_limit");
     } catch (const Error& e) {
         log::get("limits")->warn("key {}: stored rate limit ignored: {}", key_id, e.what());
-        return std::nullopt;
     }
+    return out;
 }
 
 LimitService::LimitService(const Clock& clock, BanService& bans, LimitSettings settings,
@@ -320,15 +323,27 @@ std::optional<AppliedPolicy> LimitService::resolve_policy(
     return AppliedPolicy{*policy, scope_policy_name(scope), m_active->settings.shadow(scope)};
 }
 
-std::optional<RedisCall> LimitService::caller_call(Scope scope, std::string_view id,
-                                                   const std::optional<Policy>& override) const {
-    if (!m_redis || scope == Scope::ip) {
+std::string identity_counter(std::string_view identity) {
+    return "identity:" + std::string(identity);
+}
+
+CallerLimit LimitService::caller_limit(Scope scope, std::string_view id,
+                                       const std::optional<Policy>& own,
+                                       std::string_view identity) const {
+    if (scope == Scope::key && !own && !identity.empty() && m_overrides) {
+        if (auto o = m_overrides->match(OverrideScope::identity, identity)) {
+            return {identity_counter(identity), std::move(o)};
+        }
+    }
+    return {std::string(id), resolve_policy(scope, id, own_policy(scope, id, own))};
+}
+
+std::optional<RedisCall> LimitService::caller_call(Scope scope, const CallerLimit& limit) const {
+    if (!m_redis || scope == Scope::ip || !limit.policy) {
         return std::nullopt;
     }
-    const auto applied = resolve_policy(scope, id, own_policy(scope, id, override));
-    if (!applied) {
-        return std::nullopt;
-    }
+    const auto& id = limit.id;
+    const auto& applied = limit.policy;
     const bool scope_policy = applied->name == scope_policy_name(scope);
     auto args = scope_policy
                     ? m_active->scope_args[index(scope)]
@@ -465,6 +480,9 @@ LimitResult LimitService::finish(Scope scope, std::string_view id, const Applied
 }
 
 void LimitService::ban_automatically(Scope scope, std::string_view id, const Policy& policy) {
+    if (scope == Scope::key && id.starts_with("identity:")) {
+        return;  // an identity's counter: no ban target names every key of an identity
+    }
     try {
         const std::string prefix = scope == Scope::ip ? "" : std::string(to_string(scope)) + ":";
         const auto target = parse_target(prefix + std::string(id));
@@ -484,7 +502,11 @@ void LimitService::ban_automatically(Scope scope, std::string_view id, const Pol
 
 LimitResult LimitService::status(Scope scope, std::string_view id,
                                  const std::optional<Policy>& override) const {
-    const auto applied = resolve_policy(scope, id, own_policy(scope, id, override));
+    return status_applied(scope, id, resolve_policy(scope, id, own_policy(scope, id, override)));
+}
+
+LimitResult LimitService::status_applied(Scope scope, std::string_view id,
+                                         const std::optional<AppliedPolicy>& applied) const {
     if (!applied) {
         return LimitResult{};
     }

@@ -73,10 +73,26 @@ BanSettings ban_settings_from_config(const Config& config);
 // checked for length and control characters. Error(invalid_argument).
 std::string canonical_id(Scope scope, std::string_view id);
 
-// The rate limit stored with an API key (api_keys.rate_limit), or nullopt
-// when it has none, the key does not exist, or the stored text is invalid
-// (logged). One query: the daemon should take it from the cached key instead.
-std::optional<Policy> key_rate_limit(store::Store& store, std::string_view key_id);
+// What a key's limit depends on: its own rate limit (api_keys.rate_limit;
+// nullopt when it has none, the key does not exist, or the stored text is
+// invalid, logged) and its identity (empty when none). One query: the
+// daemon should take them from the cached key instead.
+struct KeyLimitFacts {
+    std::optional<Policy> own;
+    std::string identity;
+};
+KeyLimitFacts key_limit_facts(store::Store& store, std::string_view key_id);
+
+// The counter a caller's requests spend and the policy it is checked under
+// (LimitService::caller_limit()).
+struct CallerLimit {
+    std::string id;                       // the counter's id within its scope
+    std::optional<AppliedPolicy> policy;  // nullopt: not limited
+};
+
+// The counter id of an identity's override in the key scope: one counter
+// for every key of the identity ("identity:ID"; a key id has no ':').
+std::string identity_counter(std::string_view identity);
 
 // Rate limits per scope, with automatic bans through BanService after
 // repeated denials. Counters live in Redis when one is given (shared by every
@@ -116,6 +132,9 @@ class LimitService {
     // Error(unavailable) when Redis cannot answer.
     LimitResult status(Scope scope, std::string_view id,
                        const std::optional<Policy>& override = std::nullopt) const;
+    // status() of a counter under a policy caller_limit() chose.
+    LimitResult status_applied(Scope scope, std::string_view id,
+                               const std::optional<AppliedPolicy>& policy) const;
     // A key's and its identity's named limits, all or none (see BucketCheck),
     // in memory or in Redis like every limit here, Redis failures answered by
     // `use`'s failure policy (open: allowed and degraded, nothing counted).
@@ -128,9 +147,18 @@ class LimitService {
     // The Redis call check_address(address) would make (cost 1), or nullopt
     // when it would make none (no Redis, no address policy).
     std::optional<RedisCall> address_call(const IpAddress& address) const;
-    // The same for check(scope, id, 1, override) of a user or key id.
-    std::optional<RedisCall> caller_call(Scope scope, std::string_view id,
-                                         const std::optional<Policy>& override) const;
+    // The same for check_applied(scope, limit.id, 1, limit.policy) of a user
+    // or key (limit from caller_limit()).
+    std::optional<RedisCall> caller_call(Scope scope, const CallerLimit& limit) const;
+
+    // The counter and policy of a caller in `scope`. For a key: its own
+    // limit (`own`, counted per key); else, when it belongs to `identity`,
+    // that identity's override (identity:ID), counted once for every key of
+    // the identity (identity_counter()); else resolve_policy() (a key:ID
+    // override, then the scope's policy), per key. For users and addresses:
+    // resolve_policy() with `own`, counted per id.
+    CallerLimit caller_limit(Scope scope, std::string_view id, const std::optional<Policy>& own,
+                             std::string_view identity = {}) const;
 
     // The policy a check of `id` in `scope` applies: `own` (the caller's
     // own limit, already named and marked shadow or not) when given, else the

@@ -161,6 +161,90 @@ TEST_F(LimitOverrides, ShadowOverWebSocketAndMetrics) {
     EXPECT_EQ(removed["ok"], true) << removed.dump();
 }
 
+// identity:ID: every key of the identity spends one counter, after a key's
+// own limit and before key overrides and the scope (off here); the same on
+// HTTP, WebSocket, pbctl --server and pbctl on the database (its own counter
+// there, in the database, shared run after run).
+TEST(IdentityOverride, EveryKeyOfTheIdentitySharesOneCounter) {
+    TempDir dir;
+    RunningDaemon pbd(dir, DaemonOptions{.env = {{"PB_LIMITS_KEY_RATE", "off"},
+                                                 {"PB_LIMITS_USER_RATE", "off"},
+                                                 {"PB_BANS_AUTO_THRESHOLD", "0"},
+                                                 // Loopback would skip key limits.
+                                                 {"PB_BANS_ALLOW", "192.0.2.1"}}});
+    const auto admin = pbd.bootstrap_key();
+    ASSERT_FALSE(admin.empty()) << pbd.err();
+    auto client = pbd.client();
+    ASSERT_EQ(status_of(client->Post("/v1/identities", bearer(admin), R"({"id":"acme"})",
+                                     "application/json")),
+              201);
+    const auto key_of = [&](const json& extra) {
+        json body{{"owner", "svc"}, {"permissions", {"identities:read"}}};
+        body.update(extra);
+        return created_key(pbd, admin, body);
+    };
+    const auto k1 = key_of({{"identity", "acme"}});
+    const auto k2 = key_of({{"identity", "acme"}});
+    const auto own = key_of({{"identity", "acme"}, {"rate_limit", "10/min"}});
+    const auto lone = key_of(json::object());
+    const auto pbctl = [&](std::vector<std::string> args, bool server) {
+        std::vector<std::string> argv{pbctl_path()};
+        std::map<std::string, std::string> env{{"PB_DB", pbd.db()}, {"PB_LIMITS_KEY_RATE", "off"}};
+        if (server) {
+            argv.insert(argv.end(), {"--server", pbd.url()});
+            env = {{"PB_API_KEY", admin}};
+        }
+        argv.insert(argv.end(), args.begin(), args.end());
+        argv.insert(argv.end(), {"-o", "json"});
+        return run(argv, env);
+    };
+    // Set on the database while pbd runs: pbd follows it.
+    ASSERT_EQ(pbctl({"limits", "override", "set", "identity:acme", "3/min"}, false).exit_code, 0);
+
+    const auto get = [&](const json& key) {
+        return client->Get("/v1/identities/acme", bearer(key["key"].get<std::string>()));
+    };
+    EXPECT_EQ(status_of(get(k1)), 200);
+    EXPECT_EQ(status_of(get(k2)), 200);
+    EXPECT_EQ(status_of(get(k1)), 200);
+    const auto refused = get(k2);
+    ASSERT_EQ(status_of(refused), 429) << refused->body;
+    EXPECT_NE(refused->body.find("identity is over its rate limit"), std::string::npos)
+        << refused->body;
+    EXPECT_NE(refused->body.find("override:identity:acme"), std::string::npos) << refused->body;
+    EXPECT_FALSE(refused->get_header_value("Retry-After").empty());
+    // A key with its own limit, and a key of no identity, are not in it.
+    EXPECT_EQ(status_of(get(own)), 200);
+    EXPECT_EQ(status_of(get(lone)), 200);
+
+    // limits status of either key names the identity's policy and counter.
+    WsClient ws(pbd.port(), {{"X-API-Key", admin}});
+    const auto over_ws =
+        ws.call("limits.status", {{"scope", "key"}, {"id", k1["id"].get<std::string>()}});
+    EXPECT_EQ(over_ws["result"]["policy"]["name"], "override:identity:acme") << over_ws.dump();
+    EXPECT_EQ(over_ws["result"]["remaining"], 0);
+    const auto remote = pbctl({"limits", "status", k2["id"], "--scope", "key"}, true);
+    ASSERT_EQ(remote.exit_code, 0) << remote.err;
+    EXPECT_EQ(json::parse(remote.out)["policy"]["name"], "override:identity:acme");
+    EXPECT_EQ(json::parse(remote.out)["remaining"], 0);
+    const auto own_status = ws.call("limits.status", {{"scope", "key"}, {"id", own["id"]}});
+    EXPECT_EQ(own_status["result"]["policy"]["name"], "key:" + own["id"].get<std::string>());
+
+    // pbctl on the database: its own counter of the identity, run after run.
+    for (const auto* key : {&k1, &k2, &k1}) {
+        const auto r = pbctl({"limits", "check", (*key)["id"], "--scope", "key"}, false);
+        EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    }
+    const auto local = pbctl({"limits", "check", k2["id"], "--scope", "key"}, false);
+    EXPECT_EQ(local.exit_code, 6) << local.out << local.err;
+    EXPECT_EQ(json::parse(local.out)["policy"]["name"], "override:identity:acme");
+    EXPECT_EQ(json::parse(local.out)["counted_in"], "database");
+
+    // Reset through one key gives the identity its burst back.
+    ASSERT_EQ(pbctl({"limits", "reset", k1["id"], "--scope", "key"}, true).exit_code, 0);
+    EXPECT_EQ(status_of(get(k2)), 200);
+}
+
 // limits.ip.shadow: pbd's own gate lets an address over the limit through,
 // counting it.
 TEST(LimitShadowScope, TheGateNeverRefusesAShadowScope) {

@@ -156,11 +156,37 @@ TEST_P(OverrideServiceTest, OwnLimitThenOverrideThenScope) {
     EXPECT_EQ(limits->check(Scope::key, "k1").policy, "override:key:k1");
     EXPECT_EQ(limits->check(Scope::key, "k2").policy, "override:key:k*");
     EXPECT_EQ(limits->check(Scope::key, "x2").policy, "scope:key");
-    // The hook for identities: an identity's limit passed as `own`.
-    const auto applied = limits->resolve_policy(
-        Scope::key, "k1", AppliedPolicy{*parse_policy("9/min", 0, "id"), "identity:acme", false});
-    EXPECT_EQ(applied->name, "identity:acme");
-    EXPECT_EQ(limits->check_applied(Scope::key, "k1", 1, applied).limit, 9);
+}
+
+// A key's own limit, then its identity's override (one counter for every key
+// of the identity), then key overrides, then the scope.
+TEST_P(OverrideServiceTest, IdentityOverrideComesAfterOwnLimitAndIsSharedByItsKeys) {
+    set("key:k1", "5/min");
+    set("identity:acme", "2/min");
+    const auto own = parse_policy("3/min", 0, "own");
+    EXPECT_EQ(limits->caller_limit(Scope::key, "k1", own, "acme").policy->name, "key:k1");
+    const auto k1 = limits->caller_limit(Scope::key, "k1", std::nullopt, "acme");
+    EXPECT_EQ(k1.policy->name, "override:identity:acme");
+    EXPECT_EQ(k1.id, "identity:acme");
+    // Without an identity, or of another one: the key override, per key.
+    EXPECT_EQ(limits->caller_limit(Scope::key, "k1", std::nullopt).policy->name,
+              "override:key:k1");
+    const auto other = limits->caller_limit(Scope::key, "k1", std::nullopt, "globex");
+    EXPECT_EQ(other.policy->name, "override:key:k1");
+    EXPECT_EQ(other.id, "k1");
+    // Two keys of acme spend one counter of 2.
+    const auto k2 = limits->caller_limit(Scope::key, "k2", std::nullopt, "acme");
+    EXPECT_TRUE(limits->check_applied(Scope::key, k1.id, 1, k1.policy).allowed);
+    EXPECT_TRUE(limits->check_applied(Scope::key, k2.id, 1, k2.policy).allowed);
+    const auto third = limits->check_applied(Scope::key, k1.id, 1, k1.policy);
+    EXPECT_FALSE(third.allowed);
+    EXPECT_EQ(third.policy, "override:identity:acme");
+    EXPECT_EQ(limits->status_applied(Scope::key, k2.id, k2.policy).remaining, 0);
+    // k1 alone under its key override is untouched.
+    EXPECT_EQ(limits->status(Scope::key, "k1").remaining, 5);
+    // Removed: back to the key override, per key.
+    limits->overrides()->remove("identity:acme");
+    EXPECT_EQ(limits->caller_limit(Scope::key, "k1", std::nullopt, "acme").id, "k1");
 }
 
 // Set by another process (another store on the database): seen at the next check.

@@ -9,6 +9,7 @@
 #include "common/core/time_format.hpp"
 #include "common/events/outbox.hpp"
 #include "common/limits/ban.hpp"
+#include "common/limits/flat_map.hpp"
 #include "common/ops/schema.hpp"
 
 namespace pb::limits {
@@ -274,7 +275,39 @@ OverrideIndex::OverrideIndex(std::vector<std::shared_ptr<const Override>> overri
                 names.starts.emplace(prefix.substr(0, names.start_length), true);
             }
         }
+        names.fill_filter();
     }
+}
+
+void OverrideIndex::Names::fill_filter() {
+    const auto entries = exact.size() + starts.size();
+    if (entries == 0) {
+        return;
+    }
+    std::uint64_t bits = 64;
+    while (bits < entries * 16) {  // about one false positive in 16
+        bits *= 2;
+    }
+    filter.assign(bits / 64, 0);
+    filter_mask = bits - 1;
+    const auto add = [&](std::string_view s) {
+        const auto bit = hash_id(s) & filter_mask;
+        filter[bit / 64] |= std::uint64_t{1} << (bit % 64);
+    };
+    for (const auto& [name, _] : exact) {
+        add(name);
+    }
+    for (const auto& [start, _] : starts) {
+        add(start);
+    }
+}
+
+bool OverrideIndex::Names::may_hold(std::string_view s) const {
+    if (filter.empty()) {
+        return false;
+    }
+    const auto bit = hash_id(s) & filter_mask;
+    return (filter[bit / 64] >> (bit % 64)) & 1U;
 }
 
 const Override* OverrideIndex::find_address(const IpAddress& address) const {
@@ -291,14 +324,22 @@ const Override* OverrideIndex::find(OverrideScope scope, std::string_view id) co
         return a ? find_address(*a) : nullptr;
     }
     const auto& names = m_names[static_cast<std::size_t>(scope)];
-    if (!names.exact.empty()) {
+    if (!names.exact.empty() && names.may_hold(id)) {
         if (const auto it = names.exact.find(id); it != names.exact.end()) {
             return it->second;
         }
     }
-    if (names.start_length > 0 && (id.size() < names.start_length ||
-                                   !names.starts.contains(id.substr(0, names.start_length)))) {
+    if (names.globs.empty()) {
         return nullptr;
+    }
+    if (names.start_length > 0) {
+        if (id.size() < names.start_length) {
+            return nullptr;
+        }
+        const auto start = id.substr(0, names.start_length);
+        if (!names.may_hold(start) || !names.starts.contains(start)) {
+            return nullptr;
+        }
     }
     for (const auto len : names.prefix_lengths) {
         if (len > id.size()) {

@@ -104,6 +104,14 @@ class OverrideIndex {
         // per length). Unused when a glob has an empty literal prefix.
         NameMap<bool> starts;
         std::size_t start_length = 0;
+        // One bit per hash_id() of each exact name and each of `starts`: most
+        // ids have no override, and a clear bit says so in one small read
+        // instead of two probes of node-based maps (issue #25's bound on
+        // what 10,000 overrides may cost a check).
+        std::vector<std::uint64_t> filter;
+        std::uint64_t filter_mask = 0;  // of bit numbers
+        void fill_filter();
+        bool may_hold(std::string_view s) const;
     };
 
     std::vector<std::shared_ptr<const Override>> m_all;

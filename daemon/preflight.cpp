@@ -38,8 +38,18 @@ void require_readable(const Config& config, std::string_view key) {
 
 void check_master_key(const Config& config, const std::optional<std::string>& db) {
     std::string path = config.get("security.master_key_file");
+    if (path.empty() && !db) {
+        // Audited changes (the chain's HMAC), local secrets and signing keys
+        // need it, and every pbd and pbctl of one PostgreSQL must share one:
+        // refused at the start, not at the first change.
+        throw Error(ErrorCode::invalid_argument,
+                    "security.master_key_file must be set on PostgreSQL: every pbd and pbctl "
+                    "of one database shares one master key file (audit chain, secrets, "
+                    "signing keys)",
+                    {{"key", "security.master_key_file"}});
+    }
     if (path.empty()) {
-        if (!db || is_default(config, "db.url")) {
+        if (is_default(config, "db.url")) {
             return;  // none (made on first need), or beside a database pb makes the folder of
         }
         path = (fs::path(*db).parent_path() / "master.key").string();

@@ -66,7 +66,9 @@ constexpr std::array k_keys{
     ConfigKey{"security.master_key_file", string, "", "PB_MASTER_KEY_FILE", both,
               Sensitivity::plain,
               "The AES-256-GCM master key that encrypts signing keys at rest (created 0600 on "
-              "first use). Empty means master.key beside the SQLite database."},
+              "first use), local secrets and the audit chain's HMAC. Empty means master.key "
+              "beside the SQLite database; required on PostgreSQL (pbd refuses to start "
+              "without it), one file shared by every pbd and pbctl of the database."},
     ConfigKey{"security.allow_insecure_permissions", boolean, "false",
               "PB_ALLOW_INSECURE_PERMISSIONS", both, Sensitivity::plain,
               "Accept a database or master key file that other users may read (pb refuses "

@@ -85,6 +85,22 @@ TEST(DaemonCheckConfig, MasterKeyProblemsFailAsTheStartDoes) {
     EXPECT_EQ(v.start.exit_code, 7) << v.start.err;
 }
 
+// Pins: on PostgreSQL a master key file must be named (every pbd and pbctl of
+// the database shares it): without one, --check-config and the start refuse
+// at once (exit 2, naming the setting), before any connection is tried.
+TEST(DaemonCheckConfig, PostgresWithoutAMasterKeyFileFailsAsTheStartDoes) {
+    const std::string url = "postgresql://pb@127.0.0.1:9/pb";  // nothing listens: never reached
+    for (const bool check : {true, false}) {
+        std::vector<std::string> argv{pbd_path(), "--db", url, "--listen", "127.0.0.1:0"};
+        if (check) {
+            argv.push_back("--check-config");
+        }
+        const auto r = run(argv, {}, "", std::chrono::seconds(10));
+        EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+        EXPECT_TRUE(says(r, "security.master_key_file must be set on PostgreSQL")) << r.err;
+    }
+}
+
 // Pins: an actions path that does not exist fails both (exit 7, named); the
 // password file likewise.
 TEST(DaemonCheckConfig, MissingFilesFailAsTheStartDoes) {

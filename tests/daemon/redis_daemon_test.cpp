@@ -21,8 +21,10 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-// How soon every daemon enforces a change made through another.
-constexpr milliseconds k_second{1000};
+// How long a test waits for a daemon to enforce a change made through
+// another: a bound that ends the wait, not a speed figure (a loaded 2-core CI
+// machine took longer than a second once; the speed is pb_bench_redis's).
+constexpr milliseconds k_enforce_bound{10'000};
 
 json post(const RunningDaemon& pbd, const std::string& path, const json& body,
           const std::string& key, int* status = nullptr) {
@@ -217,7 +219,7 @@ TEST_F(DaemonsWithRedis, BansAndRevocationsThroughOneDaemonHoldOnTheOther) {
     post(a, "/v1/bans", {{"target", "key:" + id}, {"reason", "abuse"}}, admin, &status);
     ASSERT_EQ(status, 201);
     EXPECT_TRUE(eventually(
-        [&] { return status_of(b.client()->Get("/v1/auth", bearer(key))) == 403; }, k_second));
+        [&] { return status_of(b.client()->Get("/v1/auth", bearer(key))) == 403; }, k_enforce_bound));
     EXPECT_GT(metric(b, "pb_redis_events_received_total"), received_before);
 
     const auto issued = post(a, "/v1/tokens", {{"sub", "user-7"}}, admin);
@@ -231,7 +233,7 @@ TEST_F(DaemonsWithRedis, BansAndRevocationsThroughOneDaemonHoldOnTheOther) {
             return post(b, "/v1/tokens/verify", {{"token", jwt}}, admin).value("reason", "") ==
                    "revoked";
         },
-        k_second));
+        k_enforce_bound));
 }
 
 // What was changed while Redis was away is not missed: a ban and a

@@ -218,8 +218,9 @@ TEST_F(DaemonsWithRedis, BansAndRevocationsThroughOneDaemonHoldOnTheOther) {
     int status = 0;
     post(a, "/v1/bans", {{"target", "key:" + id}, {"reason", "abuse"}}, admin, &status);
     ASSERT_EQ(status, 201);
-    EXPECT_TRUE(eventually(
-        [&] { return status_of(b.client()->Get("/v1/auth", bearer(key))) == 403; }, k_enforce_bound));
+    EXPECT_TRUE(
+        eventually([&] { return status_of(b.client()->Get("/v1/auth", bearer(key))) == 403; },
+                   k_enforce_bound));
     EXPECT_GT(metric(b, "pb_redis_events_received_total"), received_before);
 
     const auto issued = post(a, "/v1/tokens", {{"sub", "user-7"}}, admin);

@@ -13,7 +13,8 @@ namespace pb {
 // swap() publishes a new value whole, so a reader sees the old settings or
 // the new ones, never a mix. Every value ever published is kept until the
 // Swappable dies, so a reference from get() stays valid however long it is
-// held: a reload costs the size of its settings (bytes to a few KB), once.
+// held: a reload costs the size of its settings (bytes to a few KB), once,
+// and a reload that changes no setting publishes nothing (Services::apply).
 // get() is thread-safe against swap(); swaps are serialised.
 template <typename T>
 class Swappable {

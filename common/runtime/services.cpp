@@ -145,6 +145,13 @@ runtime::ReloadReport Services::apply(Config next) {
         secrets::config_lookup([this]() -> secrets::Backend& { return secrets(); }));
     auto settings = runtime::read_reloadable(next);
     auto report = runtime::compare(config(), next);
+    if (report.changed.empty() && report.restart_required.empty()) {
+        // The same settings: nothing is published (a Swappable keeps every
+        // value it was given, so a SIGHUP every minute must not add one),
+        // but the action files are read again, as SIGHUP always did.
+        actions().reload();
+        return report;
+    }
     // Nothing below throws on settings read_reloadable() accepted (the
     // catalog logs files with problems and skips them).
     limits().reload(std::move(settings.limits));

@@ -1,6 +1,9 @@
 // pbctl keys verify on the database, without pbd or Redis: a key's and its
 // identity's named limits (--limit NAME=RATE) count in the database, so run
 // after run spends from one bucket (issue 25), all or none.
+#include <atomic>
+#include <thread>
+
 #include "tests/cli/cli_fixture.hpp"
 
 namespace pb::cli::test {
@@ -92,6 +95,27 @@ TEST_F(LocalNamedLimitsTest, RefusedVerifySpendsNothing) {
     EXPECT_EQ(verify(once, {"--cost", "tokens=10"}, 3).value("limit", ""), "requests");
     const auto sibling = create_key({"--identity", "beta"});
     EXPECT_EQ(limit_of(verify(sibling, {"--cost", "tokens=1"}), "tokens")["remaining"], 89);
+}
+
+// pbctl runs at once on one SQLite file never spend more than the limit:
+// each verify reads and writes its buckets in one write transaction.
+TEST_F(LocalNamedLimitsTest, RunsAtOnceSpendTheLimitExactly) {
+    const auto key = create_key({"--limit", "requests=5/h:auto"});
+    std::atomic<int> allowed{0};
+    std::atomic<int> refused{0};
+    const auto run = [&] {
+        for (int i = 0; i < 4; ++i) {
+            const auto r = pbctl({"keys", "verify", "-", "-q"}, key + "\n");
+            (r.exit_code == 0 ? allowed : refused) += 1;
+            EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 3) << r.exit_code << r.err;
+        }
+    };
+    std::thread a(run);
+    std::thread b(run);
+    a.join();
+    b.join();
+    EXPECT_EQ(allowed.load(), 5);
+    EXPECT_EQ(refused.load(), 3);
 }
 
 // A shadow limit counts across runs and reports, never refuses.

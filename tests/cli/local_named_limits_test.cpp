@@ -2,6 +2,7 @@
 // identity's named limits (--limit NAME=RATE) count in the database, so run
 // after run spends from one bucket (issue 25), all or none.
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "tests/cli/cli_fixture.hpp"
@@ -128,6 +129,19 @@ TEST_F(LocalNamedLimitsTest, ShadowCountsAcrossRunsAndNeverRefuses) {
         EXPECT_EQ(over.value("shadow_limited", json::array()), json::array({"trial"}));
         EXPECT_EQ(limit_of(over, "trial")["allowed"], false);
     }
+}
+
+// db purge forgets a named limit's row once it has refilled (a second after
+// its one request, at 1/s), and not before the row could still refuse.
+TEST_F(LocalNamedLimitsTest, DbPurgeForgetsRefilledRows) {
+    const auto key = create_key({"--limit", "requests=1/s:auto"});
+    const auto slow = create_key({"--limit", "requests=1/h:auto"});
+    verify(key);
+    verify(slow);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    EXPECT_EQ(ok_json({"db", "purge"}).at("limit_counters"), 1);  // the 1/s one
+    EXPECT_EQ(verify(slow, {}, 3).value("limit", ""), "requests");
+    EXPECT_EQ(limit_of(verify(key), "requests")["remaining"], 0);
 }
 
 // The help says where named limits count in each mode.

@@ -151,6 +151,11 @@ void register_keys_ops(OpTable& t) {
     t.add(Op{
         .name = "keys.verify",
         .summary = "Check an API key",
+        .cli_note = "On the database without Redis, pbctl counts the key's and its identity's "
+                    "named limits in the database (as limits check counts), so runs share one "
+                    "count (scripts, cron jobs); pbd counts them in its own memory, apart from "
+                    "it: use --server to count in pbd. With redis.url set, pbctl and every pbd "
+                    "share the counts in Redis.",
         .params = {Param{.name = "key",
                          .help = "The key",
                          .required = Required::yes,

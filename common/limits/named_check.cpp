@@ -1,18 +1,26 @@
 // Named limits checked together (a key's and its identity's): all or
-// nothing, in memory (RateLimiter) and in Redis (one script) alike, with the
-// one GCRA arithmetic of gcra_answer.
+// nothing, in memory (RateLimiter), in Redis (one script) and in the database
+// (StoreLimiter: one transaction) alike, with the one GCRA arithmetic of
+// gcra_answer.
 #include "common/limits/named_check.hpp"
 
 #include <algorithm>
 #include <mutex>
+#include <numeric>
 
 #include "common/core/error.hpp"
 #include "common/limits/limiter.hpp"
 #include "common/limits/redis_limiter.hpp"
 #include "common/limits/service.hpp"
+#include "common/limits/store_limiter.hpp"
 
 namespace pb::limits {
 namespace {
+
+using store::Connection;
+
+// The scope of named limits' rows in limit_counters (pbctl on the database).
+constexpr std::string_view k_named_scope = "named";
 
 // KEYS: the buckets; ARGV: four per bucket (interval µs, burst, cost,
 // "shadow" or "enforce"). Judges every bucket at one Redis TIME; spends the
@@ -81,6 +89,34 @@ bool all_enforced_allowed(const std::vector<BucketCheck>& checks,
     return true;
 }
 
+// After spending: a shadow bucket over its limit was not spent, and is
+// described as it stands.
+void describe_unspent(const std::vector<BucketCheck>& checks, const std::vector<std::int64_t>& tats,
+                      std::int64_t now, std::vector<LimitResult>& results) {
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+        if (!results[i].allowed) {
+            results[i] = gcra_answer(checks[i].policy, tats[i], now, checks[i].cost, false);
+        }
+    }
+}
+
+// The verdict of a check in one place (memory, database) given each bucket's
+// judged time: spend every bucket that fits when every enforced one fits
+// (`spend`, and then a result allowed is a bucket to spend), else nothing.
+struct Judged {
+    std::vector<LimitResult> results;
+    bool spend = false;
+};
+Judged judge(const std::vector<BucketCheck>& checks, const std::vector<std::int64_t>& tats,
+             std::int64_t now) {
+    auto results = answers(checks, tats, now, true);
+    if (!all_enforced_allowed(checks, results)) {
+        return {answers(checks, tats, now, false), false};
+    }
+    describe_unspent(checks, tats, now, results);
+    return {std::move(results), true};
+}
+
 }  // namespace
 
 std::vector<LimitResult> RateLimiter::check_all(const std::vector<BucketCheck>& checks) {
@@ -108,15 +144,13 @@ std::vector<LimitResult> RateLimiter::check_all(const std::vector<BucketCheck>& 
         const Entry* e = m_shards[shards[i]].map.find(checks[i].bucket, hashes[i]);
         tats.push_back(e == nullptr ? now : std::max(e->tat_us, now));
     }
-    auto results = answers(checks, tats, now, true);
-    if (!all_enforced_allowed(checks, results)) {
-        return answers(checks, tats, now, false);
+    auto judged = judge(checks, tats, now);
+    if (!judged.spend) {
+        return std::move(judged.results);
     }
     for (std::size_t i = 0; i < checks.size(); ++i) {
-        if (!results[i].allowed) {
-            // A shadow bucket over its limit: reported, not spent.
-            results[i] = gcra_answer(checks[i].policy, tats[i], now, checks[i].cost, false);
-            continue;
+        if (!judged.results[i].allowed) {
+            continue;  // a shadow bucket over its limit: reported, not spent
         }
         auto& shard = m_shards[shards[i]];
         Entry* e = shard.map.find(checks[i].bucket, hashes[i]);
@@ -126,7 +160,39 @@ std::vector<LimitResult> RateLimiter::check_all(const std::vector<BucketCheck>& 
         }
         e->tat_us = tats[i] + checks[i].cost * checks[i].policy.interval_us();
     }
-    return results;
+    return std::move(judged.results);
+}
+
+std::vector<LimitResult> StoreLimiter::check_all(const std::vector<BucketCheck>& checks) {
+    check_costs(checks);
+    // Rows are locked in the buckets' order: two checks sharing buckets (two
+    // keys of one identity) take them in the same order, and never deadlock.
+    std::vector<std::size_t> order(checks.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return checks[a].bucket < checks[b].bucket; });
+    return m_store.transaction(
+        [&](Connection& c) {
+            const std::int64_t now = m_clock.now() * 1000;
+            std::vector<Row> rows(checks.size());
+            std::vector<std::int64_t> tats(checks.size());
+            for (const auto i : order) {
+                rows[i] = read_row(c, k_named_scope, checks[i].bucket, true);
+                tats[i] = rows[i].found ? std::max(rows[i].tat_us, now) : now;
+            }
+            auto judged = judge(checks, tats, now);
+            if (!judged.spend) {
+                return std::move(judged.results);  // nothing written
+            }
+            for (const auto i : order) {
+                if (judged.results[i].allowed) {
+                    rows[i].tat_us = tats[i] + checks[i].cost * checks[i].policy.interval_us();
+                    write_row(c, k_named_scope, checks[i].bucket, rows[i]);
+                }
+            }
+            return std::move(judged.results);
+        },
+        store::TxMode::write);
 }
 
 std::vector<LimitResult> RedisLimiter::check_all(const std::vector<BucketCheck>& checks) {
@@ -164,12 +230,7 @@ std::vector<LimitResult> RedisLimiter::check_all(const std::vector<BucketCheck>&
     const bool spent = e[n + 1].integer == 1;
     auto results = answers(checks, tats, e[0].integer, spent);
     if (spent) {
-        for (std::size_t i = 0; i < n; ++i) {
-            if (!results[i].allowed) {
-                results[i] =
-                    gcra_answer(checks[i].policy, tats[i], e[0].integer, checks[i].cost, false);
-            }
-        }
+        describe_unspent(checks, tats, e[0].integer, results);
     }
     return results;
 }
@@ -190,6 +251,9 @@ std::vector<LimitResult> LimitService::check_buckets(const std::vector<BucketChe
         }
         return results;
     };
+    if (m_store_limiter) {
+        return counted(m_store_limiter->check_all(checks));  // pbctl on the database
+    }
     if (!m_redis) {
         return counted(m_buckets->check_all(checks));
     }

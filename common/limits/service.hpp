@@ -136,7 +136,7 @@ class LimitService {
     LimitResult status_applied(Scope scope, std::string_view id,
                                const std::optional<AppliedPolicy>& policy) const;
     // A key's and its identity's named limits, all or none (see BucketCheck),
-    // in memory or in Redis like every limit here, Redis failures answered by
+    // in memory, Redis or the database like every limit here, Redis failures answered by
     // `use`'s failure policy (open: allowed and degraded, nothing counted).
     // Error(invalid_argument) for a cost outside 1..burst.
     std::vector<LimitResult> check_buckets(const std::vector<BucketCheck>& checks, LimitUse use);

@@ -3,23 +3,16 @@
 #include <algorithm>
 
 namespace pb::limits {
-namespace {
 
 using store::Connection;
-
-struct Row {
-    std::int64_t tat_us = 0;
-    std::int64_t violations = 0;
-    std::int64_t violations_until_ms = 0;
-    bool found = false;
-};
 
 // The row, locked for the rest of the transaction when `lock`: an upsert
 // that changes nothing takes the row's lock (PostgreSQL; a new identifier
 // gets its row first), so concurrent checks of one identifier queue on it
 // and each reads the last one's write; SQLite serialises writers anyway
 // (BEGIN IMMEDIATE), so there it is not needed.
-Row read_row(Connection& c, std::string_view scope, std::string_view id, bool lock) {
+StoreLimiter::Row StoreLimiter::read_row(Connection& c, std::string_view scope, std::string_view id,
+                                         bool lock) {
     if (lock && c.dialect() == store::Dialect::postgresql) {
         c.exec(
             "INSERT INTO limit_counters (scope, id, tat_us, idle_at) VALUES ($1, $2, 0, 0) "
@@ -36,7 +29,18 @@ Row read_row(Connection& c, std::string_view scope, std::string_view id, bool lo
     return Row{rows[0].get_int(0), rows[0].get_int(1), rows[0].get_int(2), true};
 }
 
-}  // namespace
+void StoreLimiter::write_row(Connection& c, std::string_view scope, std::string_view id,
+                             const Row& row) {
+    // Idle from this time on: refilled, and no violation window open.
+    const std::int64_t idle_at_ms = std::max((row.tat_us + 999) / 1000, row.violations_until_ms);
+    c.exec(
+        "INSERT INTO limit_counters (scope, id, tat_us, violations, violations_until_ms, "
+        "idle_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (scope, id) DO UPDATE SET "
+        "tat_us = excluded.tat_us, violations = excluded.violations, "
+        "violations_until_ms = excluded.violations_until_ms, idle_at = excluded.idle_at",
+        {std::string(scope), std::string(id), row.tat_us, row.violations, row.violations_until_ms,
+         idle_at_ms});
+}
 
 StoreLimiter::StoreLimiter(store::Store& store, const Clock& clock)
     : m_store(store), m_clock(clock) {}
@@ -69,16 +73,7 @@ LimitResult StoreLimiter::check(std::string_view scope, std::string_view id, con
             } else {
                 return r;  // nothing to write
             }
-            // Idle from this time on: refilled, and no violation window open.
-            const std::int64_t idle_at_ms =
-                std::max((row.tat_us + 999) / 1000, row.violations_until_ms);
-            c.exec(
-                "INSERT INTO limit_counters (scope, id, tat_us, violations, violations_until_ms, "
-                "idle_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (scope, id) DO UPDATE SET "
-                "tat_us = excluded.tat_us, violations = excluded.violations, "
-                "violations_until_ms = excluded.violations_until_ms, idle_at = excluded.idle_at",
-                {std::string(scope), std::string(id), row.tat_us, row.violations,
-                 row.violations_until_ms, idle_at_ms});
+            write_row(c, scope, id, row);
             return r;
         },
         store::TxMode::write);

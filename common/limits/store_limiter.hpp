@@ -2,9 +2,11 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "common/core/clock.hpp"
 #include "common/limits/limiter.hpp"
+#include "common/limits/named_check.hpp"
 #include "common/limits/policy.hpp"
 #include "common/store/store.hpp"
 
@@ -26,6 +28,14 @@ class StoreLimiter {
     // for a cost out of range; Error(unavailable) when the store cannot answer.
     LimitResult check(std::string_view scope, std::string_view id, const Policy& policy,
                       std::int64_t cost, const ViolationRule& rule);
+    // RateLimiter::check_all's answers (all or none, see BucketCheck): a
+    // key's and its identity's named limits, each bucket a row of scope
+    // "named", every row locked (in the buckets' order, so that two checks
+    // never wait on each other), judged at one time, and the ones that fit
+    // written only when every enforced one fits, in one transaction. No
+    // violations are counted. Error(invalid_argument) for a cost outside
+    // 1..burst, before anything; Error(unavailable) when the store cannot answer.
+    std::vector<LimitResult> check_all(const std::vector<BucketCheck>& checks);
     // What check() with cost 1 would answer, spending nothing.
     LimitResult status(std::string_view scope, std::string_view id, const Policy& policy) const;
     // Forgets the row: its whole burst is available again. True if there
@@ -36,6 +46,18 @@ class StoreLimiter {
     std::int64_t purge_idle();
 
   private:
+    // A bucket's row: GCRA's theoretical arrival time and the violations.
+    struct Row {
+        std::int64_t tat_us = 0;
+        std::int64_t violations = 0;
+        std::int64_t violations_until_ms = 0;
+        bool found = false;
+    };
+    static Row read_row(store::Connection& c, std::string_view scope, std::string_view id,
+                        bool lock);
+    static void write_row(store::Connection& c, std::string_view scope, std::string_view id,
+                          const Row& row);
+
     store::Store& m_store;
     const Clock& m_clock;
 };

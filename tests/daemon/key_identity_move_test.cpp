@@ -4,7 +4,10 @@
 // it at once (a verify through pbd names the new identity and spends its
 // credits and limits). An identity that does not exist is not_found, with
 // nothing written.
+#include <thread>
+
 #include "tests/daemon/daemon_fixture.hpp"
+#include "tests/support/test_db.hpp"
 #include "tests/support/ws_client.hpp"
 
 namespace pb::test {
@@ -204,6 +207,60 @@ TEST_F(KeyIdentityMove, HttpAndWebSocketMoveAKey) {
     EXPECT_EQ(status_of(client->Post("/v1/keys/" + id + "/revoke", bearer(admin), "", "")), 200);
     EXPECT_EQ(status_of(patch({{"identity", "globex"}}, admin)), 409);
     EXPECT_EQ(body_json(client->Get("/v1/keys/" + id, bearer(admin)))["identity"], "acme");
+}
+
+// Two daemons on PostgreSQL: a key moved into an identity through one is
+// verified with that identity by the other, which had the key cached
+// without one (through the outbox; bounded wait), and out of it again.
+TEST(KeyIdentityMoveOnPostgres, AnotherDaemonSeesTheMove) {
+    TempDir dir;
+    TestDb db{Backend::postgres};
+    const DaemonOptions options{.env = {{"PB_MASTER_KEY_FILE", dir.file("master.key")},
+                                        {"PB_LIMITS_IP_RATE", "off"},
+                                        {"PB_LIMITS_USER_RATE", "off"},
+                                        {"PB_LIMITS_KEY_RATE", "off"}},
+                                .db = db.url()};
+    RunningDaemon a(dir, options);
+    RunningDaemon b(dir, options);
+    const auto admin = a.bootstrap_key();
+    ASSERT_FALSE(admin.empty()) << a.err();
+    auto ca = a.client();
+    auto cb = b.client();
+    ASSERT_EQ(status_of(ca->Post("/v1/identities", bearer(admin), R"({"id":"acme"})",
+                                 "application/json")),
+              201);
+    const auto key = created_key(a, admin, {{"owner", "svc"}});
+    const std::string id = key["id"];
+    const std::string text = key["key"];
+    const auto identity_at = [&](httplib::Client& c) {
+        return body_json(
+            c.Post("/v1/keys/verify", json{{"key", text}}.dump(), "application/json"))["identity"];
+    };
+    EXPECT_TRUE(identity_at(*cb).is_null());  // b has it cached, without an identity
+    const auto seen_by_b = [&](const json& expected) {
+        for (int i = 0; i < 200; ++i) {  // bounded: two seconds
+            const auto identity = identity_at(*cb);
+            if (expected.is_null() ? identity.is_null()
+                                   : identity.is_object() && identity["id"] == expected) {
+                return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    };
+    ASSERT_EQ(status_of(ca->Patch("/v1/keys/" + id, bearer(admin), R"({"identity":"acme"})",
+                                  "application/json")),
+              200);
+    EXPECT_EQ(identity_at(*ca)["id"], "acme");
+    EXPECT_TRUE(seen_by_b("acme"));
+    ASSERT_EQ(status_of(cb->Patch("/v1/keys/" + id, bearer(admin), R"({"identity":""})",
+                                  "application/json")),
+              200);
+    EXPECT_TRUE(identity_at(*cb).is_null());
+    for (int i = 0; i < 200 && !identity_at(*ca).is_null(); ++i) {  // bounded: two seconds
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(identity_at(*ca).is_null());
 }
 
 }  // namespace

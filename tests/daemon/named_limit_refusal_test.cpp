@@ -6,6 +6,8 @@
 // contract: a 200 verdict {"valid":false,"reason":"rate_limited","limit",
 // "retry_after_ms"}. A shadow limit is never announced.
 #include "tests/daemon/daemon_fixture.hpp"
+#include "tests/support/redis_server.hpp"
+#include "tests/support/test_db.hpp"
 #include "tests/support/ws_client.hpp"
 
 namespace pb::test {
@@ -151,6 +153,44 @@ TEST_F(NamedLimitRefusal, ShadowLimitIsNeverAnnounced) {
         EXPECT_EQ(header(r, "RateLimit-Policy").find("requests"), std::string::npos)
             << header(r, "RateLimit-Policy");
     }
+}
+
+// With Redis (two pbd on one PostgreSQL): the limit counted by one daemon
+// refuses at the other's gate with the same Retry-After and RateLimit
+// fields (its checks made ahead, without blocking, through Redis).
+TEST(NamedLimitRefusalWithRedis, AnotherDaemonsGateAnswersRetryAfter) {
+    TempDir dir;
+    TestDb db{Backend::postgres};
+    RedisServer redis;
+    const DaemonOptions o{.env = {{"PB_MASTER_KEY_FILE", dir.file("master.key")},
+                                  {"PB_REDIS", redis.url()},
+                                  {"PB_LIMITS_IP_RATE", "off"},
+                                  {"PB_LIMITS_KEY_RATE", "off"},
+                                  {"PB_LIMITS_USER_RATE", "off"},
+                                  {"PB_BANS_AUTO_THRESHOLD", "0"},
+                                  {"PB_BANS_ALLOW", "192.0.2.1"}},
+                          .db = db.url()};
+    RunningDaemon a(dir, o);
+    RunningDaemon b(dir, o);
+    const auto admin = a.bootstrap_key();
+    ASSERT_FALSE(admin.empty()) << a.err();
+    const auto key =
+        created_key(
+            a, admin,
+            {{"owner", "svc"},
+             {"limits", {{{"name", "requests"}, {"rate", "1/hour"}, {"auto", true}}}}})["key"]
+            .get<std::string>();
+    const auto first = a.client()->Get("/v1/auth", bearer(key));
+    ASSERT_EQ(status_of(first), 200) << first->body;
+    EXPECT_EQ(header(first, "RateLimit-Policy"), R"("requests";q=1;w=3600)");
+    const auto refused = b.client()->Get("/v1/auth", bearer(key));
+    ASSERT_EQ(status_of(refused), 429) << refused->body;
+    const auto retry_ms = body_json(refused)["retry_after_ms"].get<std::int64_t>();
+    EXPECT_GT(retry_ms, 3'500'000);
+    EXPECT_EQ(header(refused, "Retry-After"), seconds_up(retry_ms));
+    EXPECT_EQ(header(refused, "RateLimit-Policy"), R"("requests";q=1;w=3600)");
+    EXPECT_TRUE(header(refused, "RateLimit").starts_with(R"("requests";r=0;t=)"))
+        << header(refused, "RateLimit");
 }
 
 }  // namespace

@@ -272,7 +272,7 @@ void register_keys_ops(OpTable& t) {
     });
     t.add(Op{
         .name = "keys.update",
-        .summary = "Change a key's name, permissions, expiry, remaining uses or metadata",
+        .summary = "Change a key's name, permissions, expiry, uses, limits, identity or metadata",
         .params =
             {
                 id_param(),
@@ -302,6 +302,11 @@ void register_keys_ops(OpTable& t) {
                 limits_param("Named limits"),
                 limit_words_param(),
                 refill_param("the key's"),
+                Param{.name = "identity",
+                      .help = "Move the key into this identity, whose limits and credits it then "
+                              "shares (it must exist), or out of its identity with \"\" "
+                              "(--identity '')",
+                      .values_from = {"identities.list", "id"}},
             },
         .permission = "keys:write",
         .mutates = Mutates::yes,
@@ -332,6 +337,11 @@ void register_keys_ops(OpTable& t) {
                     p.limits = a["limits"];
                 if (a.contains("refill"))
                     p.refill = a["refill"].get<std::string>();
+                if (a.contains("identity")) {
+                    auto identity = a["identity"].get<std::string>();
+                    p.identity_id = identity.empty() ? std::optional<std::string>()
+                                                     : std::optional(std::move(identity));
+                }
                 return ctx.service<KeyService>()
                     .update(a["id"].get<std::string>(), p)
                     .to_json(ctx.clock().now());
@@ -345,7 +355,18 @@ void register_keys_ops(OpTable& t) {
                        {"permissions", {"deploy:write", "states:read"}},
                        {"expires", nullptr}},
                       example_key({{"permissions", {"deploy:write", "states:read"}},
-                                   {"expires_at", nullptr}})}},
+                                   {"expires_at", nullptr}})},
+                     {"Out of its identity (a name instead of \"\" moves it into that one)",
+                      {{"id", "4fQ9kZr2Lm8x"}, {"identity", ""}},
+                      example_key({{"owner", "acme"},
+                                   {"name", ""},
+                                   {"permissions", {"deploy:write", "states:read"}},
+                                   {"expires_at", nullptr},
+                                   {"limits",
+                                    {{{"name", "tokens"},
+                                      {"rate", "10000/day"},
+                                      {"auto", false},
+                                      {"shadow", false}}}}})}},
     });
     t.add(Op{
         .name = "keys.rotate",

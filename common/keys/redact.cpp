@@ -1,5 +1,6 @@
 #include "common/keys/redact.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "common/core/percent.hpp"
@@ -38,7 +39,51 @@ std::size_t key_shape_at(std::string_view text, std::size_t at) {
     return i > secret_start ? i - at : 0;
 }
 
+bool is_key_id(std::string_view s) {
+    return s.size() == k_id_length && std::all_of(s.begin(), s.end(), base62);
+}
+
+// The keys routes' own words after /v1/keys/ (keys.verify, keys.import).
+bool is_route_word(std::string_view s) {
+    return s == "verify" || s == "import";
+}
+
+// `target` with the segment after /v1/keys/ cut as redact_key_id cuts it.
+std::string cut_key_id_segment(std::string target) {
+    constexpr std::string_view k_keys = "/v1/keys/";
+    if (!target.starts_with(k_keys)) {
+        return target;
+    }
+    const auto end = target.find_first_of("/?", k_keys.size());
+    const auto len = (end == std::string::npos ? target.size() : end) - k_keys.size();
+    const auto segment = std::string_view(target).substr(k_keys.size(), len);
+    if (segment.empty() || is_route_word(segment)) {
+        return target;
+    }
+    return target.replace(k_keys.size(), len, redact_key_id(segment));
+}
+
 }  // namespace
+
+std::string redact_key_id(std::string_view value) {
+    if (is_key_id(value)) {
+        return std::string(value);
+    }
+    // pb's own shape, whole or already cut: its id is no secret.
+    const auto keep = k_prefix.size() + k_id_length + 1;  // "pb_<id>_"
+    if (value.size() >= keep && value.starts_with(k_prefix) &&
+        is_key_id(value.substr(k_prefix.size(), k_id_length)) && value[keep - 1] == '_') {
+        return std::string(value.substr(0, keep)).append(k_cut);
+    }
+    return std::string(k_cut);
+}
+
+void redact_key_id_arg(std::string_view op, nlohmann::json& args) {
+    if (op.starts_with("keys.") && args.is_object() && args.contains("id") &&
+        args["id"].is_string()) {
+        args["id"] = redact_key_id(args["id"].get_ref<const std::string&>());
+    }
+}
 
 std::string redact_keys(std::string_view text) {
     std::string out;
@@ -66,9 +111,9 @@ std::string redact_keys(std::string_view text) {
 
 std::string redact_keys_in_target(std::string_view target) {
     if (const auto decoded = percent_decode(target)) {
-        return redact_keys(*decoded);
+        return cut_key_id_segment(redact_keys(*decoded));
     }
-    return redact_keys(target);
+    return cut_key_id_segment(redact_keys(target));
 }
 
 nlohmann::json redact_keys_json(const nlohmann::json& value) {

@@ -13,6 +13,7 @@
 #include "common/keys/format.hpp"
 #include "common/keys/identity_service.hpp"
 #include "common/keys/imported_keys.hpp"
+#include "common/keys/redact.hpp"
 #include "common/keys/redis_cache.hpp"
 #include "common/ops/schema.hpp"
 #include "common/store/keyset.hpp"
@@ -98,8 +99,9 @@ std::optional<VersionedRecord> load_versioned(Connection& c, std::string_view id
 KeyRecord load_or_throw(Connection& c, std::string_view id) {
     auto k = load(c, id);
     if (!k) {
-        throw Error(ErrorCode::not_found, "no API key with id \"" + std::string(id) + "\"",
-                    {{"id", id}});
+        // What is no key id may be another system's whole key: not echoed.
+        const auto shown = redact_key_id(id);
+        throw Error(ErrorCode::not_found, "no API key with id \"" + shown + "\"", {{"id", shown}});
     }
     return std::move(*k);
 }
@@ -817,10 +819,19 @@ KeyRecord KeyService::update(std::string_view id, const KeyPatch& patch) {
         throw Error(ErrorCode::invalid_argument, "remaining: must not be negative",
                     {{"param", "remaining"}});
     }
+    if (patch.identity_id && *patch.identity_id) {
+        check_identity_id(**patch.identity_id);
+    }
     auto updated = m_store.transaction([&](Connection& c) {
         auto k = load_or_throw(c, id);
         if (k.revoked_at) {
             throw Error(ErrorCode::conflict, "API key " + k.id + " is revoked", {{"id", k.id}});
+        }
+        if (patch.identity_id) {
+            if (*patch.identity_id) {
+                identity_rows::load_or_throw(c, **patch.identity_id);
+            }
+            k.identity_id = *patch.identity_id;
         }
         if (patch.name)
             k.name = *patch.name;
@@ -845,11 +856,11 @@ KeyRecord KeyService::update(std::string_view id, const KeyPatch& patch) {
         c.exec(
             "UPDATE api_keys SET name = $2, permissions = $3, metadata = $4, expires_at = $5, "
             "remaining = $6, updated_at = $7, rate_limit = $8, limits = $9, refill = $10, "
-            "last_refill_at = $11 WHERE id = $1",
+            "last_refill_at = $11, identity_id = $12 WHERE id = $1",
             {k.id, k.name, json(k.permissions).dump(), k.metadata.dump(), nullable(k.expires_at),
              nullable(k.remaining), k.updated_at, nullable(k.rate_limit),
              nullable(stored_or_null(k.limits)), nullable(refill_text(k.refill)),
-             nullable(k.last_refill_at)});
+             nullable(k.last_refill_at), nullable(k.identity_id)});
         publish(c, k, "key.updated");
         return k;
     });

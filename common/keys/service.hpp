@@ -97,6 +97,9 @@ struct KeyPatch {
     std::optional<std::optional<std::string>> rate_limit;  // inner nullopt: the scope's default
     std::optional<nlohmann::json> limits;                  // replaces them all
     std::optional<std::string> refill;                     // "off" removes it
+    // Into this identity (it must exist: not_found otherwise); inner nullopt:
+    // out of its identity.
+    std::optional<std::optional<std::string>> identity_id;
 };
 
 // Keys in (created_at, id) order, from just after `after` on (keyset paging).
@@ -179,7 +182,8 @@ class KeyService {
     // Error(not_found) when absent.
     KeyRecord get(std::string_view id);
     std::vector<KeyRecord> list(const ListFilter& filter);
-    // Error(conflict) on a revoked key.
+    // Error(conflict) on a revoked key; Error(not_found) for the key or for
+    // the identity it is moved into, with nothing written.
     KeyRecord update(std::string_view id, const KeyPatch& patch);
     // New secret, same settings; the old secret keeps working for `grace_ms`.
     CreatedKey rotate(std::string_view id, std::int64_t grace_ms);

@@ -14,12 +14,13 @@ namespace {
 events::AuditRecord audit_record(events::AuditLog& audit, const ops::Op& op,
                                  const ops::Caller& caller, const nlohmann::json& args,
                                  std::string_view outcome) {
-    std::string target;
-    if (!op.audit_target.empty() && args.contains(op.audit_target) &&
-        args[op.audit_target].is_string()) {
-        target = keys::redact_keys(args[op.audit_target].get<std::string>());
-    }
     nlohmann::json shown = args;
+    keys::redact_key_id_arg(op.name, shown);  // another system's key where an id belongs
+    std::string target;
+    if (!op.audit_target.empty() && shown.contains(op.audit_target) &&
+        shown[op.audit_target].is_string()) {
+        target = keys::redact_keys(shown[op.audit_target].get<std::string>());
+    }
     for (const auto& p : op.params) {
         if (p.secret == ops::Secret::yes && shown.contains(p.name)) {
             shown[p.name] = audit.hash_values(shown[p.name]);

@@ -1,5 +1,7 @@
 #include "daemon/admission/request_admission.hpp"
 
+#include <algorithm>
+
 namespace pb::daemon {
 
 admission::Facts facts_of(const Request& request, admission::Door door) {
@@ -16,9 +18,18 @@ std::string_view presented_key(const Request& request) {
     return admission::presented(request.header("Authorization"), request.header("X-API-Key"));
 }
 
-std::array<AppliedLimit, 2> applied_limits(const admission::Verdict& verdict) {
-    return {AppliedLimit{"ip", verdict.address_limit},
-            AppliedLimit{limits::to_string(verdict.caller_scope), verdict.caller_limit}};
+std::vector<AppliedLimit> applied_limits(const admission::Verdict& verdict) {
+    std::vector<AppliedLimit> out{
+        AppliedLimit{"ip", verdict.address_limit},
+        AppliedLimit{limits::to_string(verdict.caller_scope), verdict.caller_limit}};
+    // A shadow limit never refuses: telling clients of it would announce a
+    // quota that is not enforced (and a Retry-After on an admitted request).
+    for (const auto& n : verdict.named) {
+        if (!n.shadow) {
+            out.push_back(AppliedLimit{n.name, n.result});
+        }
+    }
+    return out;
 }
 
 void add_rate_limit_fields(const admission::Verdict& verdict, Response& response) {
@@ -38,8 +49,11 @@ Error refusal_of(const admission::Verdict& verdict) {
             violated.push_back(a.name);
         }
     }
-    if (!verdict.refused_limit.empty()) {
-        violated.push_back(verdict.refused_limit);  // a key's or identity's named limit
+    // The named limit that refused (a key's or its identity's) is named even
+    // when its decision carried no count.
+    if (!verdict.refused_limit.empty() &&
+        std::find(violated.begin(), violated.end(), verdict.refused_limit) == violated.end()) {
+        violated.push_back(verdict.refused_limit);
     }
     details["violated-policies"] = std::move(violated);
     return Error(e.code(), e.what(), std::move(details));

@@ -2,8 +2,8 @@
 // The daemon's glue to the admission pipeline (common/admission): what an
 // HTTP request tells it, and how its verdict is answered. Beast-free.
 
-#include <array>
 #include <string_view>
+#include <vector>
 
 #include "common/admission/pipeline.hpp"
 #include "common/limits/limiter.hpp"
@@ -20,9 +20,11 @@ admission::Facts facts_of(const Request& request, admission::Door door);
 // The credential `request` presents (Authorization: Bearer, X-API-Key), or empty.
 std::string_view presented_key(const Request& request);
 
-// The limits that counted the request: its address's ("ip") and its
-// caller's ("key" or "user"); limit 0 for one that did not apply.
-std::array<AppliedLimit, 2> applied_limits(const admission::Verdict& verdict);
+// The limits that counted the request: its address's ("ip"), its caller's
+// ("key" or "user"), then the named limits of its key or identity that
+// enforce (shadow ones left out), each under its name; limit 0 for one that
+// did not apply. The views are `verdict`'s.
+std::vector<AppliedLimit> applied_limits(const admission::Verdict& verdict);
 
 // Writes the verdict's RateLimit-Policy, RateLimit and Retry-After
 // (rate_limit_fields.hpp). Nothing when no limit counted the request.

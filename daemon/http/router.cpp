@@ -239,16 +239,17 @@ const ops::Op& Router::op_of(const Request& request, std::string_view path,
     if (found.op != nullptr) {
         return *found.op;
     }
+    // The path as pbd logs it: a key where a key's id belongs is not echoed.
+    const auto shown = keys::redact_keys_in_target(path);
     if (found.path_known) {
         auto allow = allowed_methods(path);
         response.headers.emplace_back("Allow", allow);
         throw StatusError(405, ErrorCode::invalid_argument,
-                          std::string(path) + " does not answer " + std::string(request.method),
+                          shown + " does not answer " + std::string(request.method),
                           {{"method", std::string(request.method)}, {"allow", allow}});
     }
-    throw Error(ErrorCode::not_found,
-                "no route for " + std::string(request.method) + " " + std::string(path),
-                {{"path", std::string(path)}});
+    throw Error(ErrorCode::not_found, "no route for " + std::string(request.method) + " " + shown,
+                {{"path", shown}});
 }
 
 int Router::route(const Request& request, std::string_view path, std::string_view query,

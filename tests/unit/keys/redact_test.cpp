@@ -56,5 +56,33 @@ TEST(RedactKeys, ErrorsKeepTheirCode) {
     EXPECT_EQ(all.find(key.substr(16)), std::string::npos) << all;
 }
 
+// Pins: where a key's id belongs, an id is kept, pb's key is cut to
+// pb_<id>_…, and anything else (another system's key, imported by hash) is
+// "…"; a target's segment after /v1/keys/ is cut so, but for verify and import.
+TEST(RedactKeys, WhatIsNoKeyIdIsNotShownWhereAnIdBelongs) {
+    const auto id = new_key_id();
+    const auto key = make_key(id);
+    EXPECT_EQ(redact_key_id(id), id);
+    EXPECT_EQ(redact_key_id(key), "pb_" + id + "_\xE2\x80\xA6");
+    for (const std::string other : {"sk_live_4eC39HqLyjWDarjtT1zdp7dc", "xoxb-17653672481-19874698",
+                                    "sk.live.dotted", "", "ABCDEFGHIJK", "ABCDEFGHIJKLM"}) {
+        EXPECT_EQ(redact_key_id(other), "\xE2\x80\xA6") << other;
+    }
+    EXPECT_EQ(redact_keys_in_target("/v1/keys/sk_live_4eC39HqLyjWDarjtT1zdp7dc/revoke?x=1"),
+              "/v1/keys/\xE2\x80\xA6/revoke?x=1");
+    EXPECT_EQ(redact_keys_in_target("/v1/keys/xoxb%2D1765"), "/v1/keys/\xE2\x80\xA6");
+    EXPECT_EQ(redact_keys_in_target("/v1/keys/" + id + "/revoke"), "/v1/keys/" + id + "/revoke");
+    EXPECT_EQ(redact_keys_in_target("/v1/keys/" + key), "/v1/keys/pb_" + id + "_\xE2\x80\xA6");
+    for (const std::string same : {"/v1/keys/verify", "/v1/keys/import", "/v1/keys", "/v1/keys/",
+                                   "/v1/keys?owner=sk_live_x", "/v1/identities/acme"}) {
+        EXPECT_EQ(redact_keys_in_target(same), same);
+    }
+    nlohmann::json args{{"id", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"}, {"name", "n"}};
+    redact_key_id_arg("identities.update", args);
+    EXPECT_EQ(args["id"], "sk_live_4eC39HqLyjWDarjtT1zdp7dc");
+    redact_key_id_arg("keys.revoke", args);
+    EXPECT_EQ(args, (nlohmann::json{{"id", "\xE2\x80\xA6"}, {"name", "n"}}));
+}
+
 }  // namespace
 }  // namespace pb::keys::test

@@ -279,8 +279,8 @@ __pbctl_data() {
             files=" --config --db " ;;
         "keys update")
             commands=""
-            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --name --perm --expires --remaining --unlimited --metadata --rate-limit --limits --limit --refill"
-            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --name --perm --expires --remaining --metadata --rate-limit --limits --limit --refill "
+            flags="--help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --name --perm --expires --remaining --unlimited --metadata --rate-limit --limits --limit --refill --identity"
+            valued=" --config --db --redis --server --api-key --timeout --output -o --log-level --name --perm --expires --remaining --metadata --rate-limit --limits --limit --refill --identity "
             files=" --config --db --metadata " ;;
         "keys verify")
             commands=""

@@ -279,8 +279,8 @@ function __pbctl_data --argument-names cmdpath
             set -g __pbctl_files --config --db
         case 'keys update'
             set -g __pbctl_commands 
-            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --name --perm --expires --remaining --unlimited --metadata --rate-limit --limits --limit --refill
-            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --name --perm --expires --remaining --metadata --rate-limit --limits --limit --refill
+            set -g __pbctl_flags --help -h --config --db --redis --server --api-key --timeout --output -o --quiet -q --log-level --allow-insecure-permissions --version --name --perm --expires --remaining --unlimited --metadata --rate-limit --limits --limit --refill --identity
+            set -g __pbctl_valued --config --db --redis --server --api-key --timeout --output -o --log-level --name --perm --expires --remaining --metadata --rate-limit --limits --limit --refill --identity
             set -g __pbctl_files --config --db --metadata
         case 'keys verify'
             set -g __pbctl_commands 

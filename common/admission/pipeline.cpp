@@ -372,8 +372,6 @@ bool Pipeline::caller_steps(const Facts& facts, const Recipe& recipe, Verdict& v
     v.caller_limit = m_parts.limits.check_applied(bucket->scope, bucket->limit.id, 1,
                                                   bucket->limit.policy, recipe.use);
     if (!v.caller_limit.allowed) {
-        auto details = v.caller_limit.to_json();
-        details["policy"] = v.caller_limit.policy;  // which: scope, override or own
         return refuse(
             v, Step::credential, "rate_limited",
             Error(ErrorCode::rate_limited,
@@ -381,7 +379,7 @@ bool Pipeline::caller_steps(const Facts& facts, const Recipe& recipe, Verdict& v
                   : bucket->limit.id.starts_with("identity:")
                       ? "this API key's identity is over its rate limit"
                       : "this API key is over its rate limit",
-                  std::move(details)));
+                  v.caller_limit.to_json()));
     }
     return checks.empty() || named_step(checks, recipe, v);
 }

@@ -349,8 +349,6 @@ json error_schema() {
          {"code", choice(names, "The same word as in WebSocket frames and pbctl's JSON")},
          {"violated-policies",
           optional(array(string(), "429: the RateLimit-Policy names that refused"))},
-         {"policy", optional(string("429 for a caller's limit: the policy applied (scope:key, "
-                                    "override:identity:acme, key:ID)"))},
          {"param", optional(string("invalid_argument: the argument at fault"))},
          {"reason", optional(string("unauthenticated: why the credential was refused"))},
          {"details", optional(free_object("Details whose names are taken by the members above"))}},

@@ -18,8 +18,6 @@ using detail::load_ban;
 using detail::select_bans;
 using store::Connection;
 
-// How long checks use the last index after the store failed to refresh it.
-constexpr std::chrono::seconds k_retry_delay{1};
 // Beyond this many changed targets in one refresh, reloading everything is cheaper.
 constexpr std::size_t k_max_targeted_reloads = 100;
 
@@ -45,7 +43,11 @@ struct BanService::Snapshot {
 
 BanService::BanService(store::Store& store, const Clock& clock, events::Follower& follower,
                        BanSettings settings)
-    : m_store(store), m_clock(clock), m_settings(std::move(settings)), m_follower(follower) {
+    : m_store(store),
+      m_clock(clock),
+      m_settings(std::move(settings)),
+      m_follower(follower),
+      m_followed(m_follower, "ban index") {
     follow();
 }
 
@@ -54,7 +56,8 @@ BanService::BanService(store::Store& store, const Clock& clock, BanSettings sett
       m_clock(clock),
       m_settings(std::move(settings)),
       m_own_follower(std::make_unique<events::Follower>(store)),
-      m_follower(*m_own_follower) {
+      m_follower(*m_own_follower),
+      m_followed(m_follower, "ban index") {
     follow();
 }
 
@@ -66,85 +69,51 @@ void BanService::on_event(const events::Event& e) {
     if (e.topic != "bans") {
         return;
     }
-    std::lock_guard lock(m_pending_mutex);
-    if (e.data.is_object() && e.data.contains("target") && e.data["target"].is_string()) {
-        m_pending.insert(e.data["target"].get<std::string>());
-    } else {
-        m_pending_everything = true;
+    {
+        std::lock_guard lock(m_pending_mutex);
+        if (e.data.is_object() && e.data.contains("target") && e.data["target"].is_string()) {
+            m_pending.insert(e.data["target"].get<std::string>());
+        } else {
+            m_pending_everything = true;
+        }
     }
-    m_pending_gen.fetch_add(1, std::memory_order_release);
+    m_followed.changed();
 }
 
 void BanService::refresh() {
-    if (!m_loaded.load(std::memory_order_acquire)) {
-        std::lock_guard lock(m_refresh_mutex);
-        if (!m_loaded.load(std::memory_order_acquire)) {
-            // Everything delivered so far is older than the load that follows.
-            m_follower.catch_up();
-            std::uint64_t gen = 0;
+    m_followed.refresh(
+        [this] {
             {
+                // Everything noted so far is older than the load that follows.
                 std::lock_guard pending(m_pending_mutex);
                 m_pending.clear();
                 m_pending_everything = false;
-                gen = m_pending_gen.load(std::memory_order_acquire);
             }
             full_load();
-            m_applied_gen.store(gen, std::memory_order_release);
-            m_loaded.store(true, std::memory_order_release);
-        }
-    }
-    // After a failure, requests are answered from the last index for a while
-    // instead of each waiting on a store that is down.
-    const auto steady_now = std::chrono::steady_clock::now().time_since_epoch().count();
-    if (steady_now < m_retry_at.load(std::memory_order_relaxed)) {
-        return;
+        },
+        [this] { apply_pending(); });
+}
+
+void BanService::apply_pending() {
+    std::set<std::string> targets;
+    bool everything = false;
+    {
+        std::lock_guard pending(m_pending_mutex);
+        targets.swap(m_pending);
+        everything = std::exchange(m_pending_everything, false);
     }
     try {
-        m_follower.catch_up();
-        if (m_pending_gen.load(std::memory_order_acquire) ==
-            m_applied_gen.load(std::memory_order_acquire)) {
-            return;
+        if (everything || targets.size() > k_max_targeted_reloads) {
+            full_load();
+        } else {
+            reload(targets);
         }
-        std::lock_guard lock(m_refresh_mutex);
-        std::set<std::string> targets;
-        bool everything = false;
-        std::uint64_t gen = 0;
-        {
-            std::lock_guard pending(m_pending_mutex);
-            gen = m_pending_gen.load(std::memory_order_acquire);
-            if (gen == m_applied_gen.load(std::memory_order_acquire)) {
-                return;  // another thread applied it while this one waited
-            }
-            targets.swap(m_pending);
-            everything = std::exchange(m_pending_everything, false);
-        }
-        try {
-            if (everything || targets.size() > k_max_targeted_reloads) {
-                full_load();
-            } else {
-                reload(targets);
-            }
-        } catch (...) {
-            // Not applied: keep the targets for the next attempt.
-            std::lock_guard pending(m_pending_mutex);
-            m_pending.merge(targets);
-            m_pending_everything = m_pending_everything || everything;
-            throw;
-        }
-        m_applied_gen.store(gen, std::memory_order_release);
-        if (m_refresh_failed) {
-            log::get("limits")->info("ban index is up to date again");
-            m_refresh_failed = false;
-        }
-    } catch (const std::exception& e) {
-        m_retry_at.store(steady_now + std::chrono::steady_clock::duration(k_retry_delay).count(),
-                         std::memory_order_relaxed);
-        std::lock_guard lock(m_refresh_mutex);
-        if (!m_refresh_failed) {
-            log::get("limits")->warn("ban index not refreshed, checking against the last one: {}",
-                                     e.what());
-            m_refresh_failed = true;
-        }
+    } catch (...) {
+        // Not applied: keep the targets for the next attempt.
+        std::lock_guard pending(m_pending_mutex);
+        m_pending.merge(targets);
+        m_pending_everything = m_pending_everything || everything;
+        throw;
     }
 }
 

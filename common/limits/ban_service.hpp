@@ -15,6 +15,7 @@
 
 #include "common/core/clock.hpp"
 #include "common/core/swappable.hpp"
+#include "common/events/followed_index.hpp"
 #include "common/events/follower.hpp"
 #include "common/limits/ban.hpp"
 #include "common/store/store.hpp"
@@ -142,6 +143,8 @@ class BanService {
     // Brings the index up to date with the store (done by every check; public
     // for the daemon's warm-up). Error(unavailable) only on the first load.
     void refresh();
+    // Applies the pending targets to the index (under m_followed's mutex).
+    void apply_pending();
 
   private:
     struct Snapshot;
@@ -165,20 +168,13 @@ class BanService {
     std::unique_ptr<events::Follower> m_own_follower;
     events::Follower& m_follower;
 
-    // Targets named by events not yet applied to the index. The listener bumps
-    // m_pending_gen; a reader whose generation is not applied waits on the
-    // refresh mutex until the index reflects it.
+    // Targets named by events not yet applied to the index (on_event notes
+    // them, then counts the change in m_followed).
     std::mutex m_pending_mutex;
-    std::set<std::string> m_pending;    // guarded by m_pending_mutex
-    bool m_pending_everything = false;  // guarded by m_pending_mutex
-    std::atomic<std::uint64_t> m_pending_gen{0};
-    std::atomic<std::uint64_t> m_applied_gen{0};
-
-    std::mutex m_refresh_mutex;
-    std::map<std::string, std::shared_ptr<const Ban>> m_bans;  // by target text; refresh mutex
-    bool m_refresh_failed = false;                             // guarded by m_refresh_mutex
-    std::atomic<bool> m_loaded{false};
-    std::atomic<std::int64_t> m_retry_at{0};  // steady-clock ticks; no refresh before
+    std::set<std::string> m_pending;                           // guarded by m_pending_mutex
+    bool m_pending_everything = false;                         // guarded by m_pending_mutex
+    events::FollowedIndex m_followed;                          // its mutex guards m_bans
+    std::map<std::string, std::shared_ptr<const Ban>> m_bans;  // by target text
 
     std::shared_mutex m_snapshot_mutex;
     std::shared_ptr<const Snapshot> m_snapshot;

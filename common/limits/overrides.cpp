@@ -18,8 +18,6 @@ namespace {
 using nlohmann::json;
 using store::Connection;
 
-// How long lookups use the last index after the store failed to refresh it.
-constexpr std::chrono::seconds k_retry_delay{1};
 constexpr std::size_t k_max_value = 200;
 
 [[noreturn]] void bad_target(const std::string& why) {
@@ -360,10 +358,13 @@ const Override* OverrideIndex::find(OverrideScope scope, std::string_view id) co
 
 OverrideService::OverrideService(store::Store& store, const Clock& clock,
                                  events::Follower& follower)
-    : m_store(store), m_clock(clock), m_follower(follower) {
+    : m_store(store),
+      m_clock(clock),
+      m_follower(follower),
+      m_followed(follower, "limit override index") {
     m_follower.on("limits", [this](const events::Event& e) {
         if (e.topic == "limits" && e.type.starts_with("limit_override.")) {
-            m_changes.fetch_add(1, std::memory_order_release);
+            m_followed.changed();
         }
     });
 }
@@ -447,48 +448,8 @@ void OverrideService::load() {
 }
 
 void OverrideService::refresh() {
-    if (!m_loaded.load(std::memory_order_acquire)) {
-        std::lock_guard lock(m_load_mutex);
-        if (!m_loaded.load(std::memory_order_acquire)) {
-            m_follower.catch_up();  // what it delivers is older than the load
-            const auto seen = m_changes.load(std::memory_order_acquire);
-            load();
-            m_applied.store(seen, std::memory_order_release);
-            m_loaded.store(true, std::memory_order_release);
-        }
-    }
-    const auto steady_now = std::chrono::steady_clock::now().time_since_epoch().count();
-    if (steady_now < m_retry_at.load(std::memory_order_relaxed)) {
-        return;
-    }
-    try {
-        m_follower.catch_up();
-        if (m_changes.load(std::memory_order_acquire) ==
-            m_applied.load(std::memory_order_acquire)) {
-            return;
-        }
-        std::lock_guard lock(m_load_mutex);
-        const auto seen = m_changes.load(std::memory_order_acquire);
-        if (seen == m_applied.load(std::memory_order_acquire)) {
-            return;  // another thread reloaded while this one waited
-        }
-        // Overrides change rarely and are few: the whole index is rebuilt.
-        load();
-        m_applied.store(seen, std::memory_order_release);
-        if (m_load_failed) {
-            log::get("limits")->info("limit override index is up to date again");
-            m_load_failed = false;
-        }
-    } catch (const std::exception& e) {
-        m_retry_at.store(steady_now + std::chrono::steady_clock::duration(k_retry_delay).count(),
-                         std::memory_order_relaxed);
-        std::lock_guard lock(m_load_mutex);
-        if (!m_load_failed) {
-            log::get("limits")->warn("limit override index not refreshed, using the last one: {}",
-                                     e.what());
-            m_load_failed = true;
-        }
-    }
+    // Overrides change rarely and are few: an update rebuilds the whole index.
+    m_followed.refresh([this] { load(); }, [this] { load(); });
 }
 
 std::optional<AppliedPolicy> OverrideService::match_address(const IpAddress& address) {

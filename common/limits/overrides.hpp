@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/core/clock.hpp"
+#include "common/events/followed_index.hpp"
 #include "common/events/follower.hpp"
 #include "common/limits/cidr.hpp"
 #include "common/limits/policy.hpp"
@@ -166,12 +167,7 @@ class OverrideService {
     store::Store& m_store;
     const Clock& m_clock;
     events::Follower& m_follower;
-    std::atomic<std::uint64_t> m_changes{0};  // limit_override events seen
-    std::atomic<std::uint64_t> m_applied{0};  // … reflected in m_index
-    std::atomic<bool> m_loaded{false};
-    std::atomic<std::int64_t> m_retry_at{0};  // steady ticks: no reload before
-    std::mutex m_load_mutex;
-    bool m_load_failed = false;  // guarded by m_load_mutex
+    events::FollowedIndex m_followed;  // its mutex guards load()
     mutable std::shared_mutex m_index_mutex;
     std::shared_ptr<const OverrideIndex> m_index;
 };

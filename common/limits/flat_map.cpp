@@ -30,8 +30,22 @@ std::uint64_t hash_id(std::string_view id) {
         std::memcpy(&w, id.data() + i, 8);
         h = fmix(h ^ w);
     }
+    // The last 0..7 bytes by fixed-size loads (a memcpy of a variable size
+    // is a call): two overlapping 4-byte reads, or three single bytes, cover
+    // every byte; the length is in the seed already.
+    const auto* p = reinterpret_cast<const unsigned char*>(id.data()) + i;
+    const std::size_t rest = id.size() - i;
     std::uint64_t w = 0;
-    std::memcpy(&w, id.data() + i, id.size() - i);
+    if (rest >= 4) {
+        std::uint32_t a = 0;
+        std::uint32_t b = 0;
+        std::memcpy(&a, p, 4);
+        std::memcpy(&b, p + rest - 4, 4);
+        w = a | (static_cast<std::uint64_t>(b) << 32);
+    } else if (rest > 0) {
+        w = p[0] | (static_cast<std::uint64_t>(p[rest / 2]) << 8) |
+            (static_cast<std::uint64_t>(p[rest - 1]) << 16);
+    }
     return fmix(h ^ w ^ 0xA5A5'A5A5'A5A5'A5A5ULL);
 }
 

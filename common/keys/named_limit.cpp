@@ -24,6 +24,11 @@ void check_name(std::string_view what, std::string_view name) {
         bad(what, "a limit's name is 1 to 64 of a-z 0-9 _ . - (got \"" +
                       std::string(name.substr(0, 64)) + "\")");
     }
+    // A refusal names its limit among the scopes' policies (RateLimit-Policy,
+    // violated-policies): a limit may not take a scope's name.
+    if (name == "ip" || name == "user" || name == "key") {
+        bad(what, "\"" + std::string(name) + "\" is a scope's name; name the limit otherwise");
+    }
 }
 
 NamedLimit one_limit(const json& item, std::string_view what) {
@@ -70,7 +75,7 @@ json NamedLimit::to_json() const {
 json NamedLimit::schema() {
     using namespace ops::schema;
     return named("NamedLimit",
-                 object({{"name", string("1 to 64 of a-z 0-9 _ . -")},
+                 object({{"name", string("1 to 64 of a-z 0-9 _ . -, not ip, user or key")},
                          {"rate", string("RATE[,BURST], e.g. 100/min or 10000/day,500")},
                          {"auto", boolean("Spent (cost 1) by a verify that names no limit")},
                          {"shadow", boolean("Counts and reports, never refuses")}}));
@@ -78,7 +83,7 @@ json NamedLimit::schema() {
 
 json NamedLimit::param_schema() {
     using namespace ops::schema;
-    return array(object({{"name", string("1 to 64 of a-z 0-9 _ . -")},
+    return array(object({{"name", string("1 to 64 of a-z 0-9 _ . -, not ip, user or key")},
                          {"rate", string("RATE[,BURST], e.g. 100/min or 10000/day,500")},
                          {"auto", optional(boolean("Spent (cost 1) by every verify"))},
                          {"shadow", optional(boolean("Counts and reports, never refuses"))}}));

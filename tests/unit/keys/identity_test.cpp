@@ -66,12 +66,14 @@ TEST(NamedLimits, WordsAndObjectsAreOneForm) {
 }
 
 TEST(NamedLimits, BadLimitsAreInvalidArguments) {
-    for (const auto& bad : {json("requests"), json::array({"requests"}), json::array({"=10/s"}),
-                            json::array({"Requests=10/s"}), json::array({"r=fast"}),
-                            json::array({"r=off"}), json::array({"r=10/s:loud"}),
-                            json::array({"r=10/s", "r=5/s"}), json::array({json{{"name", "r"}}}),
-                            json::array({json{{"name", "r"}, {"rate", "1/s"}, {"x", 1}}}),
-                            json::array({json{{"name", "r"}, {"rate", "1/s"}, {"auto", "yes"}}})}) {
+    for (const auto& bad :
+         {json("requests"), json::array({"requests"}), json::array({"=10/s"}),
+          json::array({"Requests=10/s"}), json::array({"r=fast"}), json::array({"ip=10/s"}),
+          json::array({"key=10/s:auto"}), json::array({json{{"name", "user"}, {"rate", "1/s"}}}),
+          json::array({"r=off"}), json::array({"r=10/s:loud"}), json::array({"r=10/s", "r=5/s"}),
+          json::array({json{{"name", "r"}}}),
+          json::array({json{{"name", "r"}, {"rate", "1/s"}, {"x", 1}}}),
+          json::array({json{{"name", "r"}, {"rate", "1/s"}, {"auto", "yes"}}})}) {
         EXPECT_EQ(error_code_of([&] { parse_named_limits(bad, "limits"); }),
                   ErrorCode::invalid_argument)
             << bad.dump();

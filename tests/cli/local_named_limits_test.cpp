@@ -45,7 +45,7 @@ class LocalNamedLimitsTest : public PbctlTest {
 // limit, and so is the fourth. (Counted in memory, every run started afresh
 // and allowed.)
 TEST_F(LocalNamedLimitsTest, KeyLimitCountsAcrossRuns) {
-    const auto key = create_key({"--limit", "requests=2/min:auto"});
+    const auto key = create_key({"--limit", "requests=2/h:auto"});
     EXPECT_EQ(limit_of(verify(key), "requests")["remaining"], 1);
     EXPECT_EQ(limit_of(verify(key), "requests")["remaining"], 0);
     for (int i = 0; i < 2; ++i) {
@@ -56,13 +56,13 @@ TEST_F(LocalNamedLimitsTest, KeyLimitCountsAcrossRuns) {
         EXPECT_GT(refused.value("retry_after_ms", 0), 0);
     }
     // Another key has its own bucket.
-    const auto other = create_key({"--limit", "requests=2/min:auto"});
+    const auto other = create_key({"--limit", "requests=2/h:auto"});
     EXPECT_EQ(limit_of(verify(other), "requests")["remaining"], 1);
 }
 
 // An identity's limit is one bucket for all its keys, across runs.
 TEST_F(LocalNamedLimitsTest, IdentityLimitSharedByKeysAcrossRuns) {
-    ok({"identities", "create", "acme", "--limit", "requests=3/min:auto"});
+    ok({"identities", "create", "acme", "--limit", "requests=3/h:auto"});
     const auto first = create_key({"--identity", "acme"});
     const auto second = create_key({"--identity", "acme"});
     EXPECT_EQ(limit_of(verify(first), "requests")["remaining"], 2);
@@ -75,8 +75,8 @@ TEST_F(LocalNamedLimitsTest, IdentityLimitSharedByKeysAcrossRuns) {
 // A verify refused by one limit spends none of the others: the key's
 // requests are where they were, and the identity's tokens too.
 TEST_F(LocalNamedLimitsTest, RefusedVerifySpendsNothing) {
-    ok({"identities", "create", "acme", "--limit", "tokens=100/min"});
-    const auto key = create_key({"--identity", "acme", "--limit", "requests=5/min:auto"});
+    ok({"identities", "create", "acme", "--limit", "tokens=100/d"});
+    const auto key = create_key({"--identity", "acme", "--limit", "requests=5/h:auto"});
     const auto spent = verify(key, {"--cost", "tokens=60"});
     EXPECT_EQ(limit_of(spent, "requests")["remaining"], 4);
     EXPECT_EQ(limit_of(spent, "tokens")["remaining"], 40);
@@ -90,8 +90,8 @@ TEST_F(LocalNamedLimitsTest, RefusedVerifySpendsNothing) {
     EXPECT_EQ(limit_of(after, "tokens")["remaining"], 0);
 
     // Refused by the key's own requests, it spends none of the identity's tokens.
-    ok({"identities", "create", "beta", "--limit", "tokens=100/min"});
-    const auto once = create_key({"--identity", "beta", "--limit", "requests=1/min:auto"});
+    ok({"identities", "create", "beta", "--limit", "tokens=100/d"});
+    const auto once = create_key({"--identity", "beta", "--limit", "requests=1/h:auto"});
     EXPECT_EQ(limit_of(verify(once, {"--cost", "tokens=10"}), "tokens")["remaining"], 90);
     EXPECT_EQ(verify(once, {"--cost", "tokens=10"}, 3).value("limit", ""), "requests");
     const auto sibling = create_key({"--identity", "beta"});

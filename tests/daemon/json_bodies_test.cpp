@@ -60,7 +60,9 @@ json written(const RunningDaemon& pbd) {
           std::tuple{"/v1/states", "states", "id"}}) {
         const auto res = send(pbd, "GET", path, "");
         EXPECT_EQ(status_of(res), 200) << path;
-        for (const auto& row : body_json(res)[list]) {
+        // Held: a range-for over a member of a temporary would dangle.
+        const auto body = body_json(res);
+        for (const auto& row : body[list]) {
             out[path].push_back(row[id]);
         }
     }

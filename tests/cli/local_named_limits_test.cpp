@@ -6,11 +6,13 @@
 #include <thread>
 
 #include "tests/cli/cli_fixture.hpp"
+#include "tests/support/verify_answer.hpp"
 
 namespace pb::cli::test {
 namespace {
 
 using nlohmann::json;
+using pb::test::limit_of;
 
 class LocalNamedLimitsTest : public PbctlTest {
   protected:
@@ -27,16 +29,6 @@ class LocalNamedLimitsTest : public PbctlTest {
         const auto r = pbctl(args, key + "\n");
         EXPECT_EQ(r.exit_code, exit) << describe(args, r);
         return json::parse(r.out, nullptr, false);
-    }
-
-    // The entry of `name` in a verify answer's "limits".
-    static json limit_of(const json& answer, const std::string& name) {
-        for (const auto& l : answer.value("limits", json::array())) {
-            if (l.value("name", "") == name) {
-                return l;
-            }
-        }
-        return nullptr;
     }
 };
 

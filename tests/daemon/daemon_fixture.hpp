@@ -16,6 +16,7 @@
 
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/verify_answer.hpp"
 
 namespace pb::test {
 
@@ -133,6 +134,24 @@ inline nlohmann::json created_key(const RunningDaemon& pbd, const std::string& a
     const auto res = pbd.client()->Post("/v1/keys", bearer(admin), body.dump(), "application/json");
     EXPECT_EQ(status_of(res), 201) << (res ? res->body : "");
     return body_json(res);
+}
+
+// pbctl beside a running pbd: on its database (`server` false; `env` added,
+// the settings pbctl would otherwise read from a config), or through it as
+// the holder of `key` (`server` true; pbd's own settings apply).
+inline RunResult pbctl_beside(const RunningDaemon& pbd, bool server, const std::string& key,
+                              std::vector<std::string> args,
+                              std::map<std::string, std::string> env = {},
+                              const std::string& input = "") {
+    std::vector<std::string> argv{pbctl_path()};
+    if (server) {
+        argv.insert(argv.end(), {"--server", pbd.url()});
+        env = {{"PB_API_KEY", key}};
+    } else {
+        env.emplace("PB_DB", pbd.db());
+    }
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, env, input);
 }
 
 // The value of an unlabelled sample "name value" in pbd's /metrics, or -1.

@@ -15,16 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-// The entry of `name` in a verify answer's "limits".
-json limit_of(const json& answer, const std::string& name) {
-    for (const auto& l : answer.value("limits", json::array())) {
-        if (l["name"] == name) {
-            return l;
-        }
-    }
-    return nullptr;
-}
-
 class KeyIdentityMove : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -49,14 +39,8 @@ class KeyIdentityMove : public ::testing::Test {
 
     // pbctl on pbd's database (server false) or through pbd with the admin key.
     RunResult pbctl(bool server, std::vector<std::string> args, const std::string& input = "") {
-        std::vector<std::string> argv{pbctl_path()};
-        std::map<std::string, std::string> env{{"PB_DB", pbd->db()}, {"PB_LIMITS_KEY_RATE", "off"}};
-        if (server) {
-            argv.insert(argv.end(), {"--server", pbd->url()});
-            env = {{"PB_API_KEY", admin}};
-        }
-        argv.insert(argv.end(), args.begin(), args.end());
-        return run(argv, env, input);
+        return pbctl_beside(*pbd, server, admin, std::move(args), {{"PB_LIMITS_KEY_RATE", "off"}},
+                            input);
     }
     json pbctl_json(bool server, std::vector<std::string> args, int expected_exit = 0,
                     const std::string& input = "") {

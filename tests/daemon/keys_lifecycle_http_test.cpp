@@ -38,12 +38,7 @@ class KeysLifecycleHttp : public ::testing::Test {
     }
     // pbctl with `args`, on the database or (server) through pbd as admin.
     RunResult pbctl(std::vector<std::string> args, bool server, const std::string& input = "") {
-        std::map<std::string, std::string> env{{"PB_DB", pbd->db()}};
-        if (server) {
-            env = {{"PB_SERVER", pbd->url()}, {"PB_API_KEY", admin}};
-        }
-        args.insert(args.begin(), pbctl_path());
-        return run(args, env, input);
+        return pbctl_beside(*pbd, server, admin, std::move(args), {}, input);
     }
 
     TempDir dir;

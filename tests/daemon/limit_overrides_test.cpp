@@ -31,15 +31,8 @@ class LimitOverrides : public ::testing::Test {
 
     // pbctl on pbd's database (no --server), or through pbd with `server`.
     RunResult pbctl(std::vector<std::string> args, bool server) {
-        std::vector<std::string> argv{pbctl_path()};
-        std::map<std::string, std::string> env{{"PB_DB", pbd->db()},
-                                               {"PB_LIMITS_IP_RATE", "100/min"}};
-        if (server) {
-            argv.insert(argv.end(), {"--server", pbd->url()});
-            env = {{"PB_API_KEY", admin}};
-        }
-        argv.insert(argv.end(), args.begin(), args.end());
-        return run(argv, env);
+        return pbctl_beside(*pbd, server, admin, std::move(args),
+                            {{"PB_LIMITS_IP_RATE", "100/min"}});
     }
 
     TempDir dir;
@@ -188,15 +181,8 @@ TEST(IdentityOverride, EveryKeyOfTheIdentitySharesOneCounter) {
     const auto own = key_of({{"identity", "acme"}, {"rate_limit", "10/min"}});
     const auto lone = key_of(json::object());
     const auto pbctl = [&](std::vector<std::string> args, bool server) {
-        std::vector<std::string> argv{pbctl_path()};
-        std::map<std::string, std::string> env{{"PB_DB", pbd.db()}, {"PB_LIMITS_KEY_RATE", "off"}};
-        if (server) {
-            argv.insert(argv.end(), {"--server", pbd.url()});
-            env = {{"PB_API_KEY", admin}};
-        }
-        argv.insert(argv.end(), args.begin(), args.end());
-        argv.insert(argv.end(), {"-o", "json"});
-        return run(argv, env);
+        args.insert(args.end(), {"-o", "json"});
+        return pbctl_beside(pbd, server, admin, std::move(args), {{"PB_LIMITS_KEY_RATE", "off"}});
     };
     // Set on the database while pbd runs: pbd follows it.
     ASSERT_EQ(pbctl({"limits", "override", "set", "identity:acme", "3/min"}, false).exit_code, 0);

@@ -169,8 +169,7 @@ TEST_P(OverrideServiceTest, IdentityOverrideComesAfterOwnLimitAndIsSharedByItsKe
     EXPECT_EQ(k1.policy->name, "override:identity:acme");
     EXPECT_EQ(k1.id, "identity:acme");
     // Without an identity, or of another one: the key override, per key.
-    EXPECT_EQ(limits->caller_limit(Scope::key, "k1", std::nullopt).policy->name,
-              "override:key:k1");
+    EXPECT_EQ(limits->caller_limit(Scope::key, "k1", std::nullopt).policy->name, "override:key:k1");
     const auto other = limits->caller_limit(Scope::key, "k1", std::nullopt, "globex");
     EXPECT_EQ(other.policy->name, "override:key:k1");
     EXPECT_EQ(other.id, "k1");

@@ -136,6 +136,22 @@ inline nlohmann::json created_key(const RunningDaemon& pbd, const std::string& a
     return body_json(res);
 }
 
+// The settings of a pbd where a test's own limits are the only ones: the
+// ip, user and key scopes off, no automatic bans, and loopback off
+// bans.allow (a client there skips its key's limits). `extra` is added last.
+inline std::map<std::string, std::string> only_own_limits(
+    const std::map<std::string, std::string>& extra = {}) {
+    std::map<std::string, std::string> env{{"PB_LIMITS_IP_RATE", "off"},
+                                           {"PB_LIMITS_KEY_RATE", "off"},
+                                           {"PB_LIMITS_USER_RATE", "off"},
+                                           {"PB_BANS_AUTO_THRESHOLD", "0"},
+                                           {"PB_BANS_ALLOW", "192.0.2.1"}};
+    for (const auto& [k, v] : extra) {
+        env.insert_or_assign(k, v);
+    }
+    return env;
+}
+
 // pbctl beside a running pbd: on its database (`server` false; `env` added,
 // the settings pbctl would otherwise read from a config), or through it as
 // the holder of `key` (`server` true; pbd's own settings apply).

@@ -79,11 +79,8 @@ TEST(IdentitiesWithRedis, AnIdentityOverrideIsOneCounterAcrossDaemons) {
     TempDir dir;
     TestDb db{Backend::postgres};
     RedisServer redis;
-    const DaemonOptions o{.env = {{"PB_MASTER_KEY_FILE", dir.file("master.key")},
-                                  {"PB_REDIS", redis.url()},
-                                  {"PB_LIMITS_KEY_RATE", "off"},
-                                  {"PB_BANS_AUTO_THRESHOLD", "0"},
-                                  {"PB_BANS_ALLOW", "192.0.2.1"}},  // loopback is limited
+    const DaemonOptions o{.env = only_own_limits({{"PB_MASTER_KEY_FILE", dir.file("master.key")},
+                                                  {"PB_REDIS", redis.url()}}),
                           .db = db.url()};
     RunningDaemon a(dir, o);
     RunningDaemon b(dir, o);

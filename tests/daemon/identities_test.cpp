@@ -13,14 +13,7 @@ using nlohmann::json;
 class Identities : public ::testing::Test {
   protected:
     void SetUp() override {
-        pbd = std::make_unique<RunningDaemon>(
-            dir, DaemonOptions{.env = {{"PB_LIMITS_IP_RATE", "off"},
-                                       {"PB_LIMITS_KEY_RATE", "off"},
-                                       {"PB_LIMITS_USER_RATE", "off"},
-                                       {"PB_BANS_AUTO_THRESHOLD", "0"},
-                                       // Loopback is on bans.allow by default, and a client
-                                       // there skips its key's limits on pbd's routes.
-                                       {"PB_BANS_ALLOW", "192.0.2.1"}}});
+        pbd = std::make_unique<RunningDaemon>(dir, DaemonOptions{.env = only_own_limits()});
         admin = pbd->bootstrap_key();
         ASSERT_FALSE(admin.empty()) << pbd->err();
     }

@@ -160,11 +160,7 @@ TEST_F(LimitOverrides, ShadowOverWebSocketAndMetrics) {
 // there, in the database, shared run after run).
 TEST(IdentityOverride, EveryKeyOfTheIdentitySharesOneCounter) {
     TempDir dir;
-    RunningDaemon pbd(dir, DaemonOptions{.env = {{"PB_LIMITS_KEY_RATE", "off"},
-                                                 {"PB_LIMITS_USER_RATE", "off"},
-                                                 {"PB_BANS_AUTO_THRESHOLD", "0"},
-                                                 // Loopback would skip key limits.
-                                                 {"PB_BANS_ALLOW", "192.0.2.1"}}});
+    RunningDaemon pbd(dir, DaemonOptions{.env = only_own_limits()});
     const auto admin = pbd.bootstrap_key();
     ASSERT_FALSE(admin.empty()) << pbd.err();
     auto client = pbd.client();

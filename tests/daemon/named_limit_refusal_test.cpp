@@ -27,14 +27,7 @@ std::string seconds_up(std::int64_t ms) {
 class NamedLimitRefusal : public ::testing::Test {
   protected:
     void SetUp() override {
-        pbd = std::make_unique<RunningDaemon>(
-            dir, DaemonOptions{.env = {{"PB_LIMITS_IP_RATE", "off"},
-                                       {"PB_LIMITS_KEY_RATE", "off"},
-                                       {"PB_LIMITS_USER_RATE", "off"},
-                                       {"PB_BANS_AUTO_THRESHOLD", "0"},
-                                       // Loopback is on bans.allow by default, and a client
-                                       // there skips its key's limits.
-                                       {"PB_BANS_ALLOW", "192.0.2.1"}}});
+        pbd = std::make_unique<RunningDaemon>(dir, DaemonOptions{.env = only_own_limits()});
         admin = pbd->bootstrap_key();
         ASSERT_FALSE(admin.empty()) << pbd->err();
     }
@@ -162,13 +155,8 @@ TEST(NamedLimitRefusalWithRedis, AnotherDaemonsGateAnswersRetryAfter) {
     TempDir dir;
     TestDb db{Backend::postgres};
     RedisServer redis;
-    const DaemonOptions o{.env = {{"PB_MASTER_KEY_FILE", dir.file("master.key")},
-                                  {"PB_REDIS", redis.url()},
-                                  {"PB_LIMITS_IP_RATE", "off"},
-                                  {"PB_LIMITS_KEY_RATE", "off"},
-                                  {"PB_LIMITS_USER_RATE", "off"},
-                                  {"PB_BANS_AUTO_THRESHOLD", "0"},
-                                  {"PB_BANS_ALLOW", "192.0.2.1"}},
+    const DaemonOptions o{.env = only_own_limits({{"PB_MASTER_KEY_FILE", dir.file("master.key")},
+                                                  {"PB_REDIS", redis.url()}}),
                           .db = db.url()};
     RunningDaemon a(dir, o);
     RunningDaemon b(dir, o);
